@@ -1,0 +1,38 @@
+# loopwright: `make demo` and `make test` do all the set-up on a fresh machine.
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# torch first, pinned to the CPU build on this machine's disk; the project's own range keeps it.
+TORCH  ?= torch==2.13.0
+WORKERS ?= 2
+
+export HF_HUB_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-slow bench sample clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "$(TORCH)" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -m pip install --quiet --disable-pip-version-check -e ".[test]" 2>&1 | grep -v "^WARNING: Location" || true
+	$(PY) -c "import torch, loopwright; assert torch.__version__.startswith('2.'), torch.__version__"
+	@touch $(STAMP)
+
+demo: install
+	@rm -rf demo-workspace
+	$(VENV)/bin/loopwright init demo-workspace --sample bank
+	cd demo-workspace && ../$(VENV)/bin/loopwright registry list && ../$(VENV)/bin/loopwright deploy show && ../$(VENV)/bin/loopwright audit verify
+
+test: install
+	$(PY) -m pytest -q -n $(WORKERS) --dist loadfile
+
+test-slow: install
+	$(PY) -m pytest -q -m slow
+
+sample: install
+	$(PY) -m loopwright.samples.bank.generate
+
+clean:
+	rm -rf $(VENV) demo-workspace .pytest_cache

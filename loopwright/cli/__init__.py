@@ -1,0 +1,60 @@
+"""`loopwright <noun> <verb>`: thin wrappers over library calls.
+
+`main` is the console script: it turns any `LoopwrightError` into one line on
+stderr and a non-zero exit, so no command ever prints a traceback at a user.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from loopwright import __version__
+from loopwright.cli import audit, deploy, registry, simulate, workspace
+from loopwright.errors import LoopwrightError
+
+app = typer.Typer(
+    name="loopwright",
+    help="Run training, self-learning and inference of a language-model application as one governed loop.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(registry.app, name="registry")
+app.add_typer(audit.app, name="audit")
+app.add_typer(deploy.app, name="deploy")
+workspace.register(app)
+simulate.register(app)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"loopwright {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def main() -> None:
+    """Console-script entry point. Typer handles usage errors and exit codes; library errors become one line."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        app()
+    except LoopwrightError as exc:
+        typer.echo(f"error: {exc.one_line()}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: still one line, with a way to see more
+        if os.environ.get("LOOPWRIGHT_DEBUG"):
+            raise
+        typer.echo(f"internal error: {type(exc).__name__}: {exc} (set LOOPWRIGHT_DEBUG=1 for the traceback)", err=True)
+        sys.exit(70)

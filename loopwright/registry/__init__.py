@@ -1,0 +1,1 @@
+"""The registry: content-addressed artifacts, their blobs, and the signed receipt chain."""

@@ -1,0 +1,1 @@
+"""The release plane: deployment slots, and (later) gates, canaries and rollback."""

@@ -1,0 +1,141 @@
+"""Deployment: which artifact each slot serves on the `stable` channel, and on `canary` during a release.
+
+A slot is a kind (`prompt`, `corpus`, `router`, `policy`) or a kind with a
+role (`model:triage`, `model:small`, `adapter:triage`). Every change bumps a
+version counter that running servers watch, and writes a receipt in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from loopwright.digests import utc_now
+from loopwright.errors import InvalidInput
+from loopwright.registry.artifacts import Artifact, get_by_id, resolve
+from loopwright.registry.receipts import Receipt, append_receipt
+from loopwright.store.schema import DeploymentRow, DeploymentVersionRow
+
+if TYPE_CHECKING:
+    from loopwright.workspace import Workspace
+
+SLOT_KINDS = ("model", "adapter", "prompt", "corpus", "router", "policy")
+CHANNELS = ("stable", "canary")
+_SLOT = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<role>[a-z0-9][a-z0-9_-]{0,49}))?$")
+
+
+@dataclass(frozen=True)
+class SlotState:
+    """What one slot serves."""
+
+    slot: str
+    stable: Artifact | None
+    canary: Artifact | None = None
+    canary_share: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slot": self.slot,
+            "stable": self.stable.to_dict() if self.stable else None,
+            "canary": self.canary.to_dict() if self.canary else None,
+            "canary_share": self.canary_share,
+        }
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Every slot's state, at one deployment version."""
+
+    version: int
+    slots: dict[str, SlotState] = field(default_factory=dict)
+
+    def stable(self, slot: str) -> Artifact | None:
+        state = self.slots.get(slot)
+        return state.stable if state else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "slots": {k: v.to_dict() for k, v in sorted(self.slots.items())}}
+
+
+def slot_kind(slot: str) -> str:
+    """The artifact kind a slot holds; raises `InvalidInput` for a malformed slot name."""
+    match = _SLOT.match(slot)
+    if not match or match["kind"] not in SLOT_KINDS:
+        raise InvalidInput(
+            f"invalid slot {slot!r}", hint=f"a slot is KIND or KIND:ROLE with KIND one of {', '.join(SLOT_KINDS)}"
+        )
+    return match["kind"]
+
+
+def deployment_version(session: Session) -> int:
+    """The counter bumped by every deployment change: cheap to poll."""
+    return session.scalar(sa.select(DeploymentVersionRow.version).where(DeploymentVersionRow.id == 1)) or 0
+
+
+def get_deployment(ws: Workspace, *, session: Session | None = None) -> Deployment:
+    """The current deployment, read in one transaction so it is consistent."""
+    if session is None:
+        with ws.session() as s:
+            return get_deployment(ws, session=s)
+    version = deployment_version(session)
+    rows = session.scalars(sa.select(DeploymentRow)).all()
+    by_slot: dict[str, dict[str, DeploymentRow]] = {}
+    for row in rows:
+        by_slot.setdefault(row.slot, {})[row.channel] = row
+    slots = {}
+    for slot, channels in by_slot.items():
+        stable, canary = channels.get("stable"), channels.get("canary")
+        slots[slot] = SlotState(
+            slot=slot,
+            stable=get_by_id(session, stable.artifact_id) if stable else None,
+            canary=get_by_id(session, canary.artifact_id) if canary else None,
+            canary_share=canary.share if canary else 0.0,
+        )
+    return Deployment(version=version, slots=slots)
+
+
+def set_stable(
+    ws: Workspace,
+    slot: str,
+    ref: str,
+    *,
+    actor: str | None = None,
+    reason: str = "",
+    action: str = "deploy.set",
+    session: Session | None = None,
+) -> Receipt:
+    """Put artifact `ref` live on `slot`'s stable channel, with a receipt naming before and after."""
+    if session is None:
+        with ws.write() as s:
+            return set_stable(ws, slot, ref, actor=actor, reason=reason, action=action, session=s)
+    kind = slot_kind(slot)
+    artifact = resolve(ws, ref, session=session)
+    if artifact.kind != kind:
+        raise InvalidInput(f"slot {slot!r} holds {kind} artifacts; {artifact.ref} is a {artifact.kind}")
+    row = session.get(DeploymentRow, (slot, "stable"))
+    before = get_by_id(session, row.artifact_id) if row else None
+    if row is None:
+        session.add(DeploymentRow(slot=slot, channel="stable", artifact_id=artifact.id, share=1.0, updated_at=utc_now()))
+    else:
+        row.artifact_id, row.updated_at = artifact.id, utc_now()
+    version = _bump(session)
+    return append_receipt(
+        session,
+        ws,
+        actor=actor,
+        action=action,
+        subject=f"slot/{slot}",
+        before={"stable": before.ref, "digest": before.digest} if before else None,
+        after={"stable": artifact.ref, "digest": artifact.digest},
+        details={"reason": reason, "deployment_version": version},
+    )
+
+
+def _bump(session: Session) -> int:
+    session.execute(sa.update(DeploymentVersionRow).where(DeploymentVersionRow.id == 1).values(version=DeploymentVersionRow.version + 1))
+    return deployment_version(session)

@@ -1,0 +1,1 @@
+"""Sample applications that exercise every loopwright feature."""

@@ -1,0 +1,72 @@
+"""Load the Larkspur Bank sample into a workspace: `loopwright init DIR --sample bank`.
+
+Registers the sample's datasets, goldens, policy, router and prompt bundle as
+artifacts (each with a receipt), copies the documents into `DIR/bank/` so the
+team can edit and commit them, and puts the configuration live on stable.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from loopwright.registry import artifacts
+from loopwright.registry.artifacts import Artifact
+from loopwright.release.deployment import set_stable
+from loopwright.samples.bank import DATA_DIR
+from loopwright.workspace import Workspace
+
+CONFIG_DIR = DATA_DIR.parent / "config"
+
+PROVENANCE = {
+    "source": "loopwright sample generator (loopwright.samples.bank.generate)",
+    "licence": "CC0-1.0 (synthetic sample data)",
+    "consent": "synthetic: no real persons",
+    "sensitivity": "internal",
+    "creator": "loopwright",
+}
+
+
+def _files(*names: str) -> dict[str, bytes]:
+    return {name: (DATA_DIR / name).read_bytes() for name in names}
+
+
+def install_sample(ws: Workspace) -> list[Artifact]:
+    """Register and deploy the sample; returns the artifacts registered."""
+    for folder in ("docs", "incident"):
+        shutil.copytree(DATA_DIR / folder, ws.root / "bank" / folder, dirs_exist_ok=True)
+    registered = [
+        artifacts.register(ws, "dataset", "bank-intents", _files("intents.json", "utterances.jsonl"), provenance=PROVENANCE),
+        artifacts.register(
+            ws,
+            "dataset",
+            "bank-adapter-examples",
+            _files("adapter_examples.jsonl"),
+            provenance={**PROVENANCE, "note": "held back for the chargeback-grace adapter"},
+        ),
+        artifacts.register(
+            ws,
+            "dataset",
+            "bank-customers",
+            _files("customers.jsonl", "accounts.jsonl", "cards.jsonl", "transactions.jsonl", "tenants.json"),
+            provenance={**PROVENANCE, "sensitivity": "restricted"},
+        ),
+        artifacts.register(ws, "goldens", "bank", _files("goldens.jsonl"), provenance=PROVENANCE),
+    ]
+    live = {
+        "policy": artifacts.register(
+            ws, "policy", "bank", {"policy.toml": (CONFIG_DIR / "policy.toml").read_bytes()}, provenance=PROVENANCE
+        ),
+        "router": artifacts.register(
+            ws,
+            "router",
+            "bank",
+            {"router.toml": (CONFIG_DIR / "router.toml").read_bytes(), **_files("prices.json")},
+            provenance=PROVENANCE,
+        ),
+        "prompt": artifacts.register(
+            ws, "prompt", "bank", artifacts.files_from_dir(CONFIG_DIR / "prompt"), provenance=PROVENANCE
+        ),
+    }
+    for slot, artifact in live.items():
+        set_stable(ws, slot, artifact.ref, reason="sample bank: initial deployment")
+    return registered + list(live.values())

@@ -1,0 +1,104 @@
+"""Workspace configuration: typed and layered (defaults < loopwright.toml < environment).
+
+Flags are applied by the CLI on top, by passing overrides to `load_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from loopwright.errors import ConfigError
+
+CONFIG_FILE = "loopwright.toml"
+STATE_DIR = ".loopwright"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceSection(_Section):
+    name: str = Field("loopwright", description="A name for this workspace, shown in reports.")
+    sample: str | None = Field(None, description="The sample this workspace was made from, if any.")
+
+
+class StoreSection(_Section):
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL of the database; empty means SQLite in .loopwright/. "
+        "LOOPWRIGHT_DATABASE_URL overrides it.",
+    )
+
+
+class ServeSection(_Section):
+    host: str = Field("127.0.0.1", description="Interface the gateway listens on.")
+    port: int = Field(8700, ge=1, le=65535, description="Port the gateway listens on.")
+
+
+class CacheSection(_Section):
+    redis_url: str = Field(
+        "", description="Redis URL for the shared cache; empty means in-process. LOOPWRIGHT_REDIS_URL overrides it."
+    )
+
+
+class Settings(_Section):
+    """Everything `loopwright.toml` may hold."""
+
+    workspace: WorkspaceSection = WorkspaceSection()
+    store: StoreSection = StoreSection()
+    serve: ServeSection = ServeSection()
+    cache: CacheSection = CacheSection()
+
+
+_ENV_OVERRIDES = {
+    "LOOPWRIGHT_DATABASE_URL": ("store", "database_url"),
+    "LOOPWRIGHT_REDIS_URL": ("cache", "redis_url"),
+}
+
+
+def load_settings(root: Path, overrides: dict[str, dict] | None = None) -> Settings:
+    """Read `root/loopwright.toml`, then apply environment and explicit overrides."""
+    path = root / CONFIG_FILE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} is missing", hint="run `loopwright init DIR` to make a workspace") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    for var, (section, key) in _ENV_OVERRIDES.items():
+        if os.environ.get(var):
+            data.setdefault(section, {})[key] = os.environ[var]
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"{path}: {where}: {first['msg']}") from None
+
+
+def render_default_config(name: str, sample: str | None) -> str:
+    """The commented `loopwright.toml` that `loopwright init` writes."""
+    sample_line = f'sample = "{sample}"\n' if sample else ""
+    return (
+        "# loopwright workspace configuration.\n"
+        "[workspace]\n"
+        f'name = "{name}"\n'
+        f"{sample_line}"
+        "\n[store]\n"
+        "# Empty: SQLite (WAL) in .loopwright/loopwright.db. LOOPWRIGHT_DATABASE_URL overrides.\n"
+        'database_url = ""\n'
+        "\n[serve]\n"
+        'host = "127.0.0.1"\n'
+        "port = 8700\n"
+        "\n[cache]\n"
+        "# Empty: in-process LRU. LOOPWRIGHT_REDIS_URL overrides.\n"
+        'redis_url = ""\n'
+    )

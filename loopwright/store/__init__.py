@@ -1,0 +1,5 @@
+"""The store: one SQLAlchemy engine per workspace, its schema and its migrations."""
+
+from loopwright.store.engine import open_engine, read_session, write_session
+
+__all__ = ["open_engine", "read_session", "write_session"]

@@ -1,0 +1,117 @@
+"""Engines and transactions.
+
+SQLite runs in WAL mode; every write transaction starts with BEGIN IMMEDIATE
+so two writers queue on the database lock instead of failing half-way when a
+read lock cannot be upgraded. On PostgreSQL a transaction-scoped advisory lock
+plays the same part. Writes are therefore serialised, which is what keeps the
+receipt hash chain linear across threads and processes; reads are not.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from loopwright.errors import StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+# Arbitrary constant naming loopwright's write lock among PostgreSQL advisory locks.
+_PG_WRITE_LOCK = 0x6C77_7269
+
+
+def open_engine(url: str) -> Engine:
+    """Create an engine for `url`, check that it answers, and migrate it to the latest schema."""
+    try:
+        engine = _create(url)
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
+        raise StoreUnavailable(f"invalid database URL {_safe(url)}: {exc}") from None
+    try:
+        _migrate(engine)
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise StoreUnavailable(
+            f"database {_safe(url)} does not answer: {reason}",
+            hint="check the URL in loopwright.toml or LOOPWRIGHT_DATABASE_URL, and that the server runs",
+        ) from None
+    return engine
+
+
+def _create(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):
+            dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself, below
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):
+            immediate = conn.get_execution_options().get("loopwright_write", False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+@contextmanager
+def read_session(engine: Engine) -> Iterator[Session]:
+    """A session for reading; it never writes."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session
+
+
+@contextmanager
+def write_session(engine: Engine) -> Iterator[Session]:
+    """A serialised write transaction: committed on success, rolled back on any error."""
+    bind = engine.execution_options(loopwright_write=True)
+    with Session(bind, expire_on_commit=False) as session, session.begin():
+        if engine.dialect.name == "postgresql":
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
+        yield session
+
+
+def _alembic_config(connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(files("loopwright.store") / "migrations"))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision; cheap when it is already there."""
+    heads = set(ScriptDirectory.from_config(_alembic_config(None)).get_heads())
+    with engine.connect() as conn:
+        if set(MigrationContext.configure(conn).get_current_heads()) == heads:
+            return
+    with engine.execution_options(loopwright_write=True).begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
+        log.info("migrating database schema to %s", ",".join(sorted(heads)))
+        command.upgrade(_alembic_config(conn), "head")
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable URL>"

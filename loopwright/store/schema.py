@@ -1,0 +1,78 @@
+"""Tables. Every change to them goes through an Alembic revision in migrations/versions.
+
+JSON payloads that take part in digests are stored as canonical JSON text, not
+as a JSON column, so the bytes read back are the bytes that were hashed on
+every engine (PostgreSQL's JSONB would reorder keys).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ArtifactRow(Base):
+    """One immutable, content-addressed artifact version."""
+
+    __tablename__ = "artifacts"
+    __table_args__ = (
+        UniqueConstraint("kind", "name", "version"),
+        UniqueConstraint("kind", "name", "digest"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    files: Mapped[str] = mapped_column(Text)  # canonical JSON: {path: {"digest", "size"}}
+    parents: Mapped[str] = mapped_column(Text)  # canonical JSON: [digest, ...]
+    provenance: Mapped[str] = mapped_column(Text)  # canonical JSON
+    config: Mapped[str] = mapped_column(Text)  # canonical JSON: what produced it
+    created_at: Mapped[str] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(200))
+
+
+class ReceiptRow(Base):
+    """One link of the signed, hash-chained audit log."""
+
+    __tablename__ = "receipts"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ts: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    subject: Mapped[str] = mapped_column(String(300), index=True)
+    before: Mapped[str] = mapped_column(Text)  # canonical JSON
+    after: Mapped[str] = mapped_column(Text)  # canonical JSON
+    details: Mapped[str | None] = mapped_column(Text, nullable=True)  # canonical JSON; erasable
+    details_digest: Mapped[str] = mapped_column(String(64))
+    prev_digest: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    signature: Mapped[str] = mapped_column(String(128))
+    key_id: Mapped[str] = mapped_column(String(16))
+
+
+class DeploymentRow(Base):
+    """Which artifact a slot serves on a channel (`stable`, or `canary` with a traffic share)."""
+
+    __tablename__ = "deployment"
+
+    slot: Mapped[str] = mapped_column(String(100), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    artifact_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"))
+    share: Mapped[float] = mapped_column(Float, default=1.0)
+    updated_at: Mapped[str] = mapped_column(String(32))
+
+
+class DeploymentVersionRow(Base):
+    """A counter bumped by every deployment change; running servers watch it."""
+
+    __tablename__ = "deployment_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
