@@ -1,0 +1,124 @@
+"""The CLI surface: an example in every --help, one JSON document with every --json, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from loopwright.cli import app
+from loopwright.registry import artifacts
+
+runner = CliRunner()
+
+
+def _leaf_commands(group, prefix=()):
+    for name, cmd in group.commands.items():
+        if hasattr(cmd, "commands"):  # a command group
+            yield from _leaf_commands(cmd, (*prefix, name))
+        else:
+            yield (*prefix, name), cmd
+
+
+COMMANDS = dict(_leaf_commands(typer.main.get_command(app)))
+
+
+@pytest.mark.parametrize("path", sorted(COMMANDS), ids=" ".join)
+def test_every_command_has_help_with_an_example(path):
+    result = runner.invoke(app, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Example: loopwright " + path[0] in " ".join(result.output.split())
+
+
+def _json_invocations(ws, ref):
+    """One valid invocation of every command that takes --json (kept complete by the test below)."""
+    return {
+        ("registry", "list"): ["registry", "list"],
+        ("registry", "show"): ["registry", "show", ref],
+        ("registry", "lineage"): ["registry", "lineage", ref],
+        ("registry", "register"): ["registry", "register", "dataset", "d", str(ws.root / "loopwright.toml")],
+        ("audit", "log"): ["audit", "log"],
+        ("audit", "show"): ["audit", "show", "1"],
+        ("audit", "verify"): ["audit", "verify"],
+        ("deploy", "show"): ["deploy", "show"],
+        ("deploy", "set"): ["deploy", "set", "prompt", ref],
+        ("init",): ["init", str(ws.root.parent / "other")],
+        ("simulate",): ["simulate", "--n", "3", "--seed", "1"],
+    }
+
+
+def test_every_json_command_prints_one_json_document(workspace, monkeypatch):
+    monkeypatch.setenv("LOOPWRIGHT_WORKSPACE", str(workspace.root))
+    ref = artifacts.register(workspace, "prompt", "bank", {"system.md": b"hi"}).ref
+    invocations = _json_invocations(workspace, ref)
+    with_json = {path for path, cmd in COMMANDS.items() if any("--json" in p.opts for p in cmd.params)}
+    assert with_json == set(invocations), "add an invocation for each new --json command"
+    for path, argv in invocations.items():
+        result = runner.invoke(app, [*argv, "--json"])
+        assert result.exit_code == 0, (path, result.output)
+        json.loads(result.stdout)
+
+
+def _cli(*args, env=None, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "loopwright", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        cwd=cwd,
+        timeout=120,
+    )
+
+
+def test_errors_are_one_line_and_nonzero(workspace, tmp_path):
+    env = {"LOOPWRIGHT_WORKSPACE": str(workspace.root)}
+    cases = [
+        (["registry", "show", "model/missing"], env, "no artifact 'model/missing'"),
+        (["registry", "list"], {"LOOPWRIGHT_WORKSPACE": str(tmp_path)}, "not a loopwright workspace"),
+        (["deploy", "set", "bogus", "model/x"], env, "invalid slot"),
+    ]
+    for args, extra, expected in cases:
+        proc = _cli(*args, env=extra)
+        assert proc.returncode != 0
+        assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr
+        assert expected in proc.stderr
+        assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_missing_workspace_from_cwd(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "LOOPWRIGHT_WORKSPACE"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "loopwright", "audit", "verify"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert proc.returncode == 1
+    assert "no loopwright workspace in" in proc.stderr
+
+
+def test_unreadable_config_and_dead_database(workspace, tmp_path):
+    (workspace.root / "loopwright.toml").write_text("[store\n")
+    proc = _cli("registry", "list", env={"LOOPWRIGHT_WORKSPACE": str(workspace.root)})
+    assert proc.returncode == 1 and "not valid TOML" in proc.stderr and proc.stderr.count("\n") == 1
+    (workspace.root / "loopwright.toml").write_text("")
+    proc = _cli(
+        "registry",
+        "list",
+        env={"LOOPWRIGHT_WORKSPACE": str(workspace.root), "LOOPWRIGHT_DATABASE_URL": "postgresql+psycopg://x@127.0.0.1:1/db"},
+    )
+    assert proc.returncode == 1 and "does not answer" in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_tampered_receipt_fails_verify_naming_it(workspace):
+    import sqlalchemy as sa
+
+    artifacts.register(workspace, "prompt", "bank", {"a": b"1"})
+    artifacts.register(workspace, "prompt", "bank", {"a": b"2"})
+    with workspace.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE receipts SET subject = 'prompt/evil@1' WHERE seq = 2"))
+    proc = _cli("audit", "verify", env={"LOOPWRIGHT_WORKSPACE": str(workspace.root)})
+    assert proc.returncode == 1
+    assert "broken at receipt 2" in proc.stdout

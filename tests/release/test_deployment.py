@@ -1,0 +1,54 @@
+"""Deployment slots: typed by kind, receipted before/after, versioned for watchers."""
+
+import pytest
+
+from loopwright.errors import InvalidInput, UnknownRef
+from loopwright.registry import artifacts
+from loopwright.registry.receipts import list_receipts, verify_chain
+from loopwright.release.deployment import get_deployment, set_stable
+
+
+def test_set_stable_records_before_and_after(workspace):
+    c1 = artifacts.register(workspace, "corpus", "bank", {"manifest.json": b"{}"})
+    c2 = artifacts.register(workspace, "corpus", "bank", {"manifest.json": b"{\"a\":1}"})
+    r1 = set_stable(workspace, "corpus", c1.ref, reason="first")
+    r2 = set_stable(workspace, "corpus", c2.ref, reason="second")
+    assert r1.before is None and r1.after["stable"] == "corpus/bank@1"
+    assert r2.before == {"stable": "corpus/bank@1", "digest": c1.digest}
+    assert r2.details["reason"] == "second"
+    dep = get_deployment(workspace)
+    assert dep.version == 2
+    assert dep.stable("corpus").digest == c2.digest
+    with workspace.session() as s:
+        assert [r.action for r in list_receipts(s, subject="slot/corpus")] == ["deploy.set", "deploy.set"]
+        assert verify_chain(s, workspace).ok
+
+
+def test_slots_are_independent(workspace):
+    m = artifacts.register(workspace, "model", "triage", {"w": b"1"})
+    p = artifacts.register(workspace, "prompt", "bank", {"s.md": b"x"})
+    set_stable(workspace, "model:triage", m.ref)
+    set_stable(workspace, "prompt", p.ref)
+    p2 = artifacts.register(workspace, "prompt", "bank", {"s.md": b"y"})
+    set_stable(workspace, "prompt", p2.ref)
+    dep = get_deployment(workspace)
+    assert dep.stable("model:triage").id == m.id
+    assert dep.stable("prompt").id == p2.id
+
+
+@pytest.mark.parametrize(
+    ("slot", "ref", "error"),
+    [
+        ("weights", "model/triage", InvalidInput),
+        ("model:Bad Role", "model/triage", InvalidInput),
+        ("prompt", "model/triage", InvalidInput),
+        ("model:triage", "model/none", UnknownRef),
+    ],
+)
+def test_bad_changes_leave_deployment_as_it_was(workspace, slot, ref, error):
+    m = artifacts.register(workspace, "model", "triage", {"w": b"1"})
+    set_stable(workspace, "model:triage", m.ref)
+    with pytest.raises(error):
+        set_stable(workspace, slot, ref)
+    dep = get_deployment(workspace)
+    assert dep.version == 1 and list(dep.slots) == ["model:triage"]
