@@ -72,6 +72,12 @@ class Embedder:
         except ImportError:
             raise ConfigError("sentence-transformers is not installed", hint=_INSTALL_HINT) from None
         self.dtype = dtype or _choose_dtype()
+        try:  # keep stderr clean: no weight-loading progress bars in CLI output
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+        except ImportError:
+            pass
         self._torch = torch
         st = SentenceTransformer(str(model_path()), device="cpu")
         # modules.json is Transformer -> mean Pooling -> Normalize; we run those three

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from loopwright import __version__
-from loopwright.cli import audit, deploy, registry, simulate, workspace
+from loopwright.cli import audit, deploy, gateway, registry, simulate, workspace
 from loopwright.errors import LoopwrightError
 
 app = typer.Typer(
@@ -29,6 +29,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(deploy.app, name="deploy")
 workspace.register(app)
 simulate.register(app)
+gateway.register(app)
 
 
 def _version(value: bool) -> None:

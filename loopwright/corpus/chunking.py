@@ -3,13 +3,20 @@
 A Markdown body is read as blocks: headings (which set the heading path),
 paragraphs, list items, tables and fenced code. Then:
 
-- a table row is a chunk of its own, with the table's header as context, so a
-  row is never split from the column names that give it meaning;
-- consecutive paragraphs and list items under one heading are packed into a
-  chunk of up to `TARGET_CHARS` (a block longer than `MAX_CHARS` is cut at
-  sentence boundaries), so a chunk fits the embedder's 256-token window;
-- every chunk lists its candidate minimal spans: sentences of paragraphs,
-  whole list items (sentences when an item is long), and the table row.
+- each paragraph, list item, table row and code block is a chunk, and every
+  chunk carries its context (document title, heading path, and for a row the
+  table's header line), so a row is never read apart from its column names and
+  a list item is never read apart from the heading it answers;
+- a paragraph longer than `MAX_CHARS` is cut at sentence boundaries, so a
+  chunk fits the embedder's 256-token window;
+- every chunk lists its candidate minimal spans: the sentences of a paragraph,
+  a whole list item (its sentences when it is long), the table row.
+
+Small chunks were measured against packing a section's paragraphs and items
+into ~700-character chunks (`bench/bench_retrieval.py`): the same recall@5 on
+the sample goldens, and the cited span then holds the answer far more often,
+because the dense ranking already picks the right list item or row instead of
+leaving the choice to term overlap inside a larger chunk.
 
 Offsets are into the document's full text (`ParsedDocument.text`), half-open.
 """
@@ -23,7 +30,6 @@ from typing import Literal
 from loopwright.corpus.documents import ParsedDocument
 from loopwright.digests import sha256_hex
 
-TARGET_CHARS = 700
 MAX_CHARS = 1000
 LONG_ITEM_CHARS = 300
 
@@ -58,7 +64,7 @@ class Chunk:
     end: int
     text: str
     context: str
-    kind: Literal["text", "row", "code"]
+    kind: Literal["text", "item", "row", "code"]
     spans: tuple[Span, ...] = field(default=())
 
     @property
@@ -202,41 +208,20 @@ def _context(title: str, heading: tuple[str, ...], header: str = "") -> str:
 
 
 def chunk_document(doc: ParsedDocument) -> list[Chunk]:
-    """The document's chunks in reading order."""
+    """The document's chunks in reading order: one per paragraph, list item, table row or code block."""
     text, title = doc.text, doc.meta.title
     chunks: list[Chunk] = []
-
-    def emit(start: int, end: int, context: str, kind, spans: list[Span]) -> None:
-        chunks.append(Chunk(doc.id, len(chunks), start, end, text[start:end], context, kind, tuple(spans)))
-
-    pending: list[_Block] = []
-
-    def flush() -> None:
-        if not pending:
-            return
-        spans = [s for blk in pending for s in _spans_of(text, blk)]
-        ctx = _context(title, pending[0].heading)
-        # cut at span boundaries so no chunk passes MAX_CHARS (unless one sentence does)
+    for block in _blocks(text, doc.body_start):
+        spans = _spans_of(text, block)
+        ctx = _context(title, block.heading, block.header)
+        kind = {"row": "row", "code": "code", "item": "item"}.get(block.kind, "text")
+        # a paragraph past MAX_CHARS is cut at sentence boundaries (unless one sentence is longer)
         group: list[Span] = []
         for span in spans:
             if group and span.end - group[0].start > MAX_CHARS:
-                emit(group[0].start, group[-1].end, ctx, "text", group)
+                chunks.append(Chunk(doc.id, len(chunks), group[0].start, group[-1].end, text[group[0].start : group[-1].end], ctx, kind, tuple(group)))
                 group = []
             group.append(span)
         if group:
-            emit(group[0].start, group[-1].end, ctx, "text", group)
-        pending.clear()
-
-    for block in _blocks(text, doc.body_start):
-        if block.kind in ("row", "code"):
-            flush()
-            ctx = _context(title, block.heading, block.header)
-            emit(block.start, block.end, ctx, block.kind, _spans_of(text, block))
-            continue
-        if pending and (
-            block.heading != pending[0].heading or block.end - pending[0].start > TARGET_CHARS
-        ):
-            flush()
-        pending.append(block)
-    flush()
+            chunks.append(Chunk(doc.id, len(chunks), group[0].start, group[-1].end, text[group[0].start : group[-1].end], ctx, kind, tuple(group)))
     return chunks

@@ -127,7 +127,7 @@ def parse_bytes(raw: bytes, origin: str) -> ParsedDocument:
     except UnicodeDecodeError as exc:
         raise _fail(origin, f"is not UTF-8 text (invalid byte at offset {exc.start})", hint="re-save it as UTF-8") from None
     text = text.removeprefix("\ufeff")
-    fences = list(_FM_BOUNDARY.finditer(text, 0, None))
+    fences = list(_FM_BOUNDARY.finditer(text))
     if not text.startswith("---") or len(fences) < 2 or fences[0].start() != 0:
         raise _fail(origin, "has no front matter", hint="start the file with a '---' line, YAML metadata, and a closing '---' line")
     try:

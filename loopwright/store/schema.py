@@ -7,7 +7,7 @@ every engine (PostgreSQL's JSONB would reorder keys).
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -76,3 +76,54 @@ class DeploymentVersionRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ApiKeyRow(Base):
+    """An API key, stored as its sha256 only, mapped to a principal."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    tenant: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(50))
+    scopes: Mapped[str] = mapped_column(Text)  # canonical JSON list
+    subject: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    revoked_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class TraceRow(Base):
+    """One inference call. `record` is the whole trace; the other columns are for querying."""
+
+    __tablename__ = "traces"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    ts: Mapped[str] = mapped_column(String(32), index=True)
+    tenant: Mapped[str] = mapped_column(String(100), index=True)
+    subject: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    deployment_version: Mapped[int] = mapped_column(Integer)
+    model: Mapped[str] = mapped_column(String(100))
+    intent: Mapped[str | None] = mapped_column(String(50), nullable=True, index=True)
+    tier: Mapped[str | None] = mapped_column(String(50), nullable=True)
+    cache_hit: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(16), index=True)
+    latency_ms: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float] = mapped_column(Float)
+    record: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class FeedbackRow(Base):
+    """Thumbs, a rubric score or free text on one trace, with the consent flag."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    trace_id: Mapped[str] = mapped_column(ForeignKey("traces.id"), index=True)
+    tenant: Mapped[str] = mapped_column(String(100))
+    ts: Mapped[str] = mapped_column(String(32))
+    thumbs: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    consent: Mapped[bool] = mapped_column(Boolean)

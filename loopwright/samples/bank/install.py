@@ -2,13 +2,15 @@
 
 Registers the sample's datasets, goldens, policy, router and prompt bundle as
 artifacts (each with a receipt), copies the documents into `DIR/bank/` so the
-team can edit and commit them, and puts the configuration live on stable.
+team can edit and commit them, makes the first corpus commit from them, and
+puts the configuration and the corpus live on stable.
 """
 
 from __future__ import annotations
 
 import shutil
 
+from loopwright.corpus import commits as corpus_commits
 from loopwright.registry import artifacts
 from loopwright.registry.artifacts import Artifact
 from loopwright.release.deployment import set_stable
@@ -67,6 +69,8 @@ def install_sample(ws: Workspace) -> list[Artifact]:
             ws, "prompt", "bank", artifacts.files_from_dir(CONFIG_DIR / "prompt"), provenance=PROVENANCE
         ),
     }
+    corpus_commits.stage_add(ws, [ws.root / "bank" / "docs"])
+    live["corpus"] = corpus_commits.commit(ws, "Larkspur Bank documents as first published", author="loopwright sample").artifact
     for slot, artifact in live.items():
         set_stable(ws, slot, artifact.ref, reason="sample bank: initial deployment")
     return registered + list(live.values())

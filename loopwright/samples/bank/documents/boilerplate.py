@@ -11,10 +11,10 @@ from datetime import date
 from loopwright.samples.bank.documents.model import Doc
 
 LEGAL = [
-    "This notice is provided for informational purposes and does not modify any agreement between you and Larkspur Bank.",
-    "Capitalised terms not defined here have the meanings given in the applicable account agreement.",
-    "Where a provision of this notice is held unenforceable, the remaining provisions continue in full force and effect.",
-    "Larkspur Bank may amend this notice from time to time, and the amended notice applies from its stated effective date.",
+    "This notice is for information and does not modify any agreement between you and Larkspur Bank.",
+    "Capitalised terms not defined here have the meanings given in the account agreement.",
+    "Where a provision of this notice is held unenforceable, the remaining provisions continue in force.",
+    "Larkspur Bank may amend this notice, and the amended notice applies from its stated effective date.",
     "Nothing in this notice waives any right or remedy that Larkspur Bank may have under applicable law.",
     "Headings are for convenience only and do not affect the interpretation of any provision.",
     "References to a law include that law as amended, consolidated or replaced from time to time.",
@@ -77,7 +77,7 @@ def documents(seed: int) -> list[Doc]:
         docs.append(Doc(
             id=doc_id,
             title=title,
-            effective_date=date(2026, 6, 5),
+            effective_date=date(2026, 7, 6),
             source=source,
             body="\n\n".join(parts),
         ))

@@ -100,7 +100,7 @@ GRACE-HOLD automatically and the chargeback is filed under reason code 13.1.
         Doc(
             id="escalation-matrix",
             title="Escalation matrix",
-            effective_date=date(2026, 6, 20),
+            effective_date=date(2026, 7, 20),
             sensitivity="internal",
             audience=STAFF,
             source=CARE,

@@ -231,7 +231,7 @@ under Settings, Overdraft. Declined purchases carry no fee.
         Doc(
             id="debit-card-limits",
             title="Debit card limits",
-            effective_date=date(2026, 6, 15),
+            effective_date=date(2026, 7, 15),
             source=CARDS,
             body="""
 | Limit | Amount per day |
@@ -247,7 +247,7 @@ a branch or by phone; it lasts 24 hours.
         Doc(
             id="travel-and-foreign-use",
             title="Using your card abroad",
-            effective_date=date(2026, 6, 15),
+            effective_date=date(2026, 7, 15),
             source=CARDS,
             body="""
 You do not need to tell us before you travel; our fraud monitoring
@@ -268,7 +268,7 @@ back of your card.
         Doc(
             id="card-freeze",
             title="Freezing and unfreezing your card",
-            effective_date=date(2026, 6, 15),
+            effective_date=date(2026, 7, 15),
             source=CARDS,
             body="""
 A freeze is a temporary lock you control. Use it when your card is misplaced
@@ -304,7 +304,7 @@ replacement.
         Doc(
             id="lost-stolen-cards",
             title="Lost or stolen cards",
-            effective_date=date(2026, 6, 15),
+            effective_date=date(2026, 7, 15),
             source=CARDS,
             body="""
 If your card is lost or stolen, report it straight away. The assistant

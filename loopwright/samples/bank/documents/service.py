@@ -53,8 +53,8 @@ filing the chargeback.
             effective_date=date(2026, 7, 1),
             source=CARDS,
             body="""
-"Chargeback grace" is Larkspur's term for the 5 calendar days after a
-merchant promises a refund.
+"Chargeback grace" is Larkspur's term for the 5 calendar days after a merchant
+promises a refund.
 
 ## What happens during chargeback grace
 
@@ -80,7 +80,7 @@ follows within 10 business days of filing the chargeback.
         Doc(
             id="wire-transfers",
             title="Wire transfers",
-            effective_date=date(2026, 6, 20),
+            effective_date=date(2026, 7, 20),
             source=PAYMENTS,
             body="""
 ## Cutoff and timing
@@ -108,7 +108,7 @@ branch.
         Doc(
             id="account-opening",
             title="Opening an account",
-            effective_date=date(2026, 6, 10),
+            effective_date=date(2026, 7, 10),
             source=CARE,
             body="""
 You can open Everyday Checking, Larkspur Saver or Goal Saver online in about
@@ -149,7 +149,7 @@ The assistant, the app and phone support are available 24/7.
         Doc(
             id="holiday-schedule-2026",
             title="2026 holiday schedule",
-            effective_date=date(2026, 7, 15),
+            effective_date=date(2026, 7, 1),
             source=CARE,
             body="""
 Branches are closed, and wires are not sent, on these days in 2026:
@@ -169,7 +169,7 @@ Card payments, the app and the assistant work as usual on holidays.
         Doc(
             id="contact-us",
             title="Contacting Larkspur",
-            effective_date=date(2026, 6, 5),
+            effective_date=date(2026, 7, 6),
             source=CARE,
             body="""
 ## Talk to a person
@@ -188,7 +188,7 @@ conversation over, with its notes, so you do not have to repeat yourself.
         Doc(
             id="balances-and-pending",
             title="Balances and pending transactions",
-            effective_date=date(2026, 6, 10),
+            effective_date=date(2026, 7, 10),
             source=DIGITAL,
             body="""
 Your balances are on the Accounts tab of the app and in online banking.
@@ -223,7 +223,7 @@ Larkspur Send moves money to anyone with a US phone number or e-mail address.
         Doc(
             id="direct-deposit",
             title="Direct deposit",
-            effective_date=date(2026, 6, 10),
+            effective_date=date(2026, 7, 10),
             source=DIGITAL,
             body="""
 Give your employer the routing and account numbers shown in the app under
@@ -235,7 +235,7 @@ Everyday Checking monthly maintenance fee.
         Doc(
             id="mobile-check-deposit",
             title="Mobile check deposit",
-            effective_date=date(2026, 6, 10),
+            effective_date=date(2026, 7, 10),
             source=DIGITAL,
             body="""
 | Item | Rule |
@@ -282,7 +282,7 @@ fraud line.
         Doc(
             id="statements-and-documents",
             title="Statements and documents",
-            effective_date=date(2026, 6, 10),
+            effective_date=date(2026, 7, 10),
             source=DIGITAL,
             body="""
 Card and account statements close on the 25th of each month. The statement
@@ -293,7 +293,7 @@ date starts the 60 days you have to dispute a charge. Statements for the last
         Doc(
             id="online-banking-faq",
             title="Online banking questions",
-            effective_date=date(2026, 6, 10),
+            effective_date=date(2026, 7, 10),
             source=DIGITAL,
             body="""
 ## I forgot my password
@@ -313,7 +313,7 @@ No.
         Doc(
             id="accessibility",
             title="Accessibility",
-            effective_date=date(2026, 6, 5),
+            effective_date=date(2026, 7, 6),
             source=CARE,
             body="""
 The app supports screen readers, large text and high contrast. Statements are

@@ -52,7 +52,7 @@ Compras con tarjeta de $100 a $5,000.
             id="card-freeze-es",
             title="Congelar y descongelar su tarjeta",
             language="es",
-            effective_date=date(2026, 6, 15),
+            effective_date=date(2026, 7, 15),
             source=CARDS,
             body="""
 El congelamiento es instantáneo, desde la app o con el asistente.
@@ -84,8 +84,8 @@ El congelamiento es instantáneo, desde la app o con el asistente.
 
 ## Crédito provisional
 
-Para disputas de más de $25, damos crédito provisional en un plazo de 10 días
-hábiles.
+Para disputas de más de $25, damos crédito provisional en un plazo de
+10 días hábiles.
 """,
         ),
         Doc(
@@ -95,8 +95,8 @@ hábiles.
             effective_date=date(2026, 7, 1),
             source=CARDS,
             body="""
-El periodo de gracia de contracargo ("chargeback grace") son los 5 días
-naturales posteriores a que un comercio promete un reembolso. Durante ese
+El periodo de gracia de contracargo ("chargeback grace") son los
+5 días naturales posteriores a que un comercio promete un reembolso. Durante ese
 tiempo mantenemos la disputa abierta; si el reembolso no llega, presentamos el
 contracargo. No amplía el plazo de 60 días para disputar.
 """,
@@ -173,7 +173,7 @@ Giao dịch thẻ từ $100 đến $5,000.
             id="card-freeze-vi",
             title="Khóa và mở khóa thẻ",
             language="vi",
-            effective_date=date(2026, 6, 15),
+            effective_date=date(2026, 7, 15),
             source=CARDS,
             body="""
 Khóa thẻ có hiệu lực ngay lập tức, qua ứng dụng hoặc trợ lý ảo.
@@ -193,8 +193,8 @@ Khóa thẻ có hiệu lực ngay lập tức, qua ứng dụng hoặc trợ lý
 - Khiếu nại trong vòng 60 ngày kể từ ngày sao kê.
 - Cần có mã giao dịch.
 - Mỗi giao dịch chỉ có một khiếu nại đang mở.
-- Với khiếu nại trên $25, tín dụng tạm thời được ghi có trong vòng 10 ngày
-  làm việc.
+- Với khiếu nại trên $25, tín dụng tạm thời được ghi có trong vòng
+  10 ngày làm việc.
 """,
         ),
         Doc(
@@ -229,7 +229,7 @@ Lãi suất có thể thay đổi. Không có phí hằng tháng.
             id="wire-transfers-vi",
             title="Chuyển khoản điện tử (wire)",
             language="vi",
-            effective_date=date(2026, 6, 20),
+            effective_date=date(2026, 7, 20),
             source=PAYMENTS,
             body="""
 Lệnh chuyển gửi trước 5 giờ chiều giờ miền Đông (5 pm Eastern) trong ngày làm

@@ -1,0 +1,173 @@
+"""`loopwright serve`, `keys`, `ask`, `trace` and `report`: the inference plane from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
+from loopwright.observe import report as reports
+from loopwright.observe import traces
+from loopwright.policy.principal import Principal
+from loopwright.serving import auth
+
+keys_app = typer.Typer(help="API keys: each maps to a tenant, role and scopes; stored hashed.", no_args_is_help=True)
+trace_app = typer.Typer(help="Inference traces: one per call, with every version and decision that served it.", no_args_is_help=True)
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (default from loopwright.toml).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from loopwright.toml, 8700).")] = None,
+    workspace: WorkspaceOpt = None,
+) -> None:
+    """Start the OpenAI-compatible gateway. SIGTERM drains in-flight requests and queued traces.
+
+    Replicas are more `serve` processes on the same workspace (PostgreSQL, and Redis for the cache) behind a load balancer.
+    """
+    import uvicorn
+
+    from loopwright.server.app import create_app
+
+    ws = open_workspace(workspace)
+    ws.engine  # noqa: B018 - fail now, in one line, if the database does not answer
+    uvicorn.run(
+        create_app(ws),
+        host=host or ws.settings.serve.host,
+        port=port or ws.settings.serve.port,
+        log_level="warning",
+        timeout_graceful_shutdown=30,
+    )
+
+
+@keys_app.command("create", epilog="Example: loopwright keys create --tenant larkspur-retail --role customer --subject cus_001")
+def keys_create(
+    tenant: Annotated[str, typer.Option(help="Tenant the key belongs to.")],
+    role: Annotated[str, typer.Option(help="Role: customer, agent, admin...")],
+    scope: Annotated[list[str] | None, typer.Option(help="A scope (repeatable).")] = None,
+    subject: Annotated[str | None, typer.Option(help="The customer this key acts for.")] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Create an API key. The key is printed once; only its hash is stored."""
+    ws = open_workspace(workspace)
+    secret, principal = auth.create_key(ws, tenant=tenant, role=role, scopes=tuple(scope or ()), subject=subject)
+    emit({"key": secret, **principal.to_dict()}, json, lambda c: c.print(f"{secret}\n(key id {principal.key_id}; shown once, store it now)"))
+
+
+@keys_app.command("list", epilog="Example: loopwright keys list")
+def keys_list(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """List keys (never the keys themselves)."""
+    ws = open_workspace(workspace)
+    found = auth.list_keys(ws)
+
+    def render(console):
+        table = Table("id", "tenant", "role", "subject", "created", "revoked")
+        for k in found:
+            table.add_row(k["id"], k["tenant"], k["role"], k["subject"] or "-", k["created_at"][:19], (k["revoked_at"] or "-")[:19])
+        console.print(table if found else "no keys")
+
+    emit(found, json, render)
+
+
+@keys_app.command("revoke", epilog="Example: loopwright keys revoke key_0123456789abcdef")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (key_...).")], workspace: WorkspaceOpt = None) -> None:
+    """Revoke a key (takes effect on running servers within seconds)."""
+    auth.revoke_key(open_workspace(workspace), key_id)
+    typer.echo(f"revoked {key_id}")
+
+
+def ask(
+    question: Annotated[str, typer.Argument(help="The customer's question.")],
+    tenant: Annotated[str, typer.Option(help="Tenant to ask as.")] = "larkspur-retail",
+    role: Annotated[str, typer.Option(help="Role to ask as.")] = "customer",
+    subject: Annotated[str | None, typer.Option(help="Customer id to act for.")] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Run a question through the request path in-process; print the answer, citations and trace id."""
+    from loopwright.serving.pipeline import ChatRequest, Gateway
+
+    ws = open_workspace(workspace)
+    gateway = Gateway(ws, watch=False)
+    try:
+        model = gateway.models()[0]
+        completion = gateway.complete(
+            ChatRequest(model=model, messages=[{"role": "user", "content": question}]),
+            Principal(tenant=tenant, role=role, subject=subject, key_id="cli"),
+        )
+    finally:
+        gateway.close()
+    lw = completion.loopwright
+
+    def render(console):
+        console.print(completion.text)
+        for c in lw["citations"]:
+            console.print(f"  [{c['n']}] {c['doc_id']} {c['start']}-{c['end']} (commit {c['commit'][:12]})")
+        console.print(f"intent {lw['intent']} ({lw['confidence']}), tier {lw['tier']}, trace {lw['trace_id']}")
+
+    emit({"answer": completion.text, **lw}, json, render)
+
+
+@trace_app.command("show", epilog="Example: loopwright trace show tr_0123456789abcdef01234567")
+def trace_show(trace_id: Annotated[str, typer.Argument(help="The trace id (tr_...).")], workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """Show one trace in full: versions, retrieval, triage, route, tools, validators, policies, stages, cost."""
+    record = traces.get_trace(open_workspace(workspace), trace_id, tenant=None)
+    emit(record, json, lambda c: c.print_json(data=record))
+
+
+@trace_app.command("list", epilog="Example: loopwright trace list --intent flexpay --limit 20")
+def trace_list(
+    tenant: Annotated[str | None, typer.Option(help="Only this tenant.")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO-8601 UTC lower bound.")] = None,
+    intent: Annotated[str | None, typer.Option(help="Only this intent.")] = None,
+    outcome: Annotated[str | None, typer.Option(help="Only this outcome.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """List recent traces, newest first."""
+    found = traces.list_traces(open_workspace(workspace), tenant=tenant, since=since, intent=intent, outcome=outcome, limit=limit)
+
+    def render(console):
+        table = Table("id", "time", "tenant", "intent", "tier", "cache", "outcome", "ms", "cost")
+        for t in found:
+            table.add_row(t["id"], t["ts"][:19], t["tenant"], t["intent"] or "-", t["tier"] or "-", "hit" if t["cache_hit"] else "-", t["outcome"], f"{t['latency_ms']:.1f}", f"{t['cost']:.6f}")
+        console.print(table if found else "no traces")
+
+    emit(found, json, render)
+
+
+def report(
+    since: Annotated[str | None, typer.Option(help="ISO-8601 UTC start of the window.")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO-8601 UTC end of the window.")] = None,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Requests, latency p50/p95/p99, cache-hit, escalation, decline and defect rates, cost per accepted outcome."""
+    data = reports.report(open_workspace(workspace), since=since, until=until)
+
+    def render(console):
+        table = Table("deployment", "channel", "requests", "p50 ms", "p95 ms", "p99 ms", "cache", "escalated", "declined", "defects", "cost", "$/accepted")
+        rows = [("all", "-", data["overall"])] + [(f"v{d['deployment_version']}", d["channel"], d) for d in data["deployments"]]
+        for name, channel, s in rows:
+            if not s.get("requests"):
+                continue
+            table.add_row(
+                name, channel, str(s["requests"]), *(f"{s['latency_ms'][p]:.1f}" for p in ("p50", "p95", "p99")),
+                f"{s['cache_hit_rate']:.1%}", f"{s['escalation_rate']:.1%}", f"{s['decline_rate']:.1%}",
+                "-" if s["defect_rate"] is None else f"{s['defect_rate']:.1%}", f"{s['total_cost']:.4f}",
+                "-" if s["cost_per_accepted"] is None else f"{s['cost_per_accepted']:.5f}",
+            )
+        console.print(table if data["overall"].get("requests") else "no traces in this window")
+
+    emit(data, json, render)
+
+
+def register(app: typer.Typer) -> None:
+    app.command(epilog="Example: loopwright serve --port 8700")(serve)
+    app.command(epilog='Example: loopwright ask "What is the late fee for FlexPay 2.0?" --tenant larkspur-retail')(ask)
+    app.command(epilog="Example: loopwright report --since 2026-11-01T00:00:00Z")(report)
+    app.add_typer(keys_app, name="keys")
+    app.add_typer(trace_app, name="trace")

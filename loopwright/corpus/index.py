@@ -1,0 +1,366 @@
+"""The per-tree hybrid index: BM25 (bm25s) plus dense vectors, with filter masks applied before ranking.
+
+An index belongs to a corpus *tree* (the digest of a commit's documents and
+their metadata, see `commits.tree_digest`), not to the commit: a revert that
+restores an earlier tree reuses that tree's index and ranks byte-for-byte the
+same. It is saved under `state_dir/indexes/<tree>/` and loaded, not rebuilt.
+
+Ranking one query (N chunks, D = 384):
+
+1. the caller's eligibility mask (scope, sensitivity ceiling, certification,
+   freshness; bool (N,)) is computed from per-document columns, cached;
+2. BM25 scores (N,) from bm25s and cosine scores (N,) from one float16
+   matrix-vector product are set to "absent" wherever the mask is false, so an
+   invisible chunk can never take a rank;
+3. the top `depth` of each list is fused by reciprocal rank
+   (score = sum 1 / (60 + rank)); ties break on chunk position, so equal
+   inputs give identical output.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import time
+import unicodedata
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from loopwright.corpus.chunking import Chunk, chunk_document
+from loopwright.corpus.documents import SENSITIVITY_LEVELS, Document, ParsedDocument
+from loopwright.corpus.embeddings import EmbeddingCache
+from loopwright.corpus.rules import RetrievalRules
+from loopwright.digests import canonical_json, utc_now
+from loopwright.errors import IntegrityError
+
+if TYPE_CHECKING:
+    from loopwright.embedding import Embedder
+
+logger = logging.getLogger(__name__)
+
+FORMAT = 1
+RRF_K = 60
+# Numbers keep their separators ("9.9", "5,000", "3.80"); words are any run of
+# Unicode letters and digits, so Spanish and Vietnamese text tokenises too.
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
+_SPAN_KINDS = ("sentence", "item", "row")
+_CHUNK_KINDS = ("text", "item", "row", "code")
+
+
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    # bm25s's list keeps question words; questions are full of them and documents are not.
+    return frozenset(STOPWORDS_EN) | {"what", "how", "which", "who", "when", "where", "why", "does", "do", "can", "i", "my", "me"}
+
+
+_STOP = _stopwords()
+
+
+def _stem(word: str) -> str:
+    # Plural folding only ("fees" -> "fee", "policies" -> "policy"): enough for
+    # questions and answers to meet, and predictable for product names.
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word and number tokens, English stop words dropped, plurals folded."""
+    text = unicodedata.normalize("NFC", text).lower()
+    return [_stem(t) for t in _TOKEN.findall(text) if t not in _STOP]
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is asking: the scopes they may read and their sensitivity ceiling."""
+
+    scopes: frozenset[str]
+    max_sensitivity: str
+
+    @property
+    def level(self) -> int:
+        return SENSITIVITY_LEVELS[self.max_sensitivity]
+
+
+@dataclass(frozen=True)
+class Masks:
+    """Which chunks a caller may rank: `fresh` ones may answer, `stale` ones only explain a decline."""
+
+    fresh: np.ndarray  # bool (N,)
+    stale: np.ndarray  # bool (N,)
+    stale_reasons: dict[int, str]  # doc index -> why it is stale
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One chunk's place in a fused ranking."""
+
+    chunk: int
+    rank: int
+    score: float  # reciprocal-rank fusion score
+    cosine: float
+    bm25: float
+
+
+class CorpusIndex:
+    """Chunks, their spans, BM25 and vectors for one corpus tree; read-only once built."""
+
+    def __init__(self, tree: str, docs: list[Document], texts: list[str], chunks: dict[str, Any], vectors, bm25, info):
+        import torch
+
+        self.tree = tree
+        self.docs = docs
+        self.texts = texts
+        self.info = info
+        c = chunks
+        self.chunk_doc = np.asarray(c["doc"], dtype=np.int32)
+        self.chunk_ordinal = np.asarray(c["ordinal"], dtype=np.int32)
+        self.chunk_start = np.asarray(c["start"], dtype=np.int64)
+        self.chunk_end = np.asarray(c["end"], dtype=np.int64)
+        self.chunk_kind = np.asarray(c["kind"], dtype=np.int8)
+        self.chunk_hash: list[str] = c["hash"]
+        self.chunk_context: list[str] = c["context"]
+        self.span_ptr = np.asarray(c["span_ptr"], dtype=np.int64)
+        self.span_start = np.asarray(c["span_start"], dtype=np.int64)
+        self.span_end = np.asarray(c["span_end"], dtype=np.int64)
+        self.span_kind = np.asarray(c["span_kind"], dtype=np.int8)
+        self.vectors = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float16))  # (N, D)
+        self.bm25 = bm25
+        n_tokens = len(bm25.vocab_dict) if bm25 is not None else 0
+        df = np.diff(bm25.scores["indptr"]).astype(np.float32) if bm25 is not None else np.zeros(0, np.float32)
+        n = max(len(self), 1)
+        self.idf = np.log1p((n - df + 0.5) / (df + 0.5)).astype(np.float32)[:n_tokens]  # (V,)
+        self._doc_level = np.array([d.sensitivity_level for d in docs], dtype=np.int8)
+        self._doc_certified = np.array([d.certified for d in docs], dtype=bool)
+        self._doc_audience = [frozenset(d.audience) for d in docs]
+        self._mask_cache: OrderedDict[tuple, Masks] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.chunk_doc)
+
+    # ---- identity -----------------------------------------------------------------------------
+
+    def chunk_id(self, i: int) -> str:
+        return f"{self.docs[self.chunk_doc[i]].id}#{int(self.chunk_ordinal[i])}"
+
+    def chunk_text(self, i: int) -> str:
+        return self.texts[self.chunk_doc[i]][self.chunk_start[i] : self.chunk_end[i]]
+
+    def spans_of(self, i: int) -> list[tuple[int, int, str]]:
+        a, b = self.span_ptr[i], self.span_ptr[i + 1]
+        return [
+            (int(s), int(e), _SPAN_KINDS[k])
+            for s, e, k in zip(self.span_start[a:b], self.span_end[a:b], self.span_kind[a:b], strict=True)
+        ]
+
+    # ---- filters ------------------------------------------------------------------------------
+
+    def masks(self, access: Access, rules: RetrievalRules, as_of: date) -> Masks:
+        """Eligibility masks for a caller, computed per document and spread to chunks (cached)."""
+        key = (access, rules.certified_only, rules.max_age_days, as_of)
+        if (hit := self._mask_cache.get(key)) is not None:
+            self._mask_cache.move_to_end(key)
+            return hit
+        visible = np.array([bool(aud & access.scopes) for aud in self._doc_audience], dtype=bool)
+        visible &= self._doc_level <= access.level
+        if rules.certified_only:
+            visible &= self._doc_certified
+        fresh_doc = np.zeros(len(self.docs), dtype=bool)
+        stale_doc = np.zeros(len(self.docs), dtype=bool)
+        reasons: dict[int, str] = {}
+        for d in np.flatnonzero(visible):
+            doc = self.docs[d]
+            if doc.effective_date > as_of:
+                continue  # not in force yet: neither evidence nor a reason to decline
+            why = rules.stale_reason(doc, as_of)
+            if why is None:
+                fresh_doc[d] = True
+            else:
+                stale_doc[d] = True
+                reasons[int(d)] = why
+        masks = Masks(fresh_doc[self.chunk_doc], stale_doc[self.chunk_doc], reasons)
+        self._mask_cache[key] = masks
+        if len(self._mask_cache) > 64:
+            self._mask_cache.popitem(last=False)
+        return masks
+
+    # ---- scoring ------------------------------------------------------------------------------
+
+    def query_terms(self, query: str) -> tuple[list[int], np.ndarray]:
+        """Vocabulary ids of the query's tokens (unknown tokens dropped, repeats kept once) and their idf."""
+        if self.bm25 is None:
+            return [], np.zeros(0, np.float32)
+        ids = sorted({self.bm25.vocab_dict[t] for t in tokenize(query) if t in self.bm25.vocab_dict})
+        return ids, self.idf[ids] if ids else np.zeros(0, np.float32)
+
+    def scores(self, query: str, qvec: np.ndarray):
+        """(bm25 (N,) float32 numpy, cosine (N,) float32 torch) for every chunk."""
+        import torch
+
+        ids, _ = self.query_terms(query)
+        if ids:
+            lexical = self.bm25.get_scores_from_ids(ids)
+        else:
+            lexical = np.zeros(len(self), dtype=np.float32)
+        dense = (self.vectors @ torch.from_numpy(qvec.astype(np.float16))).float()
+        return lexical, dense
+
+    def rank(self, lexical: np.ndarray, dense, mask: np.ndarray, k: int, *, depth: int = 50, mode: str = "hybrid") -> list[Ranked]:
+        """Top `k` chunks among `mask` by reciprocal-rank fusion of the two lists (or one, by `mode`)."""
+        import torch
+
+        allowed = int(mask.sum())
+        if allowed == 0 or k <= 0:
+            return []
+        depth = min(max(depth, k), allowed)
+        mask_t = torch.from_numpy(mask)
+        fused: dict[int, float] = {}
+        if mode in ("hybrid", "bm25"):
+            lex_t = torch.from_numpy(lexical).masked_fill(~mask_t, -1.0)
+            vals, idx = torch.topk(lex_t, depth)
+            for r, (v, i) in enumerate(zip(vals.tolist(), idx.tolist(), strict=True)):
+                if v <= 0:
+                    break
+                fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + r + 1)
+        if mode in ("hybrid", "dense"):
+            dense_m = dense.masked_fill(~mask_t, -math.inf)
+            _, idx = torch.topk(dense_m, depth)
+            for r, i in enumerate(idx.tolist()):
+                fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + r + 1)
+        order = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return [
+            Ranked(i, r + 1, s, float(dense[i]), float(lexical[i])) for r, (i, s) in enumerate(order)
+        ]
+
+    # ---- persistence --------------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        """Write to `folder` atomically: a temporary sibling, renamed into place."""
+        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            docs = [{"meta": d.to_json(), "text": t} for d, t in zip(self.docs, self.texts, strict=True)]
+            (tmp / "docs.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+            (tmp / "chunks.json").write_text(
+                json.dumps({"hash": self.chunk_hash, "context": self.chunk_context}, ensure_ascii=False), encoding="utf-8"
+            )
+            np.savez(
+                tmp / "chunks.npz",
+                doc=self.chunk_doc,
+                ordinal=self.chunk_ordinal,
+                start=self.chunk_start,
+                end=self.chunk_end,
+                kind=self.chunk_kind,
+                span_ptr=self.span_ptr,
+                span_start=self.span_start,
+                span_end=self.span_end,
+                span_kind=self.span_kind,
+            )
+            np.save(tmp / "vectors.npy", self.vectors.numpy())
+            if self.bm25 is not None:
+                self.bm25.save(str(tmp / "bm25"), show_progress=False)
+            (tmp / "index.json").write_text(canonical_json(self.info), encoding="utf-8")
+            try:
+                tmp.rename(folder)
+            except OSError:  # built meanwhile by another process: theirs is the same tree
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def load(cls, folder: Path) -> CorpusIndex:
+        import bm25s
+
+        try:
+            info = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+            if info.get("format") != FORMAT:
+                raise IntegrityError(f"index {folder.name[:12]} has format {info.get('format')}, expected {FORMAT}")
+            docs_raw = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
+            strings = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
+            with np.load(folder / "chunks.npz") as arrays:
+                chunks = {k: arrays[k] for k in arrays.files}
+            chunks.update(strings)
+            vectors = np.load(folder / "vectors.npy")
+            bm25 = (
+                bm25s.BM25.load(str(folder / "bm25"), show_progress=False, verbosity=0)
+                if (folder / "bm25").is_dir()
+                else None
+            )
+        except (OSError, ValueError, KeyError) as exc:
+            raise IntegrityError(f"index {folder.name[:12]} is unreadable: {exc}", hint="delete the folder; it is rebuilt") from None
+        docs = [Document.model_validate(d["meta"]) for d in docs_raw]
+        return cls(info["tree"], docs, [d["text"] for d in docs_raw], chunks, vectors, bm25, info)
+
+    # ---- building -----------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls, tree: str, documents: list[tuple[Document, ParsedDocument]], embedder: Embedder, cache: EmbeddingCache
+    ) -> CorpusIndex:
+        """Chunk, tokenise and embed `documents` (metadata as committed, parsed file), reusing cached vectors."""
+        import bm25s
+
+        started = time.perf_counter()
+        docs = [meta for meta, _ in documents]
+        texts = [parsed.text for _, parsed in documents]
+        all_chunks: list[tuple[int, Chunk]] = [
+            (d, c) for d, (_, parsed) in enumerate(documents) for c in chunk_document(parsed)
+        ]
+        index_texts = [c.index_text for _, c in all_chunks]
+        hashes = [c.content_hash for _, c in all_chunks]
+        vectors, embedded = cache.vectors_for(hashes, index_texts, embedder.encode)
+        if not all_chunks:
+            vectors = np.zeros((0, 384), dtype=np.float16)
+        bm25 = None
+        if all_chunks:
+            bm25 = bm25s.BM25()
+            # an empty token list would break bm25s; a chunk of stop words only still needs a row
+            bm25.index([tokenize(t) or ["\u2205"] for t in index_texts], show_progress=False)
+        span_ptr, span_start, span_end, span_kind = [0], [], [], []
+        for _, c in all_chunks:
+            for s in c.spans:
+                span_start.append(s.start)
+                span_end.append(s.end)
+                span_kind.append(_SPAN_KINDS.index(s.kind))
+            span_ptr.append(len(span_start))
+        chunks = {
+            "doc": [d for d, _ in all_chunks],
+            "ordinal": [c.ordinal for _, c in all_chunks],
+            "start": [c.start for _, c in all_chunks],
+            "end": [c.end for _, c in all_chunks],
+            "kind": [_CHUNK_KINDS.index(c.kind) for _, c in all_chunks],
+            "hash": hashes,
+            "context": [c.context for _, c in all_chunks],
+            "span_ptr": span_ptr,
+            "span_start": span_start,
+            "span_end": span_end,
+            "span_kind": span_kind,
+        }
+        info = {
+            "format": FORMAT,
+            "tree": tree,
+            "embedder": embedder.key,
+            "documents": len(docs),
+            "chunks": len(all_chunks),
+            "spans": len(span_start),
+            "embedded": embedded,
+            "reused": len(all_chunks) - embedded,
+            "seconds": round(time.perf_counter() - started, 3),
+            "built_at": utc_now(),
+        }
+        logger.info("indexed tree %s: %d chunks, %d embedded, %.2fs", tree[:12], len(all_chunks), embedded, info["seconds"])
+        return cls(tree, docs, texts, chunks, vectors, bm25, info)

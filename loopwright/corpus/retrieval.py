@@ -1,0 +1,316 @@
+"""Retrieval over a corpus commit: filtered, fused, cut down to minimal spans, declined when stale or missing.
+
+`Retriever(ws).search(query, tenant=..., commit=...)` is what the gateway and
+`loopwright search` call. The outcome is one of:
+
+- `ok`: fresh, certified, in-scope evidence above `rules.min_relevance`; the
+  result carries minimal spans (a sentence, list item or table row) with doc
+  id, commit, character offsets and score, plus pruned passages for a generator;
+- `stale`: the best evidence in scope is stale (retired, or older than
+  `rules.max_age_days`); with `rules.decline_if_stale` the caller declines and
+  the stale spans are reported only as `stale_evidence`;
+- `missing`: nothing in scope is relevant enough; the caller declines.
+
+Every result has a fingerprint: sha256 over the corpus tree, the status, and
+the ranked chunk ids with their content hashes. Two results with the same
+fingerprint used the same evidence in the same order.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from loopwright.corpus import commits
+from loopwright.corpus.index import Access, CorpusIndex, Ranked, tokenize
+from loopwright.corpus.rules import RetrievalRules
+from loopwright.digests import digest_of
+from loopwright.errors import InvalidInput, NotFound
+
+if TYPE_CHECKING:
+    from loopwright.embedding import Embedder
+    from loopwright.workspace import Workspace
+
+Status = Literal["ok", "stale", "missing"]
+PASSAGE_WHOLE_CHARS = 400  # a chunk up to this long goes to the generator whole
+MIN_SPAN_COVERAGE = 0.2  # a span must carry this share of the query's idf weight to be kept when pruning
+
+
+@dataclass(frozen=True)
+class Span:
+    """One cited piece of evidence: `text == document_text[start:end]`."""
+
+    doc_id: str
+    title: str
+    commit: str
+    chunk_id: str
+    rank: int
+    start: int
+    end: int
+    kind: str
+    text: str
+    context: str
+    score: float
+    relevance: float
+    stale: str | None = None
+
+
+@dataclass(frozen=True)
+class Passage:
+    """What a generator is handed for one ranked chunk: its text, long low-signal parts pruned."""
+
+    doc_id: str
+    chunk_id: str
+    text: str
+    pruned: bool
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    query: str
+    commit: str
+    commit_ref: str
+    tree: str
+    status: Status
+    decline: bool
+    reason: str
+    spans: list[Span]
+    passages: list[Passage]
+    stale_evidence: list[Span]
+    fingerprint: str
+    as_of: str
+    scopes: list[str]
+    max_sensitivity: str
+    timings_ms: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Retriever:
+    """Loads commit indexes on demand and keeps the last few warm (a rollback is then a dictionary hit)."""
+
+    def __init__(self, ws: Workspace, *, embedder: Embedder | None = None, warm: int = 4):
+        self.ws = ws
+        self._embedder = embedder
+        self._warm = warm
+        self._indexes: OrderedDict[str, CorpusIndex] = OrderedDict()
+        self._commits: dict[str, commits.Commit] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from loopwright.embedding import get_embedder
+
+            self._embedder = get_embedder()
+        return self._embedder
+
+    def commit(self, ref: str | None = None, name: str | None = None) -> commits.Commit:
+        """The commit `ref` names (default: the corpus head), cached by digest."""
+        if ref is None:
+            found = commits.head(self.ws, name)
+            if found is None:
+                raise NotFound("the corpus has no commits yet", hint="`loopwright corpus add` then `corpus commit`")
+            return self._commits.setdefault(found.digest, found)
+        for known in self._commits.values():
+            if ref in (known.digest, known.ref):
+                return known
+        found = commits.get_commit(self.ws, ref, name)
+        return self._commits.setdefault(found.digest, found)
+
+    def index(self, commit: commits.Commit) -> CorpusIndex:
+        """The commit's index: warm, loaded from disk, or built."""
+        with self._lock:
+            if (hit := self._indexes.get(commit.tree)) is not None:
+                self._indexes.move_to_end(commit.tree)
+                return hit
+            index = commits.ensure_index(self.ws, commit.tree, commit.documents)
+            self._indexes[commit.tree] = index
+            while len(self._indexes) > self._warm:
+                self._indexes.popitem(last=False)
+            return index
+
+    def search(
+        self,
+        query: str,
+        *,
+        commit: str | commits.Commit | None = None,
+        tenant: str | None = None,
+        scopes: list[str] | tuple[str, ...] | None = None,
+        max_sensitivity: str | None = None,
+        rules: RetrievalRules | None = None,
+        k: int = 5,
+        as_of: date | None = None,
+        mode: str = "hybrid",
+    ) -> RetrievalResult:
+        """Rank the commit's chunks that the caller may see and cite minimal spans (see the module docstring).
+
+        Give `tenant` (its scopes and ceiling come from `rules`) or `scopes` and
+        `max_sensitivity`. `rules` default to the deployed policy's `[retrieval]`.
+        """
+        t0 = time.perf_counter()
+        query = " ".join(query.split())
+        if not query:
+            raise InvalidInput("the query is empty")
+        if not 1 <= k <= 100:
+            raise InvalidInput(f"k must be between 1 and 100, not {k}")
+        if mode not in ("hybrid", "bm25", "dense"):
+            raise InvalidInput(f"unknown retrieval mode {mode!r}", hint="hybrid, bm25 or dense")
+        rules = rules or deployed_rules(self.ws)
+        access = _access(rules, tenant, scopes, max_sensitivity)
+        as_of = as_of or date.today()
+        c = commit if isinstance(commit, commits.Commit) else self.commit(commit)
+        index = self.index(c)
+        t1 = time.perf_counter()
+        qvec = self.embedder.encode_query(query) if mode != "bm25" else np.zeros(384, np.float32)
+        t2 = time.perf_counter()
+        masks = index.masks(access, rules, as_of)
+        lexical, dense = index.scores(query, qvec)
+        answerable = masks.fresh if rules.decline_if_stale else (masks.fresh | masks.stale)
+        ranked = index.rank(lexical, dense, answerable, k, mode=mode)
+        stale_ranked = index.rank(lexical, dense, masks.stale, 3, mode=mode) if rules.decline_if_stale else []
+        t3 = time.perf_counter()
+
+        best_fresh = max((r.cosine for r in ranked), default=-1.0)
+        best_stale = max((r.cosine for r in stale_ranked), default=-1.0)
+        if mode == "bm25":  # no cosine to judge by: any lexical match counts as evidence
+            best_fresh = 1.0 if ranked else -1.0
+            best_stale = 1.0 if stale_ranked else -1.0
+        terms, idf = index.query_terms(query)
+        vocab = index.bm25.vocab_dict if index.bm25 is not None else {}
+        if stale_ranked and best_stale >= rules.min_relevance and (best_fresh < rules.min_relevance or best_stale > best_fresh + rules.stale_margin):
+            status: Status = "stale"
+            lead = stale_ranked[0]
+            doc = index.docs[index.chunk_doc[lead.chunk]]
+            why = masks.stale_reasons.get(int(index.chunk_doc[lead.chunk]), "stale")
+            reason = f"the best evidence, {doc.id!r}, is stale ({why}); decline rather than answer from it"
+            answer: list[Ranked] = []
+        elif ranked and best_fresh >= rules.min_relevance:
+            answer = [r for r in ranked if r.cosine >= rules.min_relevance or mode == "bm25"] or ranked[:1]
+            lead_doc = int(index.chunk_doc[answer[0].chunk])
+            if lead_doc in masks.stale_reasons:  # only when decline_if_stale is off
+                status, reason = "stale", f"answering from stale evidence ({masks.stale_reasons[lead_doc]}), as the policy allows"
+            else:
+                status, reason = "ok", "fresh, certified evidence in scope"
+        else:
+            status, answer = "missing", []
+            reason = "no certified, current document in the caller's scope answers this; decline"
+        spans = _spans(index, c, answer, terms, idf, vocab, masks.stale_reasons)
+        passages = _passages(index, answer, spans)
+        stale_spans = _spans(index, c, stale_ranked, terms, idf, vocab, masks.stale_reasons) if status == "stale" else []
+        used = answer or (stale_ranked if status == "stale" else [])
+        fingerprint = digest_of(
+            {"tree": c.tree, "status": status, "chunks": [[index.chunk_id(r.chunk), index.chunk_hash[r.chunk], r.rank] for r in used]}
+        )
+        t4 = time.perf_counter()
+        return RetrievalResult(
+            query=query,
+            commit=c.digest,
+            commit_ref=c.ref,
+            tree=c.tree,
+            status=status,
+            decline=status == "missing" or (status == "stale" and rules.decline_if_stale),
+            reason=reason,
+            spans=spans,
+            passages=passages,
+            stale_evidence=stale_spans,
+            fingerprint=fingerprint,
+            as_of=as_of.isoformat(),
+            scopes=sorted(access.scopes),
+            max_sensitivity=access.max_sensitivity,
+            timings_ms={
+                "load": round((t1 - t0) * 1e3, 3),
+                "embed": round((t2 - t1) * 1e3, 3),
+                "rank": round((t3 - t2) * 1e3, 3),
+                "spans": round((t4 - t3) * 1e3, 3),
+            },
+        )
+
+
+def _access(rules: RetrievalRules, tenant: str | None, scopes, max_sensitivity: str | None) -> Access:
+    if tenant is not None:
+        if scopes:
+            raise InvalidInput("give a tenant or scopes, not both")
+        t = rules.tenant(tenant)
+        return Access(frozenset(t.scopes), t.max_sensitivity)
+    if not scopes:
+        raise InvalidInput("retrieval needs a caller: a tenant, or scopes with a sensitivity ceiling")
+    ceiling = max_sensitivity or "public"
+    from loopwright.corpus.documents import SENSITIVITY_LEVELS
+
+    if ceiling not in SENSITIVITY_LEVELS:
+        raise InvalidInput(f"unknown sensitivity {ceiling!r}", hint="public, internal or restricted")
+    return Access(frozenset(scopes), ceiling)
+
+
+def deployed_rules(ws: Workspace) -> RetrievalRules:
+    """The `[retrieval]` rules of the stable `policy` artifact; the defaults when none is deployed."""
+    from loopwright.registry.artifacts import read_file
+    from loopwright.release.deployment import get_deployment
+
+    policy = get_deployment(ws).stable("policy")
+    if policy is None or "policy.toml" not in policy.files:
+        return RetrievalRules()
+    return RetrievalRules.from_policy_toml(read_file(ws, policy, "policy.toml"), origin=f"{policy.ref}:policy.toml")
+
+
+def _coverage(text: str, idf_by_id: dict[int, float], vocab: dict[str, int], total: float) -> float:
+    """Share of the query's idf weight whose terms occur in `text`."""
+    if total <= 0:
+        return 0.0
+    present = {vocab[t] for t in tokenize(text) if t in vocab}
+    return sum(w for tid, w in idf_by_id.items() if tid in present) / total
+
+
+def _spans(index: CorpusIndex, c: commits.Commit, ranked: list[Ranked], terms, idf, vocab, stale_reasons) -> list[Span]:
+    """The minimal span of each ranked chunk: the one carrying most of the query's rare terms.
+
+    A row keeps its table header in `context`. With no query term in any span
+    (a purely semantic match), the chunk's first span stands for it.
+    """
+    idf_by_id = dict(zip(terms, (float(w) for w in idf), strict=True))
+    total = sum(idf_by_id.values())
+    out = []
+    for r in ranked:
+        d = int(index.chunk_doc[r.chunk])
+        doc, text = index.docs[d], index.texts[d]
+        candidates = index.spans_of(r.chunk) or [(int(index.chunk_start[r.chunk]), int(index.chunk_end[r.chunk]), "sentence")]
+        scored = [(_coverage(text[a:b], idf_by_id, vocab, total), -i, (a, b, kind)) for i, (a, b, kind) in enumerate(candidates)]
+        _, _, (a, b, kind) = max(scored)
+        out.append(
+            Span(
+                doc_id=doc.id,
+                title=doc.title,
+                commit=c.digest,
+                chunk_id=index.chunk_id(r.chunk),
+                rank=r.rank,
+                start=a,
+                end=b,
+                kind=kind,
+                text=text[a:b],
+                context=index.chunk_context[r.chunk],
+                score=round(r.score, 6),
+                relevance=round(r.cosine, 4),
+                stale=stale_reasons.get(d),
+            )
+        )
+    return out
+
+
+def _passages(index: CorpusIndex, ranked: list[Ranked], spans: list[Span]) -> list[Passage]:
+    """Chunk text for a generator: short chunks whole, long ones cut to their cited span."""
+    out = []
+    for r, span in zip(ranked, spans, strict=True):
+        text = index.chunk_text(r.chunk)
+        if len(text) <= PASSAGE_WHOLE_CHARS:
+            out.append(Passage(span.doc_id, span.chunk_id, text, False))
+        else:
+            out.append(Passage(span.doc_id, span.chunk_id, span.text, True))
+    return out

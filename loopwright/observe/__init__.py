@@ -1,0 +1,1 @@
+"""Observe and decide: traces, metrics, costs and reports."""

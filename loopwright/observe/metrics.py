@@ -1,0 +1,40 @@
+"""Prometheus metrics for the gateway, on a registry of its own (one per app, so tests can make many)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "loopwright_requests", "Chat calls served.", ["tenant", "channel", "tier", "outcome", "cache"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "loopwright_request_seconds", "End-to-end latency of a chat call.", ["tier"], buckets=_LATENCY_BUCKETS, registry=self.registry
+        )
+        self.stage = Histogram(
+            "loopwright_stage_seconds", "Latency of one request-path stage.", ["stage"], buckets=_LATENCY_BUCKETS, registry=self.registry
+        )
+        self.cost = Counter("loopwright_cost_usd", "Model cost in USD.", ["tenant", "tier"], registry=self.registry)
+        self.tokens = Counter("loopwright_tokens", "Tokens read and written.", ["direction", "tier"], registry=self.registry)
+
+    def observe(self, record: dict[str, Any]) -> None:
+        tier = str(record.get("tier") or "none")
+        tenant = record["principal"]["tenant"]
+        self.requests.labels(tenant, record["channel"], tier, record.get("outcome", "error"), str(record["cache"]["hit"]).lower()).inc()
+        self.latency.labels(tier).observe(record["latency_ms"] / 1e3)
+        for stage, ms in record.get("stages", {}).items():
+            self.stage.labels(stage).observe(ms / 1e3)
+        self.cost.labels(tenant, tier).inc(record.get("cost") or 0.0)
+        tokens = record.get("tokens") or {}
+        self.tokens.labels("in", tier).inc(tokens.get("in", 0))
+        self.tokens.labels("out", tier).inc(tokens.get("out", 0))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)

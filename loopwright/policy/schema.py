@@ -1,0 +1,301 @@
+"""The policy set: every rule a call obeys, loaded from the `policy` artifact's `policy.toml`.
+
+```toml
+[pii]                        # what happens to personal data in a user's message
+actions = { CREDIT_CARD = "mask", US_SSN = "mask", PHONE_NUMBER = "mask" }
+[sensitivity]                # verbatim text up to the ceiling; above it, a summary
+default = "public"
+[sensitivity.tenants.larkspur-staff]
+ceiling = "internal"
+roles = { admin = "restricted" }
+[tools]
+confirm = ["open_dispute"]   # tools that wait for the user's explicit yes
+[tools.roles.customer]
+tools = ["freeze_card", "escalate_to_human"]
+[tools.settings.open_dispute]
+window_days = 60
+[validators.grounding]       # output validators, run in this order
+on_fail = "decline"
+[retrieval]                  # see loopwright.corpus.rules.RetrievalRules
+```
+
+Nothing here is a code constant: changing a rule is a release of the `policy`
+slot, with a receipt. `load_policy` names the file, the line and the reason
+for any key it does not know, any value of the wrong type, and any tool or
+validator that is not registered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import tomllib
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from loopwright.corpus.documents import SENSITIVITY_LEVELS, Sensitivity
+from loopwright.corpus.rules import RetrievalRules
+from loopwright.errors import InvalidInput, NotFound
+from loopwright.policy.principal import Principal
+from loopwright.policy.toml_lines import locate
+
+if TYPE_CHECKING:
+    from loopwright.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+PiiAction = Literal["mask", "hash", "drop", "refuse"]
+"""`mask`: a typed placeholder stable within the conversation (`<CARD_1>`); `hash`: a keyed
+digest stable across conversations (`<CARD#3f9a1c2b>`); `drop`: removed; `refuse`: the
+message is masked and the turn is declined."""
+
+POLICY_FILE = "policy.toml"
+
+
+def _known_tool(name: str) -> str:
+    from loopwright.tools.contract import registered_tools
+
+    tools = registered_tools()
+    if name not in tools:
+        raise ValueError(f"unknown tool {name!r} (registered: {', '.join(sorted(tools))})")
+    return name
+
+
+def _known_entity(name: str) -> str:
+    from loopwright.policy.pii import ENTITIES
+
+    if name not in ENTITIES:
+        raise ValueError(f"unknown PII entity {name!r} (known: {', '.join(sorted(ENTITIES))})")
+    return name
+
+
+def _known_validator(name: str) -> str:
+    from loopwright.policy.validators import registered_validators
+
+    known = registered_validators()
+    if name not in known:
+        raise ValueError(f"unknown output validator {name!r} (registered: {', '.join(sorted(known))})")
+    return name
+
+
+ToolName = Annotated[str, AfterValidator(_known_tool)]
+EntityName = Annotated[str, AfterValidator(_known_entity)]
+ValidatorName = Annotated[str, AfterValidator(_known_validator)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _default_pii_actions() -> dict[str, PiiAction]:
+    from loopwright.policy.pii import ENTITIES
+
+    return {name: "mask" for name in ENTITIES}
+
+
+class PiiRules(_Strict):
+    """Detection and handling of personal data in messages (input) and answers (output)."""
+
+    actions: dict[EntityName, PiiAction] = Field(
+        default_factory=_default_pii_actions,
+        description="Entity type -> what happens to it in an incoming message. Entities not listed are not detected.",
+    )
+    languages: tuple[Literal["en", "es", "vi"], ...] = Field(
+        ("en", "es", "vi"), min_length=1, description="Languages whose context words (\"SSN\", \"cuenta\", \"ngày sinh\") are used."
+    )
+    phone_regions: tuple[str, ...] = Field(
+        ("US", "ES", "MX", "VN"),
+        min_length=1,
+        description="Regions (ISO 3166 codes) whose national phone formats are recognised; international +NN numbers always are.",
+    )
+    min_score: float = Field(0.5, ge=0.0, le=1.0, description="Findings scored below this are ignored.")
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        import phonenumbers
+
+        unknown = [r for r in value if r not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"unknown phone region(s) {', '.join(unknown)}")
+        return value
+
+
+class TenantCeiling(_Strict):
+    """The most sensitive source one tenant's callers may read verbatim."""
+
+    ceiling: Sensitivity = Field(description="public < internal < restricted.")
+    roles: dict[str, Sensitivity] = Field(default_factory=dict, description="Per-role ceilings that override `ceiling`.")
+
+
+class SensitivityRules(_Strict):
+    """Sensitivity ceilings: above a caller's ceiling, an answer from that source is a summary, never verbatim."""
+
+    default: Sensitivity = Field("public", description="The ceiling of a tenant not listed under `tenants`.")
+    tenants: dict[str, TenantCeiling] = Field(default_factory=dict, description="Per-tenant ceilings, keyed by tenant name.")
+
+    def ceiling_for(self, principal: Principal) -> Sensitivity:
+        """The caller's ceiling: its role's, else its tenant's, else the default."""
+        tenant = self.tenants.get(principal.tenant)
+        if tenant is None:
+            return self.default
+        return tenant.roles.get(principal.role, tenant.ceiling)
+
+    def allows(self, principal: Principal, sensitivity: str) -> bool:
+        """Whether `principal` may read a source of `sensitivity` verbatim."""
+        return SENSITIVITY_LEVELS[sensitivity] <= SENSITIVITY_LEVELS[self.ceiling_for(principal)]
+
+
+class RoleTools(_Strict):
+    """What one role may do with tools."""
+
+    tools: tuple[ToolName, ...] = Field((), description="Tools the role may call; any other is refused.")
+    any_customer: bool = Field(
+        False,
+        description="May act on any customer of its tenant (contact-centre staff); otherwise only on the caller's own cards and transactions.",
+    )
+
+
+class ToolRules(_Strict):
+    """Tool permissions, confirmations and per-tool settings."""
+
+    roles: dict[str, RoleTools] = Field(default_factory=dict, description="Role name -> its tool permissions. A role not listed may call no tool.")
+    confirm: tuple[ToolName, ...] = Field(
+        (), description="Tools that wait for the user's explicit confirmation, besides those whose contract requires it."
+    )
+    settings: dict[ToolName, dict[str, Any]] = Field(
+        default_factory=dict, description="Per-tool settings (limits, windows), validated by each tool's own settings model."
+    )
+    as_of: date | None = Field(
+        None, description="Evaluate date rules (dispute windows) as of this day; empty: the real date. The sample bank pins its world's date."
+    )
+
+
+class ValidatorRule(BaseModel):
+    """One output validator's settings; `on_fail` is common to all, the rest belongs to the validator."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    on_fail: Literal["decline", "escalate", "summarize"] = Field("decline", description="What a failed verdict does to the answer.")
+
+
+class PolicySet(_Strict):
+    """The whole policy: PII, sensitivity ceilings, tools, output validators and retrieval."""
+
+    pii: PiiRules = Field(default_factory=PiiRules, description="Personal data detection and actions.")
+    sensitivity: SensitivityRules = Field(default_factory=SensitivityRules, description="Verbatim-text ceilings per tenant and role.")
+    tools: ToolRules = Field(default_factory=ToolRules, description="Tool permissions per role, confirmations, settings.")
+    validators: dict[ValidatorName, ValidatorRule] = Field(
+        default_factory=dict, description="Output validators to run, in file order, with what each does on failure."
+    )
+    retrieval: RetrievalRules = Field(default_factory=RetrievalRules, description="Retrieval scope, certification and freshness rules.")
+
+    def role_tools(self, role: str) -> RoleTools:
+        """The role's tool permissions (none for a role the policy does not name)."""
+        return self.tools.roles.get(role, RoleTools())
+
+    def tool_settings(self, name: str) -> BaseModel | None:
+        """The tool's settings from the policy, parsed by its settings model (its defaults when absent)."""
+        from loopwright.tools.contract import get_tool
+
+        spec = get_tool(name)
+        if spec.settings is None:
+            return None
+        return spec.settings.model_validate(self.tools.settings.get(name, {}))
+
+    def validator_settings(self, name: str) -> BaseModel:
+        from loopwright.policy.validators import get_validator
+
+        return get_validator(name).settings.model_validate(self.validators[name].model_dump())
+
+
+def _error(source: str, text: str, loc: tuple[Any, ...], reason: str, value: Any = None) -> InvalidInput:
+    line = locate(text, loc, value)
+    where = ".".join(str(p) for p in loc if p != "[key]")
+    return InvalidInput(f"{source}:{line or '?'}: {where}: {reason}", hint="see `loopwright policy check --help` for the schema")
+
+
+def _reason(err: dict[str, Any]) -> str:
+    if err["type"] == "extra_forbidden":
+        return "unknown key"
+    message = err["msg"].removeprefix("Value error, ")
+    if err["type"] in ("string_type", "int_type", "float_type", "bool_type", "list_type", "dict_type", "tuple_type",
+                       "model_type", "date_type", "int_parsing", "float_parsing", "bool_parsing", "date_from_datetime_parsing"):
+        message = f"wrong type: {message.lower()} (got {type(err.get('input')).__name__} {err.get('input')!r})"
+    return message
+
+
+def load_policy(text: str | bytes, source_name: str = POLICY_FILE) -> PolicySet:
+    """Parse and validate a policy file; raises `InvalidInput` naming `source_name`, the line and the reason."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidInput(f"{source_name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{source_name}: invalid TOML: {exc}") from None
+    try:
+        policy = PolicySet.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        raise _error(source_name, text, err["loc"], _reason(err), err.get("input")) from None
+    _check_plugin_settings(policy, text, source_name)
+    return policy
+
+
+def _check_plugin_settings(policy: PolicySet, text: str, source: str) -> None:
+    """Per-tool and per-validator settings are validated by the model each plugin declares."""
+    from loopwright.policy.validators import get_validator
+    from loopwright.tools.contract import get_tool
+
+    checks: list[tuple[tuple[str, ...], type[BaseModel] | None, dict[str, Any]]] = []
+    for name, raw in policy.tools.settings.items():
+        checks.append((("tools", "settings", name), get_tool(name).settings, raw))
+    for name, rule in policy.validators.items():
+        checks.append((("validators", name), get_validator(name).settings, rule.model_dump()))
+    for prefix, model, raw in checks:
+        if model is None:
+            if raw:
+                raise _error(source, text, prefix, "this tool takes no settings")
+            continue
+        try:
+            model.model_validate(raw)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            raise _error(source, text, (*prefix, *err["loc"]), _reason(err), err.get("input")) from None
+
+
+_CACHE: dict[str, PolicySet] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def policy_from_artifact(ws: Workspace, artifact) -> PolicySet:
+    """The policy held by a `policy` artifact, parsed once per digest (artifacts are immutable)."""
+    from loopwright.registry.artifacts import read_file
+
+    with _CACHE_LOCK:
+        hit = _CACHE.get(artifact.digest)
+    if hit is not None:
+        return hit
+    policy = load_policy(read_file(ws, artifact, POLICY_FILE), f"{artifact.ref}:{POLICY_FILE}")
+    with _CACHE_LOCK:
+        _CACHE[artifact.digest] = policy
+    return policy
+
+
+def deployed_policy(ws: Workspace, *, channel: str = "stable") -> PolicySet:
+    """The policy live on the `policy` slot (`channel` falls back to stable when there is no canary)."""
+    from loopwright.release.deployment import get_deployment
+
+    deployment = get_deployment(ws)
+    state = deployment.slots.get("policy")
+    artifact = None
+    if state is not None:
+        artifact = state.canary if channel == "canary" and state.canary else state.stable
+    if artifact is None:
+        raise NotFound("no policy is deployed", hint="`loopwright deploy set policy policy/NAME@N`")
+    return policy_from_artifact(ws, artifact)

@@ -1,0 +1,98 @@
+"""Labelled customer utterances for the triage classifier, and the held-back adapter set.
+
+Texts come from templates times slot fillers, with seeded noise (typos,
+casing, punctuation, spacing, dropped accents) on about a third of them.
+"""
+
+import random
+import re
+from collections.abc import Callable
+
+from loopwright.samples.bank.catalog import INTENTS
+from loopwright.samples.bank.noise import fold, perturb
+from loopwright.samples.bank.phrases import adapter, en, es, vi
+
+PHRASES = {"en": en, "es": es, "vi": vi}
+# Per intent and language: about 75% English, 15% Spanish, 10% Vietnamese overall.
+UTTERANCES_PER_INTENT = {"en": 112, "es": 22, "vi": 15}
+ADAPTER_PER_INTENT = {"en": 250, "es": 30, "vi": 20}
+NOISE_RATE = 0.3
+_SLOT = re.compile(r"\{(\w+)\}")
+
+
+def _amount(rng: random.Random) -> str:
+    dollars = rng.choice([rng.randrange(12, 300), rng.randrange(300, 6000)])
+    style = rng.randrange(4)
+    if style == 0:
+        return f"${dollars:,}.{rng.randrange(100):02d}"
+    if style == 1:
+        return f"${dollars:,}"
+    if style == 2:
+        return f"${dollars}"
+    return f"{dollars} dollars"
+
+
+def fill(template: str, language: str, rng: random.Random) -> str:
+    """Replace every slot in `template`, recursively, with a seeded choice."""
+    slots = PHRASES[language].SLOTS
+
+    def pick(match: re.Match) -> str:
+        name = match.group(1)
+        if name == "last4":
+            return f"{rng.randrange(10000):04d}"
+        if name == "amount":
+            return _amount(rng)
+        if name == "txn":
+            return f"txn_{rng.randrange(1, 700):04d}"
+        if name == "n":
+            return str(rng.choice([3, 6, 9, 12, 18, 24]))
+        return slots[name][rng.randrange(len(slots[name]))]
+
+    while _SLOT.search(template):
+        template = _SLOT.sub(pick, template)
+    return template
+
+
+def _draw(templates: list[str], language: str, count: int, rng: random.Random,
+          taken: set[str], key: Callable[[str], str] = lambda text: text) -> list[str]:
+    """`count` texts not yet in `taken` (compared by `key`); fails loudly if templates run dry."""
+    out: list[str] = []
+    for _ in range(count * 200):
+        if len(out) == count:
+            return out
+        text = fill(rng.choice(templates), language, rng)
+        if rng.random() < NOISE_RATE:
+            text = perturb(text, rng, language)
+        if text.strip() and key(text) not in taken:
+            taken.add(key(text))
+            out.append(text)
+    raise ValueError(f"templates for {language} yield only {len(out)} of {count} distinct texts")
+
+
+def generate_utterances(seed: int) -> list[dict]:
+    """Every intent in every language, exact duplicates removed, shuffled, ids u00001..."""
+    rng = random.Random(f"utterances-{seed}")
+    taken: set[str] = set()
+    rows = []
+    for intent in (i["name"] for i in INTENTS):
+        for language, count in UTTERANCES_PER_INTENT.items():
+            templates = PHRASES[language].TEMPLATES[intent]
+            rows += [(text, intent, language) for text in _draw(templates, language, count, rng, taken)]
+    rng.shuffle(rows)
+    return [{"id": f"u{i:05d}", "text": text, "intent": intent, "language": language}
+            for i, (text, intent, language) in enumerate(rows, start=1)]
+
+
+def generate_adapter_examples(seed: int, utterances: list[dict]) -> list[dict]:
+    """Regional chargeback-grace and dispute examples, disjoint from `utterances` after folding."""
+    rng = random.Random(f"adapter-{seed}")
+    taken = {fold(u["text"]) for u in utterances}
+    rows = []
+    for language, by_intent in adapter.TEMPLATES.items():
+        for intent, templates in by_intent.items():
+            count = ADAPTER_PER_INTENT[language]
+            rows += [(text, intent, language)
+                     for text in _draw(templates, language, count, rng, taken, key=fold)]
+    rng.shuffle(rows)
+    return [{"id": f"a{i:05d}", "text": text, "intent": intent, "language": language}
+            for i, (text, intent, language) in enumerate(rows, start=1)]

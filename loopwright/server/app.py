@@ -1,0 +1,104 @@
+"""The FastAPI app: `create_app(ws)` wires the gateway, the routes and the error shape.
+
+Two guards sit in front of everything: request bodies over `max_body_bytes`
+get a 413, and more than `max_in_flight` concurrent chat calls get a 429, so
+a flood is refused quickly instead of queueing without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from datetime import date
+
+from fastapi import FastAPI
+
+from loopwright import __version__
+from loopwright.server import admin, errors
+from loopwright.server.openai import routes
+from loopwright.serving.auth import Authenticator
+from loopwright.serving.pipeline import Gateway
+from loopwright.workspace import Workspace
+
+
+def create_app(
+    ws: Workspace,
+    *,
+    as_of: date | None = None,
+    max_in_flight: int = 256,
+    max_body_bytes: int = 1_000_000,
+    poll_s: float = 0.2,
+) -> FastAPI:
+    """An app serving `ws`. The gateway starts with the app and drains its traces when it stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        app.state.gateway = Gateway(ws, as_of=as_of, poll_s=poll_s)
+        try:
+            yield
+        finally:
+            app.state.gateway.close()
+
+    app = FastAPI(
+        title="loopwright gateway",
+        version=__version__,
+        description="An OpenAI-compatible gateway that routes, caches, answers from certified evidence and traces every call.",
+        lifespan=lifespan,
+    )
+    app.state.authenticator = Authenticator(ws)
+    errors.install(app)
+    app.include_router(routes.router)
+    app.include_router(admin.router)
+    app.add_middleware(_Guard, max_in_flight=max_in_flight, max_body_bytes=max_body_bytes)
+    return app
+
+
+class _Guard:
+    """Pure ASGI middleware: body-size limit and in-flight cap for /v1/ calls."""
+
+    def __init__(self, app, *, max_in_flight: int, max_body_bytes: int):
+        self.app = app
+        self.max_body = max_body_bytes
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith("/v1/"):
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and length.isdigit() and int(length) > self.max_body:
+            return await _reply(send, 413, f"request body over {self.max_body} bytes", "invalid_request_error")
+        if self.in_flight >= self.max_in_flight:
+            return await _reply(send, 429, "too many requests in flight; retry shortly", "rate_limit_error")
+        self.in_flight += 1
+        received = 0
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited_receive, send)
+        except _TooLarge:
+            await _reply(send, 413, f"request body over {self.max_body} bytes", "invalid_request_error")
+        finally:
+            self.in_flight -= 1
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _reply(send, status: int, message: str, type_: str) -> None:
+    response = errors.error_response(status, message, type_)
+    await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive():
+    await asyncio.sleep(0)
+    return {"type": "http.disconnect"}

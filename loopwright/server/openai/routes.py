@@ -1,0 +1,82 @@
+"""`POST /v1/chat/completions` and `GET /v1/models`: thin over `Gateway.complete`."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import StreamingResponse
+
+from loopwright.policy.principal import Principal
+from loopwright.server.deps import authenticate, gateway_of
+from loopwright.server.openai.protocol import (
+    ChatCompletionRequest,
+    ChatCompletionResponse,
+    Choice,
+    ModelCard,
+    ModelList,
+    ResponseMessage,
+    Usage,
+)
+from loopwright.serving.pipeline import ChatRequest, Completion
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+@router.get("/models", response_model=ModelList)
+def list_models(request: Request, principal: Principal = Depends(authenticate)) -> ModelList:
+    return ModelList(data=[ModelCard(id=name) for name in gateway_of(request).models()])
+
+
+@router.post("/chat/completions", response_model=ChatCompletionResponse)
+def chat_completions(body: ChatCompletionRequest, request: Request, principal: Principal = Depends(authenticate)):
+    gateway = gateway_of(request)
+    chat = ChatRequest(
+        model=body.model,
+        messages=[{"role": m.role, "content": m.text()} for m in body.messages],
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        temperature=body.temperature,
+        user=body.user,
+    )
+    completion = gateway.complete(chat, principal, auth_ms=request.state.auth_ms)
+    created = int(time.time())
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        return StreamingResponse(_sse(completion, created, include_usage), media_type="text/event-stream")
+    return ChatCompletionResponse(
+        id=_completion_id(completion),
+        created=created,
+        model=completion.model,
+        choices=[Choice(message=ResponseMessage(content=completion.text), finish_reason=completion.finish_reason)],
+        usage=_usage(completion),
+        loopwright=completion.loopwright,
+    )
+
+
+def _completion_id(completion: Completion) -> str:
+    return "chatcmpl-" + completion.trace_id.removeprefix("tr_")
+
+
+def _usage(c: Completion) -> Usage:
+    return Usage(prompt_tokens=c.tokens_in, completion_tokens=c.tokens_out, total_tokens=c.tokens_in + c.tokens_out)
+
+
+def _sse(completion: Completion, created: int, include_usage: bool) -> Iterator[str]:
+    """The validated answer as OpenAI chat.completion.chunk events; the last one carries `loopwright`."""
+    base = {"id": _completion_id(completion), "object": "chat.completion.chunk", "created": created, "model": completion.model}
+
+    def event(delta: dict, finish: str | None = None, **extra) -> str:
+        chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    words = completion.text.split(" ")
+    for i, word in enumerate(words):
+        yield event({"content": word if i == len(words) - 1 else word + " "})
+    yield event({}, completion.finish_reason, loopwright=completion.loopwright)
+    if include_usage:
+        usage = {**base, "choices": [], "usage": _usage(completion).model_dump()}
+        yield f"data: {json.dumps(usage)}\n\n"
+    yield "data: [DONE]\n\n"

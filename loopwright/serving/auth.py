@@ -1,0 +1,126 @@
+"""API keys and the principal they stand for.
+
+Keys are random, shown once, and stored only as their sha256. A key maps to a
+principal: tenant, role, scopes, and optionally the customer it acts for.
+Lookups are cached in-process for a few seconds so authentication stays off the
+database on the hot path; revocation therefore takes effect within that TTL.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from loopwright.digests import canonical_json, sha256_hex, utc_now
+from loopwright.errors import InvalidInput, LoopwrightError, NotFound
+from loopwright.policy.principal import Principal
+from loopwright.registry.receipts import append_receipt
+from loopwright.store.schema import ApiKeyRow
+
+if TYPE_CHECKING:
+    from loopwright.workspace import Workspace
+
+KEY_PREFIX = "lw-"
+_CACHE_TTL_S = 5.0
+
+
+class AuthError(LoopwrightError):
+    """A missing, malformed, unknown or revoked API key."""
+
+
+def create_key(
+    ws: Workspace, *, tenant: str, role: str, scopes: tuple[str, ...] = (), subject: str | None = None
+) -> tuple[str, Principal]:
+    """Make a key for a principal; returns the plaintext key (shown once) and the principal."""
+    for label, value in (("tenant", tenant), ("role", role)):
+        if not value or not value.replace("-", "").replace("_", "").isalnum():
+            raise InvalidInput(f"invalid {label} {value!r}", hint="letters, digits, '-' and '_'")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    key_id = "key_" + secrets.token_hex(8)
+    with ws.write() as s:
+        s.add(
+            ApiKeyRow(
+                id=key_id,
+                key_hash=sha256_hex(secret),
+                tenant=tenant,
+                role=role,
+                scopes=canonical_json(sorted(scopes)),
+                subject=subject,
+                created_at=utc_now(),
+            )
+        )
+        append_receipt(
+            s,
+            ws,
+            action="key.create",
+            subject=f"key/{key_id}",
+            after={"tenant": tenant, "role": role, "scopes": sorted(scopes), "subject": subject},
+        )
+    return secret, Principal(tenant, role, tuple(sorted(scopes)), subject, key_id)
+
+
+def revoke_key(ws: Workspace, key_id: str) -> None:
+    with ws.write() as s:
+        row = s.get(ApiKeyRow, key_id)
+        if row is None or row.revoked_at:
+            raise NotFound(f"no active key {key_id!r}", hint="`loopwright keys list` shows them")
+        row.revoked_at = utc_now()
+        append_receipt(s, ws, action="key.revoke", subject=f"key/{key_id}", before={"tenant": row.tenant, "role": row.role})
+
+
+def list_keys(ws: Workspace) -> list[dict[str, Any]]:
+    with ws.session() as s:
+        rows = s.scalars(sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at)).all()
+    return [
+        {
+            "id": r.id,
+            "tenant": r.tenant,
+            "role": r.role,
+            "scopes": json.loads(r.scopes),
+            "subject": r.subject,
+            "created_at": r.created_at,
+            "revoked_at": r.revoked_at,
+        }
+        for r in rows
+    ]
+
+
+class Authenticator:
+    """Resolves bearer keys to principals, with a short in-process cache."""
+
+    def __init__(self, ws: Workspace):
+        self.ws = ws
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        if not authorization:
+            raise AuthError("missing API key", hint="send 'Authorization: Bearer <key>'")
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise AuthError("malformed Authorization header", hint="send 'Authorization: Bearer <key>'")
+        digest = sha256_hex(key.strip())
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is None or now - hit[0] > _CACHE_TTL_S:
+            hit = (now, self._lookup(digest))
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[digest] = hit
+        if hit[1] is None:
+            raise AuthError("invalid or revoked API key")
+        return hit[1]
+
+    def _lookup(self, digest: str) -> Principal | None:
+        with self.ws.session() as s:
+            row = s.scalars(sa.select(ApiKeyRow).where(ApiKeyRow.key_hash == digest)).first()
+        if row is None or row.revoked_at:
+            return None
+        return Principal(row.tenant, row.role, tuple(json.loads(row.scopes)), row.subject, row.id)

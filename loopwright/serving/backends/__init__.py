@@ -1,0 +1,16 @@
+"""Model backends, registered by name: `extractive` (built in), `openai` (any OpenAI-compatible endpoint).
+
+A user's backend registers through the same `register_backend` the built-ins use.
+"""
+
+from loopwright.serving.backends.base import (
+    Backend,
+    BackendError,
+    Evidence,
+    Generation,
+    GenerationRequest,
+    create_backend,
+    register_backend,
+)
+
+__all__ = ["Backend", "BackendError", "Evidence", "Generation", "GenerationRequest", "create_backend", "register_backend"]

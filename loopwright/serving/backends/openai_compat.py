@@ -1,0 +1,89 @@
+"""`openai`: any OpenAI-compatible endpoint (vLLM, llama.cpp server, Ollama, a hosted API).
+
+Options: `base_url`, `model`, `api_key_env` (the variable holding the key),
+`timeout_s`, `max_retries`. Connection errors, timeouts, 429s and 5xx are
+retried with exponential backoff (tenacity); then a `BackendError` names the
+endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from loopwright.errors import ConfigError
+from loopwright.serving.backends.base import Backend, BackendError, Generation, GenerationRequest, register_backend
+
+_CITATION = re.compile(r"\[(\d{1,2})\]")
+
+
+class OpenAICompatBackend(Backend):
+    name = "openai"
+
+    def __init__(self, options: dict[str, Any]):
+        import openai
+
+        if not options.get("base_url"):
+            raise ConfigError("the openai backend needs options.base_url")
+        self.base_url = options["base_url"]
+        self.model = options.get("model")
+        key = os.environ.get(options.get("api_key_env", ""), "") or options.get("api_key", "") or "unused"
+        self._openai = openai
+        self._client = openai.OpenAI(
+            base_url=self.base_url, api_key=key, timeout=float(options.get("timeout_s", 30)), max_retries=0
+        )
+        retryable = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
+        self._call = retry(
+            retry=retry_if_exception_type(retryable),
+            stop=stop_after_attempt(1 + int(options.get("max_retries", 2))),
+            wait=wait_exponential(multiplier=0.1, max=2),
+            reraise=True,
+        )(self._client.chat.completions.create)
+
+    def _messages(self, request: GenerationRequest) -> list[dict[str, str]]:
+        if request.prompt is not None and request.evidence:
+            return request.prompt.render(request.question, [e.text for e in request.evidence])
+        return request.messages
+
+    def _params(self, request: GenerationRequest) -> dict[str, Any]:
+        params: dict[str, Any] = {"model": self.model or request.model, "messages": self._messages(request)}
+        if request.max_tokens is not None:
+            params["max_tokens"] = request.max_tokens
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        return params
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        try:
+            response = self._call(**self._params(request))
+        except self._openai.APIError as exc:
+            raise BackendError(f"upstream {self.base_url} failed: {type(exc).__name__}: {exc}") from None
+        choice = response.choices[0]
+        text = choice.message.content or ""
+        usage = response.usage
+        return Generation(
+            text=text,
+            citations=sorted({int(n) for n in _CITATION.findall(text) if 0 < int(n) <= len(request.evidence)}),
+            tokens_in=usage.prompt_tokens if usage else 0,
+            tokens_out=usage.completion_tokens if usage else 0,
+            finish_reason=choice.finish_reason or "stop",
+            raw=response.model_dump(exclude_none=True),
+        )
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        try:
+            for chunk in self._call(**self._params(request), stream=True):
+                if chunk.choices and chunk.choices[0].delta.content:
+                    yield chunk.choices[0].delta.content
+        except self._openai.APIError as exc:
+            raise BackendError(f"upstream {self.base_url} failed: {type(exc).__name__}: {exc}") from None
+
+    def close(self) -> None:
+        self._client.close()
+
+
+register_backend("openai", OpenAICompatBackend)
