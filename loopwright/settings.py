@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -37,6 +38,11 @@ class StoreSection(_Section):
 class ServeSection(_Section):
     host: str = Field("127.0.0.1", description="Interface the gateway listens on.")
     port: int = Field(8700, ge=1, le=65535, description="Port the gateway listens on.")
+    as_of: date | None = Field(
+        None,
+        description="The date freshness is judged against; empty means today. A sample pins its own "
+        "'today' so its results do not drift with the calendar.",
+    )
 
 
 class CacheSection(_Section):
@@ -84,9 +90,14 @@ def load_settings(root: Path, overrides: dict[str, dict] | None = None) -> Setti
         raise ConfigError(f"{path}: {where}: {first['msg']}") from None
 
 
-def render_default_config(name: str, sample: str | None) -> str:
+def render_default_config(name: str, sample: str | None, as_of: date | None = None) -> str:
     """The commented `loopwright.toml` that `loopwright init` writes."""
     sample_line = f'sample = "{sample}"\n' if sample else ""
+    as_of_line = (
+        f"# Freshness is judged as of this date (the sample's 'today'); remove it to use the real date.\nas_of = {as_of.isoformat()}\n"
+        if as_of
+        else ""
+    )
     return (
         "# loopwright workspace configuration.\n"
         "[workspace]\n"
@@ -98,6 +109,7 @@ def render_default_config(name: str, sample: str | None) -> str:
         "\n[serve]\n"
         'host = "127.0.0.1"\n'
         "port = 8700\n"
+        f"{as_of_line}"
         "\n[cache]\n"
         "# Empty: in-process LRU. LOOPWRIGHT_REDIS_URL overrides.\n"
         'redis_url = ""\n'

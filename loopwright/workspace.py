@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -92,8 +93,13 @@ def find_workspace(explicit: str | Path | None = None) -> Workspace:
     )
 
 
-def init_workspace(root: Path | str, *, name: str | None = None, sample: str | None = None) -> Workspace:
-    """Create a workspace at `root`: config, state folder, signing key, migrated database."""
+def init_workspace(
+    root: Path | str, *, name: str | None = None, sample: str | None = None, as_of: date | None = None
+) -> Workspace:
+    """Create a workspace at `root`: config, state folder, signing key, migrated database.
+
+    `as_of` pins the date freshness is judged against (samples pin their own "today").
+    """
     root = Path(root).resolve()
     if (root / STATE_DIR).exists():
         raise WorkspaceError(f"{root} already holds a workspace ({STATE_DIR}/ exists)")
@@ -101,7 +107,7 @@ def init_workspace(root: Path | str, *, name: str | None = None, sample: str | N
     config = root / CONFIG_FILE
     wrote_config = not config.exists()
     if wrote_config:
-        config.write_text(render_default_config(name or root.name, sample), encoding="utf-8")
+        config.write_text(render_default_config(name or root.name, sample, as_of), encoding="utf-8")
     state = root / STATE_DIR
     state.mkdir(mode=0o700)
     try:

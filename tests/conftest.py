@@ -69,3 +69,79 @@ def workspace(tmp_path: Path, database_url: str, monkeypatch):
     ws = init_workspace(tmp_path / "ws")
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def cache_dir(tmp_path_factory) -> Path:
+    """A cache folder for the session (fitted triage heads), so tests exercise the fit once."""
+    path = tmp_path_factory.mktemp("lw-cache")
+    os.environ["LOOPWRIGHT_CACHE_DIR"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def bank_embeddings(tmp_path_factory, cache_dir) -> Path:
+    """The sample corpus's chunk embeddings, computed once per session and copied into each bank workspace."""
+    from loopwright.samples.bank import REFERENCE_DATE
+    from loopwright.samples.bank.install import install_sample
+    from loopwright.workspace import init_workspace
+
+    root = tmp_path_factory.mktemp("bank-template") / "ws"
+    saved = os.environ.pop("LOOPWRIGHT_DATABASE_URL", None)
+    try:
+        ws = init_workspace(root, as_of=REFERENCE_DATE)
+        install_sample(ws)
+        ws.close()
+    finally:
+        if saved is not None:
+            os.environ["LOOPWRIGHT_DATABASE_URL"] = saved
+    return root / ".loopwright" / "embeddings"
+
+
+@pytest.fixture
+def bank(tmp_path: Path, database_url: str, monkeypatch, bank_embeddings):
+    """A workspace with the Larkspur Bank sample loaded (corpus committed, config deployed), on each engine."""
+    import shutil
+
+    from loopwright.samples.bank import REFERENCE_DATE
+    from loopwright.samples.bank.install import install_sample
+    from loopwright.workspace import init_workspace
+
+    monkeypatch.setenv("LOOPWRIGHT_DATABASE_URL", database_url)
+    monkeypatch.setenv("LOOPWRIGHT_ACTOR", "tester")
+    ws = init_workspace(tmp_path / "bank", sample="bank", as_of=REFERENCE_DATE)
+    shutil.copytree(bank_embeddings, ws.state_dir / "embeddings")
+    install_sample(ws)
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def triage_fit(bank_embeddings):
+    """The triage model fitted once per session on the sample's utterances (cached under LOOPWRIGHT_CACHE_DIR).
+
+    Fitted in the SQLite template workspace that `bank_embeddings` built; every
+    `triaged_bank` then registers the same head from the cache, without embedding again.
+    """
+    from loopwright.serving.triage import fit_triage
+    from loopwright.workspace import Workspace
+
+    saved = os.environ.pop("LOOPWRIGHT_DATABASE_URL", None)
+    try:
+        ws = Workspace.open(bank_embeddings.parent.parent)
+        result = fit_triage(ws)
+        ws.close()
+    finally:
+        if saved is not None:
+            os.environ["LOOPWRIGHT_DATABASE_URL"] = saved
+    return result
+
+
+@pytest.fixture
+def triaged_bank(bank, triage_fit):
+    """`bank` with the session's triage model registered and live on slot `model:triage`."""
+    from loopwright.serving.triage import fit_triage
+
+    result = fit_triage(bank, deploy=True)
+    assert result.artifact.digest == triage_fit.artifact.digest, "the triage fit should come from the session cache"
+    return bank

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from loopwright import __version__
-from loopwright.cli import audit, deploy, gateway, registry, simulate, workspace
+from loopwright.cli import audit, deploy, gateway, registry, release, simulate, triage, workspace
 from loopwright.errors import LoopwrightError
 
 app = typer.Typer(
@@ -30,6 +30,8 @@ app.add_typer(deploy.app, name="deploy")
 workspace.register(app)
 simulate.register(app)
 gateway.register(app)
+release.register(app)
+app.add_typer(triage.app, name="triage")
 
 
 def _version(value: bool) -> None:

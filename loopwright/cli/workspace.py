@@ -25,7 +25,10 @@ def init(
     """Create a workspace: loopwright.toml, and .loopwright/ with the database, blob store and signing key."""
     if sample is not None and sample not in SAMPLES:
         raise InvalidInput(f"unknown sample {sample!r}", hint=f"one of: {', '.join(SAMPLES)}")
-    ws = init_workspace(directory, name=name, sample=sample)
+    as_of = None
+    if sample == "bank":
+        from loopwright.samples.bank import REFERENCE_DATE as as_of
+    ws = init_workspace(directory, name=name, sample=sample, as_of=as_of)
     loaded = []
     if sample == "bank":
         from loopwright.samples.bank.install import install_sample

@@ -53,7 +53,7 @@ RRF_K = 60
 # Unicode letters and digits, so Spanish and Vietnamese text tokenises too.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
 _SPAN_KINDS = ("sentence", "item", "row")
-_CHUNK_KINDS = ("text", "item", "row", "code")
+_CHUNK_KINDS = ("text", "row", "code")
 
 
 def _stopwords() -> frozenset[str]:

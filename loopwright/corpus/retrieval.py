@@ -183,9 +183,10 @@ class Retriever:
         if mode == "bm25":  # no cosine to judge by: any lexical match counts as evidence
             best_fresh = 1.0 if ranked else -1.0
             best_stale = 1.0 if stale_ranked else -1.0
-        terms, idf = index.query_terms(query)
         vocab = index.bm25.vocab_dict if index.bm25 is not None else {}
-        if stale_ranked and best_stale >= rules.min_relevance and (best_fresh < rules.min_relevance or best_stale > best_fresh + rules.stale_margin):
+        if stale_ranked and best_stale >= rules.min_relevance and (
+            best_fresh < rules.min_relevance or _stale_is_best(stale_ranked, ranked, rules.stale_margin)
+        ):
             status: Status = "stale"
             lead = stale_ranked[0]
             doc = index.docs[index.chunk_doc[lead.chunk]]
@@ -202,9 +203,9 @@ class Retriever:
         else:
             status, answer = "missing", []
             reason = "no certified, current document in the caller's scope answers this; decline"
-        spans = _spans(index, c, answer, terms, idf, vocab, masks.stale_reasons)
+        spans = _spans(index, c, query, answer, vocab, masks.stale_reasons)
         passages = _passages(index, answer, spans)
-        stale_spans = _spans(index, c, stale_ranked, terms, idf, vocab, masks.stale_reasons) if status == "stale" else []
+        stale_spans = _spans(index, c, query, stale_ranked, vocab, masks.stale_reasons) if status == "stale" else []
         used = answer or (stale_ranked if status == "stale" else [])
         fingerprint = digest_of(
             {"tree": c.tree, "status": status, "chunks": [[index.chunk_id(r.chunk), index.chunk_hash[r.chunk], r.rank] for r in used]}
@@ -234,6 +235,19 @@ class Retriever:
         )
 
 
+def _stale_is_best(stale: list[Ranked], fresh: list[Ranked], margin: float) -> bool:
+    """Whether stale evidence beats the fresh: clearly in meaning (cosine by more than `margin`), or on both signals.
+
+    Stale and fresh documents are often two versions of one text, close on
+    both signals; a narrow win then goes to the fresh version.
+    """
+    if not fresh:
+        return True
+    cos_s, cos_f = max(r.cosine for r in stale), max(r.cosine for r in fresh)
+    bm_s, bm_f = max(r.bm25 for r in stale), max(r.bm25 for r in fresh)
+    return cos_s > cos_f + margin or (cos_s > cos_f and bm_s > bm_f)
+
+
 def _access(rules: RetrievalRules, tenant: str | None, scopes, max_sensitivity: str | None) -> Access:
     if tenant is not None:
         if scopes:
@@ -261,28 +275,29 @@ def deployed_rules(ws: Workspace) -> RetrievalRules:
     return RetrievalRules.from_policy_toml(read_file(ws, policy, "policy.toml"), origin=f"{policy.ref}:policy.toml")
 
 
-def _coverage(text: str, idf_by_id: dict[int, float], vocab: dict[str, int], total: float) -> float:
-    """Share of the query's idf weight whose terms occur in `text`."""
-    if total <= 0:
-        return 0.0
-    present = {vocab[t] for t in tokenize(text) if t in vocab}
-    return sum(w for tid, w in idf_by_id.items() if tid in present) / total
+def _coverage(text: str, query_terms: set[str], idf_by_term: dict[str, float]) -> tuple[float, float]:
+    """(share of the query's distinct terms in `text`, share of their idf weight)."""
+    if not query_terms:
+        return (0.0, 0.0)
+    present = query_terms & set(tokenize(text))
+    total = sum(idf_by_term.values()) or 1.0
+    return (len(present) / len(query_terms), sum(idf_by_term.get(t, 0.0) for t in present) / total)
 
 
-def _spans(index: CorpusIndex, c: commits.Commit, ranked: list[Ranked], terms, idf, vocab, stale_reasons) -> list[Span]:
-    """The minimal span of each ranked chunk: the one carrying most of the query's rare terms.
+def _spans(index: CorpusIndex, c: commits.Commit, query: str, ranked: list[Ranked], vocab, stale_reasons) -> list[Span]:
+    """The minimal span of each ranked chunk: the one holding most of the query's terms (rarer ones break ties).
 
     A row keeps its table header in `context`. With no query term in any span
     (a purely semantic match), the chunk's first span stands for it.
     """
-    idf_by_id = dict(zip(terms, (float(w) for w in idf), strict=True))
-    total = sum(idf_by_id.values())
+    query_terms = set(tokenize(query))
+    idf_by_term = {t: float(index.idf[vocab[t]]) for t in query_terms if t in vocab}
     out = []
     for r in ranked:
         d = int(index.chunk_doc[r.chunk])
         doc, text = index.docs[d], index.texts[d]
         candidates = index.spans_of(r.chunk) or [(int(index.chunk_start[r.chunk]), int(index.chunk_end[r.chunk]), "sentence")]
-        scored = [(_coverage(text[a:b], idf_by_id, vocab, total), -i, (a, b, kind)) for i, (a, b, kind) in enumerate(candidates)]
+        scored = [(_coverage(text[a:b], query_terms, idf_by_term), -i, (a, b, kind)) for i, (a, b, kind) in enumerate(candidates)]
         _, _, (a, b, kind) = max(scored)
         out.append(
             Span(

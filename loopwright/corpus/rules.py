@@ -47,20 +47,23 @@ class RetrievalRules(BaseModel):
         180, ge=1, description="A document older than this many days since its effective date is stale; empty: no limit."
     )
     decline_if_stale: bool = Field(
-        True, description="When the best evidence is stale, decline instead of answering from it."
+        True,
+        description="When the best evidence is stale (see `stale_margin`), decline instead of answering from it.",
     )
     min_relevance: float = Field(
         0.35,
         ge=-1.0,
         le=1.0,
-        description="Cosine similarity (query to chunk) below which a chunk is not evidence: "
-        "with nothing above it the result is `missing`.",
+        description="Cosine similarity (query to chunk) below which a chunk is not evidence; with nothing "
+        "above it the result is `missing`. On the sample goldens every answerable question's best chunk "
+        "scores 0.38 or more and English off-topic questions 0.31 or less.",
     )
     stale_margin: float = Field(
-        0.05,
+        0.1,
         ge=0.0,
         le=2.0,
-        description="The best evidence counts as stale when a stale chunk beats the best fresh one by more than this.",
+        description="Stale evidence counts as the best evidence when its cosine beats every fresh chunk's by "
+        "more than this, or beats it at all while also winning on BM25.",
     )
     tenants: dict[str, TenantAccess] = Field(
         default_factory=dict, description="Per-tenant scopes and sensitivity ceiling, keyed by tenant name."

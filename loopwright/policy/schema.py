@@ -110,7 +110,7 @@ class PiiRules(_Strict):
         min_length=1,
         description="Regions (ISO 3166 codes) whose national phone formats are recognised; international +NN numbers always are.",
     )
-    min_score: float = Field(0.5, ge=0.0, le=1.0, description="Findings scored below this are ignored.")
+    min_score: float = Field(0.5, strict=True, ge=0.0, le=1.0, description="Findings scored below this are ignored.")
 
     @field_validator("phone_regions")
     @classmethod
@@ -152,9 +152,10 @@ class RoleTools(_Strict):
     """What one role may do with tools."""
 
     tools: tuple[ToolName, ...] = Field((), description="Tools the role may call; any other is refused.")
-    any_customer: bool = Field(
-        False,
-        description="May act on any customer of its tenant (contact-centre staff); otherwise only on the caller's own cards and transactions.",
+    acts_for: tuple[str, ...] = Field(
+        (),
+        description="Tenants whose customers this role may act for (contact-centre staff); "
+        "empty: only on the caller's own cards and transactions.",
     )
 
 

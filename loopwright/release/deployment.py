@@ -113,17 +113,9 @@ def set_stable(
     if session is None:
         with ws.write() as s:
             return set_stable(ws, slot, ref, actor=actor, reason=reason, action=action, session=s)
-    kind = slot_kind(slot)
+    slot_kind(slot)  # a malformed slot fails before the reference is looked up
     artifact = resolve(ws, ref, session=session)
-    if artifact.kind != kind:
-        raise InvalidInput(f"slot {slot!r} holds {kind} artifacts; {artifact.ref} is a {artifact.kind}")
-    row = session.get(DeploymentRow, (slot, "stable"))
-    before = get_by_id(session, row.artifact_id) if row else None
-    if row is None:
-        session.add(DeploymentRow(slot=slot, channel="stable", artifact_id=artifact.id, share=1.0, updated_at=utc_now()))
-    else:
-        row.artifact_id, row.updated_at = artifact.id, utc_now()
-    version = _bump(session)
+    before, version = replace_stable(session, slot, artifact)
     return append_receipt(
         session,
         ws,
@@ -139,3 +131,42 @@ def set_stable(
 def _bump(session: Session) -> int:
     session.execute(sa.update(DeploymentVersionRow).where(DeploymentVersionRow.id == 1).values(version=DeploymentVersionRow.version + 1))
     return deployment_version(session)
+
+
+def put_canary(session: Session, slot: str, artifact: Artifact, share: float) -> int:
+    """Serve `artifact` on `slot`'s canary channel to `share` of callers; returns the new deployment version.
+
+    Call inside a write transaction that also appends the release's receipt.
+    """
+    if not 0.0 < share <= 1.0:
+        raise InvalidInput(f"canary share must be in (0, 1], not {share}")
+    row = session.get(DeploymentRow, (slot, "canary"))
+    if row is None:
+        session.add(DeploymentRow(slot=slot, channel="canary", artifact_id=artifact.id, share=share, updated_at=utc_now()))
+    else:
+        row.artifact_id, row.share, row.updated_at = artifact.id, share, utc_now()
+    return _bump(session)
+
+
+def drop_canary(session: Session, slot: str) -> int:
+    """Send all of `slot`'s traffic back to stable; returns the new deployment version."""
+    row = session.get(DeploymentRow, (slot, "canary"))
+    if row is not None:
+        session.delete(row)
+    return _bump(session)
+
+
+def replace_stable(session: Session, slot: str, artifact: Artifact) -> tuple[Artifact | None, int]:
+    """Point `slot`'s stable channel at `artifact`; returns what it served before and the new version.
+
+    The caller writes the receipt (a release step or a rollback) in the same transaction.
+    """
+    if artifact.kind != slot_kind(slot):
+        raise InvalidInput(f"slot {slot!r} holds {slot_kind(slot)} artifacts; {artifact.ref} is a {artifact.kind}")
+    row = session.get(DeploymentRow, (slot, "stable"))
+    before = get_by_id(session, row.artifact_id) if row else None
+    if row is None:
+        session.add(DeploymentRow(slot=slot, channel="stable", artifact_id=artifact.id, share=1.0, updated_at=utc_now()))
+    else:
+        row.artifact_id, row.updated_at = artifact.id, utc_now()
+    return before, _bump(session)

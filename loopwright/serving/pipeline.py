@@ -69,7 +69,7 @@ class Completion:
     tokens_in: int
     tokens_out: int
     loopwright: dict[str, Any]
-    raw: dict[str, Any] | None = None  # an upstream's own response body, in passthrough
+    record: dict[str, Any] = field(default_factory=dict)  # the full trace, as queued for the store
 
 
 @dataclass
@@ -101,7 +101,7 @@ class Gateway:
 
     def __init__(self, ws: Workspace, *, as_of: date | None = None, watch: bool = True, poll_s: float = 0.2):
         self.ws = ws
-        self.as_of = as_of
+        self.as_of = as_of or ws.settings.serve.as_of
         self.watcher = DeploymentWatcher(ws, poll_s=poll_s)
         self.writer = TraceWriter(ws)
         self.cache = make_cache(ws.settings.cache.redis_url or None)
@@ -134,13 +134,7 @@ class Gateway:
 
     def router(self, bundle: Bundle) -> Router:
         artifact = self._require(bundle, "router")
-
-        def load() -> Router:
-            prices = read_file(self.ws, artifact, "prices.json") if "prices.json" in artifact.files else None
-            policy = RouterPolicy.from_files(read_file(self.ws, artifact, "router.toml"), prices, origin=artifact.ref)
-            return Router(policy)
-
-        return self._component("router", artifact.digest, load)
+        return self._component("router", artifact.digest, lambda: Router(RouterPolicy.from_artifact(self.ws, artifact)))
 
     def backend(self, bundle: Bundle, tier: str) -> Backend:
         router = self.router(bundle)
@@ -191,8 +185,13 @@ class Gateway:
         overrides: dict[str, Artifact] | None = None,
         auth_ms: float = 0.0,
         sync_trace: bool = False,
+        purpose: str = "serve",
     ) -> Completion:
-        """Run one chat call through the pipeline and queue its trace (or write it now, with `sync_trace`)."""
+        """Run one chat call through the pipeline and queue its trace (or write it now, with `sync_trace`).
+
+        `purpose="golden"` marks an evaluation call: tools are validated but not
+        executed, and the trace never counts as traffic in reports or canary analysis.
+        """
         trace = _Trace(id="tr_" + uuid.uuid4().hex[:24], started=time.perf_counter())
         trace.stages["auth"] = round(auth_ms, 3)
         caller = principal.subject or principal.key_id or principal.tenant
@@ -206,6 +205,7 @@ class Gateway:
             bundle=bundle.to_dict()["slots"],
             canary_slots=list(bundle.canary_slots),
             model=request.model,
+            purpose=purpose,
             cache={"hit": False},
             policies=[],
             validators=[],
@@ -218,6 +218,7 @@ class Gateway:
             self._finish(trace, tokens=(0, 0), cost=0.0, sync=sync_trace)
             raise
         self._finish(trace, tokens=(completion.tokens_in, completion.tokens_out), cost=trace.record["cost"], sync=sync_trace)
+        completion.record = trace.record
         return completion
 
     def _run(self, request: ChatRequest, principal: Principal, bundle: Bundle, trace: _Trace) -> Completion:

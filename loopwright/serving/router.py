@@ -13,12 +13,16 @@ import threading
 import tomllib
 from collections import deque
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from loopwright.errors import ConfigError
+from loopwright.registry.artifacts import Artifact, read_file
+
+if TYPE_CHECKING:
+    from loopwright.workspace import Workspace
 
 
 class _Model(BaseModel):
@@ -64,6 +68,36 @@ class CacheRules(_Model):
     normalise: bool = Field(True, description="Normalise case, spacing, punctuation and numbers before keying.")
 
 
+CANARY_METRICS = ("defect_rate", "decline_rate", "escalation_rate", "latency_ms", "cost")
+
+
+class CanaryRules(_Model):
+    """How a canary is judged and stepped up; see `loopwright.release.analysis`."""
+
+    steps: tuple[float, ...] = Field(
+        (0.1, 0.5, 1.0), description="Traffic shares a clean canary moves through; after the last it is promoted."
+    )
+    min_samples: int = Field(200, ge=10, description="Requests needed on each side before any decision.")
+    alpha: float = Field(
+        0.05, gt=0, lt=0.5, description="Family-wise false-rollback rate, split across critical metrics and steps."
+    )
+    critical: tuple[str, ...] = Field(
+        ("defect_rate", "decline_rate", "latency_ms"), description=f"Metrics whose regression rolls back: {', '.join(CANARY_METRICS)}."
+    )
+    min_rate_increase: float = Field(0.02, ge=0, description="A rate must rise by at least this much (absolute) to count.")
+    max_latency_increase: float = Field(0.25, ge=0, description="Relative rise in median latency tolerated.")
+    max_cost_increase: float = Field(0.10, ge=0, description="Relative rise in median cost per request tolerated.")
+
+    @model_validator(mode="after")
+    def _check(self) -> CanaryRules:
+        unknown = set(self.critical) - set(CANARY_METRICS)
+        if unknown:
+            raise ValueError(f"unknown canary metric(s) {', '.join(sorted(unknown))}; known: {', '.join(CANARY_METRICS)}")
+        if not self.steps or list(self.steps) != sorted(self.steps) or not all(0 < x <= 1 for x in self.steps):
+            raise ValueError("steps must be increasing shares in (0, 1]")
+        return self
+
+
 class RouterPolicy(_Model):
     """The whole `router.toml`."""
 
@@ -74,6 +108,7 @@ class RouterPolicy(_Model):
     tiers: dict[str, Tier] = Field(description="Tier name -> backend and price.")
     routing: Routing = Routing()
     cache: CacheRules = CacheRules()
+    canary: CanaryRules = CanaryRules()
     prices: dict[str, Price] = Field(default_factory=dict, description="Filled from prices.json.")
 
     @model_validator(mode="after")
@@ -99,6 +134,12 @@ class RouterPolicy(_Model):
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err["loc"]) or "(top level)"
             raise ConfigError(f"{origin}: {where}: {err['msg']}") from None
+
+    @classmethod
+    def from_artifact(cls, ws: Workspace, artifact: Artifact) -> RouterPolicy:
+        """The policy in a `router` artifact: `router.toml`, with `prices.json` beside it."""
+        prices = read_file(ws, artifact, "prices.json") if "prices.json" in artifact.files else None
+        return cls.from_files(read_file(ws, artifact, "router.toml"), prices, origin=artifact.ref)
 
     def price_of(self, tier: str) -> Price:
         return self.prices[self.tiers[tier].price]

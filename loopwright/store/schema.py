@@ -127,3 +127,38 @@ class FeedbackRow(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     consent: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReleaseRow(Base):
+    """One slot changing from a baseline artifact to a candidate: gated, canaried, then ended."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    slot: Mapped[str] = mapped_column(String(100), index=True)
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("artifacts.id"))
+    baseline_id: Mapped[int | None] = mapped_column(ForeignKey("artifacts.id"), nullable=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # rejected | canary | promoted | rolled_back | aborted
+    share: Mapped[float] = mapped_column(Float)
+    step: Mapped[int] = mapped_column(Integer)
+    skip_gate: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[str] = mapped_column(String(32))
+    step_started_at: Mapped[str] = mapped_column(String(32))
+    ended_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    gate: Mapped[str] = mapped_column(Text)  # JSON: the golden gate's summary
+    analysis: Mapped[str] = mapped_column(Text)  # JSON: the latest canary analysis
+
+
+class FlagRow(Base):
+    """A named feature flag: boolean, or a sticky percentage of callers."""
+
+    __tablename__ = "flags"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # boolean | percentage
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    percentage: Mapped[float] = mapped_column(Float)
+    description: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[str] = mapped_column(String(32))

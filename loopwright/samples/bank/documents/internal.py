@@ -152,14 +152,21 @@ Never tell a customer that an alert has fired.
 
 
 def incident_documents() -> list[Doc]:
-    """Documents kept out of docs/: committing one stages a wrong-answer incident."""
+    """Documents kept out of docs/: committing one stages a wrong-answer incident.
+
+    The March 2025 rate sheet was re-exported on 2026-11-20 and its front matter
+    took the export date: the metadata says fresh, the rates are stale. Freshness
+    filters trust metadata, so only the goldens (and the canary) can catch it.
+    """
     return [
         Doc(
             id="savings-rates-2025-03",
             title="Savings rates",
-            effective_date=date(2025, 3, 1),
+            effective_date=date(2026, 11, 20),
             source="Larkspur Deposit Products",
             body="""
+Rates as of March 1, 2025.
+
 | Account | APY |
 |---|---|
 | Larkspur Saver | 2.25% APY |

@@ -1,0 +1,490 @@
+"""Gateway benchmark: pass-through overhead against LiteLLM's proxy, the governed path's stages, and the cache.
+
+    python bench/bench_gateway.py            # full size (about 6 minutes on 2 cores)
+    python bench/bench_gateway.py --quick    # smoke run (about 2 minutes)
+
+Part 1, pass-through overhead (one run, side by side). A trivially fast
+OpenAI-compatible upstream (bench/env/upstream.py) runs on 127.0.0.1; in front
+of it, `loopwright serve` on a workspace whose router artifact says
+`mode = "passthrough"` (tier `bench-model`, backend `openai`), and LiteLLM's
+proxy (`litellm --config`, one uvicorn worker, master-key auth, from
+bench/env/litellm/.venv made by bench/env/setup_litellm.sh). A load generator
+in its own process (raw keep-alive HTTP/1.1 on uvloop, bench/common.py) drives
+each target with 32 concurrent clients:
+
+- closed loop (each client sends again as soon as it is answered): saturation
+  requests/s, and the server process's CPU time per request;
+- paced (a fixed total rate below every target's saturation, the same rate for
+  all): latency; overhead = a proxy's percentile minus the direct-to-upstream
+  percentile at the same rate.
+
+Targets are measured in rounds, their order rotating each round, and each
+figure is the median over rounds, because the machine is shared and drifts.
+
+Part 2, the governed path in-process (`Gateway.complete`) on the sample bank
+(triage fitted and deployed, the FlexPay fix committed): latency of each
+stage (triage, retrieval, generation...) from the traces; cache hit versus
+miss latency on the same questions; and the hit rate on `simulate` traffic
+with `[cache] normalise = true` and `false`.
+
+Writes bench/results/gateway.json and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+from common import HOST, Process, median, percentiles, print_table  # noqa: E402
+
+LITELLM_VENV = common.BENCH / "env" / "litellm" / ".venv"
+MODEL = "bench-model"
+TARGETS_P50_MS, TARGETS_P99_MS, TARGET_RPS_RATIO, TARGET_CACHE_SPEEDUP = 3.0, 15.0, 2.0, 20.0
+STAGES = ("auth", "input_policy", "cache", "triage", "retrieval", "route", "generate")
+
+
+# --- part 1: pass-through overhead ------------------------------------------------------------------
+
+
+def _passthrough_workspace(root: Path, upstream_port: int):
+    from loopwright.serving.auth import create_key
+    from loopwright.workspace import init_workspace
+
+    ws = init_workspace(root, name="bench-passthrough")
+    router = (
+        'mode = "passthrough"\n\n'
+        f"[tiers.{MODEL}]\n"
+        'backend = "openai"\n'
+        'price = "large"\n'
+        f'options = {{ base_url = "http://{HOST}:{upstream_port}/v1", timeout_s = 10, max_retries = 0 }}\n'
+    )
+    common.deploy_router(ws, router, name="passthrough", reason="bench: pass-through to the local upstream")
+    key, _ = create_key(ws, tenant="bench", role="service")
+    return ws, key
+
+
+def _litellm_config(path: Path, upstream_port: int, master_key: str) -> None:
+    path.write_text(
+        "model_list:\n"
+        f"  - model_name: {MODEL}\n"
+        "    litellm_params:\n"
+        f"      model: openai/{MODEL}\n"
+        f"      api_base: http://{HOST}:{upstream_port}/v1\n"
+        "      api_key: unused\n"
+        "litellm_settings:\n"
+        "  telemetry: false\n"
+        "  set_verbose: false\n"
+        "general_settings:\n"
+        f"  master_key: {master_key}\n",
+        encoding="utf-8",
+    )
+
+
+def _litellm_version() -> str | None:
+    py = LITELLM_VENV / "bin" / "python"
+    if not py.exists():
+        return None
+    import subprocess
+
+    out = subprocess.run([str(py), "-c", "import importlib.metadata as m; print(m.version('litellm'))"], capture_output=True, text=True)
+    return out.stdout.strip() or None
+
+
+def overhead(args, tmp: Path) -> dict[str, Any]:
+    logs = tmp / "logs"
+    logs.mkdir()
+    procs: list[Process] = []
+    try:
+        up_port = common.free_port()
+        upstream = Process("upstream", [str(common.VENV_PY), str(common.BENCH / "env" / "upstream.py"), "--port", str(up_port)], log=logs / "upstream.log")
+        procs.append(upstream)
+        common.wait_http(f"http://{HOST}:{up_port}/v1/models", process=upstream)
+
+        ws, key = _passthrough_workspace(tmp / "passthrough", up_port)
+        ws.close()
+        lw_port = common.free_port()
+        loopwright = Process(
+            "loopwright",
+            [str(common.ROOT / ".venv" / "bin" / "loopwright"), "serve", "--host", HOST, "--port", str(lw_port), "--workspace", str(tmp / "passthrough")],
+            log=logs / "loopwright.log",
+        )
+        procs.append(loopwright)
+        common.wait_http(f"http://{HOST}:{lw_port}/healthz", process=loopwright)
+
+        targets: dict[str, dict[str, Any]] = {
+            "direct": {"port": up_port, "headers": {}, "process": upstream},
+            "loopwright": {"port": lw_port, "headers": {"Authorization": f"Bearer {key}"}, "process": loopwright},
+        }
+        litellm_version = None if args.no_litellm else _litellm_version()
+        litellm_note = None
+        if args.no_litellm:
+            litellm_note = "skipped (--no-litellm)"
+        elif litellm_version is None:
+            litellm_note = "not installed: run `bash bench/env/setup_litellm.sh`"
+        else:
+            ll_port, master = common.free_port(), "sk-bench-" + os.urandom(8).hex()
+            _litellm_config(tmp / "litellm.yaml", up_port, master)
+            litellm = Process(
+                "litellm",
+                [str(LITELLM_VENV / "bin" / "litellm"), "--config", str(tmp / "litellm.yaml"), "--host", HOST, "--port", str(ll_port), "--num_workers", "1"],
+                # No route out: use the bundled price map. ERROR is LiteLLM's production log level (no access log).
+                env={"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "LITELLM_TELEMETRY": "False"},
+                log=logs / "litellm.log",
+            )
+            procs.append(litellm)
+            common.wait_http(f"http://{HOST}:{ll_port}/health/liveliness", process=litellm, timeout=180)
+            targets["litellm"] = {"port": ll_port, "headers": {"Authorization": f"Bearer {master}"}, "process": litellm}
+
+        body = {"model": MODEL, "messages": [{"role": "user", "content": "What APR applies to a 6-month FlexPay plan?"}]}
+        for name, t in targets.items():  # every target answers, with the upstream's text
+            status, reply = common.post_json(f"http://{HOST}:{t['port']}/v1/chat/completions", body, t["headers"])
+            if status != 200 or "0% APR" not in reply["choices"][0]["message"]["content"]:
+                raise RuntimeError(f"{name} answered {status}: {json.dumps(reply)[:400]}")
+            # Warm-up: first-call imports, connection pools.
+            common.run_load(port=t["port"], path="/v1/chat/completions", body=json.dumps(body).encode(), headers=t["headers"],
+                            concurrency=args.concurrency, duration_s=1.0, warmup_s=0.5)
+        payload = json.dumps(body).encode()
+
+        def measure(name: str, rate: float | None) -> dict[str, Any]:
+            t = targets[name]
+            cpu0 = t["process"].cpu_seconds()
+            out = common.run_load(port=t["port"], path="/v1/chat/completions", body=payload, headers=t["headers"],
+                                  concurrency=args.concurrency, duration_s=args.duration, warmup_s=args.warmup, rate=rate)
+            cpu = t["process"].cpu_seconds() - cpu0
+            # CPU time over the whole window (warm-up included) per request sent in it: robust to a busy machine.
+            sent = out["requests"] * (args.duration + args.warmup) / args.duration
+            out["server_cpu_ms_per_request"] = round(cpu * 1e3 / max(sent, 1), 3)
+            if out["ok"] != out["requests"] or out["error_count"]:
+                print(f"  warning: {name}: {out['statuses']} {out['errors']}", file=sys.stderr)
+            return out
+
+        names = list(targets)
+        closed: dict[str, list[dict]] = defaultdict(list)
+        for r in range(args.rounds):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                closed[name].append(measure(name, None))
+                print(f"  round {r + 1} closed {name:10s} {closed[name][-1]['rps']:8.1f} req/s", file=sys.stderr)
+        sat = {n: median([m["rps"] for m in closed[n]]) for n in names}
+
+        proxies = [n for n in names if n != "direct"]
+        rate = args.rate or max(10.0, round(args.rate_share * min(sat[n] for n in proxies), -1))
+        paced: dict[str, list[dict]] = defaultdict(list)
+        for r in range(args.rounds):
+            for name in names[r % len(names):] + names[: r % len(names)]:
+                paced[name].append(measure(name, rate))
+                lat = paced[name][-1]["latency_ms"]
+                print(f"  round {r + 1} paced  {name:10s} p50 {lat['p50']:7.3f} ms  p99 {lat['p99']:7.3f} ms", file=sys.stderr)
+    finally:
+        for p in reversed(procs):
+            p.stop()
+
+    def med(runs: list[dict], *path: str) -> float:
+        vals = []
+        for m in runs:
+            v: Any = m
+            for k in path:
+                v = v[k]
+            vals.append(v)
+        return round(median(vals), 3)
+
+    summary: dict[str, Any] = {}
+    for name in names:
+        summary[name] = {
+            "saturation_rps": med(closed[name], "rps"),
+            "saturation_latency_ms": {p: med(closed[name], "latency_ms", p) for p in ("p50", "p99")},
+            "server_cpu_ms_per_request": med(closed[name], "server_cpu_ms_per_request"),
+            "paced_latency_ms": {p: med(paced[name], "latency_ms", p) for p in ("p50", "p90", "p99")},
+            "errors": sum(m["requests"] - m["ok"] + m["error_count"] for m in closed[name] + paced[name]),
+        }
+    for name in proxies:
+        s = summary[name]
+        # Per round (direct and the proxy measured minutes apart at most), then the median.
+        s["overhead_ms"] = {
+            p: round(median([pr["latency_ms"][p] - pd["latency_ms"][p] for pr, pd in zip(paced[name], paced["direct"], strict=True)]), 3)
+            for p in ("p50", "p90", "p99")
+        }
+        s["rps_fraction_of_direct"] = round(s["saturation_rps"] / summary["direct"]["saturation_rps"], 4)
+
+    result: dict[str, Any] = {
+        "config": {"concurrency": args.concurrency, "duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds, "paced_rate_rps": rate},
+        "litellm": {"version": litellm_version, "note": litellm_note},
+        "targets": summary,
+        "rounds": {"closed": dict(closed), "paced": dict(paced)},
+        "traces": _trace_breakdown(tmp / "passthrough"),
+    }
+    lw = summary["loopwright"]
+    checks = {
+        "overhead_p50_under_3ms": lw["overhead_ms"]["p50"] < TARGETS_P50_MS,
+        "overhead_p99_under_15ms": lw["overhead_ms"]["p99"] < TARGETS_P99_MS,
+    }
+    if "litellm" in summary:
+        ratio = lw["saturation_rps"] / summary["litellm"]["saturation_rps"]
+        result["rps_ratio_loopwright_over_litellm"] = round(ratio, 3)
+        result["cpu_ratio_litellm_over_loopwright"] = round(summary["litellm"]["server_cpu_ms_per_request"] / lw["server_cpu_ms_per_request"], 3)
+        checks["rps_at_least_2x_litellm"] = ratio >= TARGET_RPS_RATIO
+    result["targets_met"] = checks
+    return result
+
+
+def _trace_breakdown(root: Path) -> dict[str, Any]:
+    """From the gateway's own traces (drained on SIGTERM): how many were written, and where in-process time went."""
+    from loopwright.observe.traces import load_records
+    from loopwright.workspace import Workspace
+
+    ws = Workspace.open(root)
+    try:
+        records = list(load_records(ws))
+    finally:
+        ws.close()
+    stages: dict[str, list[float]] = defaultdict(list)
+    outside = []
+    for r in records:
+        for k, v in r.get("stages", {}).items():
+            stages[k].append(v)
+        outside.append(r["latency_ms"] - r.get("stages", {}).get("generate", 0.0))
+    return {
+        "written": len(records),
+        "stage_ms": {k: percentiles(v) for k, v in sorted(stages.items())},
+        "pipeline_ms_outside_generate": percentiles(outside),
+        "note": "latency_ms covers Gateway.complete only (not HTTP parsing, validation or serialisation); "
+        "generate includes the openai client's own request building and response parsing",
+    }
+
+
+# --- part 2: the governed path and the cache ----------------------------------------------------------
+
+
+def _principal(request: dict[str, Any]):
+    from loopwright.policy.principal import Principal
+
+    staff = request["tenant"].endswith("staff")
+    scopes = ("retail", "staff") if staff else ("retail",)
+    return Principal(request["tenant"], "agent" if staff else "customer", scopes, request.get("customer_id"), "bench")
+
+
+def _ask(gateway, request: dict[str, Any], model: str):
+    from loopwright.serving.pipeline import ChatRequest
+
+    return gateway.complete(ChatRequest(model=model, messages=[{"role": "user", "content": request["text"]}]), _principal(request))
+
+
+def governed(args, tmp: Path) -> dict[str, Any]:
+    from loopwright.observe.traces import load_records
+    from loopwright.release.judge import Observed, judge
+    from loopwright.samples.bank import REFERENCE_DATE
+    from loopwright.samples.bank.simulate import simulate
+    from loopwright.serving.cache import normalise
+    from loopwright.serving.pipeline import Gateway
+
+    t0 = time.perf_counter()
+    ws = common.bank_workspace(tmp / "bank")
+    setup_s = time.perf_counter() - t0
+    model = "larkspur-assistant"
+    out: dict[str, Any] = {"setup_s": round(setup_s, 1)}
+
+    # Stages: always-large, no cache (the shipped router.toml), so every request walks the whole path.
+    common.deploy_router(ws, common.router_toml("router.toml"), reason="bench: always-large, no cache")
+    stream = list(simulate(args.n_stages, args.seed))
+    gateway = Gateway(ws, as_of=REFERENCE_DATE, watch=False)
+    try:
+        _ask(gateway, stream[0], model)  # loads the embedder, triage head, indexes: not a request's cost
+        ids, wall = [], []
+        for request in stream:
+            t = time.perf_counter()
+            ids.append(_ask(gateway, request, model).trace_id)
+            wall.append((time.perf_counter() - t) * 1e3)
+        gateway.writer.flush()
+    finally:
+        gateway.close()
+    records = list(load_records(ws, ids=ids))
+    stage_ms: dict[str, list[float]] = defaultdict(list)
+    retrieval_parts: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        for k in STAGES:
+            stage_ms[k].append(r["stages"].get(k, 0.0))
+        for k, v in ((r.get("retrieval") or {}).get("timings_ms") or {}).items():
+            retrieval_parts[k].append(v)
+    out["stages"] = {
+        "requests": len(records),
+        "router": "router.toml (always large, no cache)",
+        "stage_ms": {k: percentiles(v) for k, v in stage_ms.items()},
+        "retrieval_parts_ms": {k: percentiles(v) for k, v in sorted(retrieval_parts.items())},
+        "trace_latency_ms": percentiles([r["latency_ms"] for r in records]),
+        "wall_ms": percentiles(wall),
+    }
+
+    # Cache hit versus miss: questions this process has never embedded (a true miss), each asked twice.
+    common.deploy_router(ws, common.router_toml("router.toml", **{"cache.enabled": True, "cache.normalise": True}),
+                         reason="bench: always-large with the cache")
+    seen = {r["text"] for r in stream}
+    fresh, texts = [], set()
+    for request in simulate(args.n_cache * 6, args.seed + 1000):
+        if request["kind"] == "faq" and request["text"] not in seen and request["text"] not in texts:
+            fresh.append(request)
+            texts.add(request["text"])
+        if len(fresh) == args.n_cache:
+            break
+    gateway = Gateway(ws, as_of=REFERENCE_DATE, watch=False)
+    try:
+        _ask(gateway, stream[0], model)
+        miss, hit, wrong = [], [], 0
+        for request in fresh:
+            t = time.perf_counter()
+            first = _ask(gateway, request, model)
+            miss.append((time.perf_counter() - t) * 1e3)
+            t = time.perf_counter()
+            second = _ask(gateway, request, model)
+            hit.append((time.perf_counter() - t) * 1e3)
+            wrong += first.loopwright["cache_hit"] or not second.loopwright["cache_hit"] or first.text != second.text
+    finally:
+        gateway.close()
+    out["cache_latency"] = {
+        "questions": len(fresh),
+        "miss_ms": percentiles(miss),
+        "hit_ms": percentiles(hit),
+        "speedup_p50": round(median(miss) / median(hit), 1),
+        "unexpected": wrong,
+        "measured": "wall time of Gateway.complete in-process (trace queued, not written), first ask then the same text again",
+    }
+
+    # Hit rate on simulated traffic, with and without normalisation (router-economics, as shipped but for normalise).
+    stream = list(simulate(args.n_hits, args.seed))
+    upper = {"exact": 0, "normalised": 0}
+    exact_seen, norm_seen = set(), set()
+    for r in stream:  # what a perfect cache keyed on (tenant, text) could hit: a ceiling for each mode
+        e, n = (r["tenant"], r["text"]), (r["tenant"], normalise(r["text"]))
+        upper["exact"] += e in exact_seen
+        upper["normalised"] += n in norm_seen
+        exact_seen.add(e)
+        norm_seen.add(n)
+    hit_rates: dict[str, Any] = {"requests": len(stream), "seed": args.seed}
+    for mode in (True, False):
+        common.deploy_router(ws, common.router_toml("router-economics.toml", **{"cache.normalise": mode}),
+                             reason=f"bench: economics router, normalise={mode}")
+        gateway = Gateway(ws, as_of=REFERENCE_DATE, watch=False)
+        try:
+            hits, ids = 0, []
+            for request in stream:
+                c = _ask(gateway, request, model)
+                hits += bool(c.loopwright["cache_hit"])
+                ids.append(c.trace_id)
+            gateway.writer.flush()
+        finally:
+            gateway.close()
+        by_id = {r["id"]: r for r in load_records(ws, ids=ids)}
+        passed = sum(judge(req["expect"], Observed.from_trace(by_id[i])).passed for req, i in zip(stream, ids, strict=True))
+        hit_rates["normalise" if mode else "exact"] = {
+            "hits": hits, "hit_rate": round(hits / len(stream), 4), "accuracy": round(passed / len(stream), 4),
+        }
+    hit_rates["ceiling"] = {k: round(v / len(stream), 4) for k, v in upper.items()}
+    out["cache_hit_rate"] = hit_rates
+    out["targets_met"] = {"cache_hit_20x_faster": out["cache_latency"]["speedup_p50"] >= TARGET_CACHE_SPEEDUP}
+    ws.close()
+    return out
+
+
+# --- main -----------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke-sized run: 1 round of 2 s, 40/20/120 requests")
+    parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients")
+    parser.add_argument("--duration", type=float, default=None, help="seconds measured per target and mode (default 8, quick 2)")
+    parser.add_argument("--warmup", type=float, default=None, help="seconds discarded before each measurement (default 2, quick 0.5)")
+    parser.add_argument("--rounds", type=int, default=None, help="rounds over all targets (default 3, quick 1)")
+    parser.add_argument("--rate", type=float, default=None, help="paced total rate, req/s (default: --rate-share of the slowest proxy's saturation)")
+    parser.add_argument("--rate-share", type=float, default=0.5, help="paced rate as a share of the slowest proxy's saturation rps")
+    parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
+    parser.add_argument("--skip-passthrough", action="store_true", help="run only the governed-path and cache part")
+    parser.add_argument("--skip-governed", action="store_true", help="run only the pass-through part")
+    parser.add_argument("--n-stages", type=int, default=None, help="simulated requests timed per stage (default 300, quick 40)")
+    parser.add_argument("--n-cache", type=int, default=None, help="distinct questions for hit vs miss (default 100, quick 20)")
+    parser.add_argument("--n-hits", type=int, default=None, help="simulated requests for the hit rate (default 600, quick 120)")
+    parser.add_argument("--seed", type=int, default=7, help="simulate seed")
+    args = parser.parse_args()
+    q = args.quick
+    args.duration = args.duration or (2.0 if q else 8.0)
+    args.warmup = args.warmup if args.warmup is not None else (0.5 if q else 2.0)
+    args.rounds = args.rounds or (1 if q else 3)
+    args.n_stages = args.n_stages or (40 if q else 300)
+    args.n_cache = args.n_cache or (20 if q else 100)
+    args.n_hits = args.n_hits or (120 if q else 600)
+    common.quiet_logs()
+    started = time.perf_counter()
+    machine = common.machine_info()
+    result: dict[str, Any] = {"quick": q, "machine": machine}
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        os.environ.pop("LOOPWRIGHT_DATABASE_URL", None)  # SQLite in the throwaway workspace
+        os.environ.pop("LOOPWRIGHT_REDIS_URL", None)  # the in-process cache
+        if not args.skip_passthrough:
+            result["passthrough"] = overhead(args, Path(tmp))
+        if not args.skip_governed:
+            result["governed"] = governed(args, Path(tmp))
+    from loopwright.embedding import get_embedder
+
+    machine["embedder"] = get_embedder().key if not args.skip_governed else None
+    path = common.write_result("gateway", result, started=started)
+    report(result)
+    print(f"\nwrote {path.relative_to(common.ROOT)}")
+
+
+def report(result: dict[str, Any]) -> None:
+    pt = result.get("passthrough")
+    if pt:
+        cfg = pt["config"]
+        rows = []
+        for name, s in pt["targets"].items():
+            o = s.get("overhead_ms", {})
+            rows.append([name, s["saturation_rps"], s["server_cpu_ms_per_request"], s["paced_latency_ms"]["p50"], s["paced_latency_ms"]["p99"],
+                         o.get("p50"), o.get("p99"), s["errors"]])
+        print_table(
+            f"Pass-through, {cfg['concurrency']} clients; paced at {cfg['paced_rate_rps']:.0f} req/s; median of {cfg['rounds']} round(s) x {cfg['duration_s']:.0f} s",
+            ["target", "sat. req/s", "server CPU ms/req", "paced p50 ms", "paced p99 ms", "overhead p50", "overhead p99", "errors"],
+            rows,
+        )
+        if "rps_ratio_loopwright_over_litellm" in pt:
+            print(f"  loopwright / litellm req/s: {pt['rps_ratio_loopwright_over_litellm']:.2f}x   "
+                  f"litellm / loopwright CPU per request: {pt['cpu_ratio_litellm_over_loopwright']:.2f}x")
+        elif pt["litellm"]["note"]:
+            print(f"  litellm: {pt['litellm']['note']}")
+        tr = pt["traces"]
+        print(f"  traces written: {tr['written']}; in-process pipeline outside generate: p50 {tr['pipeline_ms_outside_generate']['p50']} ms, "
+              f"p99 {tr['pipeline_ms_outside_generate']['p99']} ms")
+        print("  targets: " + ", ".join(f"{k}={'met' if v else 'NOT met'}" for k, v in pt["targets_met"].items()))
+    gv = result.get("governed")
+    if gv:
+        st = gv["stages"]
+        rows = [[k, v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["stage_ms"].items()]
+        rows.append(["total (trace)", st["trace_latency_ms"]["mean"], st["trace_latency_ms"]["p50"], st["trace_latency_ms"]["p90"], st["trace_latency_ms"]["p99"]])
+        rows += [[f"  retrieval.{k}", v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["retrieval_parts_ms"].items()]
+        print_table(f"Governed path per stage, {st['requests']} simulated requests, {st['router']} (ms)", ["stage", "mean", "p50", "p90", "p99"], rows)
+        cl = gv["cache_latency"]
+        print_table(
+            f"Cache: {cl['questions']} fresh questions, asked twice (ms)",
+            ["", "p50", "p90", "p99"],
+            [["miss", cl["miss_ms"]["p50"], cl["miss_ms"]["p90"], cl["miss_ms"]["p99"]], ["hit", cl["hit_ms"]["p50"], cl["hit_ms"]["p90"], cl["hit_ms"]["p99"]]],
+        )
+        print(f"  hit is {cl['speedup_p50']}x faster than a miss at p50 (target >= {TARGET_CACHE_SPEEDUP:.0f}x: "
+              f"{'met' if gv['targets_met']['cache_hit_20x_faster'] else 'NOT met'}); unexpected: {cl['unexpected']}")
+        hr = gv["cache_hit_rate"]
+        print_table(
+            f"Cache hit rate on simulate({hr['requests']}, seed {hr['seed']}), router-economics",
+            ["keying", "hit rate", "ceiling", "accuracy"],
+            [["normalised", hr["normalise"]["hit_rate"], hr["ceiling"]["normalised"], hr["normalise"]["accuracy"]],
+             ["exact text", hr["exact"]["hit_rate"], hr["ceiling"]["exact"], hr["exact"]["accuracy"]]],
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,342 @@
+"""Output validators: checks on an answer before it leaves, each returning a `Verdict`.
+
+Built-ins (`grounding`, `citations`, `pii_leak`, `sensitivity_ceiling`) register
+through `@output_validator`, the same extension point a user's own validator
+uses; a package can also expose validators under the `loopwright.validators`
+entry-point group. The policy's `[validators.NAME]` tables say which run, in
+what order, and what a failure does (`on_fail`); each validator's settings
+model checks the rest of its table.
+
+    verdicts = run_output_validators(OutputContext(answer, citations, retrieval, principal, policy, ...))
+    action = decide(verdicts)   # allow | summarize | escalate | decline
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from loopwright.corpus.documents import SENSITIVITY_LEVELS
+from loopwright.errors import NotFound
+from loopwright.policy.principal import Principal
+from loopwright.policy.schema import PolicySet
+from loopwright.policy.verdicts import Verdict, failed, passed
+
+log = logging.getLogger(__name__)
+
+
+class SpanLike(Protocol):
+    """What a citation carries (`loopwright.corpus.retrieval.Span` has these and more)."""
+
+    doc_id: str
+    commit: str
+    start: int
+    end: int
+    text: str
+
+
+class DocLike(Protocol):
+    """What the ceiling and visibility checks read about a document (`corpus.documents.Document`)."""
+
+    sensitivity: str
+    audience: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class OutputContext:
+    """Everything an output validator may look at for one answer."""
+
+    answer: str
+    citations: Sequence[SpanLike]
+    retrieval: Any  # loopwright.corpus.retrieval.RetrievalResult, or None when nothing was retrieved
+    principal: Principal
+    policy: PolicySet
+    live_commit: str | None = None  # digest of the corpus commit live for this request
+    documents: Mapping[str, DocLike] = field(default_factory=dict)  # doc_id -> metadata, from the commit
+
+    @property
+    def evidence(self) -> list[SpanLike]:
+        """Cited spans plus everything retrieved (the text the answer may legitimately repeat)."""
+        return [*self.citations, *(getattr(self.retrieval, "spans", None) or [])]
+
+
+class ValidatorSettings(BaseModel):
+    """Settings every output validator takes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    on_fail: Literal["decline", "escalate"] = Field("decline", description="What a failed verdict does to the answer.")
+
+
+@dataclass(frozen=True)
+class ValidatorSpec:
+    """A registered output validator."""
+
+    name: str
+    check: Callable[[OutputContext, Any], Verdict]
+    settings: type[ValidatorSettings]
+    description: str
+
+
+_VALIDATORS: dict[str, ValidatorSpec] = {}
+_PLUGINS_LOADED = False
+
+
+def output_validator(name: str, *, settings: type[ValidatorSettings] = ValidatorSettings):
+    """Register `fn(ctx: OutputContext, settings) -> Verdict` as output validator `name`."""
+
+    def register(fn: Callable[[OutputContext, Any], Verdict]) -> Callable[[OutputContext, Any], Verdict]:
+        if name in _VALIDATORS and _VALIDATORS[name].check is not fn:
+            raise ValueError(f"output validator {name!r} is already registered")
+        _VALIDATORS[name] = ValidatorSpec(name, fn, settings, (fn.__doc__ or "").strip().split("\n")[0])
+        return fn
+
+    return register
+
+
+def registered_validators() -> dict[str, ValidatorSpec]:
+    """Every output validator: the built-ins and those of installed plugins."""
+    global _PLUGINS_LOADED
+    if not _PLUGINS_LOADED:
+        _PLUGINS_LOADED = True
+        for ep in entry_points(group="loopwright.validators"):
+            log.info("loading output validators from %s", ep.value)
+            ep.load()
+    return dict(_VALIDATORS)
+
+
+def get_validator(name: str) -> ValidatorSpec:
+    try:
+        return registered_validators()[name]
+    except KeyError:
+        raise NotFound(f"no output validator {name!r}", hint=f"registered: {', '.join(sorted(_VALIDATORS))}") from None
+
+
+def run_output_validators(ctx: OutputContext) -> list[Verdict]:
+    """Run the validators the policy names, in its order; each verdict carries its `on_fail` action."""
+    out = []
+    for name in ctx.policy.validators:
+        out.append(get_validator(name).check(ctx, ctx.policy.validator_settings(name)))
+    return out
+
+
+_SEVERITY = {"allow": 0, "confirm": 0, "summarize": 1, "escalate": 2, "decline": 3, "refuse": 3}
+
+
+def decide(verdicts: Iterable[Verdict]) -> str:
+    """The most severe action among the verdicts: decline > escalate > summarize > allow."""
+    return max((v.action for v in verdicts), key=_SEVERITY.__getitem__, default="allow")
+
+
+# -- text helpers ---------------------------------------------------------------------------
+
+_STOP = frozenset(
+    # English, Spanish and Vietnamese function words: overlap is counted on content words only.
+    "a an and are as at be by can do does for from has have how i if in is it its my of on or our "
+    "that the their this to was we what when where which who will with you your not no yes there "
+    "el la los las un una y o de del en por para con que es son se su sus al lo como más mas muy "
+    "và là của có không được cho các những một với này đó thì bạn tôi khi để trong từ "
+    .split()
+)
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CITE_MARK = re.compile(r"\[(?:\^?\d+|[a-z0-9][a-z0-9._:#-]*)\]|\((?:source|fuente|nguồn):[^)]*\)", re.IGNORECASE)
+_SENTENCE = re.compile(r"(?<=[.!?。])\s+|\n+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _tokens(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.casefold()) if len(w) > 1 and w not in _STOP and not w.isdigit()]
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers as values: `6,000` == `6000`, `25.00` == `25`, `1,5` (es) == `1.5`."""
+    out = set()
+    for raw in _NUMBER.findall(text):
+        if re.fullmatch(r"\d{1,3}(?:[.,]\d{3})+", raw):
+            raw = re.sub(r"[.,]", "", raw)
+        raw = raw.replace(",", ".")
+        if "." in raw:
+            raw = raw.rstrip("0").rstrip(".")
+        out.add(raw.lstrip("0") or "0")
+    return out
+
+
+def _clean(answer: str) -> str:
+    from loopwright.policy.pii import PLACEHOLDER
+
+    return PLACEHOLDER.sub(" ", _CITE_MARK.sub(" ", answer))
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
+# -- built-in validators --------------------------------------------------------------------
+
+
+class GroundingSettings(ValidatorSettings):
+    """Grounding: each factual sentence is supported by the cited spans."""
+
+    min_overlap: float = Field(
+        0.5, strict=True, ge=0.0, le=1.0, description="Share of a sentence's content words that must appear in the cited spans."
+    )
+    min_words: int = Field(
+        4, strict=True, ge=1, description="A sentence without numbers and with fewer content words than this is not checked (greetings, hedges)."
+    )
+
+
+@output_validator("grounding", settings=GroundingSettings)
+def grounding(ctx: OutputContext, settings: GroundingSettings) -> Verdict:
+    """Every factual sentence is supported by a cited span: its numbers appear there, and most of its content words.
+
+    Why token overlap and exact numbers, not a model: the extractive backend
+    copies spans, so its sentences overlap them almost fully; a generative one
+    paraphrases but keeps the content words; and the facts that cost a bank
+    money when wrong (rates, fees, days, amounts) are numbers, which must match
+    exactly. It runs in microseconds, needs no download, and the verdict names
+    the sentence that failed.
+    """
+    rule = "validators.grounding"
+    cited_text = " ".join(c.text for c in ctx.citations)
+    cited_words, cited_numbers = set(_tokens(cited_text)), numbers(cited_text)
+    for sentence in sentences(_clean(ctx.answer)):
+        words, nums = _tokens(sentence), numbers(sentence)
+        if not nums and len(words) < settings.min_words:
+            continue
+        short = sentence if len(sentence) <= 80 else sentence[:77] + "..."
+        if not ctx.citations:
+            return failed("grounding", rule, f"factual sentence without a citation: {short!r}", settings.on_fail)
+        missing = sorted(nums - cited_numbers)
+        if missing:
+            return failed("grounding", rule, f"number(s) {', '.join(missing)} not in the cited spans: {short!r}", settings.on_fail)
+        if words:
+            overlap = sum(w in cited_words for w in words) / len(words)
+            if overlap < settings.min_overlap:
+                return failed(
+                    "grounding", rule,
+                    f"only {overlap:.0%} of the sentence's words are in the cited spans (min {settings.min_overlap:.0%}): {short!r}",
+                    settings.on_fail,
+                )
+    return passed("grounding", rule, f"{len(ctx.citations)} citation(s) support every factual sentence")
+
+
+@output_validator("citations")
+def citations(ctx: OutputContext, settings: ValidatorSettings) -> Verdict:
+    """Each citation is a span of the live corpus commit that the caller may see."""
+    rule = "validators.citations"
+    live = ctx.live_commit or getattr(ctx.retrieval, "commit", None)
+    retrieved = [s for s in (getattr(ctx.retrieval, "spans", None) or [])]
+    access = ctx.policy.retrieval.tenants.get(ctx.principal.tenant)
+    for c in ctx.citations:
+        where = f"{c.doc_id}[{c.start}:{c.end}]"
+        if live is not None and c.commit != live:
+            return failed("citations", rule, f"{where} cites commit {c.commit[:12]}, not the live {live[:12]}", settings.on_fail)
+        if ctx.retrieval is not None:
+            inside = [s for s in retrieved if s.doc_id == c.doc_id and s.start <= c.start and c.end <= s.end]
+            if not inside:
+                return failed("citations", rule, f"{where} is not a span retrieved for this caller", settings.on_fail)
+            host = inside[0]
+            if c.text and host.text[c.start - host.start : c.end - host.start] != c.text:
+                return failed("citations", rule, f"{where}: cited text differs from the document", settings.on_fail)
+        doc = ctx.documents.get(c.doc_id)
+        if doc is not None:
+            if access is None:
+                return failed("citations", rule, f"{where}: tenant {ctx.principal.tenant!r} has no retrieval access", settings.on_fail)
+            if SENSITIVITY_LEVELS[doc.sensitivity] > SENSITIVITY_LEVELS[access.max_sensitivity]:
+                return failed("citations", rule, f"{where} is {doc.sensitivity}, above the tenant's {access.max_sensitivity}", settings.on_fail)
+            if not set(doc.audience) & set(access.scopes):
+                return failed("citations", rule, f"{where} is for {', '.join(doc.audience)}, outside the caller's scopes", settings.on_fail)
+    return passed("citations", rule, f"{len(ctx.citations)} citation(s) on the live commit, visible to the caller")
+
+
+@output_validator("pii_leak")
+def pii_leak(ctx: OutputContext, settings: ValidatorSettings) -> Verdict:
+    """No personal data in the answer, except text repeated from the caller's evidence (a public phone line)."""
+    from loopwright.policy.pii import normalise, scan
+
+    rule = "validators.pii_leak"
+    findings = scan(ctx.answer, ctx.policy.pii)
+    if findings:
+        evidence = " ".join(s.text for s in ctx.evidence)
+        known = {(f.entity, normalise(f.entity, f.value)) for f in scan(evidence, ctx.policy.pii)} if evidence else set()
+        findings = [f for f in findings if (f.entity, normalise(f.entity, f.value)) not in known]
+    if findings:
+        kinds = sorted({f.entity for f in findings})
+        return failed("pii_leak", rule, f"answer contains {len(findings)} personal data item(s): {', '.join(kinds)}", settings.on_fail)
+    return passed("pii_leak", rule, "no personal data outside the evidence")
+
+
+class CeilingSettings(ValidatorSettings):
+    """Sensitivity ceiling: above the caller's ceiling, a source is summarised, never quoted."""
+
+    on_fail: Literal["summarize", "decline", "escalate"] = Field(
+        "summarize", description="What an answer quoting a source above the ceiling becomes."
+    )
+    shingle: int = Field(6, strict=True, ge=2, le=50, description="Consecutive words shared with a source that count as quoting it.")
+
+
+def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
+    words = [w for w in _WORD.findall(text.casefold())]
+    return {tuple(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def above_ceiling(ctx: OutputContext) -> list[SpanLike]:
+    """Evidence spans whose document is more sensitive than the caller's ceiling."""
+    out = []
+    for span in ctx.evidence:
+        doc = ctx.documents.get(span.doc_id)
+        if doc is not None and not ctx.policy.sensitivity.allows(ctx.principal, doc.sensitivity):
+            out.append(span)
+    return out
+
+
+@output_validator("sensitivity_ceiling", settings=CeilingSettings)
+def sensitivity_ceiling(ctx: OutputContext, settings: CeilingSettings) -> Verdict:
+    """No verbatim text from a source above the caller's sensitivity ceiling."""
+    rule = "validators.sensitivity_ceiling"
+    ceiling = ctx.policy.sensitivity.ceiling_for(ctx.principal)
+    answer = _shingles(ctx.answer, settings.shingle)
+    quoted = sorted({s.doc_id for s in above_ceiling(ctx) if answer & _shingles(s.text, settings.shingle)})
+    if quoted:
+        return failed(
+            "sensitivity_ceiling", rule,
+            f"quotes {', '.join(quoted)} above the caller's ceiling ({ceiling}); summary instead of verbatim text",
+            settings.on_fail,
+        )
+    return passed("sensitivity_ceiling", rule, f"nothing quoted above the ceiling ({ceiling})")
+
+
+def summarize_above_ceiling(ctx: OutputContext, *, shingle: int = 6) -> str:
+    """The answer with every sentence that quotes a source above the ceiling replaced by a
+    summary that names the source and its topics but carries none of its wording."""
+    sources = above_ceiling(ctx)
+    if not sources:
+        return ctx.answer
+    kept, dropped = [], []
+    restricted = [(s, _shingles(s.text, shingle)) for s in sources]
+    for sentence in sentences(ctx.answer):
+        hits = [s for s, sh in restricted if _shingles(sentence, shingle) & sh]
+        (dropped if hits else kept).append((sentence, hits))
+    docs = sorted({s.doc_id for _, hits in dropped for s in hits})
+    words: dict[str, int] = {}
+    for span in sources:
+        for w in _tokens(span.text):
+            if len(w) > 3:
+                words[w] = words.get(w, 0) + 1
+    topics = ", ".join(sorted(words, key=lambda w: (-words[w], w))[:5])
+    summary = (
+        f"A source above your access level ({', '.join(docs)}) covers this; it is summarised rather than quoted. "
+        f"It concerns: {topics}."
+    )
+    return " ".join([*(s for s, _ in kept), summary]).strip()
+
+
+def docs_of(commit: Any) -> dict[str, Any]:
+    """`doc_id -> Document` for a `loopwright.corpus.commits.Commit`, as `OutputContext.documents` wants it."""
+    return {doc_id: entry.meta for doc_id, entry in commit.documents.items()}

@@ -1,0 +1,140 @@
+"""Automated canary analysis: is the canary worse than stable, with evidence a statistician would accept?
+
+Rates (defect, decline, escalation) use a one-sided Fisher exact test;
+latency and cost a one-sided Mann-Whitney U test with a Hodges-Lehmann shift
+and its distribution-free confidence interval, as Kayenta does. A metric
+regresses only when the test is significant AND the effect is larger than the
+policy tolerates, so a tiny but real shift does not roll back a release.
+
+Each release step is looked at once, when both sides have `min_samples`
+requests; alpha is split (Bonferroni) across the critical metrics and the
+steps, so the chance that an A/A canary is rolled back stays under `alpha`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+import numpy as np
+from scipy import stats
+
+from loopwright.serving.router import CanaryRules
+
+Decision = Literal["wait", "advance", "rollback"]
+_MAX_PAIRS_SIDE = 2000  # Hodges-Lehmann on at most 2000 x 2000 pairwise differences
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    metric: str
+    critical: bool
+    stable: float
+    canary: float
+    n_stable: int
+    n_canary: int
+    p_value: float
+    effect: float  # canary minus stable: a rate difference, or the Hodges-Lehmann shift
+    ci_low: float
+    ci_high: float
+    tolerance: float
+    regressed: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in asdict(self).items()}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    decision: Decision
+    reason: str
+    metrics: list[MetricResult]
+    alpha_per_test: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "decision": self.decision,
+            "reason": self.reason,
+            "alpha_per_test": self.alpha_per_test,
+            "metrics": [m.to_dict() for m in self.metrics],
+        }
+
+
+def rate_test(metric: str, k_canary: int, n_canary: int, k_stable: int, n_stable: int, *, alpha: float, min_increase: float, critical: bool) -> MetricResult:
+    """One-sided Fisher exact test that the canary's rate is higher."""
+    _, p = stats.fisher_exact([[k_canary, n_canary - k_canary], [k_stable, n_stable - k_stable]], alternative="greater")
+    pc, ps = k_canary / n_canary, k_stable / n_stable
+    diff = pc - ps
+    # Wald interval on the difference, for the report only; the decision rests on the exact test.
+    se = math.sqrt(pc * (1 - pc) / n_canary + ps * (1 - ps) / n_stable)
+    z = stats.norm.ppf(1 - alpha / 2)
+    return MetricResult(
+        metric, critical, ps, pc, n_stable, n_canary, float(p), diff, diff - z * se, diff + z * se,
+        min_increase, bool(p < alpha and diff >= min_increase),
+    )
+
+
+def hodges_lehmann(canary: np.ndarray, stable: np.ndarray, alpha: float) -> tuple[float, float, float]:
+    """Shift estimate (median of pairwise differences) and its distribution-free (1 - alpha) interval."""
+    rng = np.random.default_rng(0)  # subsampling is seeded so an analysis is reproducible
+    if len(canary) > _MAX_PAIRS_SIDE:
+        canary = rng.choice(canary, _MAX_PAIRS_SIDE, replace=False)
+    if len(stable) > _MAX_PAIRS_SIDE:
+        stable = rng.choice(stable, _MAX_PAIRS_SIDE, replace=False)
+    n, m = len(canary), len(stable)
+    diffs = np.sort((canary[:, None] - stable[None, :]).ravel())
+    z = stats.norm.ppf(1 - alpha / 2)
+    k = int(math.floor(n * m / 2 - z * math.sqrt(n * m * (n + m + 1) / 12)))
+    k = min(max(k, 0), len(diffs) - 1)
+    return float(np.median(diffs)), float(diffs[k]), float(diffs[len(diffs) - 1 - k])
+
+
+def shift_test(metric: str, canary: np.ndarray, stable: np.ndarray, *, alpha: float, max_relative: float, critical: bool) -> MetricResult:
+    """One-sided Mann-Whitney U test that the canary's values are larger, plus the Hodges-Lehmann shift."""
+    p = float(stats.mannwhitneyu(canary, stable, alternative="greater").pvalue)
+    shift, low, high = hodges_lehmann(canary, stable, alpha)
+    base = float(np.median(stable))
+    tolerance = max_relative * base
+    return MetricResult(
+        metric, critical, base, float(np.median(canary)), len(stable), len(canary), p, shift, low, high,
+        tolerance, bool(p < alpha and shift > tolerance),
+    )
+
+
+def features(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Per-request indicators and values from trace records."""
+    return {
+        "defect_rate": np.array(
+            [r.get("outcome") == "defect" or any(not v.get("passed", True) for v in r.get("validators") or []) for r in records]
+        ),
+        "decline_rate": np.array([r.get("outcome") == "declined" for r in records]),
+        "escalation_rate": np.array([bool((r.get("route") or {}).get("escalated")) for r in records]),
+        "latency_ms": np.array([float(r.get("latency_ms") or 0.0) for r in records]),
+        "cost": np.array([float(r.get("cost") or 0.0) for r in records]),
+    }
+
+
+def analyse(canary: list[dict[str, Any]], stable: list[dict[str, Any]], rules: CanaryRules) -> Analysis:
+    """Compare canary and stable traces under `rules`; `wait` until both sides have `min_samples`."""
+    alpha = rules.alpha / (max(len(rules.critical), 1) * len(rules.steps))
+    if len(canary) < rules.min_samples or len(stable) < rules.min_samples:
+        return Analysis(
+            "wait", f"need {rules.min_samples} requests on each side (canary {len(canary)}, stable {len(stable)})", [], alpha
+        )
+    fc, fs = features(canary), features(stable)
+    results = []
+    for metric in ("defect_rate", "decline_rate", "escalation_rate"):
+        results.append(
+            rate_test(
+                metric, int(fc[metric].sum()), len(canary), int(fs[metric].sum()), len(stable),
+                alpha=alpha, min_increase=rules.min_rate_increase, critical=metric in rules.critical,
+            )
+        )
+    results.append(shift_test("latency_ms", fc["latency_ms"], fs["latency_ms"], alpha=alpha, max_relative=rules.max_latency_increase, critical="latency_ms" in rules.critical))
+    results.append(shift_test("cost", fc["cost"], fs["cost"], alpha=alpha, max_relative=rules.max_cost_increase, critical="cost" in rules.critical))
+    regressions = [m for m in results if m.critical and m.regressed]
+    if regressions:
+        worst = ", ".join(f"{m.metric} {m.stable:.4g} -> {m.canary:.4g} (p={m.p_value:.2g})" for m in regressions)
+        return Analysis("rollback", f"significant regression: {worst}", results, alpha)
+    return Analysis("advance", "no significant regression on any critical metric", results, alpha)

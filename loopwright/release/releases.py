@@ -1,0 +1,356 @@
+"""Releases: one slot moving from its stable artifact to a candidate, every step with a receipt.
+
+    start -> golden gate --fail--> rejected
+                 |pass (or --skip-gate, receipted as such)
+                 v
+             canary at steps[0] --analysis--> next step ... --> promoted
+                 |                     |
+                 +-- abort             +-- significant regression --> rolled_back (automatic)
+
+One release per slot at a time; releases of different slots are independent.
+`rollback` returns any slot to its previous (or a named) artifact at any time,
+touching no other slot.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from loopwright.digests import canonical_json, utc_now
+from loopwright.errors import ConflictError, InvalidInput, NotFound
+from loopwright.registry.artifacts import Artifact, get_by_id, resolve
+from loopwright.registry.receipts import Receipt, append_receipt, list_receipts
+from loopwright.release import analysis as canary_analysis
+from loopwright.release.deployment import drop_canary, get_deployment, put_canary, replace_stable, slot_kind
+from loopwright.serving.router import CanaryRules, RouterPolicy
+from loopwright.store.schema import ArtifactRow, ReleaseRow
+
+if TYPE_CHECKING:
+    from loopwright.serving.pipeline import Gateway
+    from loopwright.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+ACTIVE = "canary"
+ENDED = ("rejected", "promoted", "rolled_back", "aborted")
+
+
+@dataclass(frozen=True)
+class Release:
+    id: int
+    slot: str
+    candidate: Artifact
+    baseline: Artifact | None
+    state: str
+    share: float
+    step: int
+    skip_gate: bool
+    reason: str
+    actor: str
+    started_at: str
+    step_started_at: str
+    ended_at: str | None
+    gate: dict[str, Any]
+    analysis: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "slot": self.slot,
+            "candidate": self.candidate.ref,
+            "candidate_digest": self.candidate.digest,
+            "baseline": self.baseline.ref if self.baseline else None,
+            "state": self.state,
+            "share": self.share,
+            "step": self.step,
+            "skip_gate": self.skip_gate,
+            "reason": self.reason,
+            "actor": self.actor,
+            "started_at": self.started_at,
+            "step_started_at": self.step_started_at,
+            "ended_at": self.ended_at,
+            "gate": self.gate,
+            "analysis": self.analysis,
+        }
+
+
+def _from_row(session: Session, row: ReleaseRow) -> Release:
+    return Release(
+        id=row.id,
+        slot=row.slot,
+        candidate=get_by_id(session, row.candidate_id),
+        baseline=get_by_id(session, row.baseline_id) if row.baseline_id else None,
+        state=row.state,
+        share=row.share,
+        step=row.step,
+        skip_gate=row.skip_gate,
+        reason=row.reason,
+        actor=row.actor,
+        started_at=row.started_at,
+        step_started_at=row.step_started_at,
+        ended_at=row.ended_at,
+        gate=json.loads(row.gate),
+        analysis=json.loads(row.analysis),
+    )
+
+
+def _active_row(session: Session, slot: str) -> ReleaseRow | None:
+    return session.scalars(sa.select(ReleaseRow).where(ReleaseRow.slot == slot, ReleaseRow.state == ACTIVE)).first()
+
+
+def active(ws: Workspace, slot: str | None = None) -> list[Release]:
+    """Releases in their canary phase (of one slot, or all)."""
+    query = sa.select(ReleaseRow).where(ReleaseRow.state == ACTIVE).order_by(ReleaseRow.id)
+    if slot:
+        query = query.where(ReleaseRow.slot == slot)
+    with ws.session() as s:
+        return [_from_row(s, r) for r in s.scalars(query)]
+
+
+def history(ws: Workspace, slot: str | None = None) -> list[dict[str, Any]]:
+    """Every release and rollback of a slot (or all), with its receipts: who, what, why, and the evidence."""
+    with ws.session() as s:
+        query = sa.select(ReleaseRow).order_by(ReleaseRow.id)
+        if slot:
+            query = query.where(ReleaseRow.slot == slot)
+        out = []
+        for row in s.scalars(query):
+            release = _from_row(s, row)
+            steps = [r.to_dict() for r in list_receipts(s, subject=f"release/{row.id}")]
+            out.append({**release.to_dict(), "receipts": steps})
+        rollbacks = [
+            r.to_dict()
+            for r in list_receipts(s, action="rollback")
+            if slot is None or r.subject == f"slot/{slot}"
+        ]
+    return out + [{"rollback": r} for r in rollbacks]
+
+
+def start(
+    ws: Workspace,
+    slot: str,
+    ref: str,
+    *,
+    canary: float = 0.1,
+    skip_gate: bool = False,
+    reason: str = "",
+    actor: str | None = None,
+    gateway: Gateway | None = None,
+    suite: str | None = None,
+) -> tuple[Release, dict[str, Any] | None]:
+    """Gate `ref` for `slot` on the goldens and, if it passes, canary it to `canary` of traffic.
+
+    Returns the release and the gate report (None with `skip_gate`). A failed
+    gate ends the release as `rejected`, with the report in its receipt.
+    """
+    from loopwright.release.goldens import load_suite, run_suite
+
+    kind = slot_kind(slot)
+    candidate = resolve(ws, ref, kind=kind)
+    if not 0 < canary <= 1:
+        raise InvalidInput(f"--canary must be a share in (0, 1], not {canary}")
+    dep = get_deployment(ws)
+    baseline = dep.stable(slot)
+    if baseline is not None and baseline.digest == candidate.digest:
+        raise ConflictError(f"{candidate.ref} is already live on {slot}")
+    with ws.session() as s:
+        if _active_row(s, slot) is not None:
+            raise ConflictError(f"slot {slot!r} already has a release in progress", hint="`loopwright release status`")
+
+    report = None
+    if not skip_gate:
+        own = gateway is None
+        if own:
+            from loopwright.serving.pipeline import Gateway
+
+            gateway = Gateway(ws, watch=False)
+        try:
+            suite_artifact, goldens = load_suite(ws, suite)
+            report = run_suite(gateway, goldens, suite=suite_artifact.ref, overrides={slot: candidate}).summary()
+        finally:
+            if own:
+                gateway.close()
+
+    now = utc_now()
+    with ws.write() as s:
+        if _active_row(s, slot) is not None:  # checked again under the write lock
+            raise ConflictError(f"slot {slot!r} already has a release in progress")
+        rejected = report is not None and not report["ok"]
+        row = ReleaseRow(
+            slot=slot,
+            candidate_id=candidate.id,
+            baseline_id=baseline.id if baseline else None,
+            state="rejected" if rejected else ACTIVE,
+            share=0.0 if rejected else canary,
+            step=0,
+            skip_gate=skip_gate,
+            reason=reason,
+            actor=actor or ws.actor,
+            started_at=now,
+            step_started_at=now,
+            ended_at=now if rejected else None,
+            gate=canonical_json(report or {"skipped": True}),
+            analysis=canonical_json({}),
+        )
+        s.add(row)
+        s.flush()
+        subject = f"release/{row.id}"
+        common = {"slot": slot, "candidate": candidate.ref, "digest": candidate.digest, "baseline": baseline.ref if baseline else None}
+        if skip_gate:
+            append_receipt(s, ws, actor=actor, action="release.gate_skipped", subject=subject, after=common, details={"reason": reason})
+        else:
+            append_receipt(
+                s, ws, actor=actor, action="release.gate", subject=subject, after={**common, "passed": not rejected},
+                details={k: report[k] for k in ("suite", "total", "passed", "failed", "critical_failed", "failures")},
+            )
+        if not rejected:
+            version = put_canary(s, slot, candidate, canary)
+            append_receipt(
+                s, ws, actor=actor, action="release.canary", subject=subject, before={"share": 0.0},
+                after={**common, "share": canary}, details={"reason": reason, "deployment_version": version},
+            )
+        release = _from_row(s, row)
+    return release, report
+
+
+def _end(ws: Workspace, slot: str, state: str, action: str, *, actor: str | None, reason: str, evidence: dict | None = None) -> Release:
+    with ws.write() as s:
+        row = _active_row(s, slot)
+        if row is None:
+            raise NotFound(f"no release in progress on slot {slot!r}", hint="`loopwright release status`")
+        candidate = get_by_id(s, row.candidate_id)
+        if state == "promoted":
+            replace_stable(s, slot, candidate)
+        drop_version = drop_canary(s, slot)
+        row.state, row.ended_at, row.share = state, utc_now(), (1.0 if state == "promoted" else 0.0)
+        if evidence is not None:
+            row.analysis = canonical_json(evidence)
+        append_receipt(
+            s, ws, actor=actor, action=action, subject=f"release/{row.id}",
+            before={"slot": slot, "share": row.share, "candidate": candidate.ref},
+            after={"slot": slot, "state": state, "stable": candidate.ref if state == "promoted" else (get_by_id(s, row.baseline_id).ref if row.baseline_id else None)},
+            details={"reason": reason, "evidence": evidence, "deployment_version": drop_version},
+        )
+        return _from_row(s, row)
+
+
+def promote(ws: Workspace, slot: str, *, actor: str | None = None, reason: str = "promoted by hand") -> Release:
+    """Make the canary the stable artifact of its slot and end the release."""
+    return _end(ws, slot, "promoted", "release.promote", actor=actor, reason=reason)
+
+
+def abort(ws: Workspace, slot: str, *, actor: str | None = None, reason: str = "aborted by hand") -> Release:
+    """Send all traffic back to stable and end the release; stable never changed."""
+    return _end(ws, slot, "aborted", "release.abort", actor=actor, reason=reason)
+
+
+def step_up(ws: Workspace, slot: str, share: float, *, actor: str | None, evidence: dict[str, Any]) -> Release:
+    """Move an active canary to the next share, with the analysis that justified it."""
+    with ws.write() as s:
+        row = _active_row(s, slot)
+        if row is None:
+            raise NotFound(f"no release in progress on slot {slot!r}")
+        candidate = get_by_id(s, row.candidate_id)
+        before = row.share
+        version = put_canary(s, slot, candidate, share)
+        row.share, row.step, row.step_started_at, row.analysis = share, row.step + 1, utc_now(), canonical_json(evidence)
+        append_receipt(
+            s, ws, actor=actor, action="release.step", subject=f"release/{row.id}",
+            before={"share": before}, after={"slot": slot, "candidate": candidate.ref, "share": share},
+            details={"evidence": evidence, "deployment_version": version},
+        )
+        return _from_row(s, row)
+
+
+def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analysis.Analysis:
+    """Compare this step's canary and stable traffic for the release's slot (golden runs excluded)."""
+    from loopwright.observe.traces import load_records
+
+    canary, stable = [], []
+    for record in load_records(ws, since=release.step_started_at):
+        if record.get("purpose", "serve") != "serve" or record.get("outcome") == "error":
+            continue
+        slot_artifact = (record.get("bundle") or {}).get(release.slot)
+        if slot_artifact is None:
+            continue
+        if release.slot in record.get("canary_slots", []) and slot_artifact["digest"] == release.candidate.digest:
+            canary.append(record)
+        elif release.baseline is None or slot_artifact["digest"] == release.baseline.digest:
+            stable.append(record)
+    return canary_analysis.analyse(canary, stable, rules)
+
+
+def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, Any]]:
+    """Analyse every active release once and act: wait, step up, promote, or roll back. Returns what happened."""
+    router = get_deployment(ws).stable("router")
+    if router is None:
+        raise NotFound("no router deployed: the canary rules live in the router artifact")
+    rules = RouterPolicy.from_artifact(ws, router).canary
+    actions = []
+    for release in active(ws):
+        result = analyse(ws, release, rules)
+        evidence = {"share": release.share, **result.to_dict()}
+        if result.decision == "wait":
+            actions.append({"slot": release.slot, "release": release.id, "action": "wait", "reason": result.reason})
+            continue
+        if result.decision == "rollback":
+            _end(ws, release.slot, "rolled_back", "release.rollback", actor=actor, reason=result.reason, evidence=evidence)
+            actions.append({"slot": release.slot, "release": release.id, "action": "rolled_back", "reason": result.reason})
+            continue
+        later = [s for s in rules.steps if s > release.share]
+        if not later or later[0] >= 1.0:
+            _end(ws, release.slot, "promoted", "release.promote", actor=actor, reason=result.reason, evidence=evidence)
+            actions.append({"slot": release.slot, "release": release.id, "action": "promoted", "reason": result.reason})
+        else:
+            step_up(ws, release.slot, later[0], actor=actor, evidence=evidence)
+            actions.append({"slot": release.slot, "release": release.id, "action": f"stepped to {later[0]:.0%}", "reason": result.reason})
+    return actions
+
+
+def rollback(ws: Workspace, slot: str, *, to: str | None = None, actor: str | None = None, reason: str = "") -> Receipt:
+    """Return one slot to its previous stable artifact (or `to`), ending any canary on it. No other slot changes."""
+    kind = slot_kind(slot)
+    with ws.write() as s:
+        state = get_deployment(ws, session=s).slots.get(slot)
+        if state is None or state.stable is None:
+            raise NotFound(f"nothing is deployed on slot {slot!r}")
+        if to is not None:
+            target = resolve(ws, to, session=s, kind=kind)
+        else:
+            target = _previous(s, slot, state.stable)
+        if target.digest == state.stable.digest and state.canary is None:
+            raise ConflictError(f"{slot} already serves {target.ref}")
+        row = _active_row(s, slot)
+        if row is not None:
+            row.state, row.ended_at, row.share = "rolled_back", utc_now(), 0.0
+        drop_canary(s, slot)
+        before, version = replace_stable(s, slot, target)
+        return append_receipt(
+            s, ws, actor=actor, action="rollback", subject=f"slot/{slot}",
+            before={"stable": before.ref if before else None, "digest": before.digest if before else None,
+                    "canary": state.canary.ref if state.canary else None},
+            after={"stable": target.ref, "digest": target.digest},
+            details={"reason": reason or "rolled back by hand", "ended_release": row.id if row else None, "deployment_version": version},
+        )
+
+
+def _previous(session: Session, slot: str, current: Artifact) -> Artifact:
+    """What the slot served before `current` became stable, from the receipts."""
+    for receipt in reversed(list_receipts(session, subject=f"slot/{slot}")):
+        after = receipt.after or {}
+        if after.get("digest") == current.digest and receipt.before and receipt.before.get("digest"):
+            row = session.scalars(sa.select(ArtifactRow).where(ArtifactRow.digest == receipt.before["digest"])).first()
+            if row is not None:
+                return get_by_id(session, row.id)
+    for release in session.scalars(
+        sa.select(ReleaseRow).where(ReleaseRow.slot == slot, ReleaseRow.state == "promoted").order_by(ReleaseRow.id.desc())
+    ):
+        if release.candidate_id == current.id and release.baseline_id:
+            return get_by_id(session, release.baseline_id)
+    raise NotFound(f"slot {slot!r} has no earlier artifact to roll back to", hint="pass --to REF")

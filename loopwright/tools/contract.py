@@ -1,0 +1,168 @@
+"""Typed tool contracts, and the one registry built-in and user tools share.
+
+    class FreezeIn(BaseModel): ...
+    class FreezeOut(BaseModel): ...
+
+    @tool("freeze_card", roles={"customer", "agent"}, scopes={"retail"}, owner=card_owner,
+          preconditions=[card_is_active])
+    def freeze_card(ctx: ToolContext, args: FreezeIn) -> FreezeOut: ...
+
+A contract declares its pydantic input and output models (from the function's
+annotations), the roles that may ever call it and the scopes the caller must
+hold, how to find the customer who owns what it acts on (`owner`), its
+preconditions (rules and limits, each a `Verdict`), a natural idempotency key
+(`idempotency`) used when the client sends none, whether the user must confirm
+it, and the model of its settings in the policy (`[tools.settings.NAME]`).
+The executor (`loopwright.tools.executor`) enforces all of it before `run`.
+A package can also expose tools under the `loopwright.tools` entry-point group.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from loopwright.errors import NotFound
+from loopwright.policy.principal import Principal
+from loopwright.policy.verdicts import Verdict
+
+if TYPE_CHECKING:
+    from loopwright.policy.schema import PolicySet
+    from loopwright.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ToolContext:
+    """What a tool sees while it runs, inside the write transaction that records its receipt."""
+
+    ws: Workspace
+    session: Session
+    principal: Principal
+    policy: PolicySet
+    settings: Any  # the tool's settings model, parsed from the policy (None when it takes none)
+    today: date
+    ticket: str
+    customer_id: str | None = None  # the owner of what the tool acts on, as `owner` resolved it
+    before: Any = None  # the state the tool changed, for the receipt (ids and statuses, no personal data)
+    after: Any = None
+
+
+Owner = Callable[[ToolContext, BaseModel], "tuple[str, str] | None"]
+"""Finds who owns what a call acts on: (customer id, tenant), or None when it does not exist."""
+
+Precondition = Callable[[ToolContext, BaseModel], Verdict | None]
+"""A rule checked before `run`; returns a failing verdict to refuse, or None (or a passing verdict)."""
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """One registered tool contract."""
+
+    name: str
+    description: str
+    input: type[BaseModel]
+    output: type[BaseModel]
+    run: Callable[[ToolContext, BaseModel], BaseModel]
+    roles: frozenset[str]
+    scopes: frozenset[str] = frozenset()
+    owner: Owner | None = None
+    resource: str = "resource"
+    preconditions: tuple[Precondition, ...] = ()
+    idempotency: Callable[[BaseModel], str] | None = None
+    confirm: bool = False
+    settings: type[BaseModel] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The contract as `loopwright tools list --json` and an LLM's tool schema need it."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "roles": sorted(self.roles),
+            "scopes": sorted(self.scopes),
+            "confirm": self.confirm,
+            "owner_checked": self.owner is not None,
+            "preconditions": [p.__name__ for p in self.preconditions],
+            "idempotency": self.idempotency.__name__ if self.idempotency else None,
+            "input_schema": self.input.model_json_schema(),
+            "output_schema": self.output.model_json_schema(),
+            "settings_schema": self.settings.model_json_schema() if self.settings else None,
+        }
+
+
+_TOOLS: dict[str, ToolSpec] = {}
+_LOADED = False
+
+
+def tool(
+    name: str,
+    *,
+    roles: Sequence[str],
+    scopes: Sequence[str] = (),
+    owner: Owner | None = None,
+    resource: str = "resource",
+    preconditions: Sequence[Precondition] = (),
+    idempotency: Callable[[BaseModel], str] | None = None,
+    confirm: bool = False,
+    settings: type[BaseModel] | None = None,
+    description: str | None = None,
+):
+    """Register `fn(ctx, args: In) -> Out` as tool `name`; `In` and `Out` come from its annotations."""
+
+    def register(fn: Callable[[ToolContext, Any], BaseModel]):
+        hints = typing.get_type_hints(fn)
+        params = [p for p in fn.__code__.co_varnames[: fn.__code__.co_argcount]]
+        in_model, out_model = hints.get(params[1]) if len(params) > 1 else None, hints.get("return")
+        for what, model in (("input", in_model), ("output", out_model)):
+            if not (isinstance(model, type) and issubclass(model, BaseModel)):
+                raise TypeError(f"tool {name!r}: the {what} must be annotated with a pydantic model")
+        if name in _TOOLS and _TOOLS[name].run is not fn:
+            raise ValueError(f"tool {name!r} is already registered")
+        _TOOLS[name] = ToolSpec(
+            name=name,
+            description=description or (fn.__doc__ or "").strip().split("\n")[0],
+            input=in_model,
+            output=out_model,
+            run=fn,
+            roles=frozenset(roles),
+            scopes=frozenset(scopes),
+            owner=owner,
+            resource=resource,
+            preconditions=tuple(preconditions),
+            idempotency=idempotency,
+            confirm=confirm,
+            settings=settings,
+        )
+        return fn
+
+    return register
+
+
+def registered_tools() -> dict[str, ToolSpec]:
+    """Every tool: the built-in bank tools and those of installed plugins."""
+    global _LOADED
+    if not _LOADED:
+        _LOADED = True
+        import loopwright.tools.bank  # noqa: F401 - built-ins register like any plugin
+
+        for ep in entry_points(group="loopwright.tools"):
+            log.info("loading tools from %s", ep.value)
+            ep.load()
+    return dict(_TOOLS)
+
+
+def get_tool(name: str) -> ToolSpec:
+    tools = registered_tools()
+    try:
+        return tools[name]
+    except KeyError:
+        raise NotFound(f"no tool {name!r}", hint=f"registered: {', '.join(sorted(tools))}") from None

@@ -1,0 +1,143 @@
+"""Output validators over real retrieval types: grounding, citations, PII leak, sensitivity ceiling, the registry."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from loopwright.corpus.documents import Document
+from loopwright.corpus.retrieval import RetrievalResult, Span
+from loopwright.policy import validators as v
+from loopwright.policy.principal import Principal
+from loopwright.policy.schema import load_policy
+from loopwright.samples.bank.install import CONFIG_DIR
+
+POLICY = load_policy((CONFIG_DIR / "policy.toml").read_bytes())
+LIVE = "c" * 64
+RETAIL = Principal("larkspur-retail", "customer", ("retail",), "cus_001")
+AGENT = Principal("larkspur-staff", "agent", ("retail", "staff"), "agent_1")
+ADMIN = Principal("larkspur-staff", "admin", ("retail", "staff"), "admin_1")
+
+DISPUTE = "You can dispute a card transaction within 60 days of the statement date. Call 1-800-555-0100 for help."
+RUNBOOK = "Agents may waive the late fee once per customer per year when the supervisor code is entered."
+
+
+def _doc(doc_id, sensitivity="public", audience=("retail",)):
+    return Document(id=doc_id, title=doc_id, effective_date=date(2026, 1, 1), certified=True, sensitivity=sensitivity,
+                    audience=audience, source="test", licence="internal")
+
+
+DOCS = {"disputes": _doc("disputes"), "fee-waivers": _doc("fee-waivers", "restricted", ("staff",))}
+
+
+def _span(doc_id, text, start=100, commit=LIVE):
+    return Span(doc_id=doc_id, title=doc_id, commit=commit, chunk_id=f"{doc_id}#0", rank=1, start=start,
+                end=start + len(text), kind="sentence", text=text, context="", score=0.9, relevance=0.8)
+
+
+def _result(*spans):
+    return RetrievalResult(query="q", commit=LIVE, commit_ref="corpus/bank@3", tree="t", status="ok", decline=False,
+                           reason="", spans=list(spans), passages=[], stale_evidence=[], fingerprint="f",
+                           as_of="2026-11-29", scopes=["retail"], max_sensitivity="internal")
+
+
+def _ctx(answer, citations, retrieved=None, principal=RETAIL, live=LIVE):
+    retrieved = list(citations) if retrieved is None else retrieved
+    return v.OutputContext(answer, citations, _result(*retrieved), principal, POLICY, live_commit=live, documents=DOCS)
+
+
+def _check(name, ctx):
+    return v.get_validator(name).check(ctx, POLICY.validator_settings(name))
+
+
+def test_a_grounded_cited_answer_passes_every_validator():
+    span = _span("disputes", DISPUTE)
+    answer = "You can dispute a card transaction within 60 days of the statement date [disputes]. Hope that helps!"
+    verdicts = v.run_output_validators(_ctx(answer, [span]))
+    assert [x.name for x in verdicts] == ["citations", "grounding", "pii_leak", "sensitivity_ceiling"]
+    assert all(x.passed and x.action == "allow" for x in verdicts), verdicts
+    assert v.decide(verdicts) == "allow"
+
+
+@pytest.mark.parametrize(
+    "answer, reason",
+    [
+        ("You can dispute a card transaction within 90 days of the statement date.", "number(s) 90"),
+        ("Disputes are handled by our overseas partner bank's arbitration committee quickly.", "words are in the cited"),
+    ],
+)
+def test_grounding_fails_on_unsupported_facts(answer, reason):
+    verdict = _check("grounding", _ctx(answer, [_span("disputes", DISPUTE)]))
+    assert not verdict.passed and reason in verdict.reason
+    assert (verdict.rule, verdict.action) == ("validators.grounding", "escalate")  # the sample's on_fail
+
+
+def test_grounding_needs_a_citation_for_facts_but_not_for_pleasantries():
+    assert not _check("grounding", _ctx("The fee is $35 per item.", [])).passed
+    assert _check("grounding", _ctx("Happy to help!", [])).passed
+
+
+def test_numbers_compare_as_values():
+    assert v.numbers("$6,000 or 6.000 or 25.00 and 1,5%") == {"6000", "25", "1.5"}
+
+
+def test_citations_must_be_live_retrieved_and_visible():
+    span = _span("disputes", DISPUTE)
+    stale = _span("disputes", DISPUTE, commit="d" * 64)
+    assert "not the live" in _check("citations", _ctx("x", [stale], [span])).reason
+    other = _span("disputes", "made up words", start=5000)
+    assert "not a span retrieved" in _check("citations", _ctx("x", [other], [span])).reason
+    forged = _span("disputes", "You can dispute a card transaction within 90 days")
+    assert "differs" in _check("citations", _ctx("x", [forged], [span])).reason
+    hidden = _span("fee-waivers", RUNBOOK)
+    verdict = _check("citations", _ctx("x", [hidden], [hidden], principal=RETAIL))
+    assert not verdict.passed and "restricted, above the tenant's internal" in verdict.reason
+    assert _check("citations", _ctx("x", [hidden], [hidden], principal=AGENT)).passed
+
+
+def test_pii_leak_flags_personal_data_but_not_text_from_the_evidence():
+    span = _span("disputes", DISPUTE)
+    ok = _check("pii_leak", _ctx("Call 1-800-555-0100 for help [disputes].", [span]))
+    assert ok.passed
+    leak = _check("pii_leak", _ctx("Your SSN 521-44-7812 is on file; call 1-800-555-0100.", [span]))
+    assert not leak.passed and "US_SSN" in leak.reason and "521-44-7812" not in leak.reason
+    assert leak.action == "decline"
+
+
+def test_sensitivity_ceiling_summarises_restricted_text_for_agents_not_admins():
+    span = _span("fee-waivers", RUNBOOK)
+    answer = RUNBOOK + " Anything else?"
+    verdict = _check("sensitivity_ceiling", _ctx(answer, [span], principal=AGENT))
+    assert not verdict.passed and verdict.action == "summarize" and "fee-waivers" in verdict.reason
+    assert "ceiling (internal)" in verdict.reason
+    summary = v.summarize_above_ceiling(_ctx(answer, [span], principal=AGENT))
+    assert "fee-waivers" in summary and "Anything else?" in summary
+    assert not (v._shingles(summary, 6) & v._shingles(RUNBOOK, 6))  # nothing verbatim
+    assert _check("sensitivity_ceiling", _ctx(answer, [span], principal=ADMIN)).passed
+    assert v.decide([verdict]) == "summarize"
+
+
+def test_a_users_validator_registers_through_the_same_extension_point():
+    @v.output_validator("no_shouting")
+    def no_shouting(ctx, settings):
+        """No answer in capitals."""
+        if ctx.answer.isupper():
+            return v.failed("no_shouting", "validators.no_shouting", "answer is all capitals", settings.on_fail)
+        return v.passed("no_shouting", "validators.no_shouting")
+
+    try:
+        text = (CONFIG_DIR / "policy.toml").read_text() + '\n[validators.no_shouting]\non_fail = "escalate"\n'
+        policy = load_policy(text)
+        ctx = v.OutputContext("HELLO THERE", [], None, RETAIL, policy)
+        verdict = v.run_output_validators(ctx)[-1]
+        assert (verdict.name, verdict.passed, verdict.action) == ("no_shouting", False, "escalate")
+        assert {"grounding", "citations", "pii_leak", "sensitivity_ceiling", "no_shouting"} <= set(v.registered_validators())
+    finally:
+        v._VALIDATORS.pop("no_shouting")
+
+
+def test_decide_orders_actions_by_severity():
+    a = v.failed("a", "r", "x", "escalate")
+    b = v.failed("b", "r", "x", "decline")
+    assert v.decide([a, b]) == "decline" and v.decide([a]) == "escalate" and v.decide([]) == "allow"

@@ -1,0 +1,70 @@
+"""Canary statistics on synthetic traces with known truth."""
+
+import numpy as np
+import pytest
+
+from loopwright.release.analysis import analyse, hodges_lehmann, rate_test
+from loopwright.serving.router import CanaryRules
+
+
+def _records(rng, n, defect_p, latency_scale, cost=0.001):
+    return [
+        {
+            "outcome": "defect" if rng.random() < defect_p else "accepted",
+            "latency_ms": float(rng.gamma(2.0, latency_scale)),
+            "cost": cost,
+            "route": {"escalated": False},
+            "validators": [],
+        }
+        for _ in range(n)
+    ]
+
+
+def test_waits_for_the_minimum_sample():
+    rng = np.random.default_rng(0)
+    result = analyse(_records(rng, 30, 0.5, 10), _records(rng, 500, 0.0, 10), CanaryRules(min_samples=50))
+    assert result.decision == "wait" and "canary 30" in result.reason
+
+
+def test_defect_regression_rolls_back_and_names_the_metric():
+    rng = np.random.default_rng(1)
+    result = analyse(_records(rng, 400, 0.20, 10), _records(rng, 1200, 0.05, 10), CanaryRules(min_samples=100))
+    assert result.decision == "rollback"
+    assert "defect_rate" in result.reason
+    defect = next(m for m in result.metrics if m.metric == "defect_rate")
+    assert defect.regressed and defect.p_value < result.alpha_per_test
+
+
+def test_latency_regression_needs_significance_and_size():
+    rng = np.random.default_rng(2)
+    slower = analyse(_records(rng, 400, 0.05, 20), _records(rng, 400, 0.05, 10), CanaryRules(min_samples=100))
+    assert slower.decision == "rollback" and "latency_ms" in slower.reason
+    # 3% slower is within the 25% tolerance: real but not a regression.
+    rng = np.random.default_rng(3)
+    slight = analyse(_records(rng, 2000, 0.05, 10.3), _records(rng, 2000, 0.05, 10), CanaryRules(min_samples=100))
+    assert next(m for m in slight.metrics if m.metric == "latency_ms").regressed is False
+
+
+def test_identical_traffic_advances():
+    rng = np.random.default_rng(4)
+    result = analyse(_records(rng, 300, 0.05, 10), _records(rng, 900, 0.05, 10), CanaryRules(min_samples=100))
+    assert result.decision == "advance"
+
+
+def test_hodges_lehmann_recovers_a_known_shift():
+    rng = np.random.default_rng(5)
+    stable = rng.normal(100, 10, 500)
+    canary = rng.normal(100, 10, 500) + 7.0
+    shift, low, high = hodges_lehmann(canary, stable, 0.05)
+    assert abs(shift - 7.0) < 2.0 and low < 7.0 < high and low > 0
+
+
+def test_rate_test_is_one_sided():
+    better = rate_test("defect_rate", 5, 500, 50, 500, alpha=0.05, min_increase=0.0, critical=True)
+    assert not better.regressed and better.p_value > 0.5
+
+
+@pytest.mark.parametrize("bad", [{"critical": ["nope"]}, {"steps": [0.5, 0.1]}, {"steps": [0.0, 1.0]}])
+def test_canary_rules_are_validated(bad):
+    with pytest.raises(ValueError):
+        CanaryRules(**bad)

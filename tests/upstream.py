@@ -1,0 +1,157 @@
+"""Real HTTP servers in a thread, for tests and benchmarks: any ASGI app, and a tiny OpenAI-compatible upstream.
+
+The upstream is the one thing loopwright's tests may fake (a provider is
+outside the project), and it is faked at the HTTP transport only: a real
+uvicorn server on a real socket answering `POST /v1/chat/completions`, plain
+or streamed as server-sent events, the way vLLM or a hosted API would.
+
+    with Upstream(answer="Hello [1]") as up:          # up.url == "http://127.0.0.1:PORT/v1"
+        ...                                           # up.requests: every body it received
+        up.fail_with = 503                            # answer 503 from now on (retries under test)
+
+    with ThreadedServer(create_app(ws)) as server:    # any ASGI app; server.url, server.app
+        ...
+
+Standalone, for a benchmark that needs it in another process:
+
+    python tests/upstream.py --port 9100 [--delay-ms 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import threading
+import time
+import uuid
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+
+class ThreadedServer:
+    """Runs an ASGI app under uvicorn on a free local port, in a daemon thread, with its lifespan."""
+
+    def __init__(self, app, *, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning", **config: Any):
+        self.app = app
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        config.setdefault("backlog", 4096)
+        self._server = uvicorn.Server(uvicorn.Config(app, log_level=log_level, lifespan="on", **config))
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> ThreadedServer:
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"server on {self.url} did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Graceful stop: in-flight requests finish, then the app's lifespan shutdown runs."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self._socket.close()
+
+    def __enter__(self) -> ThreadedServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _usage(prompt: str, answer: str) -> dict[str, int]:
+    p, c = len(prompt.split()), len(answer.split())
+    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
+
+
+def upstream_app(state: Upstream) -> FastAPI:
+    """An OpenAI-compatible chat endpoint that answers `state.answer` (or fails with `state.fail_with`)."""
+    app = FastAPI()
+
+    @app.get("/v1/models")
+    async def models() -> dict:
+        return {"object": "list", "data": [{"id": state.model, "object": "model", "created": 0, "owned_by": "upstream"}]}
+
+    @app.post("/v1/chat/completions")
+    async def chat(request: Request) -> Response:
+        body = await request.json()
+        state.requests.append(body)
+        if state.delay_s:
+            await asyncio.sleep(state.delay_s)
+        if state.fail_with:
+            error = {"error": {"message": f"upstream says {state.fail_with}", "type": "server_error", "param": None, "code": None}}
+            return JSONResponse(error, status_code=state.fail_with)
+        answer = state.answer
+        prompt = " ".join(str(m.get("content") or "") for m in body.get("messages", []))
+        base = {"id": "chatcmpl-up" + uuid.uuid4().hex[:12], "created": int(time.time()), "model": body.get("model") or state.model}
+        if body.get("stream"):
+            return StreamingResponse(_chunks(base, answer, prompt), media_type="text/event-stream")
+        return JSONResponse(
+            {
+                **base,
+                "object": "chat.completion",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+                "usage": _usage(prompt, answer),
+            }
+        )
+
+    return app
+
+
+def _chunks(base: dict, answer: str, prompt: str):
+    def event(delta: dict, finish: str | None = None) -> str:
+        chunk = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(chunk)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    words = answer.split(" ")
+    for i, word in enumerate(words):
+        yield event({"content": word if i == len(words) - 1 else word + " "})
+    yield event({}, "stop")
+    yield f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [], 'usage': _usage(prompt, answer)})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+class Upstream(ThreadedServer):
+    """A tiny OpenAI-compatible provider. `url` is its base URL with `/v1`, as an OpenAI client wants it."""
+
+    def __init__(self, *, answer: str = "Hello from upstream.", model: str = "upstream-model", port: int = 0, delay_ms: float = 0.0):
+        self.answer = answer
+        self.model = model
+        self.fail_with: int | None = None
+        self.delay_s = delay_ms / 1e3
+        self.requests: list[dict[str, Any]] = []
+        super().__init__(upstream_app(self), port=port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/v1"
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="A tiny OpenAI-compatible upstream for benchmarks.")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--answer", default="Hello from upstream.")
+    parser.add_argument("--delay-ms", type=float, default=0.0)
+    args = parser.parse_args()
+    up = Upstream(answer=args.answer, port=args.port, delay_ms=args.delay_ms).start()
+    print(f"upstream at {up.url}", flush=True)
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        up.stop()
