@@ -50,26 +50,36 @@ from common import HOST, Process, median, percentiles, print_table  # noqa: E402
 LITELLM_VENV = common.BENCH / "env" / "litellm" / ".venv"
 MODEL = "bench-model"
 TARGETS_P50_MS, TARGETS_P99_MS, TARGET_RPS_RATIO, TARGET_CACHE_SPEEDUP = 3.0, 15.0, 2.0, 20.0
-STAGES = ("auth", "input_policy", "cache", "triage", "retrieval", "route", "generate")
+STAGES = ("auth", "input_policy", "cache", "triage", "retrieval", "route", "tools", "generate", "output_policy")
 
 
 # --- part 1: pass-through overhead ------------------------------------------------------------------
 
 
 def _passthrough_workspace(root: Path, upstream_port: int):
+    """A workspace serving only pass-through: the sample's policy set (PII in and out) and a router that
+    forwards model `bench-model` to the local upstream, with the response cache on (every request misses)."""
+    from loopwright.registry import artifacts
+    from loopwright.release.deployment import set_stable
+    from loopwright.samples.bank.install import CONFIG_DIR
     from loopwright.serving.auth import create_key
     from loopwright.workspace import init_workspace
 
     ws = init_workspace(root, name="bench-passthrough")
+    policy = artifacts.register(ws, "policy", "bank", {"policy.toml": (CONFIG_DIR / "policy.toml").read_bytes()},
+                                provenance={"source": "bench", "creator": "bench"})
+    set_stable(ws, "policy", policy.ref, reason="bench: the sample's policy set")
     router = (
         'mode = "passthrough"\n\n'
         f"[tiers.{MODEL}]\n"
         'backend = "openai"\n'
         'price = "large"\n'
-        f'options = {{ base_url = "http://{HOST}:{upstream_port}/v1", timeout_s = 10, max_retries = 0 }}\n'
+        f'options = {{ base_url = "http://{HOST}:{upstream_port}/v1", timeout_s = 10, max_retries = 0 }}\n\n'
+        "[cache]\n"
+        "enabled = true\n"
     )
     common.deploy_router(ws, router, name="passthrough", reason="bench: pass-through to the local upstream")
-    key, _ = create_key(ws, tenant="bench", role="service")
+    key, _ = create_key(ws, tenant="larkspur-retail", role="customer", scopes=("retail",))
     return ws, key
 
 
@@ -145,9 +155,11 @@ def overhead(args, tmp: Path) -> dict[str, Any]:
             common.wait_http(f"http://{HOST}:{ll_port}/health/liveliness", process=litellm, timeout=180)
             targets["litellm"] = {"port": ll_port, "headers": {"Authorization": f"Bearer {master}"}, "process": litellm}
 
-        body = {"model": MODEL, "messages": [{"role": "user", "content": "What APR applies to a 6-month FlexPay plan?"}]}
+        # `{n}` becomes a tag unique to each request: loopwright's cache is looked up (and filled) but never hits.
+        body = {"model": MODEL, "messages": [{"role": "user", "content": "What APR applies to a 6-month FlexPay plan? (ref q{n})"}]}
         for name, t in targets.items():  # every target answers, with the upstream's text
-            status, reply = common.post_json(f"http://{HOST}:{t['port']}/v1/chat/completions", body, t["headers"])
+            one = {**body, "messages": [{"role": "user", "content": body["messages"][0]["content"].replace(common.UNIQUE, "check")}]}
+            status, reply = common.post_json(f"http://{HOST}:{t['port']}/v1/chat/completions", one, t["headers"])
             if status != 200 or "0% APR" not in reply["choices"][0]["message"]["content"]:
                 raise RuntimeError(f"{name} answered {status}: {json.dumps(reply)[:400]}")
             # Warm-up: first-call imports, connection pools.
@@ -264,18 +276,13 @@ def _trace_breakdown(root: Path) -> dict[str, Any]:
 # --- part 2: the governed path and the cache ----------------------------------------------------------
 
 
-def _principal(request: dict[str, Any]):
-    from loopwright.policy.principal import Principal
-
-    staff = request["tenant"].endswith("staff")
-    scopes = ("retail", "staff") if staff else ("retail",)
-    return Principal(request["tenant"], "agent" if staff else "customer", scopes, request.get("customer_id"), "bench")
-
-
 def _ask(gateway, request: dict[str, Any], model: str):
+    """One simulated request, as its caller: the tenant's scopes come from the live policy."""
     from loopwright.serving.pipeline import ChatRequest
 
-    return gateway.complete(ChatRequest(model=model, messages=[{"role": "user", "content": request["text"]}]), _principal(request))
+    role = "agent" if request["tenant"].endswith("staff") else "customer"
+    principal = gateway.principal_for(request["tenant"], role, request.get("customer_id"), key_id="bench")
+    return gateway.complete(ChatRequest(model=model, messages=[{"role": "user", "content": request["text"]}]), principal)
 
 
 def governed(args, tmp: Path) -> dict[str, Any]:
@@ -310,8 +317,9 @@ def governed(args, tmp: Path) -> dict[str, Any]:
     stage_ms: dict[str, list[float]] = defaultdict(list)
     retrieval_parts: dict[str, list[float]] = defaultdict(list)
     for r in records:
-        for k in STAGES:
-            stage_ms[k].append(r["stages"].get(k, 0.0))
+        for k in STAGES:  # a stage a request skipped (a tool, the cache when off) is left out, not counted as 0
+            if k in r["stages"]:
+                stage_ms[k].append(r["stages"][k])
         for k, v in ((r.get("retrieval") or {}).get("timings_ms") or {}).items():
             retrieval_parts[k].append(v)
     out["stages"] = {
@@ -326,12 +334,14 @@ def governed(args, tmp: Path) -> dict[str, Any]:
     # Cache hit versus miss: questions this process has never embedded (a true miss), each asked twice.
     common.deploy_router(ws, common.router_toml("router.toml", **{"cache.enabled": True, "cache.normalise": True}),
                          reason="bench: always-large with the cache")
-    seen = {r["text"] for r in stream}
-    fresh, texts = [], set()
-    for request in simulate(args.n_cache * 6, args.seed + 1000):
-        if request["kind"] == "faq" and request["text"] not in seen and request["text"] not in texts:
+    # Keyed as the cache keys them (tenant + normalised text), so no question can hit another's entry.
+    seen = {(r["tenant"], normalise(r["text"])) for r in stream}
+    fresh = []
+    for request in simulate(args.n_cache * 10, args.seed + 1000):
+        key = (request["tenant"], normalise(request["text"]))
+        if request["kind"] == "faq" and key not in seen:
             fresh.append(request)
-            texts.add(request["text"])
+            seen.add(key)
         if len(fresh) == args.n_cache:
             break
     gateway = Gateway(ws, as_of=REFERENCE_DATE, watch=False)
@@ -465,10 +475,11 @@ def report(result: dict[str, Any]) -> None:
     gv = result.get("governed")
     if gv:
         st = gv["stages"]
-        rows = [[k, v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["stage_ms"].items()]
-        rows.append(["total (trace)", st["trace_latency_ms"]["mean"], st["trace_latency_ms"]["p50"], st["trace_latency_ms"]["p90"], st["trace_latency_ms"]["p99"]])
-        rows += [[f"  retrieval.{k}", v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["retrieval_parts_ms"].items()]
-        print_table(f"Governed path per stage, {st['requests']} simulated requests, {st['router']} (ms)", ["stage", "mean", "p50", "p90", "p99"], rows)
+        rows = [[k, v["n"], v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["stage_ms"].items()]
+        tl = st["trace_latency_ms"]
+        rows.append(["total (trace)", tl["n"], tl["mean"], tl["p50"], tl["p90"], tl["p99"]])
+        rows += [[f"  retrieval.{k}", v["n"], v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["retrieval_parts_ms"].items()]
+        print_table(f"Governed path per stage, {st['requests']} simulated requests, {st['router']} (ms)", ["stage", "n", "mean", "p50", "p90", "p99"], rows)
         cl = gv["cache_latency"]
         print_table(
             f"Cache: {cl['questions']} fresh questions, asked twice (ms)",

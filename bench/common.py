@@ -232,6 +232,9 @@ def post_json(url: str, body: Mapping[str, Any], headers: Mapping[str, str] | No
 # --- load generation ----------------------------------------------------------------------------
 
 
+UNIQUE = "{n}"  # in a load body: replaced by a tag unique to each request
+
+
 def run_load(
     *,
     port: int,
@@ -244,7 +247,10 @@ def run_load(
     rate: float | None = None,
     timeout_s: float = 30.0,
 ) -> dict[str, Any]:
-    """Drive 127.0.0.1:`port` from a separate process; returns its summary (see `_load_main`)."""
+    """Drive 127.0.0.1:`port` from a separate process; returns its summary (see `_load_main`).
+
+    A `{n}` in `body` is replaced by a tag unique to each request (e.g. `a1b2c3x3x17`).
+    """
     spec = {
         "port": port, "path": path, "body": body.decode(), "headers": dict(headers), "concurrency": concurrency,
         "duration_s": duration_s, "warmup_s": warmup_s, "rate": rate,
@@ -260,10 +266,17 @@ def run_load(
 
 async def _load(spec: dict[str, Any]) -> dict[str, Any]:
     port, path, concurrency = int(spec["port"]), spec["path"], int(spec["concurrency"])
-    body = spec["body"].encode()
-    head = f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    template = spec["body"]
+    unique = UNIQUE in template  # each request its own text, so a response cache cannot answer it
+    head = f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in spec["headers"].items())
-    request = head.encode() + b"\r\n" + body
+
+    def request_bytes(tag: str) -> bytes:
+        body = (template.replace(UNIQUE, tag) if unique else template).encode()
+        return f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body
+
+    fixed = request_bytes("")
+    run_id = os.urandom(3).hex()  # the server's cache outlives one run: tags must not repeat across runs
     rate = spec.get("rate")
     clock = time.perf_counter  # uvloop's loop.time() ticks in whole milliseconds: too coarse here
     t_start = clock() + 0.2  # every connection opens before the clock starts
@@ -276,6 +289,7 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
 
     async def one_connection(k: int) -> None:
         reader, writer = await asyncio.open_connection(HOST, port)
+        sent_count = 0
         interval = concurrency / rate if rate else 0.0
         next_at = t_start + (k / rate if rate else 0.0)
         try:
@@ -297,7 +311,8 @@ async def _load(spec: dict[str, Any]) -> dict[str, Any]:
                     if now >= t_end:
                         return
                     sent = now
-                writer.write(request)
+                sent_count += 1
+                writer.write(request_bytes(f"{run_id}x{k}x{sent_count}") if unique else fixed)
                 status = await _read_response(reader)
                 done = clock()
                 if sent >= measure_from and done <= t_end + 5:
@@ -436,6 +451,8 @@ def quiet_logs() -> None:
     import warnings
 
     logging.basicConfig(level=logging.ERROR)
+    for handler in logging.getLogger().handlers:  # some libraries (bm25s) set DEBUG on their own logger
+        handler.setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
 
 

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from loopwright import __version__
-from loopwright.cli import audit, deploy, gateway, registry, release, simulate, triage, workspace
+from loopwright.cli import audit, deploy, gateway, policy, registry, release, simulate, tools, triage, workspace
 from loopwright.errors import LoopwrightError
 
 app = typer.Typer(
@@ -32,6 +32,9 @@ simulate.register(app)
 gateway.register(app)
 release.register(app)
 app.add_typer(triage.app, name="triage")
+app.add_typer(policy.app, name="policy")
+app.add_typer(policy.subject_app, name="subject")
+app.add_typer(tools.app, name="tools")
 
 
 def _version(value: bool) -> None:

@@ -10,7 +10,6 @@ from rich.table import Table
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
 from loopwright.observe import report as reports
 from loopwright.observe import traces
-from loopwright.policy.principal import Principal
 from loopwright.serving import auth
 
 keys_app = typer.Typer(help="API keys: each maps to a tenant, role and scopes; stored hashed.", no_args_is_help=True)
@@ -95,7 +94,7 @@ def ask(
         model = gateway.models()[0]
         completion = gateway.complete(
             ChatRequest(model=model, messages=[{"role": "user", "content": question}]),
-            Principal(tenant=tenant, role=role, subject=subject, key_id="cli"),
+            gateway.principal_for(tenant, role, subject, key_id="cli"),
         )
     finally:
         gateway.close()

@@ -147,7 +147,8 @@ def corpus_name(ws: Workspace, name: str | None = None) -> str:
     return name or ws.settings.workspace.sample or DEFAULT_NAME
 
 
-def _from_artifact(ws: Workspace, artifact: Artifact) -> Commit:
+def commit_of(ws: Workspace, artifact: Artifact) -> Commit:
+    """Read a corpus commit from its artifact (manifest verified against its digest)."""
     if artifact.kind != "corpus" or MANIFEST not in artifact.files:
         raise UnknownRef(f"{artifact.ref} is not a corpus commit")
     m = json.loads(artifact_bytes(ws, artifact, MANIFEST))
@@ -162,7 +163,7 @@ def artifact_bytes(ws: Workspace, artifact: Artifact, path: str) -> bytes:
 def head(ws: Workspace, name: str | None = None) -> Commit | None:
     """The latest commit of the corpus, or None before the first."""
     found = artifacts.list_artifacts(ws, kind="corpus", name=corpus_name(ws, name))
-    return _from_artifact(ws, found[-1]) if found else None
+    return commit_of(ws, found[-1]) if found else None
 
 
 def get_commit(ws: Workspace, ref: str, name: str | None = None) -> Commit:
@@ -176,13 +177,13 @@ def get_commit(ws: Workspace, ref: str, name: str | None = None) -> Commit:
         return found
     if ref.removeprefix("@").isdigit() and len(ref) < 8:
         ref = f"corpus/{name}@{ref.removeprefix('@')}"
-    return _from_artifact(ws, artifacts.resolve(ws, ref, kind="corpus"))
+    return commit_of(ws, artifacts.resolve(ws, ref, kind="corpus"))
 
 
 def log(ws: Workspace, name: str | None = None) -> list[Commit]:
     """Every commit of the corpus, newest first."""
     found = artifacts.list_artifacts(ws, kind="corpus", name=corpus_name(ws, name))
-    return [_from_artifact(ws, a) for a in reversed(found)]
+    return [commit_of(ws, a) for a in reversed(found)]
 
 
 def diff(ws: Workspace, a: str, b: str, name: str | None = None) -> Diff:
@@ -402,7 +403,7 @@ def _record(
         action=action,
         details={"message": message, "tree": tree, "changes": changes.to_dict()},
     )
-    return _from_artifact(ws, artifact)
+    return commit_of(ws, artifact)
 
 
 def commit(ws: Workspace, message: str, *, author: str | None = None, name: str | None = None) -> Commit:

@@ -113,12 +113,17 @@ class Retriever:
         return self._embedder
 
     def commit(self, ref: str | None = None, name: str | None = None) -> commits.Commit:
-        """The commit `ref` names (default: the corpus head), cached by digest."""
-        if ref is None:
-            found = commits.head(self.ws, name)
-            if found is None:
-                raise NotFound("the corpus has no commits yet", hint="`loopwright corpus add` then `corpus commit`")
-            return self._commits.setdefault(found.digest, found)
+        """The commit `ref` names (default: the corpus head); manifests are parsed once per digest."""
+        from loopwright.registry.artifacts import resolve
+
+        if ref is None or ref.strip().lower() == "head":
+            try:
+                artifact = resolve(self.ws, f"corpus/{commits.corpus_name(self.ws, name)}", kind="corpus")
+            except NotFound:
+                raise NotFound("the corpus has no commits yet", hint="`loopwright corpus add` then `corpus commit`") from None
+            if (hit := self._commits.get(artifact.digest)) is None:
+                hit = self._commits[artifact.digest] = commits.commit_of(self.ws, artifact)
+            return hit
         for known in self._commits.values():
             if ref in (known.digest, known.ref):
                 return known
@@ -272,7 +277,13 @@ def deployed_rules(ws: Workspace) -> RetrievalRules:
     policy = get_deployment(ws).stable("policy")
     if policy is None or "policy.toml" not in policy.files:
         return RetrievalRules()
-    return RetrievalRules.from_policy_toml(read_file(ws, policy, "policy.toml"), origin=f"{policy.ref}:policy.toml")
+    if (hit := _RULES_BY_DIGEST.get(policy.digest)) is None:
+        text = read_file(ws, policy, "policy.toml")
+        hit = _RULES_BY_DIGEST[policy.digest] = RetrievalRules.from_policy_toml(text, origin=f"{policy.ref}:policy.toml")
+    return hit
+
+
+_RULES_BY_DIGEST: dict[str, RetrievalRules] = {}
 
 
 def _coverage(text: str, query_terms: set[str], idf_by_term: dict[str, float]) -> tuple[float, float]:

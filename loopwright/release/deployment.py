@@ -53,13 +53,18 @@ class Deployment:
 
     version: int
     slots: dict[str, SlotState] = field(default_factory=dict)
+    flags: dict[str, Any] = field(default_factory=dict)  # name -> release.flags.Flag
 
     def stable(self, slot: str) -> Artifact | None:
         state = self.slots.get(slot)
         return state.stable if state else None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "slots": {k: v.to_dict() for k, v in sorted(self.slots.items())}}
+        return {
+            "version": self.version,
+            "slots": {k: v.to_dict() for k, v in sorted(self.slots.items())},
+            "flags": {k: f.to_dict() for k, f in sorted(self.flags.items())},
+        }
 
 
 def slot_kind(slot: str) -> str:
@@ -96,7 +101,9 @@ def get_deployment(ws: Workspace, *, session: Session | None = None) -> Deployme
             canary=get_by_id(session, canary.artifact_id) if canary else None,
             canary_share=canary.share if canary else 0.0,
         )
-    return Deployment(version=version, slots=slots)
+    from loopwright.release.flags import load_flags  # flags import this module
+
+    return Deployment(version=version, slots=slots, flags=load_flags(session))
 
 
 def set_stable(
@@ -128,7 +135,8 @@ def set_stable(
     )
 
 
-def _bump(session: Session) -> int:
+def bump_version(session: Session) -> int:
+    """Bump the counter running servers watch; every deployment or flag change calls it."""
     session.execute(sa.update(DeploymentVersionRow).where(DeploymentVersionRow.id == 1).values(version=DeploymentVersionRow.version + 1))
     return deployment_version(session)
 
@@ -145,7 +153,7 @@ def put_canary(session: Session, slot: str, artifact: Artifact, share: float) ->
         session.add(DeploymentRow(slot=slot, channel="canary", artifact_id=artifact.id, share=share, updated_at=utc_now()))
     else:
         row.artifact_id, row.share, row.updated_at = artifact.id, share, utc_now()
-    return _bump(session)
+    return bump_version(session)
 
 
 def drop_canary(session: Session, slot: str) -> int:
@@ -153,7 +161,7 @@ def drop_canary(session: Session, slot: str) -> int:
     row = session.get(DeploymentRow, (slot, "canary"))
     if row is not None:
         session.delete(row)
-    return _bump(session)
+    return bump_version(session)
 
 
 def replace_stable(session: Session, slot: str, artifact: Artifact) -> tuple[Artifact | None, int]:
@@ -169,4 +177,4 @@ def replace_stable(session: Session, slot: str, artifact: Artifact) -> tuple[Art
         session.add(DeploymentRow(slot=slot, channel="stable", artifact_id=artifact.id, share=1.0, updated_at=utc_now()))
     else:
         row.artifact_id, row.updated_at = artifact.id, utc_now()
-    return before, _bump(session)
+    return before, bump_version(session)

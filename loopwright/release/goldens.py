@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
-from loopwright.policy.principal import Principal
 from loopwright.registry.artifacts import Artifact, list_artifacts, read_file, resolve
 from loopwright.release.judge import Observed, judge
 
@@ -50,9 +49,9 @@ class Golden(BaseModel):
     latency_ms_max: float | None = None
     tags: list[str] = Field(default_factory=list)
 
-    def principal(self) -> Principal:
-        role = "agent" if self.tenant.endswith("staff") else "customer"
-        return Principal(tenant=self.tenant, role=role, subject=self.customer_id, key_id="golden")
+    @property
+    def role(self) -> str:
+        return "agent" if self.tenant.endswith("staff") else "customer"
 
 
 @dataclass(frozen=True)
@@ -141,7 +140,7 @@ def run_suite(
         try:
             completion = gateway.complete(
                 ChatRequest(model=model, messages=[{"role": "user", "content": g.input}]),
-                g.principal(),
+                gateway.principal_for(g.tenant, g.role, g.customer_id, key_id="golden"),
                 overrides=overrides,
                 purpose="golden",
             )

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import date
 
 from fastapi import FastAPI
+from starlette.exceptions import HTTPException
 
 from loopwright import __version__
 from loopwright.server import admin, errors
@@ -79,7 +80,7 @@ class _Guard:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body:
-                    raise _TooLarge
+                    raise _TooLarge(self.max_body)
             return message
 
         try:
@@ -90,8 +91,13 @@ class _Guard:
             self.in_flight -= 1
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """A body without Content-Length passed the limit while being read. An HTTPException, because
+    FastAPI re-raises those from body parsing (to the error handler: a 413) but turns any other
+    exception there into a generic 400."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"request body over {limit} bytes")
 
 
 async def _reply(send, status: int, message: str, type_: str) -> None:

@@ -9,25 +9,20 @@ running replica within `poll_s` without a restart.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loopwright.registry.artifacts import Artifact
 from loopwright.release.deployment import Deployment, deployment_version, get_deployment
+from loopwright.release.flags import evaluate
+from loopwright.release.sticky import sticky_fraction
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
 log = logging.getLogger(__name__)
-
-
-def sticky_fraction(caller: str, salt: str) -> float:
-    """A stable number in [0, 1) for a caller, independent across salts (slots, flags)."""
-    digest = hashlib.sha256(f"{salt}\x00{caller}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 @dataclass(frozen=True)
@@ -37,6 +32,7 @@ class Bundle:
     deployment_version: int
     artifacts: dict[str, Artifact]
     canary_slots: tuple[str, ...] = ()
+    flags: dict[str, bool] = field(default_factory=dict)  # every flag, evaluated for this caller
 
     @property
     def channel(self) -> str:
@@ -54,6 +50,7 @@ class Bundle:
             "deployment_version": self.deployment_version,
             "channel": self.channel,
             "canary_slots": list(self.canary_slots),
+            "flags": dict(sorted(self.flags.items())),
             "slots": {slot: {"ref": a.ref, "digest": a.digest} for slot, a in sorted(self.artifacts.items())},
         }
 
@@ -73,7 +70,8 @@ def resolve_bundle(deployment: Deployment, caller: str, overrides: dict[str, Art
             chosen[slot] = state.stable
     for slot, artifact in (overrides or {}).items():
         chosen[slot] = artifact
-    return Bundle(deployment.version, chosen, tuple(sorted(canary)))
+    flags = {name: evaluate(deployment.flags, name, caller) for name in deployment.flags}
+    return Bundle(deployment.version, chosen, tuple(sorted(canary)), flags)
 
 
 class DeploymentWatcher:

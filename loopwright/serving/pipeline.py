@@ -21,19 +21,24 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from loopwright.corpus.retrieval import RetrievalResult, Retriever
-from loopwright.corpus.rules import RetrievalRules
-from loopwright.digests import utc_now
+from loopwright.corpus.retrieval import RetrievalResult, Retriever, Span
+from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
 from loopwright.observe.metrics import Metrics
 from loopwright.observe.traces import TraceWriter
+from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key, scan
 from loopwright.policy.principal import Principal
-from loopwright.registry.artifacts import Artifact, read_file
+from loopwright.policy.schema import PolicySet, policy_from_artifact
+from loopwright.policy.validators import OutputContext, decide, docs_of, run_output_validators, summarize_above_ceiling
+from loopwright.registry.artifacts import Artifact
 from loopwright.serving.backends import Backend, Evidence, GenerationRequest, create_backend
 from loopwright.serving.bundle import Bundle, DeploymentWatcher, resolve_bundle
 from loopwright.serving.cache import cache_key, make_cache
 from loopwright.serving.prompts import PromptBundle
 from loopwright.serving.router import Router, RouterPolicy
+from loopwright.serving.tokens import count_tokens
+from loopwright.tools.arguments import extract_arguments
+from loopwright.tools.executor import execute_tool
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -55,7 +60,9 @@ class ChatRequest:
     messages: list[dict[str, str]]
     max_tokens: int | None = None
     temperature: float | None = None
-    user: str | None = None
+    user: str | None = None  # also keys the conversation's PII masks
+    confirm: bool = False  # the user confirmed the action a previous turn asked about
+    idempotency_key: str | None = None  # a retried action with the same key acts once
 
 
 @dataclass
@@ -107,6 +114,7 @@ class Gateway:
         self.cache = make_cache(ws.settings.cache.redis_url or None)
         self.retriever = Retriever(ws)
         self.metrics = Metrics()
+        self._pii_key = pii_key(ws)
         self._warm: dict[tuple[str, str], Any] = {}
         self._warm_lock = threading.Lock()
         if watch:
@@ -144,13 +152,13 @@ class Gateway:
 
     def prompt(self, bundle: Bundle) -> PromptBundle | None:
         artifact = bundle.get("prompt")
-        return self._component("prompt", artifact.digest, lambda: PromptBundle.load(self.ws, artifact)) if artifact else None
+        if artifact is None:
+            return None
+        return self._component("prompt", artifact.digest, lambda: PromptBundle.load(self.ws, artifact)).for_flags(bundle.flags)
 
-    def retrieval_rules(self, bundle: Bundle) -> RetrievalRules:
+    def policy(self, bundle: Bundle) -> PolicySet:
         artifact = self._require(bundle, "policy")
-        return self._component(
-            "rules", artifact.digest, lambda: RetrievalRules.from_policy_toml(read_file(self.ws, artifact, "policy.toml"), origin=artifact.ref)
-        )
+        return self._component("policy", artifact.digest, lambda: policy_from_artifact(self.ws, artifact))
 
     def triage(self, bundle: Bundle):
         artifact = bundle.get("model:triage")
@@ -166,6 +174,12 @@ class Gateway:
         if artifact is None:
             raise NotFound(f"nothing is deployed on slot {slot!r}", hint=f"`loopwright deploy set {slot} REF`")
         return artifact
+
+    def principal_for(self, tenant: str, role: str, subject: str | None = None, key_id: str = "") -> Principal:
+        """A principal with the scopes the live policy grants `tenant` (for in-process callers: CLI, goldens, demo)."""
+        policy = self.policy(resolve_bundle(self.watcher.current, "principal"))
+        access = policy.retrieval.tenants.get(tenant)
+        return Principal(tenant, role, tuple(access.scopes) if access else (), subject, key_id)
 
     def models(self) -> list[str]:
         """Model names this deployment answers to (for GET /v1/models)."""
@@ -204,6 +218,7 @@ class Gateway:
             deployment_version=bundle.deployment_version,
             bundle=bundle.to_dict()["slots"],
             canary_slots=list(bundle.canary_slots),
+            flags=dict(bundle.flags),
             model=request.model,
             purpose=purpose,
             cache={"hit": False},
@@ -223,29 +238,28 @@ class Gateway:
 
     def _run(self, request: ChatRequest, principal: Principal, bundle: Bundle, trace: _Trace) -> Completion:
         router = self.router(bundle)
-        policy = router.policy
+        rp = router.policy
         _check_messages(request.messages)
-        if policy.mode == "passthrough":
-            return self._passthrough(request, bundle, router, trace)
-        if request.model != policy.assistant_model:
-            raise ModelNotFound(f"the model {request.model!r} does not exist", hint=f"this gateway serves {policy.assistant_model!r}")
+        policy = self.policy(bundle)
+        if rp.mode == "passthrough":
+            return self._passthrough(request, principal, bundle, router, policy, trace)
+        if request.model != rp.assistant_model:
+            raise ModelNotFound(f"the model {request.model!r} does not exist", hint=f"this gateway serves {rp.assistant_model!r}")
 
         with trace.stage("input_policy"):
-            messages = [dict(m) for m in request.messages]
+            messages, masked = self._mask(request, policy, trace)
             question = _last_user_message(messages)
         trace.record["input"] = question
+        prompt = self.prompt(bundle)
+        if masked.refused:
+            reason = f"personal data the policy refuses: {', '.join(masked.refused)}"
+            trace.record["policies"].append({"name": "pii.refuse", "rule": "pii.actions", "reason": reason})
+            return self._declined(request, trace, bundle, prompt, reason)
 
-        rules = self.retrieval_rules(bundle)
-        context = {
-            "bundle": bundle.fingerprint(),
-            "tenant": principal.tenant,
-            "scopes": list(principal.scopes),
-            "access": rules.tenant(principal.tenant).model_dump(mode="json") if principal.tenant in rules.tenants else None,
-        }
         key = None
-        if policy.cache.enabled:
+        if rp.cache.enabled:
             with trace.stage("cache"):
-                key = cache_key(question, context, normalise_input=policy.cache.normalise)
+                key = cache_key(question, self._cache_context(bundle, principal, policy), normalise_input=rp.cache.normalise)
                 cached = self.cache.get(key)
             if cached is not None:
                 return self._from_cache(cached, trace, request)
@@ -254,83 +268,193 @@ class Gateway:
             triage = self.triage(bundle)
             result = triage.predict([question])[0] if triage is not None else None
         intent = result.intent if result else "unknown"
-        confidence = result.confidence if result else 0.0
-        top = result.top if result else []
         trace.record["triage"] = {
             "intent": intent,
-            "confidence": round(confidence, 4),
+            "confidence": round(result.confidence, 4) if result else 0.0,
             "margin": round(result.margin, 4) if result else 0.0,
-            "top": [[name, round(p, 4)] for name, p in top],
+            "top": [[name, round(p, 4)] for name, p in result.top] if result else [],
             "model": bundle.get("model:triage").ref if bundle.get("model:triage") else None,
         }
 
         corpus = self._require(bundle, "corpus")
         with trace.stage("retrieval"):
             evidence = self.retriever.search(
-                question, commit=corpus.digest, tenant=principal.tenant, rules=rules, k=5, as_of=self.as_of
+                question, commit=corpus.digest, tenant=principal.tenant, rules=policy.retrieval, k=5, as_of=self.as_of
             )
 
-        needs_tool = intent in policy.routing.tool_intents
+        tool = rp.routing.tool_intents.get(intent)
         with trace.stage("route"):
             decision = router.decide(
                 intent=intent,
-                confidence=confidence,
+                confidence=result.confidence if result else 0.0,
                 margin=result.margin if result else 0.0,
-                runner_up=top[1][0] if len(top) > 1 else None,
+                runner_up=result.top[1][0] if result and len(result.top) > 1 else None,
                 question=question,
-                needs_tool=needs_tool,
+                needs_tool=tool is not None,
+                flags=bundle.flags,
             )
         trace.record["route"] = decision.to_dict()
-
-        tier = policy.tiers[decision.tier]
-        if tier.options.get("split_parts") and not evidence.decline:
+        if rp.tiers[decision.tier].options.get("split_parts") and not evidence.decline:
             with trace.stage("retrieval"):
-                evidence = self._multi_part(question, evidence, corpus, principal, rules)
+                evidence = self._multi_part(question, evidence, corpus, principal, policy.retrieval)
         trace.record["retrieval"] = _retrieval_summary(evidence)
 
-        prompt = self.prompt(bundle)
+        if tool is not None:
+            with trace.stage("tools"):
+                acted = self._act(tool, question, principal, policy, request, trace)
+            if acted is not None:
+                return self._respond(request, trace, bundle, decision.tier, acted, [], key=None, rp=rp, question=question)
         if evidence.decline:
-            text = prompt.decline_message(_language(result)) if prompt else "I can't answer that reliably."
             trace.record["policies"].append({"name": "retrieval.decline", "rule": "decline_if_stale", "reason": evidence.reason})
-            trace.record["outcome"] = "declined"
-            citations: list[Evidence] = []
-            tokens = (0, 0)
-        else:
-            numbered = [
-                Evidence(i, s.doc_id, s.title, s.text, s.start, s.end, s.commit, round(s.score, 4))
-                for i, s in enumerate(evidence.spans, 1)
-            ]
-            with trace.stage("generate"):
-                generation = self.backend(bundle, decision.tier).generate(
-                    GenerationRequest(
-                        question=question,
-                        messages=messages,
-                        evidence=numbered,
-                        prompt=prompt,
-                        language=_language(result),
-                        max_tokens=request.max_tokens,
-                        temperature=request.temperature,
-                        model=request.model,
-                    )
-                )
-            text = generation.text
-            citations = [e for e in numbered if e.n in generation.citations]
-            tokens = (generation.tokens_in, generation.tokens_out)
-            trace.record["outcome"] = "answered"
+            return self._declined(request, trace, bundle, prompt, evidence.reason)
 
-        cost = policy.price_of(decision.tier).cost(*tokens) if not evidence.decline else 0.0
+        tier = decision.tier
+        while True:
+            text, citations = self._generate(bundle, tier, question, messages, evidence, prompt, request, trace)
+            with trace.stage("output_policy"):
+                action, text = self._validate(text, citations, evidence, corpus, principal, policy, trace)
+            if action == "escalate" and tier != rp.routing.default_tier:
+                trace.record["route"] = {
+                    "tier": rp.routing.default_tier,
+                    "escalated": True,
+                    "reason": f"{decision.reason}; output validator failed on the {tier} tier",
+                }
+                tier = rp.routing.default_tier
+                continue
+            break
+        if action in ("decline", "escalate"):
+            why = "; ".join(v["reason"] for v in trace.record["validators"] if not v["passed"])
+            trace.record["policies"].append({"name": f"output.{action}", "rule": "validators", "reason": why})
+            completion = self._declined(request, trace, bundle, prompt, why)
+            if action == "escalate":
+                trace.record["outcome"] = "escalated"
+            return completion
+        return self._respond(request, trace, bundle, tier, text, citations, key=key, rp=rp, question=question)
+
+    def _mask(self, request: ChatRequest, policy, trace: _Trace):
+        """Mask personal data in every message with one vault, so a value keeps its mask across turns."""
+        vault = PiiVault(conversation_secret(self.ws, request.user or trace.id))
+        messages, last = [], None
+        for m in request.messages:
+            last = mask_text(m.get("content") or "", policy.pii, vault, hash_key=self._pii_key)
+            messages.append({**m, "content": last.text})
+        masked = mask_text(_last_user_message(request.messages), policy.pii, vault, hash_key=self._pii_key)
+        trace.record["pii"] = masked.to_dict()
+        if masked.findings:
+            trace.record["policies"].append(
+                {"name": "pii.mask", "rule": "pii.actions", "reason": f"masked {', '.join(sorted(masked.to_dict()['entities']))}"}
+            )
+        return messages, masked
+
+    def _cache_context(self, bundle: Bundle, principal: Principal, policy) -> dict[str, Any]:
+        """Everything besides the question that could change the answer: the cache-key salt."""
+        rules = policy.retrieval
+        return {
+            "bundle": bundle.fingerprint(),
+            "flags": dict(sorted(bundle.flags.items())),
+            "tenant": principal.tenant,
+            "role": principal.role,
+            "scopes": list(principal.scopes),
+            "access": rules.tenants[principal.tenant].model_dump(mode="json") if principal.tenant in rules.tenants else None,
+            "ceiling": policy.sensitivity.ceiling_for(principal),
+        }
+
+    def _act(self, tool: str, question: str, principal: Principal, policy, request: ChatRequest, trace: _Trace) -> str | None:
+        """Run the intent's tool when the message names what it needs; the answer, or None to answer from documents."""
+        arguments = extract_arguments(tool, question)
+        if arguments is None:
+            trace.record["tools"].append({"name": tool, "status": "needs_arguments", "reason": "the message names no card or transaction"})
+            return None
+        result = execute_tool(
+            self.ws,
+            tool,
+            arguments,
+            principal,
+            policy=policy,
+            idempotency_key=request.idempotency_key,
+            confirmed=request.confirm,
+            dry_run=trace.record["purpose"] == "golden",
+        )
+        status = {"done": "executed", "refused": "blocked"}.get(result.status, result.status)
+        entry = {"name": tool, "status": status, "ticket": result.ticket, "replayed": result.replayed,
+                 "verdicts": [v.to_dict() for v in result.verdicts]}
+        if result.receipt is not None:
+            entry["receipt"] = {"id": result.receipt.id, "seq": result.receipt.seq, "digest": result.receipt.digest,
+                                "signature": result.receipt.signature, "ticket": result.ticket}
+        trace.record["tools"].append(entry)
+        if result.status == "done":
+            trace.record["outcome_hint"] = "accepted"  # the receipt proves the action happened
+            return f"{result.output.get('message', 'Done.')} (ticket {result.ticket})"
+        if result.status == "needs_confirmation":
+            return f"Please confirm: {tool.replace('_', ' ')} with {_describe(arguments)}. Send the request again with confirm=true."
+        if result.status == "dry_run":
+            return f"{tool.replace('_', ' ')} would run with {_describe(arguments)} (evaluation: not executed)."
+        refusal = result.refusal
+        trace.record["policies"].append({"name": f"tool.{refusal.name}", "rule": refusal.rule, "reason": refusal.reason})
+        return f"I can't do that: {refusal.reason}."
+
+    def _generate(self, bundle, tier, question, messages, evidence, prompt, request, trace):
+        numbered = [
+            Evidence(i, s.doc_id, s.title, s.text, s.start, s.end, s.commit, round(s.score, 4))
+            for i, s in enumerate(evidence.spans, 1)
+        ]
+        with trace.stage("generate"):
+            generation = self.backend(bundle, tier).generate(
+                GenerationRequest(
+                    question=question,
+                    messages=messages,
+                    evidence=numbered,
+                    prompt=prompt,
+                    max_tokens=request.max_tokens,
+                    temperature=request.temperature,
+                    model=request.model,
+                )
+            )
+        trace.record["tokens"] = {"in": generation.tokens_in, "out": generation.tokens_out}
+        cited = [evidence.spans[n - 1] for n in generation.citations if 0 < n <= len(evidence.spans)]
+        return generation.text, cited
+
+    def _validate(self, text, citations, evidence, corpus, principal, policy, trace) -> tuple[str, str]:
+        """Run the policy's output validators; the action they call for and the text to send."""
+        commit = self.retriever.commit(corpus.digest)
+        documents = self._component("documents", commit.digest, lambda: docs_of(commit))
+        ctx = OutputContext(text, citations, evidence, principal, policy, live_commit=commit.digest, documents=documents)
+        verdicts = run_output_validators(ctx)
+        trace.record["validators"] = [v.to_dict() for v in verdicts]
+        trace.record["citations"] = [_citation(n, s) for n, s in enumerate(citations, 1)]
+        action = decide(verdicts)
+        if action == "summarize":
+            trace.record["policies"].append(
+                {"name": "sensitivity.ceiling", "rule": "sensitivity", "reason": "a source above the caller's ceiling: summary instead of verbatim text"}
+            )
+            return "allow", summarize_above_ceiling(ctx)
+        return action, text
+
+    def _declined(self, request, trace, bundle, prompt, reason) -> Completion:
+        text = prompt.decline_message(_language(trace.record.get("input", ""))) if prompt else "I can't answer that reliably."
+        trace.record.update(outcome="declined", output=text, citations=[], cost=0.0, tokens={"in": 0, "out": 0},
+                            decline_reason=reason, tier=(trace.record.get("route") or {}).get("tier"))
+        payload = self._payload(trace, bundle)
+        return Completion(trace.id, request.model, text, "stop", 0, 0, payload)
+
+    def _respond(self, request, trace, bundle, tier, text, citations, *, key, rp, question) -> Completion:
+        tokens = trace.record.get("tokens") or {}
+        if not tokens.get("in"):  # a tool answer: what the tier read (the question) and wrote
+            tokens = {"in": count_tokens(question) + 4, "out": count_tokens(text)}
+        cost = rp.price_of(tier).cost(tokens["in"], tokens["out"])
         trace.record.update(
             output=text,
-            tier=decision.tier,
-            citations=[_citation(e) for e in citations],
-            prompt_bundle=prompt.ref if prompt else None,
+            tier=tier,
+            outcome=trace.record.pop("outcome_hint", "answered"),
+            prompt_bundle=bundle.get("prompt").ref if bundle.get("prompt") else None,
             cost=round(cost, 8),
-            tokens={"in": tokens[0], "out": tokens[1]},
+            tokens=tokens,
         )
-        payload = self._payload(trace, intent, confidence, decision.tier, bundle)
+        trace.record.setdefault("citations", [])
+        payload = self._payload(trace, bundle)
         if key is not None and not trace.record["tools"]:
-            self.cache.put(key, {"text": text, "payload": payload, "tokens": list(tokens)})
-        return Completion(trace.id, request.model, text, "stop", tokens[0], tokens[1], payload)
+            self.cache.put(key, {"text": text, "payload": payload, "tokens": [tokens["in"], tokens["out"]]})
+        return Completion(trace.id, request.model, text, "stop", tokens["in"], tokens["out"], payload)
 
     def _multi_part(self, question, evidence: RetrievalResult, corpus, principal, rules) -> RetrievalResult:
         """For a question with several parts, add the best span of each part the first search missed."""
@@ -347,14 +471,25 @@ class Gateway:
                     spans.insert(len(parts), span)
         return replace(evidence, spans=spans)
 
-    def _passthrough(self, request: ChatRequest, bundle: Bundle, router: Router, trace: _Trace) -> Completion:
-        policy = router.policy
-        if request.model not in policy.tiers:
-            raise ModelNotFound(f"the model {request.model!r} does not exist", hint=f"served: {', '.join(sorted(policy.tiers))}")
+    def _passthrough(
+        self, request: ChatRequest, principal: Principal, bundle: Bundle, router: Router, policy: PolicySet, trace: _Trace
+    ) -> Completion:
+        """Forward by model name: input masked, cache consulted, output checked for personal data, traced."""
+        rp = router.policy
+        if request.model not in rp.tiers:
+            raise ModelNotFound(f"the model {request.model!r} does not exist", hint=f"served: {', '.join(sorted(rp.tiers))}")
         with trace.stage("input_policy"):
-            messages = [dict(m) for m in request.messages]
+            messages, _ = self._mask(request, policy, trace)
         trace.record["input"] = _last_user_message(messages)
         trace.record["route"] = {"tier": request.model, "escalated": False, "reason": "passthrough by model name"}
+        key = None
+        if rp.cache.enabled:
+            with trace.stage("cache"):
+                context = {**self._cache_context(bundle, principal, policy), "model": request.model}
+                key = cache_key(canonical_json(messages), context, normalise_input=False)
+                cached = self.cache.get(key)
+            if cached is not None:
+                return self._from_cache(cached, trace, request)
         with trace.stage("generate"):
             generation = self.backend(bundle, request.model).generate(
                 GenerationRequest(
@@ -367,19 +502,16 @@ class Gateway:
                     model=request.model,
                 )
             )
-        cost = policy.price_of(request.model).cost(generation.tokens_in, generation.tokens_out)
-        trace.record.update(
-            output=generation.text,
-            tier=request.model,
-            outcome="answered",
-            citations=[],
-            cost=round(cost, 8),
-            tokens={"in": generation.tokens_in, "out": generation.tokens_out},
-        )
-        payload = self._payload(trace, None, None, request.model, bundle)
-        return Completion(
-            trace.id, request.model, generation.text, generation.finish_reason, generation.tokens_in, generation.tokens_out, payload
-        )
+        text = generation.text
+        with trace.stage("output_policy"):
+            leaks = scan(text, policy.pii)
+            if leaks:
+                text = mask_text(text, policy.pii, PiiVault(conversation_secret(self.ws, trace.id)), hash_key=self._pii_key).text
+                trace.record["policies"].append({"name": "pii.output", "rule": "pii.actions", "reason": f"masked {len(leaks)} value(s) in the output"})
+        trace.record["tokens"] = {"in": generation.tokens_in, "out": generation.tokens_out}
+        completion = self._respond(request, trace, bundle, request.model, text, [], key=key, rp=rp, question=trace.record["input"])
+        completion.finish_reason = generation.finish_reason
+        return completion
 
     def _from_cache(self, cached: dict[str, Any], trace: _Trace, request: ChatRequest) -> Completion:
         payload = dict(cached["payload"])
@@ -388,26 +520,31 @@ class Gateway:
             output=cached["text"],
             triage={"intent": payload.get("intent"), "confidence": payload.get("confidence")},
             route={"tier": payload.get("tier"), "escalated": False, "reason": "cache hit"},
+            tier=payload.get("tier"),
             retrieval=payload.get("retrieval"),
             citations=payload.get("citations", []),
+            validators=payload.get("validators", []),
             outcome="declined" if payload.get("declined") else "answered",
             cost=0.0,
             tokens={"in": 0, "out": 0},
         )
         trace.record["policies"] = list(payload.get("policies_fired", []))
-        payload.update(trace_id=trace.id, cache_hit=True)
+        payload.update(trace_id=trace.id, cache_hit=True, channel=trace.record["channel"])
         return Completion(trace.id, request.model, cached["text"], "stop", 0, 0, payload)
 
-    def _payload(self, trace: _Trace, intent, confidence, tier, bundle: Bundle) -> dict[str, Any]:
+    def _payload(self, trace: _Trace, bundle: Bundle) -> dict[str, Any]:
+        """The response's `loopwright` object."""
         record = trace.record
+        triage = record.get("triage") or {}
         return {
             "trace_id": trace.id,
-            "intent": intent,
-            "confidence": round(confidence, 4) if confidence is not None else None,
-            "tier": tier,
+            "intent": triage.get("intent"),
+            "confidence": triage.get("confidence"),
+            "tier": record.get("tier"),
             "channel": bundle.channel,
             "citations": record.get("citations", []),
             "receipts": [t["receipt"] for t in record["tools"] if t.get("receipt")],
+            "tools": [{k: t.get(k) for k in ("name", "status", "ticket")} for t in record["tools"]],
             "policies_fired": record["policies"],
             "validators": record["validators"],
             "retrieval": record.get("retrieval"),
@@ -448,12 +585,27 @@ def _split_parts(question: str) -> list[str]:
     return [p for p in _PART.split(question) if p.strip()]
 
 
-def _language(result) -> str | None:
-    return getattr(result, "language", None)
+_VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
+_SPANISH = re.compile(r"[ñ¿¡]|\b(qué|cómo|cuál|cuánto|tarjeta|cuenta|quiero|puedo|para|tasa|por favor)\b", re.I)
 
 
-def _citation(e: Evidence) -> dict[str, Any]:
-    return {"n": e.n, "doc_id": e.doc_id, "title": e.title, "commit": e.commit, "start": e.start, "end": e.end, "text": e.text, "score": e.score}
+def _language(text: str) -> str:
+    """en, es or vi, for the decline message: Vietnamese by its letters, Spanish by its marks and words."""
+    if _VIETNAMESE.search(text):
+        return "vi"
+    return "es" if _SPANISH.search(text) else "en"
+
+
+def _citation(n: int, span: Span) -> dict[str, Any]:
+    return {
+        "n": n, "doc_id": span.doc_id, "title": span.title, "commit": span.commit,
+        "start": span.start, "end": span.end, "text": span.text, "score": round(span.score, 4),
+    }
+
+
+def _describe(arguments: dict[str, Any]) -> str:
+    """Tool arguments as a person reads them (the free-text reason left out)."""
+    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in arguments.items() if k != "reason")
 
 
 def _retrieval_summary(result: RetrievalResult) -> dict[str, Any]:

@@ -58,6 +58,9 @@ class Routing(_Model):
     cap_window: int = Field(200, ge=10, description="How many recent requests the cap looks at.")
     default_tier: str = Field("large", description="The escalation tier.")
     small_tier: str = Field("small", description="The tier for easy questions.")
+    small_tier_flag: str | None = Field(
+        None, description="A feature flag gating the small tier: callers for whom it is off always get the large tier."
+    )
     tool_intents: dict[str, str] = Field(
         default_factory=dict, description="Intent -> the tool it acts through; these always escalate."
     )
@@ -166,10 +169,20 @@ class Router:
         self._lock = threading.Lock()
 
     def decide(
-        self, *, intent: str, confidence: float, margin: float, runner_up: str | None, question: str, needs_tool: bool
+        self,
+        *,
+        intent: str,
+        confidence: float,
+        margin: float,
+        runner_up: str | None,
+        question: str,
+        needs_tool: bool,
+        flags: dict[str, bool] | None = None,
     ) -> RouteDecision:
         r = self.policy.routing
         reasons = []
+        if r.small_tier_flag and not (flags or {}).get(r.small_tier_flag, False):
+            reasons.append(f"flag {r.small_tier_flag} is off for this caller")
         if intent not in r.small_intents:
             reasons.append(f"intent {intent} is not a small-tier intent" if r.small_intents else "small tier off")
         if needs_tool:

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
-from loopwright.digests import canonical_json, sha256_hex, utc_now
+from loopwright.digests import canonical_json, sha256_hex
 from loopwright.errors import ConflictError, InvalidInput
 from loopwright.policy.principal import Principal
 from loopwright.policy.verdicts import Verdict, failed, passed
@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Status = Literal["done", "refused", "needs_confirmation"]
+Status = Literal["done", "refused", "needs_confirmation", "dry_run"]
 
 
 class ToolArgumentsError(InvalidInput):
@@ -167,10 +167,12 @@ def execute_tool(
     confirmed: bool = False,
     origin: str = "assistant",
     today: date | None = None,
+    dry_run: bool = False,
 ) -> ToolResult:
     """Validate and run tool `name` for `principal`; see the module docstring for the order of checks.
 
     `origin` records who proposed the call (`assistant`, `operator`); it grants nothing.
+    `dry_run` runs every check and stops before acting (golden evaluations): status `dry_run`.
     Raises `NotFound` (unknown tool), `ToolArgumentsError` (malformed arguments) and
     `ConflictError` (an idempotency key reused with other arguments).
     """
@@ -227,6 +229,9 @@ def execute_tool(
             verdicts.append(verdict)
             if not verdict.passed:
                 return _refused(spec, verdicts)
+        if dry_run:
+            verdicts.append(passed("dry_run", "tools.dry_run", "every check passed; not executed (evaluation run)"))
+            return ToolResult(name, "dry_run", tuple(verdicts))
         if (spec.confirm or name in policy.tools.confirm) and not confirmed:
             verdicts.append(failed("confirmation", f"tools.{name}.confirm",
                                    f"{name} needs the user's explicit confirmation", "confirm"))

@@ -44,6 +44,7 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
     n: int = Field(1, ge=1, le=1)
     user: str | None = Field(None, max_length=200)
+    confirm: bool = Field(False, description="loopwright: the user confirmed the action the previous answer asked about.")
 
     @field_validator("messages")
     @classmethod

@@ -39,6 +39,8 @@ def chat_completions(body: ChatCompletionRequest, request: Request, principal: P
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
         user=body.user,
+        confirm=body.confirm,
+        idempotency_key=request.headers.get("idempotency-key"),
     )
     completion = gateway.complete(chat, principal, auth_ms=request.state.auth_ms)
     created = int(time.time())

@@ -1,0 +1,211 @@
+"""Router benchmark: accuracy and cost per accepted answer, always-large versus the confidence router.
+
+    python bench/bench_router.py                 # 600 requests, seed 7, the whole curve (about 4 minutes on 2 cores)
+    python bench/bench_router.py --quick         # 150 requests, 4 points on the curve
+
+Simulated traffic (`simulate(n, seed)`) goes through the real `Gateway` in-process
+on the sample bank with the corpus fix live (FlexPay 2.0 and its -es/-vi versions
+certified, committed and deployed) and the triage head fitted and deployed. Each
+configuration is a router artifact registered and deployed on the workspace, then
+served by a fresh `Gateway`; every answer is judged by `release.judge.judge`
+against the request's `expect`, from its stored trace (`Observed.from_trace`).
+
+- always-large: the sample's `router.toml` (every question to the large tier, no cache);
+- router: `router-economics.toml` with the cache off (routing alone);
+- router + cache: `router-economics.toml` as shipped (normalised cache on);
+- the curve: `router-economics.toml`, cache off, `routing.min_confidence` from 0.0 to 0.95
+  (other routing settings, the escalation cap included, as shipped).
+
+Accuracy = share of requests whose answer passes the judge. Cost per accepted
+answer = the traces' total cost / the answers that pass. Writes
+bench/results/router.json and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+from common import print_table  # noqa: E402
+
+FULL_CURVE = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
+QUICK_CURVE = (0.0, 0.5, 0.7, 0.95)
+MAX_ACCURACY_DROP_POINTS, MIN_COST_CUT = 2.0, 0.60
+MODEL = "larkspur-assistant"
+# A failure's quoted fact or document list, folded so failures group by what went wrong.
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\([^)]*\)|(?<=cites none of ).*")
+
+
+def run_config(ws, label: str, router_text: str, stream: list[dict[str, Any]]) -> dict[str, Any]:
+    """Deploy `router_text`, serve `stream` through a fresh Gateway, judge every answer from its trace."""
+    from loopwright.observe.traces import load_records
+    from loopwright.release.judge import Observed, judge
+    from loopwright.samples.bank import REFERENCE_DATE
+    from loopwright.serving.pipeline import ChatRequest, Gateway
+
+    artifact = common.deploy_router(ws, router_text, reason=f"bench: {label}")
+    gateway = Gateway(ws, as_of=REFERENCE_DATE, watch=False)
+    t0 = time.perf_counter()
+    try:
+        ids = []
+        for request in stream:
+            role = "agent" if request["tenant"].endswith("staff") else "customer"
+            principal = gateway.principal_for(request["tenant"], role, request.get("customer_id"), key_id="bench")
+            completion = gateway.complete(ChatRequest(model=MODEL, messages=[{"role": "user", "content": request["text"]}]), principal)
+            ids.append(completion.trace_id)
+        gateway.writer.flush()
+    finally:
+        gateway.close()
+    seconds = time.perf_counter() - t0
+    by_id = {r["id"]: r for r in load_records(ws, ids=ids)}
+    assert len(by_id) == len(ids), f"{label}: {len(ids) - len(by_id)} traces missing"
+
+    passed, cost, tiers, escalated, hits, declined = 0, 0.0, Counter(), 0, 0, 0
+    kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    flexpay = [0, 0]  # FlexPay questions with facts to check: passed, total
+    failures: Counter = Counter()
+    for request, trace_id in zip(stream, ids, strict=True):
+        record = by_id[trace_id]
+        verdict = judge(request["expect"], Observed.from_trace(record))
+        passed += verdict.passed
+        cost += record.get("cost") or 0.0
+        route = record.get("route") or {}
+        tiers[record.get("tier") or route.get("tier") or "none"] += 1
+        escalated += bool(route.get("escalated"))
+        hits += bool(record["cache"]["hit"])
+        declined += record["outcome"] == "declined"
+        kinds[request["kind"]][0] += verdict.passed
+        kinds[request["kind"]][1] += 1
+        if request["intent"] == "flexpay" and request["expect"].get("must_contain"):
+            flexpay[0] += verdict.passed
+            flexpay[1] += 1
+        for f in verdict.failures:
+            failures[_QUOTED.sub("…", f)] += 1
+    n = len(stream)
+    return {
+        "label": label,
+        "router": artifact.ref,
+        "requests": n,
+        "accepted": passed,
+        "accuracy": round(passed / n, 4),
+        "total_cost_usd": round(cost, 6),
+        "cost_per_accepted_usd": round(cost / passed, 8) if passed else None,
+        "tiers": dict(tiers),
+        "escalation_rate": round(escalated / n, 4),
+        "small_tier_share": round(tiers.get("small", 0) / n, 4),
+        "cache_hit_rate": round(hits / n, 4),
+        "decline_rate": round(declined / n, 4),
+        "flexpay_accuracy": round(flexpay[0] / flexpay[1], 4) if flexpay[1] else None,
+        "flexpay_questions": flexpay[1],
+        "accuracy_by_kind": {k: {"passed": v[0], "n": v[1], "accuracy": round(v[0] / v[1], 4)} for k, v in sorted(kinds.items())},
+        "top_failures": dict(failures.most_common(6)),
+        "seconds": round(seconds, 1),
+    }
+
+
+def compare(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
+    drop = (base["accuracy"] - other["accuracy"]) * 100
+    cut = 1 - other["cost_per_accepted_usd"] / base["cost_per_accepted_usd"]
+    return {
+        "accuracy_drop_points": round(drop, 2),
+        "cost_per_accepted_cut": round(cut, 4),
+        "accuracy_within_2_points": drop <= MAX_ACCURACY_DROP_POINTS,
+        "cost_cut_at_least_60pct": cut >= MIN_COST_CUT,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke-sized: 150 requests, 4 curve points")
+    parser.add_argument("--n", type=int, default=None, help="simulated requests (default 600, quick 150)")
+    parser.add_argument("--seed", type=int, default=7, help="simulate seed")
+    parser.add_argument("--curve", type=float, nargs="*", default=None, help="min_confidence values for the curve")
+    args = parser.parse_args()
+    n = args.n or (150 if args.quick else 600)
+    curve = tuple(args.curve) if args.curve is not None else (QUICK_CURVE if args.quick else FULL_CURVE)
+    common.quiet_logs()
+    started = time.perf_counter()
+    machine = common.machine_info()
+
+    from loopwright.samples.bank.simulate import simulate
+
+    stream = list(simulate(n, args.seed))
+    with tempfile.TemporaryDirectory(prefix="bench-router-") as tmp:
+        os.environ.pop("LOOPWRIGHT_DATABASE_URL", None)
+        os.environ.pop("LOOPWRIGHT_REDIS_URL", None)
+        t0 = time.perf_counter()
+        ws = common.bank_workspace(Path(tmp) / "bank")
+        setup_s = time.perf_counter() - t0
+        try:
+            # Warm the embedder's query cache on this stream first, so the first configuration timed
+            # is not charged for embedding and every configuration sees the same conditions.
+            large = run_config(ws, "always-large", common.router_toml("router.toml"), stream)
+            router = run_config(ws, "router", common.router_toml("router-economics.toml", **{"cache.enabled": False}), stream)
+            cached = run_config(ws, "router + cache", common.router_toml("router-economics.toml"), stream)
+            points = []
+            for threshold in curve:
+                text = common.router_toml("router-economics.toml", **{"cache.enabled": False, "routing.min_confidence": float(threshold)})
+                point = run_config(ws, f"min_confidence={threshold}", text, stream)
+                point["min_confidence"] = threshold
+                point.update(compare(large, point))
+                points.append(point)
+                print(f"  min_confidence {threshold:4.2f}: accuracy {point['accuracy']:.3f}, "
+                      f"$/accepted {point['cost_per_accepted_usd']:.6f}", file=sys.stderr)
+        finally:
+            ws.close()
+        from loopwright.embedding import get_embedder
+
+        machine["embedder"] = get_embedder().key
+
+    shipped = common.router_toml("router-economics.toml")
+    result = {
+        "quick": args.quick,
+        "machine": machine,
+        "config": {"requests": n, "seed": args.seed, "corpus": "fixed: " + ", ".join(common.FIXED_DOCS) + " certified",
+                   "setup_s": round(setup_s, 1), "router_economics": shipped},
+        "always_large": large,
+        "router": {**router, **compare(large, router)},
+        "router_cache": {**cached, **compare(large, cached)},
+        "curve": points,
+        "targets_met": {
+            "router: accuracy within 2 points": compare(large, router)["accuracy_within_2_points"],
+            "router: cost per accepted >= 60% lower": compare(large, router)["cost_cut_at_least_60pct"],
+            "router + cache: accuracy within 2 points": compare(large, cached)["accuracy_within_2_points"],
+            "router + cache: cost per accepted >= 60% lower": compare(large, cached)["cost_cut_at_least_60pct"],
+        },
+    }
+    path = common.write_result("router", result, started=started)
+    report(result)
+    print(f"\nwrote {path.relative_to(common.ROOT)}")
+
+
+def report(result: dict[str, Any]) -> None:
+    cfg = result["config"]
+    rows = []
+    for key in ("always_large", "router", "router_cache"):
+        r = result[key]
+        rows.append([r["label"], r["accuracy"], r.get("accuracy_drop_points", 0.0), r["cost_per_accepted_usd"], r.get("cost_per_accepted_cut", 0.0),
+                     r["escalation_rate"], r["small_tier_share"], r["cache_hit_rate"], r["flexpay_accuracy"]])
+    header = ["config", "accuracy", "drop pts", "$/accepted", "cost cut", "escalated", "small tier", "cache hits", "FlexPay acc."]
+    print_table(f"Router vs always-large on simulate({cfg['requests']}, seed {cfg['seed']}), corpus {cfg['corpus']}", header, rows)
+    rows = [[p["min_confidence"], p["accuracy"], p["accuracy_drop_points"], p["cost_per_accepted_usd"], p["cost_per_accepted_cut"], p["escalation_rate"],
+             p["small_tier_share"], "yes" if p["accuracy_within_2_points"] and p["cost_cut_at_least_60pct"] else "no"] for p in result["curve"]]
+    print_table("Cost/quality curve (router-economics, cache off) as min_confidence varies",
+                ["min_conf", "accuracy", "drop pts", "$/accepted", "cost cut", "escalated", "small tier", "both targets"], rows)
+    print("  accuracy by kind (always-large / router): " + ", ".join(
+        f"{k} {v['accuracy']:.2f}/{result['router']['accuracy_by_kind'][k]['accuracy']:.2f}" for k, v in result["always_large"]["accuracy_by_kind"].items()))
+    print("  targets: " + ", ".join(f"{k}: {'met' if v else 'NOT met'}" for k, v in result["targets_met"].items()))
+
+
+if __name__ == "__main__":
+    main()

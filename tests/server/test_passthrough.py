@@ -1,0 +1,132 @@
+"""Passthrough mode: forward by model name to an OpenAI-compatible upstream (a real HTTP server in a thread)."""
+
+from __future__ import annotations
+
+import json
+
+import openai
+import pytest
+from live import Live, assert_openai_error, http_client, lw, openai_client
+from upstream import Upstream
+
+from loopwright.registry import artifacts
+from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.samples.bank import DATA_DIR
+
+POLICY = DATA_DIR.parent / "config" / "policy.toml"
+
+ANSWER = "Paris is the capital of France."
+
+
+def deploy_passthrough(ws, base_url: str, *, timeout_s: float = 5, max_retries: int = 2) -> None:
+    router = f"""
+mode = "passthrough"
+
+[tiers.upstream-model]
+backend = "openai"
+price = "large"
+options = {{ base_url = "{base_url}", timeout_s = {timeout_s}, max_retries = {max_retries} }}
+"""
+    ref = artifacts.register(
+        ws, "router", "passthrough", {"router.toml": router.encode(), "prices.json": (DATA_DIR / "prices.json").read_bytes()}
+    ).ref
+    set_stable(ws, "router", ref, reason="passthrough to the test upstream")
+    if get_deployment(ws).stable("policy") is None:  # input and output policy still apply in passthrough
+        policy = artifacts.register(ws, "policy", "bank", {"policy.toml": POLICY.read_bytes()})
+        set_stable(ws, "policy", policy.ref)
+
+
+@pytest.fixture
+def upstream():
+    with Upstream(answer=ANSWER) as up:
+        yield up
+
+
+@pytest.fixture
+def proxied(workspace, upstream, serve, new_key) -> Live:
+    """An empty workspace with a passthrough router and a policy deployed: no triage, corpus or prompt needed."""
+    deploy_passthrough(workspace, upstream.url)
+    server = serve(workspace)
+    key = new_key(workspace, tenant="acme", role="app")
+    live = Live(workspace, server, key, openai_client(server, key), http_client(server, key))
+    yield live
+    live.http.close()
+
+
+def ask(live: Live, **kwargs):
+    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}]
+    return live.client.chat.completions.create(model="upstream-model", messages=messages, **kwargs)
+
+
+def test_passthrough_forwards_to_the_upstream_and_traces(proxied, upstream):
+    response = ask(proxied, max_tokens=50, temperature=0.2)
+    assert response.choices[0].message.content == ANSWER
+    assert response.model == "upstream-model"
+    sent = upstream.requests[-1]
+    assert sent["model"] == "upstream-model" and sent["max_tokens"] == 50 and sent["temperature"] == 0.2
+    assert sent["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Capital of France?"}]
+    assert response.usage.prompt_tokens == len("Be brief. Capital of France?".split())  # the upstream's own count
+    assert response.usage.completion_tokens == len(ANSWER.split())
+
+    meta = lw(response)
+    record = proxied.trace(meta["trace_id"])
+    assert record["route"] == {"tier": "upstream-model", "escalated": False, "reason": "passthrough by model name"}
+    assert record["outcome"] == "answered" and record["output"] == ANSWER and record["input"] == "Capital of France?"
+    assert record["tokens"] == {"in": response.usage.prompt_tokens, "out": response.usage.completion_tokens}
+    assert record["cost"] > 0 and record["principal"]["tenant"] == "acme"
+    assert set(record["bundle"]) == {"router", "policy"} and "generate" in record["stages"]
+
+    chunks = list(ask(proxied, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == ANSWER
+    assert lw(chunks[-1])["tier"] == "upstream-model"
+    assert [m.id for m in proxied.client.models.list()] == ["upstream-model"]
+    assert [t["tier"] for t in proxied.http.get("/v1/traces").json()["data"]] == ["upstream-model", "upstream-model"]
+
+    with pytest.raises(openai.NotFoundError) as raised:
+        proxied.client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+    assert raised.value.body["code"] == "model_not_found" and "upstream-model" in raised.value.body["message"]
+
+
+def test_a_failing_upstream_is_retried_then_a_clear_502(proxied, upstream):
+    upstream.fail_with = 503
+    before = len(upstream.requests)
+    response = proxied.http.post(
+        "/v1/chat/completions", json={"model": "upstream-model", "messages": [{"role": "user", "content": "hi"}]}
+    )
+    error = assert_openai_error(response, 502, type_="api_error", code="upstream_error")
+    assert len(upstream.requests) - before == 3  # the first try and two retries
+    assert upstream.url in error["message"] and "InternalServerError" in error["message"]
+    traces = proxied.http.get("/v1/traces", params={"outcome": "error"}).json()["data"]
+    assert len(traces) == 1 and traces[0]["tier"] == "upstream-model"
+    assert proxied.trace(traces[0]["id"])["error"]["type"] == "BackendError"
+
+    upstream.fail_with = 400  # a client error from upstream is not worth retrying
+    before = len(upstream.requests)
+    assert_openai_error(proxied.http.post("/v1/chat/completions", json=json.loads(response.request.content)), 502)
+    assert len(upstream.requests) - before == 1
+
+    upstream.fail_with = None
+    assert ask(proxied).choices[0].message.content == ANSWER
+
+
+def test_an_upstream_that_is_down_or_slow_is_a_502(workspace, serve, new_key):
+    slow = Upstream(answer=ANSWER, delay_ms=2_000).start()
+    down_url = slow.url  # keep its port for "down" below
+    try:
+        deploy_passthrough(workspace, slow.url, timeout_s=0.2, max_retries=1)
+        server = serve(workspace)
+        key = new_key(workspace, tenant="acme", role="app")
+        client = openai_client(server, key)
+        with pytest.raises(openai.APIStatusError) as raised:
+            client.chat.completions.create(model="upstream-model", messages=[{"role": "user", "content": "hi"}])
+        assert raised.value.status_code == 502 and "Timeout" in raised.value.body["message"]
+        assert len(slow.requests) == 2
+    finally:
+        slow.stop()
+
+    with pytest.raises(openai.APIStatusError) as raised:  # nothing listens there any more
+        client.chat.completions.create(model="upstream-model", messages=[{"role": "user", "content": "hi"}])
+    assert raised.value.status_code == 502
+    assert raised.value.body["type"] == "api_error" and down_url in raised.value.body["message"]
+    assert "Connection" in raised.value.body["message"]
+    assert http_client(server, key).get("/healthz").status_code == 200

@@ -1,0 +1,120 @@
+"""`loopwright serve` stopped with SIGTERM under load: in-flight calls finish and no answered call loses its trace."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from live import MODEL
+
+from loopwright.errors import NotFound
+from loopwright.observe.traces import get_trace
+from loopwright.serving.auth import create_key
+
+QUESTIONS = [
+    "What is the APY on the Larkspur Saver?",
+    "What is the late fee for FlexPay 2.0?",
+    "What are the branch hours on Saturday?",
+    "How do I dispute a card charge?",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sigterm_under_load_drains_every_trace(triaged_bank, tmp_path):
+    ws = triaged_bank
+    key, _ = create_key(ws, tenant="larkspur-retail", role="customer")
+    port = _free_port()
+    log = (tmp_path / "serve.log").open("w+")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopwright", "serve", "--workspace", str(ws.root), "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},  # the bank fixture's LOOPWRIGHT_DATABASE_URL is inherited
+    )
+    url = f"http://127.0.0.1:{port}"
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, "serve exited early: " + (tmp_path / "serve.log").read_text()
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve did not come up"
+            time.sleep(0.1)
+        warm = httpx.post(url + "/v1/chat/completions", headers=headers, timeout=120, json=_body(QUESTIONS[0]))
+        assert warm.status_code == 200, warm.text  # models loaded before the load starts
+
+        answered: list[str] = []
+        statuses: list[int | str] = []
+        stop = threading.Event()
+        lock = threading.Lock()
+
+        def caller(i: int) -> None:
+            with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+                n = 0
+                while not stop.is_set():
+                    try:
+                        response = client.post("/v1/chat/completions", json=_body(QUESTIONS[(i + n) % len(QUESTIONS)]))
+                    except httpx.TransportError as exc:  # the server closed: expected once it stops accepting
+                        with lock:
+                            statuses.append(type(exc).__name__)
+                        return
+                    n += 1
+                    with lock:
+                        statuses.append(response.status_code)
+                        if response.status_code == 200:
+                            answered.append(response.json()["loopwright"]["trace_id"])
+
+        with ThreadPoolExecutor(16) as pool:
+            for i in range(16):
+                pool.submit(caller, i)
+            load_deadline = time.monotonic() + 60
+            while len(answered) < 40:
+                assert time.monotonic() < load_deadline, "the load never got going"
+                time.sleep(0.01)
+            proc.send_signal(signal.SIGTERM)
+            sent_at = len(answered)
+            time.sleep(1.0)
+            stop.set()
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+    output = (tmp_path / "serve.log").read_text()
+    assert code in (0, -signal.SIGTERM), output  # uvicorn re-raises the signal once it has shut down cleanly
+    assert "Traceback" not in output, output
+    assert not [s for s in statuses if isinstance(s, int) and s >= 500], statuses
+    assert len(answered) >= sent_at >= 40
+    missing = []
+    for trace_id in answered:
+        try:
+            record = get_trace(ws, trace_id, tenant="larkspur-retail")
+        except NotFound:
+            missing.append(trace_id)
+            continue
+        assert record["output"] and record["outcome"] in ("answered", "declined")
+    assert not missing, f"{len(missing)} of {len(answered)} answered calls have no trace"
+
+
+def _body(question: str) -> dict:
+    return {"model": MODEL, "messages": [{"role": "user", "content": question}]}
