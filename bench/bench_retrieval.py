@@ -236,8 +236,8 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
 
     # one-document commit: one changed document on top of the 100k-chunk corpus
     target = docs_dir / "syn-00042.md"
-    # one sentence added to the introduction: one chunk's text changes
-    target.write_text(target.read_text(encoding="utf-8").replace("\n\n## ", " This page was reviewed.\n\n## ", 1), encoding="utf-8")
+    # one sentence added to the introduction (new text every run): one chunk's text changes
+    target.write_text(target.read_text(encoding="utf-8").replace("\n\n## ", f" Reviewed {time.time_ns()}.\n\n## ", 1), encoding="utf-8")
     t = time.perf_counter()
     commits.stage_add(ws, [target])
     second = commits.commit(ws, "edit one document", author="bench")
@@ -248,15 +248,18 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
     folder = ws.state_dir / "indexes" / second.tree
     probe = (
         "import gc, json, os, sys, time\n"
+        "from pathlib import Path\n"
         "import bm25s, torch\n"
         "from loopwright.corpus.index import CorpusIndex\n"
         "def rss():\n"
         "    return int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20\n"
         "gc.collect(); before = rss(); t = time.perf_counter()\n"
-        "index = CorpusIndex.load(sys.argv[1]); seconds = time.perf_counter() - t\n"
+        "index = CorpusIndex.load(Path(sys.argv[1])); seconds = time.perf_counter() - t\n"
         "gc.collect(); print(json.dumps({'rss_mb': round(rss() - before, 1), 'load_seconds': round(seconds, 2)}))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe, str(folder)], capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", probe, str(folder)], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"index load probe failed: {out.stderr.strip().splitlines()[-1:]}")
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     index = CorpusIndex.load(folder)
     loaded["vectors_mb"] = round(index.vectors.numel() * 2 / 2**20, 1)

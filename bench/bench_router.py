@@ -1,6 +1,6 @@
 """Router benchmark: accuracy and cost per accepted answer, always-large versus the confidence router.
 
-    python bench/bench_router.py                 # 600 requests, seed 7, the whole curve (about 4 minutes on 2 cores)
+    python bench/bench_router.py                 # 600 requests, seed 7, both curves (about 8 minutes on 2 cores)
     python bench/bench_router.py --quick         # 150 requests, 4 points on the curve
 
 Simulated traffic (`simulate(n, seed)`) goes through the real `Gateway` in-process
@@ -13,8 +13,12 @@ against the request's `expect`, from its stored trace (`Observed.from_trace`).
 - always-large: the sample's `router.toml` (every question to the large tier, no cache);
 - router: `router-economics.toml` with the cache off (routing alone);
 - router + cache: `router-economics.toml` as shipped (normalised cache on);
-- the curve: `router-economics.toml`, cache off, `routing.min_confidence` from 0.0 to 0.95
-  (other routing settings, the escalation cap included, as shipped).
+- small wherever allowed: every answerable intent to the small tier, no confidence, margin,
+  length or cap rule (tool intents still escalate); with always-large, it gives the oracle:
+  the small tier exactly where its answer passes, the large tier elsewhere, the best any
+  router over these two tiers could do;
+- the curve: `router-economics.toml`, cache off, `routing.min_confidence` from 0.0 to 0.95,
+  once with the escalation cap as shipped and once with no cap (other settings as shipped).
 
 Accuracy = share of requests whose answer passes the judge. Cost per accepted
 answer = the traces' total cost / the answers that pass. Writes
@@ -42,43 +46,55 @@ FULL_CURVE = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 QUICK_CURVE = (0.0, 0.5, 0.7, 0.95)
 MAX_ACCURACY_DROP_POINTS, MIN_COST_CUT = 2.0, 0.60
 MODEL = "larkspur-assistant"
+# Intents a document can answer: what "small wherever allowed" sends to the small tier.
+ANSWERABLE = ["chargeback_grace", "flexpay", "savings_rates", "wire_transfer", "balance", "fees", "account_opening", "branch_hours"]
 # A failure's quoted fact or document list, folded so failures group by what went wrong.
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\([^)]*\)|(?<=cites none of ).*")
 
 
-def run_config(ws, label: str, router_text: str, stream: list[dict[str, Any]]) -> dict[str, Any]:
-    """Deploy `router_text`, serve `stream` through a fresh Gateway, judge every answer from its trace."""
+_runs = iter(range(1, 10_000))
+
+
+def run_config(template: Path, label: str, router_text: str, stream: list[dict[str, Any]]) -> dict[str, Any]:
+    """On a fresh copy of the template workspace, deploy `router_text`, serve `stream` through a new
+    Gateway, and judge every answer from its trace."""
     from loopwright.observe.traces import load_records
     from loopwright.release.judge import Observed, judge
     from loopwright.samples.bank import REFERENCE_DATE
     from loopwright.serving.pipeline import ChatRequest, Gateway
 
-    artifact = common.deploy_router(ws, router_text, reason=f"bench: {label}")
-    gateway = Gateway(ws, as_of=REFERENCE_DATE, watch=False)
-    t0 = time.perf_counter()
+    ws = common.workspace_copy(template, template.parent / f"run-{next(_runs)}")
     try:
-        ids = []
-        for request in stream:
-            role = "agent" if request["tenant"].endswith("staff") else "customer"
-            principal = gateway.principal_for(request["tenant"], role, request.get("customer_id"), key_id="bench")
-            completion = gateway.complete(ChatRequest(model=MODEL, messages=[{"role": "user", "content": request["text"]}]), principal)
-            ids.append(completion.trace_id)
-        gateway.writer.flush()
+        artifact = common.deploy_router(ws, router_text, reason=f"bench: {label}")
+        gateway = Gateway(ws, as_of=REFERENCE_DATE, watch=False)
+        t0 = time.perf_counter()
+        try:
+            ids = []
+            for request in stream:
+                role = "agent" if request["tenant"].endswith("staff") else "customer"
+                principal = gateway.principal_for(request["tenant"], role, request.get("customer_id"), key_id="bench")
+                completion = gateway.complete(ChatRequest(model=MODEL, messages=[{"role": "user", "content": request["text"]}]), principal)
+                ids.append(completion.trace_id)
+            gateway.writer.flush()
+        finally:
+            gateway.close()
+        seconds = time.perf_counter() - t0
+        by_id = {r["id"]: r for r in load_records(ws, ids=ids)}
     finally:
-        gateway.close()
-    seconds = time.perf_counter() - t0
-    by_id = {r["id"]: r for r in load_records(ws, ids=ids)}
+        ws.close()
     assert len(by_id) == len(ids), f"{label}: {len(ids) - len(by_id)} traces missing"
 
     passed, cost, tiers, escalated, hits, declined = 0, 0.0, Counter(), 0, 0, 0
     kinds: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     flexpay = [0, 0]  # FlexPay questions with facts to check: passed, total
     failures: Counter = Counter()
+    per_request: list[tuple[bool, float]] = []
     for request, trace_id in zip(stream, ids, strict=True):
         record = by_id[trace_id]
         verdict = judge(request["expect"], Observed.from_trace(record))
         passed += verdict.passed
         cost += record.get("cost") or 0.0
+        per_request.append((verdict.passed, record.get("cost") or 0.0))
         route = record.get("route") or {}
         tiers[record.get("tier") or route.get("tier") or "none"] += 1
         escalated += bool(route.get("escalated"))
@@ -110,7 +126,22 @@ def run_config(ws, label: str, router_text: str, stream: list[dict[str, Any]]) -
         "accuracy_by_kind": {k: {"passed": v[0], "n": v[1], "accuracy": round(v[0] / v[1], 4)} for k, v in sorted(kinds.items())},
         "top_failures": dict(failures.most_common(6)),
         "seconds": round(seconds, 1),
+        "_per_request": per_request,  # (passed, cost) in stream order, for the oracle; not written out
     }
+
+
+def oracle(large: dict[str, Any], small: dict[str, Any]) -> dict[str, Any]:
+    """The best any router could do with these two tiers: small where its answer passes, large otherwise."""
+    passed, cost, small_n = 0, 0.0, 0
+    for (l_ok, l_cost), (s_ok, s_cost) in zip(large["_per_request"], small["_per_request"], strict=True):
+        if s_ok:
+            passed, cost, small_n = passed + 1, cost + s_cost, small_n + 1
+        else:
+            passed, cost = passed + l_ok, cost + l_cost
+    n = large["requests"]
+    return {"label": "oracle (small iff its answer passes)", "requests": n, "accepted": passed, "accuracy": round(passed / n, 4),
+            "total_cost_usd": round(cost, 6), "cost_per_accepted_usd": round(cost / passed, 8) if passed else None,
+            "small_tier_share": round(small_n / n, 4), "escalation_rate": None, "cache_hit_rate": 0.0, "flexpay_accuracy": None}
 
 
 def compare(base: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
@@ -144,25 +175,32 @@ def main() -> None:
         os.environ.pop("LOOPWRIGHT_DATABASE_URL", None)
         os.environ.pop("LOOPWRIGHT_REDIS_URL", None)
         t0 = time.perf_counter()
-        ws = common.bank_workspace(Path(tmp) / "bank")
+        template = Path(tmp) / "bank"
+        common.bank_workspace(template).close()
         setup_s = time.perf_counter() - t0
-        try:
-            # Warm the embedder's query cache on this stream first, so the first configuration timed
-            # is not charged for embedding and every configuration sees the same conditions.
-            large = run_config(ws, "always-large", common.router_toml("router.toml"), stream)
-            router = run_config(ws, "router", common.router_toml("router-economics.toml", **{"cache.enabled": False}), stream)
-            cached = run_config(ws, "router + cache", common.router_toml("router-economics.toml"), stream)
-            points = []
+        # The first run also fills the embedder's query cache for this stream, so later runs spend
+        # their time on routing, retrieval and generation; quality and cost do not depend on it.
+        large = run_config(template, "always-large", common.router_toml("router.toml"), stream)
+        router = run_config(template, "router", common.router_toml("router-economics.toml", **{"cache.enabled": False}), stream)
+        cached = run_config(template, "router + cache", common.router_toml("router-economics.toml"), stream)
+        # Every answerable intent to the small tier wherever the policy lets it (tool intents and
+        # multi-part questions still escalate): with always-large, the oracle's two ends.
+        small = run_config(template, "small wherever allowed", common.router_toml("router-economics.toml", **{
+            "cache.enabled": False, "routing.small_intents": ANSWERABLE, "routing.min_confidence": 0.0,
+            "routing.min_margin": 0.0, "routing.max_words": 10_000, "routing.escalation_cap": 1.0}), stream)
+        curves: dict[str, list[dict[str, Any]]] = {"curve": [], "curve_no_cap": []}
+        for key, cap in (("curve", None), ("curve_no_cap", 1.0)):
             for threshold in curve:
-                text = common.router_toml("router-economics.toml", **{"cache.enabled": False, "routing.min_confidence": float(threshold)})
-                point = run_config(ws, f"min_confidence={threshold}", text, stream)
+                changes: dict[str, Any] = {"cache.enabled": False, "routing.min_confidence": float(threshold)}
+                if cap is not None:
+                    changes["routing.escalation_cap"] = cap
+                point = run_config(template, f"min_confidence={threshold}" + ("" if cap is None else ", no cap"),
+                                   common.router_toml("router-economics.toml", **changes), stream)
                 point["min_confidence"] = threshold
                 point.update(compare(large, point))
-                points.append(point)
-                print(f"  min_confidence {threshold:4.2f}: accuracy {point['accuracy']:.3f}, "
+                curves[key].append(point)
+                print(f"  {key} min_confidence {threshold:4.2f}: accuracy {point['accuracy']:.3f}, "
                       f"$/accepted {point['cost_per_accepted_usd']:.6f}", file=sys.stderr)
-        finally:
-            ws.close()
         from loopwright.embedding import get_embedder
 
         machine["embedder"] = get_embedder().key
@@ -176,7 +214,10 @@ def main() -> None:
         "always_large": large,
         "router": {**router, **compare(large, router)},
         "router_cache": {**cached, **compare(large, cached)},
-        "curve": points,
+        "always_small": {**small, **compare(large, small)},
+        "oracle": {**(best := oracle(large, small)), **compare(large, best)},
+        "curve": curves["curve"],
+        "curve_no_cap": curves["curve_no_cap"],
         "targets_met": {
             "router: accuracy within 2 points": compare(large, router)["accuracy_within_2_points"],
             "router: cost per accepted >= 60% lower": compare(large, router)["cost_cut_at_least_60pct"],
@@ -184,6 +225,10 @@ def main() -> None:
             "router + cache: cost per accepted >= 60% lower": compare(large, cached)["cost_cut_at_least_60pct"],
         },
     }
+    for item in [large, router, cached, small, *curves["curve"], *curves["curve_no_cap"]]:
+        item.pop("_per_request", None)
+    for key in ("always_large", "router", "router_cache", "always_small"):
+        result[key].pop("_per_request", None)
     path = common.write_result("router", result, started=started)
     report(result)
     print(f"\nwrote {path.relative_to(common.ROOT)}")
@@ -192,7 +237,7 @@ def main() -> None:
 def report(result: dict[str, Any]) -> None:
     cfg = result["config"]
     rows = []
-    for key in ("always_large", "router", "router_cache"):
+    for key in ("always_large", "router", "router_cache", "always_small", "oracle"):
         r = result[key]
         rows.append([r["label"], r["accuracy"], r.get("accuracy_drop_points", 0.0), r["cost_per_accepted_usd"], r.get("cost_per_accepted_cut", 0.0),
                      r["escalation_rate"], r["small_tier_share"], r["cache_hit_rate"], r["flexpay_accuracy"]])
@@ -200,7 +245,11 @@ def report(result: dict[str, Any]) -> None:
     print_table(f"Router vs always-large on simulate({cfg['requests']}, seed {cfg['seed']}), corpus {cfg['corpus']}", header, rows)
     rows = [[p["min_confidence"], p["accuracy"], p["accuracy_drop_points"], p["cost_per_accepted_usd"], p["cost_per_accepted_cut"], p["escalation_rate"],
              p["small_tier_share"], "yes" if p["accuracy_within_2_points"] and p["cost_cut_at_least_60pct"] else "no"] for p in result["curve"]]
-    print_table("Cost/quality curve (router-economics, cache off) as min_confidence varies",
+    print_table("Cost/quality curve (router-economics, cache off, escalation cap as shipped) as min_confidence varies",
+                ["min_conf", "accuracy", "drop pts", "$/accepted", "cost cut", "escalated", "small tier", "both targets"], rows)
+    rows = [[p["min_confidence"], p["accuracy"], p["accuracy_drop_points"], p["cost_per_accepted_usd"], p["cost_per_accepted_cut"], p["escalation_rate"],
+             p["small_tier_share"], "yes" if p["accuracy_within_2_points"] and p["cost_cut_at_least_60pct"] else "no"] for p in result["curve_no_cap"]]
+    print_table("The same curve with no escalation cap (escalation_cap = 1.0)",
                 ["min_conf", "accuracy", "drop pts", "$/accepted", "cost cut", "escalated", "small tier", "both targets"], rows)
     print("  accuracy by kind (always-large / router): " + ", ".join(
         f"{k} {v['accuracy']:.2f}/{result['router']['accuracy_by_kind'][k]['accuracy']:.2f}" for k, v in result["always_large"]["accuracy_by_kind"].items()))

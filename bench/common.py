@@ -412,6 +412,20 @@ def bank_workspace(root: Path, *, fixed: bool = True, triage: bool = True):
     return ws
 
 
+def workspace_copy(template: Path, dest: Path):
+    """A copy of the workspace at `template` (a few MB: SQLite file, blobs, indexes), opened.
+
+    Each configuration a benchmark compares gets its own copy, so state that serving
+    changes (a card a tool froze, a dispute it opened) cannot leak from one run into the next.
+    """
+    import shutil
+
+    from loopwright.workspace import Workspace
+
+    shutil.copytree(template, dest)
+    return Workspace.open(dest)
+
+
 def router_toml(base: str = "router.toml", **changes: Any) -> str:
     """A shipped router config (`router.toml` or `router-economics.toml`) with dotted-key changes, as TOML.
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
 Status = Literal["ok", "stale", "missing"]
 PASSAGE_WHOLE_CHARS = 400  # a chunk up to this long goes to the generator whole
-MIN_SPAN_COVERAGE = 0.2  # a span must carry this share of the query's idf weight to be kept when pruning
+MIN_SPAN_COVERAGE = 0.34  # a span of a long chunk reaches the generator if it holds this share of the query's terms
 
 
 @dataclass(frozen=True)
@@ -174,42 +174,20 @@ class Retriever:
         c = commit if isinstance(commit, commits.Commit) else self.commit(commit)
         index = self.index(c)
         t1 = time.perf_counter()
-        qvec = self.embedder.encode_query(query) if mode != "bm25" else np.zeros(384, np.float32)
-        t2 = time.perf_counter()
-        masks = index.masks(access, rules, as_of)
-        lexical, dense = index.scores(query, qvec)
-        answerable = masks.fresh if rules.decline_if_stale else (masks.fresh | masks.stale)
-        ranked = index.rank(lexical, dense, answerable, k, mode=mode)
-        stale_ranked = index.rank(lexical, dense, masks.stale, 3, mode=mode) if rules.decline_if_stale else []
-        t3 = time.perf_counter()
+        with self.embedder.query_threads():
+            qvec = self.embedder.encode_query(query) if mode != "bm25" else np.zeros(384, np.float32)
+            t2 = time.perf_counter()
+            masks = index.masks(access, rules, as_of)
+            lexical, dense = index.scores(query, qvec)
+            answerable = masks.fresh if rules.decline_if_stale else (masks.fresh | masks.stale)
+            ranked = index.rank(lexical, dense, answerable, k, mode=mode)
+            stale_ranked = index.rank(lexical, dense, masks.stale, 3, mode=mode) if rules.decline_if_stale else []
+            t3 = time.perf_counter()
 
-        best_fresh = max((r.cosine for r in ranked), default=-1.0)
-        best_stale = max((r.cosine for r in stale_ranked), default=-1.0)
-        if mode == "bm25":  # no cosine to judge by: any lexical match counts as evidence
-            best_fresh = 1.0 if ranked else -1.0
-            best_stale = 1.0 if stale_ranked else -1.0
+        status, answer, reason = _verdict(index, masks, ranked, stale_ranked, rules, mode)
         vocab = index.bm25.vocab_dict if index.bm25 is not None else {}
-        if stale_ranked and best_stale >= rules.min_relevance and (
-            best_fresh < rules.min_relevance or _stale_is_best(stale_ranked, ranked, rules.stale_margin)
-        ):
-            status: Status = "stale"
-            lead = stale_ranked[0]
-            doc = index.docs[index.chunk_doc[lead.chunk]]
-            why = masks.stale_reasons.get(int(index.chunk_doc[lead.chunk]), "stale")
-            reason = f"the best evidence, {doc.id!r}, is stale ({why}); decline rather than answer from it"
-            answer: list[Ranked] = []
-        elif ranked and best_fresh >= rules.min_relevance:
-            answer = [r for r in ranked if r.cosine >= rules.min_relevance or mode == "bm25"] or ranked[:1]
-            lead_doc = int(index.chunk_doc[answer[0].chunk])
-            if lead_doc in masks.stale_reasons:  # only when decline_if_stale is off
-                status, reason = "stale", f"answering from stale evidence ({masks.stale_reasons[lead_doc]}), as the policy allows"
-            else:
-                status, reason = "ok", "fresh, certified evidence in scope"
-        else:
-            status, answer = "missing", []
-            reason = "no certified, current document in the caller's scope answers this; decline"
         spans = _spans(index, c, query, answer, vocab, masks.stale_reasons)
-        passages = _passages(index, answer, spans)
+        passages = _passages(index, answer, spans, query)
         stale_spans = _spans(index, c, query, stale_ranked, vocab, masks.stale_reasons) if status == "stale" else []
         used = answer or (stale_ranked if status == "stale" else [])
         fingerprint = digest_of(
@@ -238,6 +216,30 @@ class Retriever:
                 "spans": round((t4 - t3) * 1e3, 3),
             },
         )
+
+
+def _verdict(
+    index: CorpusIndex, masks, ranked: list[Ranked], stale_ranked: list[Ranked], rules: RetrievalRules, mode: str
+) -> tuple[Status, list[Ranked], str]:
+    """ok, stale or missing; the chunks to answer from; and why."""
+    best_fresh = max((r.cosine for r in ranked), default=-1.0)
+    best_stale = max((r.cosine for r in stale_ranked), default=-1.0)
+    if mode == "bm25":  # no cosine to judge by: any lexical match counts as evidence
+        best_fresh = 1.0 if ranked else -1.0
+        best_stale = 1.0 if stale_ranked else -1.0
+    if stale_ranked and best_stale >= rules.min_relevance and (
+        best_fresh < rules.min_relevance or _stale_is_best(stale_ranked, ranked, rules.stale_margin)
+    ):
+        d = int(index.chunk_doc[stale_ranked[0].chunk])
+        why = masks.stale_reasons.get(d, "stale")
+        return "stale", [], f"the best evidence, {index.docs[d].id!r}, is stale ({why}); decline rather than answer from it"
+    if ranked and best_fresh >= rules.min_relevance:
+        answer = [r for r in ranked if r.cosine >= rules.min_relevance or mode == "bm25"] or ranked[:1]
+        lead = int(index.chunk_doc[answer[0].chunk])
+        if lead in masks.stale_reasons:  # only when decline_if_stale is off
+            return "stale", answer, f"answering from stale evidence ({masks.stale_reasons[lead]}), as the policy allows"
+        return "ok", answer, "fresh, certified evidence in scope"
+    return "missing", [], "no certified, current document in the caller's scope answers this; decline"
 
 
 def _stale_is_best(stale: list[Ranked], fresh: list[Ranked], margin: float) -> bool:
@@ -330,13 +332,25 @@ def _spans(index: CorpusIndex, c: commits.Commit, query: str, ranked: list[Ranke
     return out
 
 
-def _passages(index: CorpusIndex, ranked: list[Ranked], spans: list[Span]) -> list[Passage]:
-    """Chunk text for a generator: short chunks whole, long ones cut to their cited span."""
+def _passages(index: CorpusIndex, ranked: list[Ranked], spans: list[Span], query: str) -> list[Passage]:
+    """What a generator is handed: short chunks whole; a long chunk cut to its spans that carry query terms.
+
+    A long chunk keeps the spans holding at least `MIN_SPAN_COVERAGE` of the
+    query's distinct terms, in document order, and always its cited span; the
+    rest (boilerplate around the answer) is left out.
+    """
+    query_terms = set(tokenize(query))
     out = []
     for r, span in zip(ranked, spans, strict=True):
         text = index.chunk_text(r.chunk)
         if len(text) <= PASSAGE_WHOLE_CHARS:
             out.append(Passage(span.doc_id, span.chunk_id, text, False))
-        else:
-            out.append(Passage(span.doc_id, span.chunk_id, span.text, True))
+            continue
+        doc_text = index.texts[index.chunk_doc[r.chunk]]
+        kept = [
+            doc_text[a:b]
+            for a, b, _ in index.spans_of(r.chunk)
+            if (a, b) == (span.start, span.end) or _coverage(doc_text[a:b], query_terms, {})[0] >= MIN_SPAN_COVERAGE
+        ]
+        out.append(Passage(span.doc_id, span.chunk_id, " … ".join(" ".join(k.split()) for k in kept), True))
     return out

@@ -20,14 +20,16 @@ from cachetools import LRUCache
 from loopwright.digests import canonical_json, sha256_hex
 
 _NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w])")
+_MINUS = re.compile(r"(?<![\w$])[-\u2212](?=\$?\d)")  # "-$500", "−20": a sign, not punctuation
 _PUNCT = re.compile(r"[^\w\s$%.<>]")
 _SPACE = re.compile(r"\s+")
 
 
 def _number(match: re.Match) -> str:
+    # Leading zeros stay: "0042" (a card ending) is not "42".
     whole = match.group(1).replace(",", "")
     frac = (match.group(2) or "").rstrip("0").rstrip(".")
-    return str(int(whole)) + frac
+    return whole + frac
 
 
 def normalise(text: str) -> str:
@@ -37,6 +39,7 @@ def normalise(text: str) -> str:
     """
     text = unicodedata.normalize("NFKC", text).casefold()
     text = _NUMBER.sub(_number, text)
+    text = _MINUS.sub(" minus ", text)
     text = _PUNCT.sub(" ", text)
     text = re.sub(r"\.(?!\d)", " ", text)  # sentence periods, not decimal points
     return _SPACE.sub(" ", text).strip()

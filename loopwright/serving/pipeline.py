@@ -276,6 +276,12 @@ class Gateway:
             "model": bundle.get("model:triage").ref if bundle.get("model:triage") else None,
         }
 
+        if intent in rp.routing.out_of_scope_intents:
+            reason = f"intent {intent} is out of scope for this assistant"
+            trace.record["route"] = {"tier": None, "escalated": False, "reason": reason}
+            trace.record["policies"].append({"name": "router.out_of_scope", "rule": "routing.out_of_scope_intents", "reason": reason})
+            return self._declined(request, trace, bundle, prompt, reason)
+
         corpus = self._require(bundle, "corpus")
         with trace.stage("retrieval"):
             evidence = self.retriever.search(
@@ -361,6 +367,9 @@ class Gateway:
 
     def _act(self, tool: str, question: str, principal: Principal, policy, request: ChatRequest, trace: _Trace) -> str | None:
         """Run the intent's tool when the message names what it needs; the answer, or None to answer from documents."""
+        if principal.subject is None:  # tools act for a customer; with none in context, answer from the documents
+            trace.record["tools"].append({"name": tool, "status": "skipped", "reason": "no customer in the caller's context"})
+            return None
         arguments = extract_arguments(tool, question)
         if arguments is None:
             trace.record["tools"].append({"name": tool, "status": "needs_arguments", "reason": "the message names no card or transaction"})

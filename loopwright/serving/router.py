@@ -58,6 +58,9 @@ class Routing(_Model):
     cap_window: int = Field(200, ge=10, description="How many recent requests the cap looks at.")
     default_tier: str = Field("large", description="The escalation tier.")
     small_tier: str = Field("small", description="The tier for easy questions.")
+    out_of_scope_intents: tuple[str, ...] = Field(
+        (), description="Intents the assistant declines outright (chit-chat, other products): no retrieval, no generation."
+    )
     small_tier_flag: str | None = Field(
         None, description="A feature flag gating the small tier: callers for whom it is off always get the large tier."
     )
@@ -181,7 +184,8 @@ class Router:
     ) -> RouteDecision:
         r = self.policy.routing
         reasons = []
-        if r.small_tier_flag and not (flags or {}).get(r.small_tier_flag, False):
+        flag_off = bool(r.small_tier_flag) and not (flags or {}).get(r.small_tier_flag, False)
+        if flag_off:
             reasons.append(f"flag {r.small_tier_flag} is off for this caller")
         if intent not in r.small_intents:
             reasons.append(f"intent {intent} is not a small-tier intent" if r.small_intents else "small tier off")
@@ -195,7 +199,8 @@ class Router:
         if words > r.max_words or question.count("?") > 1:
             reasons.append(f"multi-part question ({words} words)")
         with self._lock:
-            decision = self._apply_cap(reasons, confidence, needs_tool or not r.small_intents)
+            # the cap never demotes a tool call, nor to a small tier this caller may not use
+            decision = self._apply_cap(reasons, confidence, needs_tool or not r.small_intents or flag_off)
             self._confidences.append(confidence)
             self._escalations.append(decision.escalated)
         return decision

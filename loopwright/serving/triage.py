@@ -46,7 +46,7 @@ import numpy as np
 
 from loopwright.digests import canonical_json, digest_of
 from loopwright.embedding import DIM, MODEL_NAME, Embedder, get_embedder
-from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound
+from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound, UnknownRef
 from loopwright.registry.artifacts import Artifact, read_file, register, resolve
 from loopwright.release.deployment import get_deployment, set_stable
 
@@ -361,7 +361,11 @@ def fit_triage(
     transaction as its registration; both write receipts.
     """
     config = config or TriageConfig()
-    source = resolve(ws, dataset, kind="dataset")
+    try:
+        source = resolve(ws, dataset, kind="dataset")
+    except UnknownRef as exc:
+        hint = f"`loopwright init DIR --sample bank` registers {DEFAULT_DATASET}; or pass --dataset REF"
+        raise UnknownRef(exc.message, hint=hint) from None
     embedder = get_embedder()  # loaded once per process, and needed to serve anyway: not counted in `seconds`
     started = time.perf_counter()
     about = {

@@ -140,3 +140,27 @@ def test_goldens_recall_guard(bank_ws):
         res = _search(r, g["input"], tenant=g["tenant"])
         hits += any(s.doc_id in g["must_cite"] for s in res.spans)
     assert hits / len(answerable) >= 0.9
+
+
+def test_cli_search(bank_ws):
+    import typer
+    from typer.testing import CliRunner
+
+    from loopwright.cli import corpus as corpus_cli
+
+    root = typer.Typer()
+
+    @root.callback()
+    def _root() -> None:
+        pass
+
+    corpus_cli.register(root)
+    args = ["search", FLEXPAY_Q, "--as-of", REFERENCE_DATE.isoformat(), "--workspace", str(bank_ws.root)]
+    out = CliRunner().invoke(root, [*args, "--tenant", RETAIL, "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    assert data["status"] == "stale" and data["decline"] and len(data["fingerprint"]) == 64
+    out = CliRunner().invoke(root, [*args, "--scope", "retail", "--scope", "staff", "--max-sensitivity", "restricted"])
+    assert out.exit_code == 0 and "fingerprint" in out.stdout
+    out = CliRunner().invoke(root, args)
+    assert isinstance(out.exception, InvalidInput) and "--tenant" in out.exception.one_line()
