@@ -23,9 +23,11 @@ figure is the median over rounds, because the machine is shared and drifts.
 
 Part 2, the governed path in-process (`Gateway.complete`) on the sample bank
 (triage fitted and deployed, the FlexPay fix committed): latency of each
-stage (triage, retrieval, generation...) from the traces; cache hit versus
-miss latency on the same questions; and the hit rate on `simulate` traffic
-with `[cache] normalise = true` and `false`.
+stage (triage, retrieval, generation...) from the traces; triage per call at
+torch's default thread count versus one thread; cache hit versus miss latency
+on the same questions; and the hit rate on `simulate` traffic with
+`[cache] normalise = true` and `false`. Each phase runs on its own copy of
+the workspace, so tool actions in one cannot change another.
 
 Writes bench/results/gateway.json and prints the tables.
 """
@@ -335,6 +337,39 @@ def governed(args, tmp: Path) -> dict[str, Any]:
         "wall_ms": percentiles(wall),
     }
 
+    # Triage (one query embedding + the head) at torch's default intra-op threads versus one thread,
+    # alternating blocks of fresh texts: on a shared 2-core machine the default's spin-waiting threads
+    # can cost more than the model itself.
+    import torch
+
+    from loopwright.serving.triage import TriageModel
+
+    ws = common.workspace_copy(template, tmp / "threads")
+    triage_model = TriageModel.deployed(ws)
+    ws.close()
+    default_threads = torch.get_num_threads()
+    known = {r["text"] for r in stream}
+    texts = [r["text"] for r in simulate(args.n_threads * 4, args.seed + 2000) if r["text"] not in known]
+    texts = list(dict.fromkeys(texts))[: args.n_threads]
+    by_threads: dict[int, list[float]] = {default_threads: [], 1: []}
+    block = 10
+    try:
+        for start in range(0, len(texts), 2 * block):
+            for threads, chunk in ((default_threads, texts[start:start + block]), (1, texts[start + block:start + 2 * block])):
+                torch.set_num_threads(threads)
+                for text in chunk:
+                    t = time.perf_counter()
+                    triage_model.predict([text])
+                    by_threads[threads].append((time.perf_counter() - t) * 1e3)
+    finally:
+        torch.set_num_threads(default_threads)
+    out["triage_threads"] = {
+        "default_threads": default_threads,
+        "default_ms": percentiles(by_threads[default_threads]),
+        "one_thread_ms": percentiles(by_threads[1]),
+        "measured": "TriageModel.predict([text]) on distinct texts (no query cache), blocks of 10 alternating default / 1 thread",
+    }
+
     # Cache hit versus miss: questions this process has never embedded (a true miss), each asked twice.
     ws = common.workspace_copy(template, tmp / "cache-latency")
     common.deploy_router(ws, common.router_toml("router.toml", **{"cache.enabled": True, "cache.normalise": True}),
@@ -453,6 +488,7 @@ def main() -> None:
     parser.add_argument("--n-stages", type=int, default=None, help="simulated requests timed per stage (default 300, quick 40)")
     parser.add_argument("--n-cache", type=int, default=None, help="distinct questions for hit vs miss (default 100, quick 20)")
     parser.add_argument("--n-hits", type=int, default=None, help="simulated requests for the hit rate (default 600, quick 120)")
+    parser.add_argument("--n-threads", type=int, default=None, help="fresh texts for triage at default vs 1 torch thread (default 120, quick 40)")
     parser.add_argument("--seed", type=int, default=7, help="simulate seed")
     args = parser.parse_args()
     q = args.quick
@@ -462,6 +498,7 @@ def main() -> None:
     args.n_stages = args.n_stages or (40 if q else 300)
     args.n_cache = args.n_cache or (20 if q else 100)
     args.n_hits = args.n_hits or (120 if q else 600)
+    args.n_threads = args.n_threads or (40 if q else 120)
     common.quiet_logs()
     started = time.perf_counter()
     machine = common.machine_info()
@@ -512,6 +549,10 @@ def report(result: dict[str, Any]) -> None:
         rows.append(["total (trace)", tl["n"], tl["mean"], tl["p50"], tl["p90"], tl["p99"]])
         rows += [[f"  retrieval.{k}", v["n"], v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["retrieval_parts_ms"].items()]
         print_table(f"Governed path per stage, {st['requests']} simulated requests, {st['router']} (ms)", ["stage", "n", "mean", "p50", "p90", "p99"], rows)
+        th = gv["triage_threads"]
+        print_table("Triage per call: torch intra-op threads (ms)", ["threads", "n", "p50", "p90", "p99"], [
+            [f"default ({th['default_threads']})", th["default_ms"]["n"], th["default_ms"]["p50"], th["default_ms"]["p90"], th["default_ms"]["p99"]],
+            ["1", th["one_thread_ms"]["n"], th["one_thread_ms"]["p50"], th["one_thread_ms"]["p90"], th["one_thread_ms"]["p99"]]])
         cl = gv["cache_latency"]
         print_table(
             f"Cache: {cl['questions']} fresh questions, asked twice (ms)",

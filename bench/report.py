@@ -109,6 +109,12 @@ def gateway(data: dict[str, Any]) -> str:
         rows += [[f"retrieval.{k}", v["n"], v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["retrieval_parts_ms"].items()]
         out.append(f"\n**Governed path per stage** ({st['requests']} simulated requests, {st['router']}), ms:\n")
         out.append(table(["stage", "n", "mean", "p50", "p90", "p99"], rows))
+        th = gv.get("triage_threads")
+        if th:
+            out.append(f"\n**Triage per call** at torch's default {th['default_threads']} threads vs 1 thread, ms:\n")
+            out.append(table(["threads", "n", "p50", "p90", "p99"], [
+                [f"default ({th['default_threads']})", th["default_ms"]["n"], th["default_ms"]["p50"], th["default_ms"]["p90"], th["default_ms"]["p99"]],
+                ["1", th["one_thread_ms"]["n"], th["one_thread_ms"]["p50"], th["one_thread_ms"]["p90"], th["one_thread_ms"]["p99"]]]))
         cl = gv["cache_latency"]
         out.append(f"\n**Cache hit vs miss** ({cl['pairs']} questions, each asked twice), ms:\n")
         out.append(table(["", "p50", "p90", "p99"], [

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from loopwright import __version__
-from loopwright.cli import audit, deploy, gateway, policy, registry, release, simulate, tools, triage, workspace
+from loopwright.cli import audit, corpus, deploy, gateway, policy, registry, release, simulate, tools, triage, workspace
 from loopwright.errors import LoopwrightError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.add_typer(deploy.app, name="deploy")
 workspace.register(app)
 simulate.register(app)
 gateway.register(app)
+corpus.register(app)
 release.register(app)
 app.add_typer(triage.app, name="triage")
 app.add_typer(policy.app, name="policy")

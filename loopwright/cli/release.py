@@ -26,6 +26,10 @@ def _print_report(console, report: dict) -> None:
         console.print(table)
     verdict = "[green]PASS[/green]" if report["ok"] else "[red]FAIL[/red]"
     console.print(f"{verdict}: {report['passed']}/{report['total']} passed, {report['critical_failed']} critical failures")
+    if report.get("mode") == "no_regression":
+        regressions = ", ".join(r["id"] for r in report["regressions"]) or "none"
+        console.print(f"gate (no critical regression against stable): regressions {regressions}; "
+                      f"fixed {len(report['fixed'])}; known critical failures {len(report['known_failures'])}")
 
 
 @golden_app.command("run", epilog="Example: loopwright golden run --candidate corpus=corpus/bank@3")

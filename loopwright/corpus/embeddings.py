@@ -10,6 +10,7 @@ cannot corrupt each other (at worst both embed the same text once).
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -18,6 +19,10 @@ from pathlib import Path
 import numpy as np
 
 from loopwright.digests import sha256_hex
+
+logger = logging.getLogger(__name__)
+
+PACK_SIZE = 8192
 
 class EmbeddingCache:
     """Look up vectors by content hash; embed and store only what is missing."""
@@ -61,12 +66,16 @@ class EmbeddingCache:
         for i, key in enumerate(keys):
             if key not in index and key not in missing:
                 missing[key] = i
-        fresh = None
-        if missing:
-            fresh = embed([texts[i] for i in missing.values()]).astype(np.float16)
-            self._write_pack(list(missing), fresh)
+        todo = list(missing.items())
+        # a pack per slice: an interrupted build of a large corpus keeps what it embedded
+        for start in range(0, len(todo), PACK_SIZE):
+            part = todo[start : start + PACK_SIZE]
+            vectors = embed([texts[i] for _, i in part]).astype(np.float16)
+            self._write_pack([key for key, _ in part], vectors)
+            logger.info("embedded %d of %d new chunks", min(start + PACK_SIZE, len(todo)), len(todo))
+        if todo:
             index = self._refresh()
-        dim = fresh.shape[1] if fresh is not None else (self._packs[0].shape[1] if self._packs else 0)
+        dim = self._packs[0].shape[1] if self._packs else 0
         out = np.empty((len(keys), dim), dtype=np.float16)
         for i, key in enumerate(keys):
             slot, row = index[key]

@@ -25,6 +25,7 @@ import math
 import os
 import re
 import shutil
+import threading
 import time
 import unicodedata
 from collections import OrderedDict
@@ -146,6 +147,7 @@ class CorpusIndex:
         self._doc_certified = np.array([d.certified for d in docs], dtype=bool)
         self._doc_audience = [frozenset(d.audience) for d in docs]
         self._mask_cache: OrderedDict[tuple, Masks] = OrderedDict()
+        self._mask_lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self.chunk_doc)
@@ -170,9 +172,10 @@ class CorpusIndex:
     def masks(self, access: Access, rules: RetrievalRules, as_of: date) -> Masks:
         """Eligibility masks for a caller, computed per document and spread to chunks (cached)."""
         key = (access, rules.certified_only, rules.max_age_days, as_of)
-        if (hit := self._mask_cache.get(key)) is not None:
-            self._mask_cache.move_to_end(key)
-            return hit
+        with self._mask_lock:
+            if (hit := self._mask_cache.get(key)) is not None:
+                self._mask_cache.move_to_end(key)
+                return hit
         visible = np.array([bool(aud & access.scopes) for aud in self._doc_audience], dtype=bool)
         visible &= self._doc_level <= access.level
         if rules.certified_only:
@@ -191,9 +194,10 @@ class CorpusIndex:
                 stale_doc[d] = True
                 reasons[int(d)] = why
         masks = Masks(fresh_doc[self.chunk_doc], stale_doc[self.chunk_doc], reasons)
-        self._mask_cache[key] = masks
-        if len(self._mask_cache) > 64:
-            self._mask_cache.popitem(last=False)
+        with self._mask_lock:
+            self._mask_cache[key] = masks
+            if len(self._mask_cache) > 64:
+                self._mask_cache.popitem(last=False)
         return masks
 
     # ---- scoring ------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ def run_output_validators(ctx: OutputContext) -> list[Verdict]:
     return out
 
 
-_SEVERITY = {"allow": 0, "confirm": 0, "summarize": 1, "escalate": 2, "decline": 3, "refuse": 3}
+_SEVERITY = {"allow": 0, "confirm": 0, "conflict": 0, "summarize": 1, "escalate": 2, "decline": 3, "refuse": 3}
 
 
 def decide(verdicts: Iterable[Verdict]) -> str:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-Action = Literal["allow", "decline", "escalate", "summarize", "refuse", "confirm"]
+# `conflict`: a tool call that is permitted but finds its resource already in the asked-for state.
+Action = Literal["allow", "decline", "escalate", "summarize", "refuse", "confirm", "conflict"]
 """What the caller of a validator does with a verdict:
 
 - `allow`: nothing; the check passed.

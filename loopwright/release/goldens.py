@@ -135,6 +135,11 @@ def run_suite(
         overrides = {slot: s.canary for slot, s in gateway.watcher.current.slots.items() if s.canary} | (overrides or {})
     label = ", ".join(f"{slot}={a.ref}" for slot, a in sorted((overrides or {}).items())) or "stable"
     model = gateway.models()[0]
+    # One unjudged call first, so model and index loading is not charged to the first golden's latency.
+    if goldens:
+        first = goldens[0]
+        gateway.complete(ChatRequest(model=model, messages=[{"role": "user", "content": first.input}]),
+                         gateway.principal_for(first.tenant, first.role, first.customer_id), overrides=overrides, purpose="golden")
     results = []
     for g in goldens:
         try:
@@ -149,6 +154,26 @@ def run_suite(
         except LoopwrightError as exc:
             results.append(GoldenResult(g.id, g.critical, False, [f"request failed: {exc.one_line()}"], None, g.tags))
     return GoldenReport(suite, label, results)
+
+
+def gate(candidate: GoldenReport, baseline: GoldenReport | None) -> dict[str, Any]:
+    """The golden gate's verdict. Without a baseline: every critical golden must pass (`all_pass`).
+    With one (`no_regression`): no critical golden that passes on stable may fail on the candidate."""
+    summary = candidate.summary()
+    if baseline is None:
+        return {**summary, "mode": "all_pass"}
+    passed_on_stable = {r.id for r in baseline.results if r.passed}
+    regressions = [r for r in candidate.critical_failures if r.id in passed_on_stable]
+    fixed = [r.id for r in candidate.results if r.passed and r.id not in passed_on_stable]
+    return {
+        **summary,
+        "mode": "no_regression",
+        "ok": not regressions,
+        "regressions": [r.to_dict() for r in regressions],
+        "known_failures": [r.id for r in candidate.critical_failures if r.id not in passed_on_stable],
+        "fixed": fixed,
+        "stable_passed": len(passed_on_stable),
+    }
 
 
 def golden_from_trace(record: dict[str, Any], golden_id: str) -> dict[str, Any]:

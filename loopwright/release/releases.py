@@ -149,7 +149,7 @@ def start(
     Returns the release and the gate report (None with `skip_gate`). A failed
     gate ends the release as `rejected`, with the report in its receipt.
     """
-    from loopwright.release.goldens import load_suite, run_suite
+    from loopwright.release.goldens import gate, load_suite, run_suite
 
     kind = slot_kind(slot)
     candidate = resolve(ws, ref, kind=kind)
@@ -172,7 +172,10 @@ def start(
             gateway = Gateway(ws, watch=False)
         try:
             suite_artifact, goldens = load_suite(ws, suite)
-            report = run_suite(gateway, goldens, suite=suite_artifact.ref, overrides={slot: candidate}).summary()
+            rules = _canary_rules(ws)
+            tried = run_suite(gateway, goldens, suite=suite_artifact.ref, overrides={slot: candidate})
+            baseline_report = run_suite(gateway, goldens, suite=suite_artifact.ref) if rules.gate == "no_regression" else None
+            report = gate(tried, baseline_report)
         finally:
             if own:
                 gateway.close()
@@ -207,7 +210,7 @@ def start(
         else:
             append_receipt(
                 s, ws, actor=actor, action="release.gate", subject=subject, after={**common, "passed": not rejected},
-                details={k: report[k] for k in ("suite", "total", "passed", "failed", "critical_failed", "failures")},
+                details={k: report.get(k) for k in ("mode", "suite", "total", "passed", "failed", "critical_failed", "regressions", "known_failures", "fixed", "failures")},
             )
         if not rejected:
             version = put_canary(s, slot, candidate, canary)
@@ -288,10 +291,7 @@ def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analy
 
 def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, Any]]:
     """Analyse every active release once and act: wait, step up, promote, or roll back. Returns what happened."""
-    router = get_deployment(ws).stable("router")
-    if router is None:
-        raise NotFound("no router deployed: the canary rules live in the router artifact")
-    rules = RouterPolicy.from_artifact(ws, router).canary
+    rules = _canary_rules(ws)
     actions = []
     for release in active(ws):
         result = analyse(ws, release, rules)
@@ -311,6 +311,14 @@ def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, 
             step_up(ws, release.slot, later[0], actor=actor, evidence=evidence)
             actions.append({"slot": release.slot, "release": release.id, "action": f"stepped to {later[0]:.0%}", "reason": result.reason})
     return actions
+
+
+def _canary_rules(ws: Workspace) -> CanaryRules:
+    """The gate and canary rules of the stable router."""
+    router = get_deployment(ws).stable("router")
+    if router is None:
+        raise NotFound("no router deployed: the gate and canary rules live in the router artifact")
+    return RouterPolicy.from_artifact(ws, router).canary
 
 
 def rollback(ws: Workspace, slot: str, *, to: str | None = None, actor: str | None = None, reason: str = "") -> Receipt:

@@ -276,7 +276,7 @@ class Gateway:
             "model": bundle.get("model:triage").ref if bundle.get("model:triage") else None,
         }
 
-        if intent in rp.routing.out_of_scope_intents:
+        if intent in rp.routing.out_of_scope_intents and principal.role in rp.routing.out_of_scope_roles:
             reason = f"intent {intent} is out of scope for this assistant"
             trace.record["route"] = {"tier": None, "escalated": False, "reason": reason}
             trace.record["policies"].append({"name": "router.out_of_scope", "rule": "routing.out_of_scope_intents", "reason": reason})
@@ -385,6 +385,8 @@ class Gateway:
             dry_run=trace.record["purpose"] == "golden",
         )
         status = {"done": "executed", "refused": "blocked"}.get(result.status, result.status)
+        if result.status == "refused" and result.refusal.action == "conflict":
+            status = "conflict"  # permitted, but the card (say) is already in that state
         entry = {"name": tool, "status": status, "ticket": result.ticket, "replayed": result.replayed,
                  "verdicts": [v.to_dict() for v in result.verdicts]}
         if result.receipt is not None:
@@ -399,6 +401,8 @@ class Gateway:
         if result.status == "dry_run":
             return f"{tool.replace('_', ' ')} would run with {_describe(arguments)} (evaluation: not executed)."
         refusal = result.refusal
+        if status == "conflict":
+            return f"Nothing to do: {refusal.reason}."
         trace.record["policies"].append({"name": f"tool.{refusal.name}", "rule": refusal.rule, "reason": refusal.reason})
         return f"I can't do that: {refusal.reason}."
 

@@ -61,6 +61,9 @@ class Routing(_Model):
     out_of_scope_intents: tuple[str, ...] = Field(
         (), description="Intents the assistant declines outright (chit-chat, other products): no retrieval, no generation."
     )
+    out_of_scope_roles: tuple[str, ...] = Field(
+        ("customer",), description="Roles the out-of-scope rule applies to (staff use the assistant as a knowledge tool)."
+    )
     small_tier_flag: str | None = Field(
         None, description="A feature flag gating the small tier: callers for whom it is off always get the large tier."
     )
@@ -78,8 +81,13 @@ CANARY_METRICS = ("defect_rate", "decline_rate", "escalation_rate", "latency_ms"
 
 
 class CanaryRules(_Model):
-    """How a canary is judged and stepped up; see `loopwright.release.analysis`."""
+    """How a candidate is gated and its canary judged and stepped up; see `loopwright.release.analysis`."""
 
+    gate: Literal["all_pass", "no_regression"] = Field(
+        "all_pass",
+        description="all_pass: every critical golden must pass on the candidate. no_regression: no critical golden "
+        "that passes on stable may fail on the candidate (known failures are reported, and a fix can ship).",
+    )
     steps: tuple[float, ...] = Field(
         (0.1, 0.5, 1.0), description="Traffic shares a clean canary moves through; after the last it is promoted."
     )

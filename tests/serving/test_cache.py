@@ -206,7 +206,7 @@ def test_no_hit_across_tenants_roles_or_near_misses(gateway):
     assert ask(gateway, SAVINGS, agent)[0].loopwright["cache_hit"] is False
     assert ask(gateway, SAVINGS, STAFF)[0].loopwright["cache_hit"] is True  # each side has its own entry
     for a, b in [
-        ("Can I use FlexPay on a $500 purchase?", "Can I use FlexPay on a $5,000 purchase?"),
+        ("Is there a fee on a $500 wire transfer?", "Is there a fee on a $5,000 wire transfer?"),
         ("What is the wire transfer fee?", "What is the wire transfer fee limit?"),
     ]:
         ask(gateway, a)

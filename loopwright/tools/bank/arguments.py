@@ -8,7 +8,7 @@ from typing import Any
 from loopwright.tools.arguments import argument_extractor
 
 # A card is named by its last four digits: four digits standing alone, not part of an amount or date.
-_LAST4 = re.compile(r"(?<![\d$.,/-])(\d{4})(?![\d,./-])")
+_LAST4 = re.compile(r"(?<![\d$.,/-])(\d{4})(?!\d|[.,/-]\d)")
 _CARD_ID = re.compile(r"\bcard_\d{1,6}\b")
 _TXN = re.compile(r"\btxn_\d{1,8}\b")
 _CATEGORIES = (

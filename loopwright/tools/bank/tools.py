@@ -68,7 +68,7 @@ def _card_in(status: str, rule: str):
     def check(ctx: ToolContext, args: CardRef) -> Verdict:
         card = _card(ctx, args)
         if card.status != status:
-            return failed("card_state", rule, f"card ending {card.last4} is {card.status}, not {status}", "refuse")
+            return failed("card_state", rule, f"card ending {card.last4} is {card.status}, not {status}", "conflict")
         return passed("card_state", rule, f"card ending {card.last4} is {status}")
 
     check.__name__ = f"card_is_{status}"
