@@ -21,9 +21,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: install
-	@rm -rf demo-workspace
-	$(VENV)/bin/loopwright init demo-workspace --sample bank
-	cd demo-workspace && ../$(VENV)/bin/loopwright registry list && ../$(VENV)/bin/loopwright deploy show && ../$(VENV)/bin/loopwright audit verify
+	$(VENV)/bin/loopwright demo --workspace loopwright-demo
 
 test: install
 	$(PY) -m pytest -q -n $(WORKERS) --dist loadfile
@@ -35,4 +33,4 @@ sample: install
 	$(PY) -m loopwright.samples.bank.generate
 
 clean:
-	rm -rf $(VENV) demo-workspace .pytest_cache
+	rm -rf $(VENV) loopwright-demo .pytest_cache

@@ -13,7 +13,7 @@ import sys
 import typer
 
 from loopwright import __version__
-from loopwright.cli import audit, corpus, deploy, gateway, policy, registry, release, simulate, tools, triage, workspace
+from loopwright.cli import audit, corpus, demo, deploy, gateway, policy, registry, release, simulate, tools, triage, workspace
 from loopwright.errors import LoopwrightError
 
 app = typer.Typer(
@@ -28,6 +28,7 @@ app.add_typer(registry.app, name="registry")
 app.add_typer(audit.app, name="audit")
 app.add_typer(deploy.app, name="deploy")
 workspace.register(app)
+demo.register(app)
 simulate.register(app)
 gateway.register(app)
 corpus.register(app)

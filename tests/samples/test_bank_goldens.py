@@ -127,7 +127,8 @@ def test_staff_knowledge_does_not_reach_retail(goldens: list[dict], docs: dict[s
     leaks = [g for g in goldens if "leak" in g["tags"]]
     assert len(leaks) >= 6
     for g in leaks:
-        assert g["tenant"] == "larkspur-retail" and g["must_decline"] and g["critical"]
+        # The property is the leak, not a decline: retail retrieval cannot see that the answer is staff-only.
+        assert g["tenant"] == "larkspur-retail" and g["critical"] and g["must_not_contain"]
         assert all(s in staff_text and s not in public_text for s in g["must_not_contain"]), g["id"]
     answered = [g for g in goldens if g["tenant"] == "larkspur-staff" and "staff" in g["tags"]]
     assert answered and all(docs[g["must_cite"][0]]["audience"] == ["staff"] for g in answered)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -82,17 +83,28 @@ def test_sigterm_under_load_drains_every_trace(triaged_bank, tmp_path):
                         if response.status_code == 200:
                             answered.append(response.json()["loopwright"]["trace_id"])
 
+        def wait_for(n: int) -> None:
+            load_deadline = time.monotonic() + 60
+            while len(answered) < n:
+                assert time.monotonic() < load_deadline, "the load never got going"
+                time.sleep(0.01)
+
+        # Hold SQLite's write lock from here, so the traces of the calls answered meanwhile are still
+        # queued when SIGTERM lands: only a drain on shutdown can save them.
+        lock_holder = sqlite3.connect(ws.database_url.removeprefix("sqlite:///"), isolation_level=None)
         with ThreadPoolExecutor(16) as pool:
             for i in range(16):
                 pool.submit(caller, i)
-            load_deadline = time.monotonic() + 60
-            while len(answered) < 40:
-                assert time.monotonic() < load_deadline, "the load never got going"
-                time.sleep(0.01)
+            wait_for(40)
+            lock_holder.execute("BEGIN IMMEDIATE")
+            queued_from = len(answered)
+            wait_for(queued_from + 30)
             proc.send_signal(signal.SIGTERM)
             sent_at = len(answered)
-            time.sleep(1.0)
+            time.sleep(1.5)
+            lock_holder.execute("COMMIT")
             stop.set()
+        lock_holder.close()
         code = proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
@@ -104,7 +116,7 @@ def test_sigterm_under_load_drains_every_trace(triaged_bank, tmp_path):
     assert code in (0, -signal.SIGTERM), output  # uvicorn re-raises the signal once it has shut down cleanly
     assert "Traceback" not in output, output
     assert not [s for s in statuses if isinstance(s, int) and s >= 500], statuses
-    assert len(answered) >= sent_at >= 40
+    assert len(answered) >= sent_at >= queued_from + 30
     missing = []
     for trace_id in answered:
         try:

@@ -1,0 +1,309 @@
+"""The demo's phases: each one step of the Larkspur story, run through the same code a user runs.
+
+A phase takes the `DemoContext`, drives simulated traffic, ships changes
+through the release plane, and records what it measured: a summary, metrics,
+table rows with the trace and receipt ids behind each figure, and events for
+the timeline. Nothing is scripted to a figure: the report says what happened.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from loopwright.corpus import commits
+from loopwright.registry import artifacts
+from loopwright.registry.receipts import list_receipts
+from loopwright.release import releases
+from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.samples.bank import DATA_DIR
+from loopwright.samples.bank.install import CONFIG_DIR
+from loopwright.demo.traffic import Driver, Served, summarise
+from loopwright.serving.pipeline import Gateway
+from loopwright.workspace import Workspace
+
+FLEXPAY_DOCS = ("flexpay-2-0", "flexpay-2-0-es", "flexpay-2-0-vi")
+
+
+@dataclass
+class Sizes:
+    """Requests per part of the story; `quick` shrinks them for a smoke run."""
+
+    baseline: int = 300
+    after: int = 300
+    canary_batch: int = 100
+    canary_max: int = 3000
+    economics: int = 400
+    live_seconds: float = 3.0
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(baseline=80, after=80, canary_batch=60, canary_max=900, economics=100, live_seconds=1.5)
+
+
+@dataclass
+class DemoContext:
+    ws: Workspace
+    gateway: Gateway
+    driver: Driver
+    sizes: Sizes
+    progress: Callable[[str, int], Callable[[], None]]  # (label, total) -> advance
+    phases: list[dict[str, Any]] = field(default_factory=list)
+    table: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def now(self) -> float:
+        return round(time.monotonic() - self.driver.started, 3)
+
+    def event(self, phase: str, label: str, receipt_id: str | None = None) -> None:
+        self.events.append({"t": self.now(), "phase": phase, "label": label, "receipt_id": receipt_id})
+
+    def row(self, phase: str, metric: str, value, unit: str, *, target: str | None = None, met: bool | None = None,
+            traces: list[Served] | None = None, receipts: list[str] | None = None) -> None:
+        self.table.append({
+            "phase": phase, "metric": metric, "value": value, "unit": unit, "target": target, "met": met,
+            "trace_ids": [s.trace_id for s in traces or []], "receipt_ids": list(receipts or []),
+        })
+
+    def serve(self, n: int, phase: str, label: str) -> list[Served]:
+        return self.driver.run(n, phase, on_request=self.progress(label, n))
+
+
+def _receipt_ids(ws: Workspace, subject: str) -> list[str]:
+    with ws.session() as s:
+        return [r.id for r in list_receipts(s, subject=subject)]
+
+
+def _release(ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str) -> dict[str, Any]:
+    """Gate and canary `ref` on `slot`, driving traffic until the analysis promotes or rolls it back."""
+    release, report = releases.start(ctx.ws, slot, ref, canary=0.1, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway)
+    ids = _receipt_ids(ctx.ws, f"release/{release.id}")
+    label = "gate skipped" if skip_gate else f"gate {'passed' if release.state == 'canary' else 'failed'}"
+    ctx.event(phase, f"{label}: {release.candidate.ref} on {slot}", ids[-1] if ids else None)
+    outcome: dict[str, Any] = {"release": release.id, "gate": report, "state": release.state, "served": [], "actions": []}
+    if release.state != "canary":
+        outcome["receipts"] = ids
+        return outcome
+    ctx.gateway.watcher.refresh()
+    started = time.monotonic()
+    while True:
+        outcome["served"] += ctx.serve(ctx.sizes.canary_batch, phase, f"{phase}: canary of {release.candidate.ref}")
+        actions = [a for a in releases.tick(ctx.ws) if a["release"] == release.id]
+        ctx.gateway.watcher.refresh()
+        for a in actions:
+            if a["action"] != "wait":
+                receipts = _receipt_ids(ctx.ws, f"release/{release.id}")
+                ctx.event(phase, f"{a['action']}: {release.candidate.ref}", receipts[-1])
+                outcome["actions"].append(a)
+        state = releases.history(ctx.ws, slot)[-1]
+        if state.get("state") != "canary" or len(outcome["served"]) >= ctx.sizes.canary_max:
+            break
+    outcome.update(state=state.get("state"), receipts=_receipt_ids(ctx.ws, f"release/{release.id}"),
+                   seconds=round(time.monotonic() - started, 2))
+    return outcome
+
+
+def baseline(ctx: DemoContext) -> None:
+    start = ctx.now()
+    rows = ctx.serve(ctx.sizes.baseline, "baseline", "baseline traffic")
+    m = summarise(rows)
+    flex = [r for r in rows if r.flexpay]
+    ctx.row("baseline", "FlexPay accuracy", m["flexpay_accuracy"], "%", traces=flex)
+    ctx.row("baseline", "accepted answers", m["accepted_rate"], "%", traces=rows)
+    ctx.row("baseline", "latency p50", m["latency_p50_ms"], "ms", traces=rows)
+    ctx.row("baseline", "latency p95", m["latency_p95_ms"], "ms", traces=rows)
+    ctx.row("baseline", "cost per accepted answer", m["cost_per_accepted"], "$", traces=rows)
+    ctx.phases.append({
+        "name": "baseline", "title": "Baseline", "start_t": start, "end_t": ctx.now(), "metrics": m,
+        "summary": f"{m['requests']} simulated requests against the starting deployment (FlexPay 2.0 uncertified, "
+                   f"every question on the large tier, no cache). FlexPay accuracy {_pct(m['flexpay_accuracy'])}, "
+                   f"accepted {_pct(m['accepted_rate'])}.",
+        "trace_ids": [r.trace_id for r in rows], "receipt_ids": [],
+    })
+
+
+def inference_first(ctx: DemoContext) -> None:
+    """Week 1: fix what the assistant reads, not the model: certify FlexPay 2.0 and ship it as a corpus release."""
+    start = ctx.now()
+    before = summarise([r for r in ctx.driver.served if r.phase == "baseline"])
+    for doc in FLEXPAY_DOCS:
+        commits.stage_certify(ctx.ws, doc)
+    commit = commits.commit(ctx.ws, "Certify FlexPay 2.0 (en, es, vi); freshness and decline-if-stale stay on")
+    ctx.event("inference_first", f"corpus commit {commit.ref}", _receipt_ids(ctx.ws, commit.ref)[-1])
+    outcome = _release(ctx, "inference_first", "corpus", commit.ref, reason="FlexPay 2.0 certified")
+    after_rows = ctx.serve(ctx.sizes.after, "inference_first", "after the corpus release") if outcome["state"] == "promoted" else []
+    after = summarise(after_rows)
+    flex = [r for r in after_rows if r.flexpay]
+    gate = outcome["gate"] or {}
+    ctx.row("inference_first", "golden gate", bool(gate.get("ok")), "", target="pass", met=bool(gate.get("ok")), receipts=outcome["receipts"][:1])
+    ctx.row("inference_first", "release outcome", outcome["state"], "", target="promoted", met=outcome["state"] == "promoted",
+            traces=outcome["served"], receipts=outcome["receipts"])
+    ctx.row("inference_first", "FlexPay accuracy before", before["flexpay_accuracy"], "%",
+            traces=[r for r in ctx.driver.served if r.phase == "baseline" and r.flexpay])
+    ctx.row("inference_first", "FlexPay accuracy after", after.get("flexpay_accuracy"), "%", target=">= 90%",
+            met=(after.get("flexpay_accuracy") or 0) >= 0.9, traces=flex)
+    ctx.row("inference_first", "latency p50 after", after.get("latency_p50_ms"), "ms", traces=after_rows)
+    ctx.phases.append({
+        "name": "inference_first", "title": "Inference first: certify FlexPay 2.0", "start_t": start, "end_t": ctx.now(),
+        "metrics": {"before": before, "after": after, "release": {k: outcome[k] for k in ("release", "state")}},
+        "summary": f"Corpus commit {commit.ref} certified the FlexPay 2.0 documents. The golden gate "
+                   f"{'passed' if gate.get('ok') else 'failed'} ({len(gate.get('fixed', []))} goldens fixed, "
+                   f"{len(gate.get('regressions', []))} regressions); the 10% canary ended {outcome['state']} after "
+                   f"{len(outcome['served'])} requests. FlexPay accuracy {_pct(before['flexpay_accuracy'])} -> "
+                   f"{_pct(after.get('flexpay_accuracy'))}.",
+        "trace_ids": [r.trace_id for r in outcome["served"] + after_rows], "receipt_ids": outcome["receipts"],
+    })
+
+
+def economics(ctx: DemoContext) -> None:
+    """The router's small tier for confident FAQ intents, and the normalised cache, against always-large."""
+    start = ctx.now()
+    control = ctx.serve(ctx.sizes.economics, "economics", "always-large control")
+    current = get_deployment(ctx.ws).stable("router")
+    router = artifacts.register(
+        ctx.ws, "router", current.name,
+        {"router.toml": (CONFIG_DIR / "router-economics.toml").read_bytes(), "prices.json": (DATA_DIR / "prices.json").read_bytes()},
+        parents=[current.ref], provenance={"source": "demo: economics levers", "creator": "loopwright demo"},
+    )
+    outcome = _release(ctx, "economics", "router", router.ref, reason="small tier for confident FAQs, normalised cache")
+    treated = ctx.serve(ctx.sizes.economics, "economics", "small tier + cache") if outcome["state"] == "promoted" else []
+    c, t = summarise(control), summarise(treated)
+    saving = 1 - t["cost_per_accepted"] / c["cost_per_accepted"] if t.get("cost_per_accepted") and c.get("cost_per_accepted") else None
+    kept = (t.get("accepted_rate") or 0) - c["accepted_rate"] if treated else None
+    ctx.row("economics", "cost per accepted, always-large", c["cost_per_accepted"], "$", traces=control)
+    ctx.row("economics", "cost per accepted, router + cache", t.get("cost_per_accepted"), "$", traces=treated)
+    ctx.row("economics", "cost saving per accepted answer", saving, "%", target=">= 60%", met=saving is not None and saving >= 0.6,
+            traces=control + treated)
+    ctx.row("economics", "accuracy change vs always-large", kept, "%", target="within 2 points", met=kept is not None and kept >= -0.02,
+            traces=control + treated)
+    ctx.row("economics", "escalation rate", t.get("escalation_rate"), "%", traces=treated)
+    ctx.row("economics", "cache hit rate", t.get("cache_hit_rate"), "%", traces=treated)
+    ctx.phases.append({
+        "name": "economics", "title": "Economics: router and cache", "start_t": start, "end_t": ctx.now(),
+        "metrics": {"always_large": c, "router_cache": t, "release": {k: outcome[k] for k in ("release", "state")}},
+        "summary": f"Router {router.ref} (small tier for confident FAQ intents, normalised cache) was released "
+                   f"through the gate and a 10% canary ({outcome['state']}). Cost per accepted answer "
+                   f"{_money(c['cost_per_accepted'])} -> {_money(t.get('cost_per_accepted'))}; accepted "
+                   f"{_pct(c['accepted_rate'])} -> {_pct(t.get('accepted_rate'))}; escalation {_pct(t.get('escalation_rate'))}, "
+                   f"cache hits {_pct(t.get('cache_hit_rate'))}.",
+        "trace_ids": [r.trace_id for r in control + treated], "receipt_ids": outcome["receipts"],
+    })
+
+
+def incident(ctx: DemoContext) -> None:
+    """A mis-dated old savings table: caught by the gate, rolled back by the canary, then by hand under live load."""
+    start = ctx.now()
+    ws = ctx.ws
+    slots_before = {s: st.stable.digest for s, st in get_deployment(ws).slots.items() if st.stable}
+    good = get_deployment(ws).stable("corpus")
+    commits.stage_add(ws, [ws.root / "bank" / "incident" / "savings-rates-2025-03.md"])
+    bad = commits.commit(ws, "Import savings rate sheet (re-export)")
+    gated = _release(ctx, "incident", "corpus", bad.ref, reason="savings rate sheet re-export")
+    gate = gated["gate"] or {}
+    ctx.row("incident", "gate caught the bad commit", gated["state"] == "rejected", "", target="rejected", met=gated["state"] == "rejected",
+            receipts=gated["receipts"])
+    forced = _release(ctx, "incident", "corpus", bad.ref, skip_gate=True, reason="demo: force it past the gate")
+    detect_s = forced.get("seconds")
+    ctx.row("incident", "canary rolled back by itself", forced["state"] == "rolled_back", "", target="rolled_back",
+            met=forced["state"] == "rolled_back", traces=forced["served"], receipts=forced["receipts"])
+    ctx.row("incident", "time to detect (canary)", detect_s, "s", traces=forced["served"], receipts=forced["receipts"][-1:])
+    ctx.row("incident", "requests until detected", len(forced["served"]), "", traces=forced["served"])
+
+    # Straight onto stable, then `rollback corpus` by hand while 32 clients hammer a live server.
+    receipt = set_stable(ws, "corpus", bad.ref, reason="demo: the bad commit lands on stable")
+    ctx.event("incident", f"{bad.ref} put straight on stable", receipt.id)
+    live = _rollback_under_load(ctx, bad.digest, good.digest)
+    ctx.event("incident", "rollback corpus (by hand, under load)", live["receipt"])
+    ctx.row("incident", "rollback took effect in", live["effect_s"], "s", target="< 1 s", met=live["effect_s"] < 1.0, receipts=[live["receipt"]])
+    ctx.row("incident", "failed requests during the switch", live["failed"], "", target="0", met=live["failed"] == 0)
+    ctx.row("incident", "requests served during the switch", live["requests"], "")
+    slots_after = {s: st.stable.digest for s, st in get_deployment(ws).slots.items() if st.stable}
+    untouched = [s for s in slots_before if s != "corpus" and slots_after.get(s) == slots_before[s]]
+    changed = [s for s in slots_before if s != "corpus" and slots_after.get(s) != slots_before[s]]
+    ctx.row("incident", "other slots unchanged", not changed, "", target="prompt, adapter, model untouched", met=not changed,
+            receipts=_receipt_ids(ws, "slot/corpus"))
+    ctx.phases.append({
+        "name": "incident", "title": "Incident: a stale savings table", "start_t": start, "end_t": ctx.now(),
+        "metrics": {"gate": {k: gate.get(k) for k in ("ok", "regressions", "fixed")}, "forced": {k: forced[k] for k in ("state", "actions")},
+                    "live_rollback": live, "untouched_slots": untouched},
+        "summary": f"{bad.ref} brought in the March 2025 rate sheet, mis-dated at export so freshness filters passed it. "
+                   f"The golden gate {'rejected' if gated['state'] == 'rejected' else 'did not reject'} it "
+                   f"({len(gate.get('regressions', []))} critical regressions). Forced onto a 10% canary it ended "
+                   f"{forced['state']} after {len(forced['served'])} requests ({detect_s} s). Put straight on stable, "
+                   f"`rollback corpus` took effect in {live['effect_s']:.2f} s with {live['failed']} failed requests out of "
+                   f"{live['requests']}; slots left untouched: {', '.join(untouched)}.",
+        "trace_ids": [r.trace_id for r in forced["served"]], "receipt_ids": gated["receipts"] + forced["receipts"] + [live["receipt"]],
+    })
+
+
+def _rollback_under_load(ctx: DemoContext, bad: str, good: str) -> dict[str, Any]:
+    """32 clients against a live `serve`-equivalent server; `rollback corpus` mid-load; how long until no
+    request started after it is served the bad commit, and how many requests failed."""
+    from loopwright.server.app import create_app
+    from loopwright.server.threaded import ThreadedServer
+    from loopwright.serving.auth import create_key
+
+    key, _ = create_key(ctx.ws, tenant="larkspur-retail", role="customer", scopes=("retail",))
+    questions = ["What is the APY on the Larkspur Saver account?", "How much is a domestic wire?", "When are branches open on Saturday?"]
+    results: list[tuple[float, int, str | None]] = []
+    lock, stop = threading.Lock(), threading.Event()
+    with ThreadedServer(create_app(ctx.ws, poll_s=0.1)) as server:
+        def client(i: int) -> None:
+            with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+                n = 0
+                while not stop.is_set():
+                    started = time.monotonic()
+                    body = {"model": ctx.gateway.models()[0], "messages": [{"role": "user", "content": questions[(i + n) % 3]}], "user": f"load-{i}"}
+                    try:
+                        r = http.post("/v1/chat/completions", json=body)
+                        commit = (r.json().get("loopwright", {}).get("retrieval") or {}).get("commit") if r.status_code == 200 else None
+                        status = r.status_code
+                    except httpx.HTTPError:
+                        status, commit = 0, None
+                    with lock:
+                        results.append((started, status, commit))
+                    n += 1
+
+        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as warm:
+            for q in questions:
+                warm.post("/v1/chat/completions", json={"model": ctx.gateway.models()[0], "messages": [{"role": "user", "content": q}]})
+        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(32)]
+        for t in threads:
+            t.start()
+        time.sleep(ctx.sizes.live_seconds)
+        t_rollback = time.monotonic()
+        receipt = releases.rollback(ctx.ws, "corpus", to=good, reason="demo: stale savings table on stable")
+        time.sleep(ctx.sizes.live_seconds)
+        stop.set()
+        for t in threads:
+            t.join(30)
+    ctx.gateway.watcher.refresh()
+    late_bad = [start for start, _, commit in results if start >= t_rollback and commit == bad]
+    return {
+        "receipt": receipt.id,
+        "requests": len(results),
+        "failed": sum(status != 200 for _, status, _ in results),
+        "effect_s": round(max(late_bad) - t_rollback, 3) if late_bad else 0.0,
+        "served_good_after": sum(1 for start, _, commit in results if start > t_rollback and commit == good),
+    }
+
+
+def _pct(x) -> str:
+    return "n/a" if x is None else f"{x:.0%}"
+
+
+def _money(x) -> str:
+    return "n/a" if x is None else f"${x:.5f}"
+
+
+PHASES: list[tuple[str, Callable[[DemoContext], None]]] = [
+    ("baseline", baseline),
+    ("inference_first", inference_first),
+    ("economics", economics),
+    ("incident", incident),
+]
