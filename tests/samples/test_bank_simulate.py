@@ -90,7 +90,7 @@ def test_expectations_follow_the_facts(stream: list[dict]) -> None:
         if r["intent"] == "savings_rates" and not e["must_decline"]:
             assert "2.25%" in e["must_not_contain"] and "2.25%" not in e["must_contain"]
     assert any("3.80%" in r["expect"]["must_contain"] for r in stream)
-    assert any(r["kind"] == "staff" and r["expect"]["must_decline"] for r in stream)
+    assert any(r["kind"] == "staff" and r["expect"]["must_not_contain"] for r in stream)
 
 
 def test_main_writes_jsonl(tmp_path: Path) -> None:
