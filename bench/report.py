@@ -149,6 +149,12 @@ def router(data: dict[str, Any]) -> str:
                          r.get("escalation_rate"), r.get("small_tier_share"), r.get("cache_hit_rate"), r.get("flexpay_accuracy")])
     out = [f"simulate({cfg['requests']}, seed {cfg['seed']}); corpus {cfg['corpus']}.\n",
            table(["config", "accuracy", "drop (points)", "$ / accepted", "cost cut", "escalated", "small tier", "cache hits", "FlexPay accuracy"], rows)]
+    spans = data.get("small_tier_spans")
+    if spans:
+        out.append("\n**Small-tier evidence** (router-economics, cache off; the shipped config reads 1 span):\n")
+        out.append(table(["small tier spans", "accuracy", "drop (points)", "$ / accepted", "cost cut", "small tier", "FlexPay accuracy", "both targets"], [
+            [p["small_evidence_spans"], p["accuracy"], p["accuracy_drop_points"], p["cost_per_accepted_usd"], p["cost_per_accepted_cut"],
+             p["small_tier_share"], p["flexpay_accuracy"], p["accuracy_within_2_points"] and p["cost_cut_at_least_60pct"]] for p in spans]))
     for key, title in (("curve", "with the escalation cap as shipped"), ("curve_no_cap", "with no escalation cap")):
         points = data.get(key)
         if points:

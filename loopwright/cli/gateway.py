@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
 from loopwright.observe import report as reports
@@ -62,7 +62,7 @@ def keys_list(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     found = auth.list_keys(ws)
 
     def render(console):
-        table = Table("id", "tenant", "role", "subject", "created", "revoked")
+        table = Table(Column("id", no_wrap=True, min_width=20), "tenant", "role", "subject", "created", "revoked")  # ids stay whole: `keys revoke` takes them
         for k in found:
             table.add_row(k["id"], k["tenant"], k["role"], k["subject"] or "-", k["created_at"][:19], (k["revoked_at"] or "-")[:19])
         console.print(table if found else "no keys")
@@ -130,7 +130,7 @@ def trace_list(
     found = traces.list_traces(open_workspace(workspace), tenant=tenant, since=since, intent=intent, outcome=outcome, limit=limit)
 
     def render(console):
-        table = Table("id", "time", "tenant", "intent", "tier", "cache", "outcome", "ms", "cost")
+        table = Table(Column("id", no_wrap=True, min_width=27), "time", "tenant", "intent", "tier", "cache", "outcome", "ms", "cost")  # ids stay whole: `trace show` takes them
         for t in found:
             table.add_row(t["id"], t["ts"][:19], t["tenant"], t["intent"] or "-", t["tier"] or "-", "hit" if t["cache_hit"] else "-", t["outcome"], f"{t['latency_ms']:.1f}", f"{t['cost']:.6f}")
         console.print(table if found else "no traces")

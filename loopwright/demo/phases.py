@@ -36,14 +36,16 @@ class Sizes:
 
     baseline: int = 300
     after: int = 300
-    canary_batch: int = 100
-    canary_max: int = 3000
+    canary_share: float = 0.1
+    canary_batch: int = 150
+    canary_max: int = 4000
     economics: int = 400
     live_seconds: float = 3.0
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(baseline=80, after=80, canary_batch=60, canary_max=900, economics=100, live_seconds=1.5)
+        """A smoke run: canaries start at 50% so the analysis reaches its minimum sample in a few hundred requests."""
+        return cls(baseline=80, after=80, canary_share=0.5, canary_batch=100, canary_max=900, economics=100, live_seconds=1.5)
 
 
 @dataclass
@@ -81,7 +83,9 @@ def _receipt_ids(ws: Workspace, subject: str) -> list[str]:
 
 def _release(ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str) -> dict[str, Any]:
     """Gate and canary `ref` on `slot`, driving traffic until the analysis promotes or rolls it back."""
-    release, report = releases.start(ctx.ws, slot, ref, canary=0.1, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway)
+    release, report = releases.start(
+        ctx.ws, slot, ref, canary=ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway
+    )
     ids = _receipt_ids(ctx.ws, f"release/{release.id}")
     label = "gate skipped" if skip_gate else f"gate {'passed' if release.state == 'canary' else 'failed'}"
     ctx.event(phase, f"{label}: {release.candidate.ref} on {slot}", ids[-1] if ids else None)
@@ -101,7 +105,12 @@ def _release(ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bo
                 ctx.event(phase, f"{a['action']}: {release.candidate.ref}", receipts[-1])
                 outcome["actions"].append(a)
         state = releases.history(ctx.ws, slot)[-1]
-        if state.get("state") != "canary" or len(outcome["served"]) >= ctx.sizes.canary_max:
+        if state.get("state") != "canary":
+            break
+        if len(outcome["served"]) >= ctx.sizes.canary_max:
+            aborted = releases.abort(ctx.ws, slot, reason=f"demo: no decision after {len(outcome['served'])} requests")
+            ctx.event(phase, f"aborted: {aborted.candidate.ref} (no decision)", _receipt_ids(ctx.ws, f"release/{release.id}")[-1])
+            state = {"state": "aborted"}
             break
     outcome.update(state=state.get("state"), receipts=_receipt_ids(ctx.ws, f"release/{release.id}"),
                    seconds=round(time.monotonic() - started, 2))
@@ -153,7 +162,7 @@ def inference_first(ctx: DemoContext) -> None:
         "metrics": {"before": before, "after": after, "release": {k: outcome[k] for k in ("release", "state")}},
         "summary": f"Corpus commit {commit.ref} certified the FlexPay 2.0 documents. The golden gate "
                    f"{'passed' if gate.get('ok') else 'failed'} ({len(gate.get('fixed', []))} goldens fixed, "
-                   f"{len(gate.get('regressions', []))} regressions); the 10% canary ended {outcome['state']} after "
+                   f"{len(gate.get('regressions', []))} regressions); the {ctx.sizes.canary_share:.0%} canary ended {outcome['state']} after "
                    f"{len(outcome['served'])} requests. FlexPay accuracy {_pct(before['flexpay_accuracy'])} -> "
                    f"{_pct(after.get('flexpay_accuracy'))}.",
         "trace_ids": [r.trace_id for r in outcome["served"] + after_rows], "receipt_ids": outcome["receipts"],
@@ -187,7 +196,7 @@ def economics(ctx: DemoContext) -> None:
         "name": "economics", "title": "Economics: router and cache", "start_t": start, "end_t": ctx.now(),
         "metrics": {"always_large": c, "router_cache": t, "release": {k: outcome[k] for k in ("release", "state")}},
         "summary": f"Router {router.ref} (small tier for confident FAQ intents, normalised cache) was released "
-                   f"through the gate and a 10% canary ({outcome['state']}). Cost per accepted answer "
+                   f"through the gate and a {ctx.sizes.canary_share:.0%} canary ({outcome['state']}). Cost per accepted answer "
                    f"{_money(c['cost_per_accepted'])} -> {_money(t.get('cost_per_accepted'))}; accepted "
                    f"{_pct(c['accepted_rate'])} -> {_pct(t.get('accepted_rate'))}; escalation {_pct(t.get('escalation_rate'))}, "
                    f"cache hits {_pct(t.get('cache_hit_rate'))}.",
@@ -233,7 +242,7 @@ def incident(ctx: DemoContext) -> None:
                     "live_rollback": live, "untouched_slots": untouched},
         "summary": f"{bad.ref} brought in the March 2025 rate sheet, mis-dated at export so freshness filters passed it. "
                    f"The golden gate {'rejected' if gated['state'] == 'rejected' else 'did not reject'} it "
-                   f"({len(gate.get('regressions', []))} critical regressions). Forced onto a 10% canary it ended "
+                   f"({len(gate.get('regressions', []))} critical regressions). Forced onto a {ctx.sizes.canary_share:.0%} canary it ended "
                    f"{forced['state']} after {len(forced['served'])} requests ({detect_s} s). Put straight on stable, "
                    f"`rollback corpus` took effect in {live['effect_s']:.2f} s with {live['failed']} failed requests out of "
                    f"{live['requests']}; slots left untouched: {', '.join(untouched)}.",

@@ -52,6 +52,7 @@ def run_demo(folder: Path, *, quick: bool = False, seed: int = 7, console: Conso
     root_logger = logging.getLogger("loopwright")
     root_logger.addHandler(handler)
     root_logger.setLevel(logging.INFO)
+    root_logger.propagate = False  # the demo's log goes to its file; the terminal shows progress and the table
     try:
         with console.status("loading the Larkspur Bank sample (documents, corpus index, configuration)"):
             install_sample(ws)
@@ -80,6 +81,7 @@ def run_demo(folder: Path, *, quick: bool = False, seed: int = 7, console: Conso
             gateway.close()
     finally:
         root_logger.removeHandler(handler)
+        root_logger.propagate = True
         handler.close()
 
     results = {

@@ -64,8 +64,8 @@ class Driver:
         """Serve the next `n` requests, then write their traces and the judge's feedback."""
         batch, pending = [], []
         for request in (next(self._stream) for _ in range(n)):
-            if request["kind"] == "pii":
-                self.raw_pii.update(request["expect"]["must_not_contain"])
+            if request["kind"] == "pii":  # the values it typed: forbidden in the answer and present in the text
+                self.raw_pii.update(v for v in request["expect"]["must_not_contain"] if v in request["text"])
             role = "agent" if request["tenant"].endswith("staff") else "customer"
             principal = self.gateway.principal_for(request["tenant"], role, request["customer_id"], key_id="demo")
             completion = self.gateway.complete(

@@ -6,9 +6,14 @@ and its distribution-free confidence interval, as Kayenta does. A metric
 regresses only when the test is significant AND the effect is larger than the
 policy tolerates, so a tiny but real shift does not roll back a release.
 
+Defects are also tested per intent segment (as the triage model labelled the
+request), since a change that breaks one kind of question (a savings-rate
+table, say) moves the overall rate little and its own segment a lot.
+
 Each release step is looked at once, when both sides have `min_samples`
-requests; alpha is split (Bonferroni) across the critical metrics and the
-steps, so the chance that an A/A canary is rolled back stays under `alpha`.
+requests; alpha is split (Bonferroni) across the critical metrics, the
+segments and the steps, so the chance that an A/A canary is rolled back
+stays under `alpha`.
 """
 
 from __future__ import annotations
@@ -102,6 +107,10 @@ def shift_test(metric: str, canary: np.ndarray, stable: np.ndarray, *, alpha: fl
     )
 
 
+def _segment(record: dict[str, Any]) -> str:
+    return (record.get("triage") or {}).get("intent") or "unknown"
+
+
 def features(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     """Per-request indicators and values from trace records."""
     return {
@@ -115,6 +124,14 @@ def features(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
     }
 
 
+def _segments(canary: list[dict[str, Any]], stable: list[dict[str, Any]], min_samples: int) -> list[str]:
+    """Intents with at least `min_samples` requests on each side."""
+    from collections import Counter
+
+    nc, ns = Counter(map(_segment, canary)), Counter(map(_segment, stable))
+    return sorted(name for name in nc if nc[name] >= min_samples and ns[name] >= min_samples)
+
+
 def analyse(canary: list[dict[str, Any]], stable: list[dict[str, Any]], rules: CanaryRules) -> Analysis:
     """Compare canary and stable traces under `rules`; `wait` until both sides have `min_samples`."""
     alpha = rules.alpha / (max(len(rules.critical), 1) * len(rules.steps))
@@ -123,12 +140,23 @@ def analyse(canary: list[dict[str, Any]], stable: list[dict[str, Any]], rules: C
             "wait", f"need {rules.min_samples} requests on each side (canary {len(canary)}, stable {len(stable)})", [], alpha
         )
     fc, fs = features(canary), features(stable)
+    segments = _segments(canary, stable, rules.min_segment_samples) if "defect_rate" in rules.critical else []
+    alpha = rules.alpha / ((max(len(rules.critical), 1) + len(segments)) * len(rules.steps))
     results = []
     for metric in ("defect_rate", "decline_rate", "escalation_rate"):
         results.append(
             rate_test(
                 metric, int(fc[metric].sum()), len(canary), int(fs[metric].sum()), len(stable),
                 alpha=alpha, min_increase=rules.min_rate_increase, critical=metric in rules.critical,
+            )
+        )
+    seg_c, seg_s = np.array([_segment(r) for r in canary]), np.array([_segment(r) for r in stable])
+    for name in segments:
+        mc, ms = seg_c == name, seg_s == name
+        results.append(
+            rate_test(
+                f"defect_rate[{name}]", int(fc["defect_rate"][mc].sum()), int(mc.sum()), int(fs["defect_rate"][ms].sum()),
+                int(ms.sum()), alpha=alpha, min_increase=rules.min_segment_increase, critical=True,
             )
         )
     results.append(shift_test("latency_ms", fc["latency_ms"], fs["latency_ms"], alpha=alpha, max_relative=rules.max_latency_increase, critical="latency_ms" in rules.critical))

@@ -99,6 +99,10 @@ class CanaryRules(_Model):
         ("defect_rate", "decline_rate", "latency_ms"), description=f"Metrics whose regression rolls back: {', '.join(CANARY_METRICS)}."
     )
     min_rate_increase: float = Field(0.02, ge=0, description="A rate must rise by at least this much (absolute) to count.")
+    min_segment_samples: int = Field(
+        10, ge=5, description="Requests of one intent needed on each side before that intent's defect rate is tested."
+    )
+    min_segment_increase: float = Field(0.2, ge=0, description="An intent's defect rate must rise this much to count.")
     max_latency_increase: float = Field(0.25, ge=0, description="Relative rise in median latency tolerated.")
     max_cost_increase: float = Field(0.10, ge=0, description="Relative rise in median cost per request tolerated.")
 

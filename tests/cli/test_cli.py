@@ -35,8 +35,11 @@ def test_every_command_has_help_with_an_example(path):
     assert "Example: loopwright " + path[0] in " ".join(result.output.split())
 
 
-def _json_invocations(ws, ref):
-    """One valid invocation of every command that takes --json (kept complete by the test below)."""
+def _json_invocations(ws, ref, trace_id):
+    """One valid invocation of every command that takes --json (kept complete by the test below).
+
+    `ws` is the sample bank, so the request path can run; commands run in this order.
+    """
     return {
         ("registry", "list"): ["registry", "list"],
         ("registry", "show"): ["registry", "show", ref],
@@ -45,6 +48,12 @@ def _json_invocations(ws, ref):
         ("audit", "log"): ["audit", "log"],
         ("audit", "show"): ["audit", "show", "1"],
         ("audit", "verify"): ["audit", "verify"],
+        ("keys", "create"): ["keys", "create", "--tenant", "larkspur-retail", "--role", "customer"],
+        ("keys", "list"): ["keys", "list"],
+        ("ask",): ["ask", "What is the APY on the Larkspur Saver?"],
+        ("trace", "show"): ["trace", "show", trace_id],
+        ("trace", "list"): ["trace", "list", "--limit", "5"],
+        ("report",): ["report"],
         ("deploy", "show"): ["deploy", "show"],
         ("deploy", "set"): ["deploy", "set", "prompt", ref],
         ("init",): ["init", str(ws.root.parent / "other")],
@@ -52,10 +61,12 @@ def _json_invocations(ws, ref):
     }
 
 
-def test_every_json_command_prints_one_json_document(workspace, monkeypatch):
-    monkeypatch.setenv("LOOPWRIGHT_WORKSPACE", str(workspace.root))
-    ref = artifacts.register(workspace, "prompt", "bank", {"system.md": b"hi"}).ref
-    invocations = _json_invocations(workspace, ref)
+def test_every_json_command_prints_one_json_document(bank, monkeypatch):
+    monkeypatch.setenv("LOOPWRIGHT_WORKSPACE", str(bank.root))
+    ref = artifacts.register(bank, "prompt", "bank", {"system.md": b"hi"}).ref
+    asked = runner.invoke(app, ["ask", "What are the branch hours on Saturday?", "--json"])
+    assert asked.exit_code == 0, asked.output
+    invocations = _json_invocations(bank, ref, json.loads(asked.stdout)["trace_id"])
     with_json = {path for path, cmd in COMMANDS.items() if any("--json" in p.opts for p in cmd.params)}
     assert with_json == set(invocations), "add an invocation for each new --json command"
     for path, argv in invocations.items():

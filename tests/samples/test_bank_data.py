@@ -114,7 +114,8 @@ def test_required_facts_are_stated(docs: dict[str, frontmatter.Post]) -> None:
 
 def test_wrong_rates_table_is_only_in_incident(texts: dict[str, str]) -> None:
     incident = frontmatter.load(DATA_DIR / "incident" / "savings-rates-2025-03.md")
-    assert incident["id"] == "savings-rates-2025-03" and incident["certified"] is True
+    # Re-exported under the live table's id: committing it replaces the current rates.
+    assert incident["id"] == "savings-rates-2026-10" and incident["certified"] is True
     # The 2025 rates carry the re-export date as metadata, so freshness filters cannot see them as stale.
     assert "Rates as of March 1, 2025." in incident.content
     assert incident["effective_date"] == date(2026, 11, 20)

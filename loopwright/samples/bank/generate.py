@@ -42,8 +42,8 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> None:
         shutil.rmtree(out_dir / sub, ignore_errors=True)
     for doc in all_documents(seed):
         _write(out_dir / "docs" / f"{doc.id}.md", render(doc))
-    for doc in incident_documents():
-        _write(out_dir / "incident" / f"{doc.id}.md", render(doc))
+    for name, doc in incident_documents():
+        _write(out_dir / "incident" / f"{name}.md", render(doc))
 
     people = generate_people(seed)
     utterances = generate_utterances(seed)

@@ -151,16 +151,17 @@ Never tell a customer that an alert has fired.
     ]
 
 
-def incident_documents() -> list[Doc]:
-    """Documents kept out of docs/: committing one stages a wrong-answer incident.
+def incident_documents() -> list[tuple[str, Doc]]:
+    """(file name, document) pairs kept out of docs/: committing one stages a wrong-answer incident.
 
-    The March 2025 rate sheet was re-exported on 2026-11-20 and its front matter
-    took the export date: the metadata says fresh, the rates are stale. Freshness
-    filters trust metadata, so only the goldens (and the canary) can catch it.
+    The March 2025 rate sheet was re-exported on 2026-11-20 under the live table's
+    id, so committing it replaces the current rates; its front matter took the
+    export date, so the metadata says fresh while the rates are stale. Freshness
+    filters trust metadata: only the goldens (and the canary) can catch it.
     """
     return [
-        Doc(
-            id="savings-rates-2025-03",
+        ("savings-rates-2025-03", Doc(
+            id="savings-rates-2026-10",
             title="Savings rates",
             effective_date=date(2026, 11, 20),
             source="Larkspur Deposit Products",
@@ -174,5 +175,5 @@ Rates as of March 1, 2025.
 
 Rates are variable.
 """,
-        ),
+        )),
     ]
