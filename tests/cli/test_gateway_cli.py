@@ -50,7 +50,7 @@ def test_keys_create_list_revoke(bank_cli):
     assert [k["tenant"] for k in listed] == ["larkspur-staff", "larkspur-retail"]
     assert made["key"] not in json.dumps(listed) and all("key" not in k for k in listed)
     table = cli("keys", "list")
-    assert table.exit_code == 0 and "larkspur-staff" in table.stdout and made["key"] not in table.stdout
+    assert table.exit_code == 0 and made["key_id"] in table.stdout and made["key"] not in table.stdout  # ids never cut
 
     revoked = cli("keys", "revoke", made["key_id"])
     assert revoked.exit_code == 0 and revoked.stdout.strip() == f"revoked {made['key_id']}"
@@ -106,7 +106,7 @@ def test_trace_show_list_and_report(bank_cli):
     assert cli_json("trace", "list", "--tenant", "larkspur-staff") == []
     assert cli_json("trace", "list", "--since", "2999-01-01T00:00:00Z") == []
     table = cli("trace", "list")
-    assert table.exit_code == 0 and all(i in table.stdout for i in ids) and "declined" in table.stdout
+    assert table.exit_code == 0 and all(i in table.stdout for i in ids)  # whole ids, even at 80 columns
 
     data = cli_json("report")
     overall = data["overall"]
