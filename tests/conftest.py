@@ -117,23 +117,36 @@ def bank(tmp_path: Path, database_url: str, monkeypatch, bank_embeddings):
 
 
 @pytest.fixture(scope="session")
-def triage_fit(bank_embeddings):
+def triage_fit(request, bank_embeddings, cache_dir, tmp_path_factory):
     """The triage model fitted once per session on the sample's utterances (cached under LOOPWRIGHT_CACHE_DIR).
 
     Fitted in the SQLite template workspace that `bank_embeddings` built; every
     `triaged_bank` then registers the same head from the cache, without embedding again.
+    Under xdist the workers of one run share the fit: one fits (under a file lock), the
+    others take its cached files.
     """
+    import fcntl
+    import shutil
+
     from loopwright.serving.triage import fit_triage
     from loopwright.workspace import Workspace
 
+    worker = hasattr(request.config, "workerinput")
+    run_dir = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
+    shared = run_dir / "triage-fit-cache"
     saved = os.environ.pop("LOOPWRIGHT_DATABASE_URL", None)
     try:
-        ws = Workspace.open(bank_embeddings.parent.parent)
-        result = fit_triage(ws)
-        ws.close()
+        with open(run_dir / "triage-fit.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            os.environ["LOOPWRIGHT_CACHE_DIR"] = str(shared)
+            ws = Workspace.open(bank_embeddings.parent.parent)
+            result = fit_triage(ws)
+            ws.close()
     finally:
+        os.environ["LOOPWRIGHT_CACHE_DIR"] = str(cache_dir)
         if saved is not None:
             os.environ["LOOPWRIGHT_DATABASE_URL"] = saved
+    shutil.copytree(shared, cache_dir, dirs_exist_ok=True)
     return result
 
 

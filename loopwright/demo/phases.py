@@ -72,8 +72,9 @@ class DemoContext:
             "trace_ids": [s.trace_id for s in traces or []], "receipt_ids": list(receipts or []),
         })
 
-    def serve(self, n: int, phase: str, label: str) -> list[Served]:
-        return self.driver.run(n, phase, on_request=self.progress(label, n))
+    def serve(self, n: int, phase: str, label: str, requests: list[dict[str, Any]] | None = None) -> list[Served]:
+        n = len(requests) if requests is not None else n
+        return self.driver.run(n, phase, on_request=self.progress(label, n), requests=requests)
 
 
 def _receipt_ids(ws: Workspace, subject: str) -> list[str]:
@@ -172,7 +173,8 @@ def inference_first(ctx: DemoContext) -> None:
 def economics(ctx: DemoContext) -> None:
     """The router's small tier for confident FAQ intents, and the normalised cache, against always-large."""
     start = ctx.now()
-    control = ctx.serve(ctx.sizes.economics, "economics", "always-large control")
+    batch = ctx.driver.take(ctx.sizes.economics)  # the same requests through both arms
+    control = ctx.serve(0, "economics", "always-large control", requests=batch)
     current = get_deployment(ctx.ws).stable("router")
     router = artifacts.register(
         ctx.ws, "router", current.name,
@@ -180,7 +182,7 @@ def economics(ctx: DemoContext) -> None:
         parents=[current.ref], provenance={"source": "demo: economics levers", "creator": "loopwright demo"},
     )
     outcome = _release(ctx, "economics", "router", router.ref, reason="small tier for confident FAQs, normalised cache")
-    treated = ctx.serve(ctx.sizes.economics, "economics", "small tier + cache") if outcome["state"] == "promoted" else []
+    treated = ctx.serve(0, "economics", "small tier + cache", requests=batch) if outcome["state"] == "promoted" else []
     c, t = summarise(control), summarise(treated)
     saving = 1 - t["cost_per_accepted"] / c["cost_per_accepted"] if t.get("cost_per_accepted") and c.get("cost_per_accepted") else None
     kept = (t.get("accepted_rate") or 0) - c["accepted_rate"] if treated else None
@@ -195,7 +197,8 @@ def economics(ctx: DemoContext) -> None:
     ctx.phases.append({
         "name": "economics", "title": "Economics: router and cache", "start_t": start, "end_t": ctx.now(),
         "metrics": {"always_large": c, "router_cache": t, "release": {k: outcome[k] for k in ("release", "state")}},
-        "summary": f"Router {router.ref} (small tier for confident FAQ intents, normalised cache) was released "
+        "summary": f"The same {len(batch)} requests ran before and after. "
+                   f"Router {router.ref} (small tier for confident FAQ intents, normalised cache) was released "
                    f"through the gate and a {ctx.sizes.canary_share:.0%} canary ({outcome['state']}). Cost per accepted answer "
                    f"{_money(c['cost_per_accepted'])} -> {_money(t.get('cost_per_accepted'))}; accepted "
                    f"{_pct(c['accepted_rate'])} -> {_pct(t.get('accepted_rate'))}; escalation {_pct(t.get('escalation_rate'))}, "

@@ -60,10 +60,15 @@ class Driver:
         self.served: list[Served] = []
         self.raw_pii: set[str] = set()  # every personal value the simulated customers typed
 
-    def run(self, n: int, phase: str, *, on_request: Callable[[], None] | None = None) -> list[Served]:
-        """Serve the next `n` requests, then write their traces and the judge's feedback."""
+    def take(self, n: int) -> list[dict[str, Any]]:
+        """The next `n` simulated requests, to serve more than once (an A/B comparison on the same traffic)."""
+        return [next(self._stream) for _ in range(n)]
+
+    def run(self, n: int, phase: str, *, on_request: Callable[[], None] | None = None,
+            requests: list[dict[str, Any]] | None = None) -> list[Served]:
+        """Serve the next `n` requests (or `requests`), then write their traces and the judge's feedback."""
         batch, pending = [], []
-        for request in (next(self._stream) for _ in range(n)):
+        for request in requests if requests is not None else self.take(n):
             if request["kind"] == "pii":  # the values it typed: forbidden in the answer and present in the text
                 self.raw_pii.update(v for v in request["expect"]["must_not_contain"] if v in request["text"])
             role = "agent" if request["tenant"].endswith("staff") else "customer"

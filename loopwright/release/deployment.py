@@ -122,6 +122,10 @@ def set_stable(
             return set_stable(ws, slot, ref, actor=actor, reason=reason, action=action, session=s)
     slot_kind(slot)  # a malformed slot fails before the reference is looked up
     artifact = resolve(ws, ref, session=session)
+    if artifact.kind == slot_kind(slot):
+        from loopwright.release.validation import check_servable
+
+        check_servable(ws, artifact)
     before, version = replace_stable(session, slot, artifact)
     return append_receipt(
         session,

@@ -58,6 +58,7 @@ def list_traces(
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
     gateway = gateway_of(request)
+    gateway.writer.flush(timeout=5)  # read-your-writes, as for one trace: the caller's last call is listed
     data = traces.list_traces(
         gateway.ws, tenant=principal.tenant, since=since, intent=intent, outcome=outcome, limit=limit, offset=offset
     )

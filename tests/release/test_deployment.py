@@ -6,6 +6,7 @@ from loopwright.errors import InvalidInput, UnknownRef
 from loopwright.registry import artifacts
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.samples.bank.install import CONFIG_DIR
 
 
 def test_set_stable_records_before_and_after(workspace):
@@ -26,10 +27,11 @@ def test_set_stable_records_before_and_after(workspace):
 
 def test_slots_are_independent(workspace):
     m = artifacts.register(workspace, "model", "triage", {"w": b"1"})
-    p = artifacts.register(workspace, "prompt", "bank", {"s.md": b"x"})
+    bundle = artifacts.files_from_dir(CONFIG_DIR / "prompt")
+    p = artifacts.register(workspace, "prompt", "bank", bundle)
     set_stable(workspace, "model:triage", m.ref)
     set_stable(workspace, "prompt", p.ref)
-    p2 = artifacts.register(workspace, "prompt", "bank", {"s.md": b"y"})
+    p2 = artifacts.register(workspace, "prompt", "bank", {**bundle, "system.md": b"Be brief."})
     set_stable(workspace, "prompt", p2.ref)
     dep = get_deployment(workspace)
     assert dep.stable("model:triage").id == m.id
@@ -52,3 +54,19 @@ def test_bad_changes_leave_deployment_as_it_was(workspace, slot, ref, error):
         set_stable(workspace, slot, ref)
     dep = get_deployment(workspace)
     assert dep.version == 1 and list(dep.slots) == ["model:triage"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "files", "problem"),
+    [
+        ("prompt", {"system.md": b"hi"}, "bundle.toml"),
+        ("router", {"router.toml": b"mode = 'governed'\n[tiers.small]\nbackend = 'extractive'\nprice = 'nope'\n"}, "price"),
+        ("policy", {"policy.toml": b"[retrieval]\nbogus = 1\n"}, "bogus"),
+    ],
+)
+def test_an_artifact_the_gateway_cannot_load_is_refused_at_deploy_time(workspace, kind, files, problem):
+    bad = artifacts.register(workspace, kind, "bad", files)
+    with pytest.raises(InvalidInput, match="cannot be served") as err:
+        set_stable(workspace, kind, bad.ref)
+    assert problem in err.value.one_line()
+    assert kind not in get_deployment(workspace).slots
