@@ -29,9 +29,10 @@ OUTCOMES = ("answered", "accepted", "defect", "escalated", "declined", "error")
 _STOP = object()
 
 
-def _row(record: dict[str, Any]) -> TraceRow:
+def _row(record: dict[str, Any]) -> dict[str, Any]:
+    """The `traces` columns for one record (plain values: a bulk insert needs no ORM objects)."""
     principal = record["principal"]
-    return TraceRow(
+    return dict(
         id=record["id"],
         ts=record["ts"],
         tenant=principal["tenant"],
@@ -102,7 +103,7 @@ class TraceWriter:
         for attempt in range(5):
             try:
                 with self.ws.engine.begin() as conn:
-                    conn.execute(sa.insert(TraceRow), [_as_params(_row(r)) for r in records])
+                    conn.execute(sa.insert(TraceRow), [_row(r) for r in records])
                 break
             except sa.exc.OperationalError as exc:  # e.g. a locked SQLite file under heavy load: retry
                 log.warning("trace write failed (attempt %d): %s", attempt + 1, exc)
@@ -111,10 +112,6 @@ class TraceWriter:
         with self._flushed:
             self._pending -= len(records)
             self._flushed.notify_all()
-
-
-def _as_params(row: TraceRow) -> dict[str, Any]:
-    return {c.key: getattr(row, c.key) for c in TraceRow.__table__.columns}
 
 
 def get_trace(ws: Workspace, trace_id: str, *, tenant: str | None) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Personal data: find it, and mask it before anything is stored, cached or sent on.
 
-    vault = PiiVault(conversation_secret(ws, conversation_id))  # one per conversation
+    vault = PiiVault(conversation_secret(pii_key(ws), conversation_id))  # one per conversation
     masked = mask_text("my card is 4000 0012 3456 7899", policy.pii, vault)
     masked.text        # "my card is <CARD_1>"; the same number gets <CARD_1> on every turn
     scan(answer_text)  # findings, for the output check
@@ -288,9 +288,12 @@ def pii_key(ws: Workspace) -> bytes:
     return hashlib.sha256(b"loopwright-pii\x00" + signature.encode()).digest()
 
 
-def conversation_secret(ws: Workspace, conversation_id: str) -> bytes:
-    """The vault secret for one conversation: stable for its id, unlinkable across conversations."""
-    return hmac.new(pii_key(ws), conversation_id.encode(), hashlib.sha256).digest()
+def conversation_secret(key: bytes, conversation_id: str) -> bytes:
+    """The vault secret for one conversation: stable for its id, unlinkable across conversations.
+
+    `key` is the workspace's `pii_key(ws)`, which callers compute once (it costs a signature).
+    """
+    return hmac.new(key, conversation_id.encode(), hashlib.sha256).digest()
 
 
 def keyed_digest(key: bytes, value: str) -> str:

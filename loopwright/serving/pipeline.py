@@ -280,7 +280,7 @@ class Gateway:
             reason = f"intent {intent} is out of scope for this assistant"
             trace.record["route"] = {"tier": None, "escalated": False, "reason": reason}
             trace.record["policies"].append({"name": "router.out_of_scope", "rule": "routing.out_of_scope_intents", "reason": reason})
-            return self._declined(request, trace, bundle, prompt, reason)
+            return self._declined(request, trace, bundle, prompt, reason, key=key)
 
         corpus = self._require(bundle, "corpus")
         with trace.stage("retrieval"):
@@ -312,7 +312,7 @@ class Gateway:
                 return self._respond(request, trace, bundle, decision.tier, acted, [], key=None, rp=rp, question=question)
         if evidence.decline:
             trace.record["policies"].append({"name": "retrieval.decline", "rule": "decline_if_stale", "reason": evidence.reason})
-            return self._declined(request, trace, bundle, prompt, evidence.reason)
+            return self._declined(request, trace, bundle, prompt, evidence.reason, key=key)
 
         tier = decision.tier
         while True:
@@ -339,12 +339,15 @@ class Gateway:
 
     def _mask(self, request: ChatRequest, policy, trace: _Trace):
         """Mask personal data in every message with one vault, so a value keeps its mask across turns."""
-        vault = PiiVault(conversation_secret(self.ws, request.user or trace.id))
-        messages, last = [], None
+        vault = PiiVault(conversation_secret(self._pii_key, request.user or trace.id))
+        messages, masked = [], None
         for m in request.messages:
-            last = mask_text(m.get("content") or "", policy.pii, vault, hash_key=self._pii_key)
-            messages.append({**m, "content": last.text})
-        masked = mask_text(_last_user_message(request.messages), policy.pii, vault, hash_key=self._pii_key)
+            done = mask_text(m.get("content") or "", policy.pii, vault, hash_key=self._pii_key)
+            messages.append({**m, "content": done.text})
+            if m.get("role") == "user" and (m.get("content") or "").strip():
+                masked = done  # the last user message: the question
+        if masked is None:
+            raise InvalidInput("no user message with content", hint="the last user message is the question")
         trace.record["pii"] = masked.to_dict()
         if masked.findings:
             trace.record["policies"].append(
@@ -443,11 +446,13 @@ class Gateway:
             return "allow", summarize_above_ceiling(ctx)
         return action, text
 
-    def _declined(self, request, trace, bundle, prompt, reason) -> Completion:
+    def _declined(self, request, trace, bundle, prompt, reason, *, key: str | None = None) -> Completion:
         text = prompt.decline_message(_language(trace.record.get("input", ""))) if prompt else "I can't answer that reliably."
         trace.record.update(outcome="declined", output=text, citations=[], cost=0.0, tokens={"in": 0, "out": 0},
                             decline_reason=reason, tier=(trace.record.get("route") or {}).get("tier"))
         payload = self._payload(trace, bundle)
+        if key is not None:  # safe: the key holds the corpus commit and every slot's version
+            self.cache.put(key, {"text": text, "payload": payload, "tokens": [0, 0]})
         return Completion(trace.id, request.model, text, "stop", 0, 0, payload)
 
     def _respond(self, request, trace, bundle, tier, text, citations, *, key, rp, question) -> Completion:
@@ -519,7 +524,7 @@ class Gateway:
         with trace.stage("output_policy"):
             leaks = scan(text, policy.pii)
             if leaks:
-                text = mask_text(text, policy.pii, PiiVault(conversation_secret(self.ws, trace.id)), hash_key=self._pii_key).text
+                text = mask_text(text, policy.pii, PiiVault(conversation_secret(self._pii_key, trace.id)), hash_key=self._pii_key).text
                 trace.record["policies"].append({"name": "pii.output", "rule": "pii.actions", "reason": f"masked {len(leaks)} value(s) in the output"})
         trace.record["tokens"] = {"in": generation.tokens_in, "out": generation.tokens_out}
         completion = self._respond(request, trace, bundle, request.model, text, [], key=key, rp=rp, question=trace.record["input"])

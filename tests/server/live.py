@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import httpx
 import openai
 from upstream import ThreadedServer
 
+from loopwright.registry import artifacts
+from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.samples.bank import DATA_DIR
 from loopwright.workspace import Workspace
 
 MODEL = "larkspur-assistant"
@@ -71,3 +75,30 @@ def assert_openai_error(response: httpx.Response, status: int, *, type_: str | N
     if code is not None:
         assert error["code"] == code, error
     return error
+
+
+def wait_for_version(live, version: int, timeout: float = 10.0) -> None:
+    """Until the server's watcher reports `version` (it polls; no restart, no call into the server's objects)."""
+    deadline = time.monotonic() + timeout
+    while live.http.get("/healthz").json()["deployment_version"] != version:
+        assert time.monotonic() < deadline, f"the server never saw deployment version {version}"
+        time.sleep(0.02)
+
+
+def deploy_passthrough(ws, base_url: str, *, timeout_s: float = 5, max_retries: int = 2) -> None:
+    """Put a passthrough router live: model `upstream-model` forwarded to the OpenAI-compatible `base_url`."""
+    router = f"""
+mode = "passthrough"
+
+[tiers.upstream-model]
+backend = "openai"
+price = "large"
+options = {{ base_url = "{base_url}", timeout_s = {timeout_s}, max_retries = {max_retries} }}
+"""
+    ref = artifacts.register(
+        ws, "router", "passthrough", {"router.toml": router.encode(), "prices.json": (DATA_DIR / "prices.json").read_bytes()}
+    ).ref
+    set_stable(ws, "router", ref, reason="passthrough to the test upstream")
+    if get_deployment(ws).stable("policy") is None:  # input and output policy still apply in passthrough
+        policy = artifacts.register(ws, "policy", "bank", {"policy.toml": (DATA_DIR.parent / "config" / "policy.toml").read_bytes()})
+        set_stable(ws, "policy", policy.ref)

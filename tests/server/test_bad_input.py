@@ -8,9 +8,10 @@ import json
 import httpx
 import openai
 import pytest
-from live import MODEL, assert_openai_error, http_client
+from live import MODEL, assert_openai_error, deploy_passthrough, http_client, wait_for_version
 
 from loopwright.observe.traces import list_traces
+from loopwright.release.deployment import get_deployment, set_stable
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -95,16 +96,36 @@ def test_every_error_path_of_the_http_surface_answers_in_openai_shape(live):
     with http_client(live.server, live.key) as own:  # uvicorn closes a connection after an unhandled error
         error = assert_openai_error(own.get("/v1/explode"), 500, type_="api_error", code="internal_error")
     assert "secret" not in error["message"]
+
+    # overloaded: 429 (retryable)
+    guard = _guard(live)
+    guard.in_flight = guard.max_in_flight
+    assert_openai_error(live.http.post("/v1/chat/completions", json=GOOD), 429, type_="rate_limit_error")
+    guard.in_flight = 0
+
+    # an upstream that does not answer: 502, after which the old router serves again
+    served = get_deployment(live.ws).stable("router").ref
+    deploy_passthrough(live.ws, "http://127.0.0.1:9/v1", timeout_s=1, max_retries=0)
+    wait_for_version(live, get_deployment(live.ws).version)
+    response = live.http.post("/v1/chat/completions", json={**GOOD, "model": "upstream-model"})
+    assert_openai_error(response, 502, type_="api_error", code="upstream_error")
+    set_stable(live.ws, "router", served)
+    wait_for_version(live, get_deployment(live.ws).version)
     assert_still_serving(live)
+
+
+def _guard(live):
+    """The app's in-flight and body-size guard (middleware), to fill its in-flight count by hand."""
+    guard = live.server.app.middleware_stack
+    while guard is not None and type(guard).__name__ != "_Guard":
+        guard = getattr(guard, "app", None)
+    assert guard is not None, "the in-flight guard is installed"
+    return guard
 
 
 def test_too_many_requests_in_flight_is_429_with_retry_after(live):
     """A full in-flight cap answers 429 (retryable, with Retry-After), in OpenAI's shape."""
-    app = live.server.app
-    guard = app.middleware_stack
-    while guard is not None and type(guard).__name__ != "_Guard":
-        guard = getattr(guard, "app", None)
-    assert guard is not None, "the in-flight guard is installed"
+    guard = _guard(live)
     guard.in_flight = guard.max_in_flight  # as if that many chat calls were running
     response = live.http.post("/v1/chat/completions", json=GOOD)
     error = assert_openai_error(response, 429, type_="rate_limit_error")

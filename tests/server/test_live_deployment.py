@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from live import lw
+from live import lw, wait_for_version
 
 from loopwright.corpus import commits
 from loopwright.release.deployment import get_deployment, set_stable
 
 LATE_FEE = "What is the late fee for FlexPay 2.0?"
 AMOUNTS = "What purchase amounts can I split with FlexPay?"
-
-
-def wait_for_version(live, version: int, timeout: float = 10.0) -> None:
-    """Until the server's watcher reports `version` (it polls; no restart, no call into the server's objects)."""
-    deadline = time.monotonic() + timeout
-    while live.http.get("/healthz").json()["deployment_version"] != version:
-        assert time.monotonic() < deadline, f"the server never saw deployment version {version}"
-        time.sleep(0.02)
 
 
 def test_flexpay_answers_change_with_the_corpus_fix_without_a_restart(live):

@@ -6,34 +6,10 @@ import json
 
 import openai
 import pytest
-from live import Live, assert_openai_error, http_client, lw, openai_client
+from live import Live, assert_openai_error, deploy_passthrough, http_client, lw, openai_client
 from upstream import Upstream
 
-from loopwright.registry import artifacts
-from loopwright.release.deployment import get_deployment, set_stable
-from loopwright.samples.bank import DATA_DIR
-
-POLICY = DATA_DIR.parent / "config" / "policy.toml"
-
 ANSWER = "Paris is the capital of France."
-
-
-def deploy_passthrough(ws, base_url: str, *, timeout_s: float = 5, max_retries: int = 2) -> None:
-    router = f"""
-mode = "passthrough"
-
-[tiers.upstream-model]
-backend = "openai"
-price = "large"
-options = {{ base_url = "{base_url}", timeout_s = {timeout_s}, max_retries = {max_retries} }}
-"""
-    ref = artifacts.register(
-        ws, "router", "passthrough", {"router.toml": router.encode(), "prices.json": (DATA_DIR / "prices.json").read_bytes()}
-    ).ref
-    set_stable(ws, "router", ref, reason="passthrough to the test upstream")
-    if get_deployment(ws).stable("policy") is None:  # input and output policy still apply in passthrough
-        policy = artifacts.register(ws, "policy", "bank", {"policy.toml": POLICY.read_bytes()})
-        set_stable(ws, "policy", policy.ref)
 
 
 @pytest.fixture

@@ -74,18 +74,18 @@ def test_canary_assignment_is_sticky_per_caller_and_independent_per_slot(workspa
 
 
 def test_the_watcher_refreshes_only_when_the_version_moves(workspace):
-    p1, p2 = (artifacts.register(workspace, "prompt", "p", {"s.md": x}) for x in (b"1", b"2"))
-    set_stable(workspace, "prompt", p1.ref)
+    p1, p2 = (artifacts.register(workspace, "model", "m", {"w.bin": x}) for x in (b"1", b"2"))
+    set_stable(workspace, "model:small", p1.ref)
     watcher = DeploymentWatcher(workspace, poll_s=0.02)
     assert watcher.refresh() is False
-    set_stable(workspace, "prompt", p2.ref)
-    assert watcher.current.stable("prompt").digest == p1.digest  # nothing moves until a refresh
-    assert watcher.refresh() is True and watcher.current.stable("prompt").digest == p2.digest
+    set_stable(workspace, "model:small", p2.ref)
+    assert watcher.current.stable("model:small").digest == p1.digest  # nothing moves until a refresh
+    assert watcher.refresh() is True and watcher.current.stable("model:small").digest == p2.digest
     watcher.start()
     try:
-        set_stable(workspace, "prompt", p1.ref)
+        set_stable(workspace, "model:small", p1.ref)
         deadline = time.monotonic() + 5
-        while watcher.current.stable("prompt").digest != p1.digest:
+        while watcher.current.stable("model:small").digest != p1.digest:
             assert time.monotonic() < deadline, "the watcher thread never saw the change"
             time.sleep(0.01)
         assert watcher.current.version == get_deployment(workspace).version
