@@ -7,8 +7,10 @@ regresses only when the test is significant AND the effect is larger than the
 policy tolerates, so a tiny but real shift does not roll back a release.
 
 Defects are also tested per intent segment (as the triage model labelled the
-request), since a change that breaks one kind of question (a savings-rate
-table, say) moves the overall rate little and its own segment a lot.
+request) and, when the caller knows it, on the requests the change can touch
+(for a corpus release: those that cited a document it changed), since a change
+that breaks one kind of question (a savings-rate table, say) moves the overall
+rate little and its own segment a lot.
 
 Each release step is looked at once, when both sides have `min_samples`
 requests; alpha is split (Bonferroni) across the critical metrics, the
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -132,8 +135,18 @@ def _segments(canary: list[dict[str, Any]], stable: list[dict[str, Any]], min_sa
     return sorted(name for name in nc if nc[name] >= min_samples and ns[name] >= min_samples)
 
 
-def analyse(canary: list[dict[str, Any]], stable: list[dict[str, Any]], rules: CanaryRules) -> Analysis:
-    """Compare canary and stable traces under `rules`; `wait` until both sides have `min_samples`."""
+def analyse(
+    canary: list[dict[str, Any]],
+    stable: list[dict[str, Any]],
+    rules: CanaryRules,
+    *,
+    focus: tuple[str, Callable[[dict[str, Any]], bool]] | None = None,
+) -> Analysis:
+    """Compare canary and stable traces under `rules`; `wait` until both sides have `min_samples`.
+
+    `focus` (a name and a predicate) adds one more defect-rate segment: the requests the change
+    can touch, e.g. those whose evidence cited a document a corpus release changed.
+    """
     alpha = rules.alpha / (max(len(rules.critical), 1) * len(rules.steps))
     if len(canary) < rules.min_samples or len(stable) < rules.min_samples:
         return Analysis(
@@ -141,7 +154,12 @@ def analyse(canary: list[dict[str, Any]], stable: list[dict[str, Any]], rules: C
         )
     fc, fs = features(canary), features(stable)
     segments = _segments(canary, stable, rules.min_segment_samples) if "defect_rate" in rules.critical else []
-    alpha = rules.alpha / ((max(len(rules.critical), 1) + len(segments)) * len(rules.steps))
+    focused = None
+    if focus is not None and "defect_rate" in rules.critical:
+        mc, ms = np.array([focus[1](r) for r in canary], bool), np.array([focus[1](r) for r in stable], bool)
+        if mc.sum() >= rules.min_segment_samples and ms.sum() >= rules.min_segment_samples:
+            focused = (focus[0], mc, ms)
+    alpha = rules.alpha / ((max(len(rules.critical), 1) + len(segments) + (focused is not None)) * len(rules.steps))
     results = []
     for metric in ("defect_rate", "decline_rate", "escalation_rate"):
         results.append(
@@ -153,6 +171,14 @@ def analyse(canary: list[dict[str, Any]], stable: list[dict[str, Any]], rules: C
     seg_c, seg_s = np.array([_segment(r) for r in canary]), np.array([_segment(r) for r in stable])
     for name in segments:
         mc, ms = seg_c == name, seg_s == name
+        results.append(
+            rate_test(
+                f"defect_rate[{name}]", int(fc["defect_rate"][mc].sum()), int(mc.sum()), int(fs["defect_rate"][ms].sum()),
+                int(ms.sum()), alpha=alpha, min_increase=rules.min_segment_increase, critical=True,
+            )
+        )
+    if focused is not None:
+        name, mc, ms = focused
         results.append(
             rate_test(
                 f"defect_rate[{name}]", int(fc["defect_rate"][mc].sum()), int(mc.sum()), int(fs["defect_rate"][ms].sum()),

@@ -288,7 +288,25 @@ def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analy
             canary.append(record)
         elif release.baseline is None or slot_artifact["digest"] == release.baseline.digest:
             stable.append(record)
-    return canary_analysis.analyse(canary, stable, rules)
+    return canary_analysis.analyse(canary, stable, rules, focus=_focus(ws, release))
+
+
+def _focus(ws: Workspace, release: Release):
+    """For a corpus release, the requests whose evidence cited a document the candidate changed."""
+    if release.slot != "corpus" or release.baseline is None:
+        return None
+    from loopwright.corpus.commits import diff
+
+    changes = diff(ws, release.baseline.digest, release.candidate.digest).to_dict()
+    changed = {doc for ids in changes.values() for doc in ids}
+    if not changed:
+        return None
+
+    def cites_changed(record: dict[str, Any]) -> bool:
+        spans = (record.get("retrieval") or {}).get("spans") or []
+        return any(span["doc_id"] in changed for span in spans)
+
+    return "cites changed documents", cites_changed
 
 
 def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, Any]]:
