@@ -29,6 +29,17 @@ test: install
 test-slow: install
 	$(PY) -m pytest -q -m slow
 
+# Every benchmark, then bench/results/README.md from their results (see bench/README.md).
+bench: install
+	bash bench/env/setup_litellm.sh
+	$(PY) bench/bench_retrieval.py
+	$(PY) bench/bench_triage.py
+	$(PY) bench/bench_policy.py
+	$(PY) bench/bench_canary.py
+	$(PY) bench/bench_router.py
+	$(PY) bench/bench_gateway.py
+	$(PY) bench/report.py
+
 sample: install
 	$(PY) -m loopwright.samples.bank.generate
 

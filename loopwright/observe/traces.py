@@ -11,6 +11,8 @@ import json
 import logging
 import queue
 import threading
+import time
+from datetime import UTC, datetime
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +20,7 @@ import sqlalchemy as sa
 
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput, NotFound
+from loopwright.policy.subjects import subject_store
 from loopwright.store.schema import FeedbackRow, TraceRow
 
 if TYPE_CHECKING:
@@ -58,20 +61,22 @@ class TraceWriter:
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._batch = batch
         self._flushed = threading.Condition()
-        self._pending = 0
+        self._submitted = 0  # traces queued so far; FIFO, so "written >= n" means the first n are in
+        self._written = 0
         self._thread = threading.Thread(target=self._run, name="trace-writer", daemon=True)
         self._thread.start()
 
     def submit(self, record: dict[str, Any]) -> None:
         """Queue a trace; blocks only if the queue is full (back-pressure, never loss)."""
         with self._flushed:
-            self._pending += 1
-        self._queue.put(record)
+            self._submitted += 1
+            self._queue.put(record)
 
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every queued trace is in the database."""
+        """Wait until every trace queued before this call is in the database (later ones don't delay it)."""
         with self._flushed:
-            self._flushed.wait_for(lambda: self._pending == 0, timeout=timeout)
+            target = self._submitted
+            self._flushed.wait_for(lambda: self._written >= target, timeout=timeout)
 
     def close(self) -> None:
         """Drain the queue and stop the thread."""
@@ -107,11 +112,23 @@ class TraceWriter:
                 break
             except sa.exc.OperationalError as exc:  # e.g. a locked SQLite file under heavy load: retry
                 log.warning("trace write failed (attempt %d): %s", attempt + 1, exc)
+                time.sleep(0.1 * 2**attempt)
         else:
             log.error("dropping %d traces after 5 failed writes", len(records))
         with self._flushed:
-            self._pending -= len(records)
+            self._written += len(records)
             self._flushed.notify_all()
+
+
+def _stamp(when: str) -> str:
+    """An ISO-8601 time in the fixed-width UTC form traces are stored in, so text order is time order."""
+    try:
+        moment = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"invalid time {when!r}", hint="ISO-8601, e.g. 2026-11-29T08:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def get_trace(ws: Workspace, trace_id: str, *, tenant: str | None) -> dict[str, Any]:
@@ -150,9 +167,9 @@ def list_traces(
         if value is not None:
             query = query.where(column == value)
     if since:
-        query = query.where(TraceRow.ts >= since)
+        query = query.where(TraceRow.ts >= _stamp(since))
     if until:
-        query = query.where(TraceRow.ts < until)
+        query = query.where(TraceRow.ts < _stamp(until))
     with ws.session() as s:
         rows = s.scalars(query.limit(limit).offset(offset)).all()
     return [
@@ -177,9 +194,9 @@ def load_records(ws: Workspace, *, since: str | None = None, until: str | None =
     """Full trace records (with current outcome) for reports and analysis."""
     query = sa.select(TraceRow.record, TraceRow.outcome).order_by(TraceRow.ts)
     if since:
-        query = query.where(TraceRow.ts >= since)
+        query = query.where(TraceRow.ts >= _stamp(since))
     if until:
-        query = query.where(TraceRow.ts < until)
+        query = query.where(TraceRow.ts < _stamp(until))
     if ids is not None:
         query = query.where(TraceRow.id.in_(list(ids)))
     with ws.session() as s:
@@ -231,3 +248,39 @@ def record_feedback(
             outcome = "accepted" if verdict > 0 else "defect"
             conn.execute(sa.update(TraceRow).where(TraceRow.id == trace_id).values(outcome=outcome))
     return outcome
+
+
+def _subject_traces(session, subject: str):
+    return session.scalars(sa.select(TraceRow).where(TraceRow.subject == subject).order_by(TraceRow.ts))
+
+
+def _erase_traces(session, ws, subject: str) -> int:
+    """Drop what the customer wrote and was told (masked as it was), and their feedback text; keep the
+    operational fields (versions, route, latency, cost) that reports and audits rest on."""
+    n = 0
+    for row in _subject_traces(session, subject):
+        record = json.loads(row.record)
+        for key in ("input", "output", "citations", "pii"):
+            record.pop(key, None)
+        record["erased"] = True
+        row.record, row.subject = json.dumps(record, ensure_ascii=False, sort_keys=True), None
+        session.execute(sa.update(FeedbackRow).where(FeedbackRow.trace_id == row.id).values(text=None))
+        n += 1
+    return n
+
+
+def _export_traces(session, ws, subject: str) -> list[dict[str, Any]]:
+    """Traces of calls made for the subject (masked), each with its feedback."""
+    out = []
+    for row in _subject_traces(session, subject):
+        record = json.loads(row.record)
+        record["outcome"] = row.outcome
+        record["feedback"] = [
+            {"thumbs": f.thumbs, "score": f.score, "text": f.text, "consent": f.consent, "ts": f.ts}
+            for f in session.scalars(sa.select(FeedbackRow).where(FeedbackRow.trace_id == row.id))
+        ]
+        out.append(record)
+    return out
+
+
+subject_store("traces", erase=_erase_traces)(_export_traces)

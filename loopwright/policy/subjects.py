@@ -34,8 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STORE_MODULES: list[str] = ["loopwright.tools.subjects"]
-"""Modules whose import registers subject stores; append yours (traces, feedback) here."""
+STORE_MODULES: list[str] = ["loopwright.tools.subjects", "loopwright.observe.traces"]
+"""Modules whose import registers subject stores."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from loopwright.errors import ConflictError, InvalidInput, LoopwrightError, NotFound, StoreUnavailable
 from loopwright.serving.auth import AuthError
 from loopwright.serving.backends import BackendError
+from loopwright.serving.pipeline import NotDeployed
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ _STATUS = [
     (Overloaded, 429, "rate_limit_error", "overloaded"),
     (BackendError, 502, "api_error", "upstream_error"),
     (StoreUnavailable, 503, "api_error", "store_unavailable"),
+    (NotDeployed, 503, "api_error", "not_deployed"),
 ]
 
 

@@ -52,6 +52,10 @@ class ModelNotFound(NotFound):
     """The request names a model this deployment does not serve."""
 
 
+class NotDeployed(LoopwrightError):
+    """A slot the request path needs has nothing deployed: the server is misconfigured, not the request."""
+
+
 @dataclass
 class ChatRequest:
     """A chat call, as the gateway sees it (the HTTP layer validates the wire format)."""
@@ -172,7 +176,7 @@ class Gateway:
     def _require(bundle: Bundle, slot: str) -> Artifact:
         artifact = bundle.get(slot)
         if artifact is None:
-            raise NotFound(f"nothing is deployed on slot {slot!r}", hint=f"`loopwright deploy set {slot} REF`")
+            raise NotDeployed(f"nothing is deployed on slot {slot!r}", hint=f"`loopwright deploy set {slot} REF`")
         return artifact
 
     def principal_for(self, tenant: str, role: str, subject: str | None = None, key_id: str = "") -> Principal:
@@ -230,6 +234,11 @@ class Gateway:
             completion = self._run(request, principal, bundle, trace)
         except LoopwrightError as exc:
             trace.record.update(outcome="error", error={"type": type(exc).__name__, "message": exc.message})
+            self._finish(trace, tokens=(0, 0), cost=0.0, sync=sync_trace)
+            raise
+        except Exception as exc:  # a bug: still leave a trace of the call, then let the server answer 500
+            log.exception("request %s failed", trace.id)
+            trace.record.update(outcome="error", error={"type": type(exc).__name__, "message": "internal error"})
             self._finish(trace, tokens=(0, 0), cost=0.0, sync=sync_trace)
             raise
         self._finish(trace, tokens=(completion.tokens_in, completion.tokens_out), cost=trace.record["cost"], sync=sync_trace)

@@ -13,7 +13,7 @@ from loopwright.registry import artifacts
 from loopwright.release.deployment import Deployment, SlotState, get_deployment, set_stable
 from loopwright.samples.bank import DATA_DIR
 from loopwright.serving.bundle import DeploymentWatcher, resolve_bundle
-from loopwright.serving.pipeline import ChatRequest, Gateway, ModelNotFound
+from loopwright.serving.pipeline import ChatRequest, Gateway, ModelNotFound, NotDeployed
 
 CONFIG = DATA_DIR.parent / "config"
 MODEL = "larkspur-assistant"
@@ -153,7 +153,7 @@ def test_errors_leave_a_trace_saying_why(gateway):
 def test_nothing_deployed_is_a_clear_error(workspace):
     gateway = Gateway(workspace, watch=False)
     try:
-        with pytest.raises(NotFound, match="nothing is deployed on slot 'router'"):
+        with pytest.raises(NotDeployed, match="nothing is deployed on slot 'router'"):
             gateway.complete(ChatRequest(model=MODEL, messages=[{"role": "user", "content": "hi"}]), RETAIL)
     finally:
         gateway.close()
