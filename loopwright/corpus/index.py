@@ -58,6 +58,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)
 
 FORMAT = 1
 RRF_K = 60
+DEPTH = 50  # how far down each list fusion looks
 # Numbers keep their separators ("9.9", "5,000", "3.80"); words are any run of
 # Unicode letters and digits, so Spanish and Vietnamese text tokenises too.
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+")
@@ -103,12 +104,28 @@ class Access:
         return SENSITIVITY_LEVELS[self.max_sensitivity]
 
 
+class Selection:
+    """A set of chunks in the forms ranking wants: a mask, and its row numbers when there are few."""
+
+    def __init__(self, mask: np.ndarray):
+        import torch
+
+        self.mask = mask  # bool (N,)
+        self.count = int(mask.sum())
+        self.blocked = torch.from_numpy(~mask)  # bool (N,): filled with "absent" before top-k
+        # a small selection is cheaper to gather than to mask: top-k then runs on M << N scores
+        self.rows = torch.from_numpy(np.flatnonzero(mask)) if self.count * 4 < len(mask) else None
+
+    def __or__(self, other: Selection) -> Selection:
+        return Selection(self.mask | other.mask)
+
+
 @dataclass(frozen=True)
 class Masks:
     """Which chunks a caller may rank: `fresh` ones may answer, `stale` ones only explain a decline."""
 
-    fresh: np.ndarray  # bool (N,)
-    stale: np.ndarray  # bool (N,)
+    fresh: Selection
+    stale: Selection
     stale_reasons: dict[int, str]  # doc index -> why it is stale
 
 
@@ -121,6 +138,45 @@ class Ranked:
     score: float  # reciprocal-rank fusion score
     cosine: float
     bm25: float
+
+
+class _Int8Vectors:
+    """The chunk vectors as int8 for scoring: one int8 matrix-vector product per query.
+
+    Measured on the 100,000-chunk benchmark index, one thread: 3.6 ms against
+    4.7 ms for the float16 product, at half the memory (38 MB), cosines within
+    0.004 of float32 (49 of the same top 50). One scale for the whole matrix
+    is enough: rows are unit vectors, so no element is far from the others.
+    """
+
+    def __init__(self, matrix, scale: float):
+        self.matrix = matrix  # (N, D) int8
+        self.scale = scale
+
+    @classmethod
+    def build(cls, vectors) -> _Int8Vectors | None:
+        import torch
+
+        if len(vectors) < 32:
+            return None  # the int8 kernel wants a few rows; tiny corpora stay in float16
+        top = float(vectors.abs().max()) or 1.0
+        scale = 127.0 / top
+        quantised = cls(torch.round(vectors.float() * scale).to(torch.int8).contiguous(), scale)
+        try:
+            quantised.scores(np.ones(vectors.shape[1], dtype=np.float32))
+        except (RuntimeError, AttributeError):  # no int8 kernel on this build: float16 it is
+            return None
+        return quantised
+
+    def scores(self, qvec: np.ndarray):
+        """(N,) float32 cosine estimates for a unit query vector."""
+        import torch
+
+        q = torch.from_numpy(qvec)
+        q_scale = 127.0 / max(float(q.abs().max()), 1e-12)
+        q8 = torch.round(q * q_scale).to(torch.int8)
+        raw = torch._int_mm(self.matrix, q8[:, None].contiguous())[:, 0]  # (N,) int32
+        return raw.float() / (self.scale * q_scale)
 
 
 class CorpusIndex:
@@ -146,6 +202,7 @@ class CorpusIndex:
         self.span_end = np.asarray(c["span_end"], dtype=np.int64)
         self.span_kind = np.asarray(c["span_kind"], dtype=np.int8)
         self.vectors = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float16))  # (N, D)
+        self._int8 = _Int8Vectors.build(self.vectors)
         self.bm25 = bm25
         n_tokens = len(bm25.vocab_dict) if bm25 is not None else 0
         df = np.diff(bm25.scores["indptr"]).astype(np.float32) if bm25 is not None else np.zeros(0, np.float32)
@@ -201,7 +258,7 @@ class CorpusIndex:
             else:
                 stale_doc[d] = True
                 reasons[int(d)] = why
-        masks = Masks(fresh_doc[self.chunk_doc], stale_doc[self.chunk_doc], reasons)
+        masks = Masks(Selection(fresh_doc[self.chunk_doc]), Selection(stale_doc[self.chunk_doc]), reasons)
         with self._mask_lock:
             self._mask_cache[key] = masks
             if len(self._mask_cache) > 64:
@@ -217,44 +274,68 @@ class CorpusIndex:
         ids = sorted({self.bm25.vocab_dict[t] for t in tokenize(query) if t in self.bm25.vocab_dict})
         return ids, self.idf[ids] if ids else np.zeros(0, np.float32)
 
+    def lexical_scores(self, query: str) -> np.ndarray:
+        """(N,) float32 BM25 scores."""
+        ids, _ = self.query_terms(query)
+        if not ids:
+            return np.zeros(len(self), dtype=np.float32)
+        return self.bm25.get_scores_from_ids(ids)
+
+    def dense_scores(self, qvec: np.ndarray):
+        """(N,) float32 torch tensor of cosine similarities to a unit query vector."""
+        import torch
+
+        if self._int8 is not None:
+            return self._int8.scores(qvec)
+        return (self.vectors @ torch.from_numpy(qvec.astype(np.float16))).float()
+
     def scores(self, query: str, qvec: np.ndarray):
         """(bm25 (N,) float32 numpy, cosine (N,) float32 torch) for every chunk."""
+        return self.lexical_scores(query), self.dense_scores(qvec)
+
+    @staticmethod
+    def top(scores, allowed: Selection | np.ndarray, depth: int, *, positive: bool = False) -> list[int]:
+        """Row numbers of the best `depth` scores among `allowed`, best first; `positive`: only scores > 0.
+
+        `allowed` is applied before selection, so a row outside it never takes a place.
+        """
         import torch
 
-        ids, _ = self.query_terms(query)
-        if ids:
-            lexical = self.bm25.get_scores_from_ids(ids)
-        else:
-            lexical = np.zeros(len(self), dtype=np.float32)
-        dense = (self.vectors @ torch.from_numpy(qvec.astype(np.float16))).float()
-        return lexical, dense
-
-    def rank(self, lexical: np.ndarray, dense, mask: np.ndarray, k: int, *, depth: int = 50, mode: str = "hybrid") -> list[Ranked]:
-        """Top `k` chunks among `mask` by reciprocal-rank fusion of the two lists (or one, by `mode`)."""
-        import torch
-
-        allowed = int(mask.sum())
-        if allowed == 0 or k <= 0:
+        allowed = allowed if isinstance(allowed, Selection) else Selection(allowed)
+        depth = min(depth, allowed.count)
+        if depth <= 0:
             return []
-        depth = min(max(depth, k), allowed)
-        mask_t = torch.from_numpy(mask)
+        values = torch.from_numpy(scores) if isinstance(scores, np.ndarray) else scores
+        if allowed.rows is not None:
+            vals, idx = torch.topk(values[allowed.rows], depth)
+            idx = allowed.rows[idx]
+        else:
+            vals, idx = torch.topk(values.masked_fill(allowed.blocked, -math.inf), depth)
+        rows = idx.tolist()
+        if positive:
+            rows = [i for i, v in zip(rows, vals.tolist(), strict=True) if v > 0]
+        return rows
+
+    @staticmethod
+    def fuse(lists: list[list[int]], lexical: np.ndarray, dense, k: int) -> list[Ranked]:
+        """Reciprocal-rank fusion of ranked row lists; ties go to the earlier row."""
         fused: dict[int, float] = {}
-        if mode in ("hybrid", "bm25"):
-            lex_t = torch.from_numpy(lexical).masked_fill(~mask_t, -1.0)
-            vals, idx = torch.topk(lex_t, depth)
-            for r, (v, i) in enumerate(zip(vals.tolist(), idx.tolist(), strict=True)):
-                if v <= 0:
-                    break
-                fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + r + 1)
-        if mode in ("hybrid", "dense"):
-            dense_m = dense.masked_fill(~mask_t, -math.inf)
-            _, idx = torch.topk(dense_m, depth)
-            for r, i in enumerate(idx.tolist()):
+        for rows in lists:
+            for r, i in enumerate(rows):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + r + 1)
         order = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-        return [
-            Ranked(i, r + 1, s, float(dense[i]), float(lexical[i])) for r, (i, s) in enumerate(order)
-        ]
+        return [Ranked(i, r + 1, s, float(dense[i]), float(lexical[i])) for r, (i, s) in enumerate(order)]
+
+    def rank(
+        self, lexical: np.ndarray, dense, allowed: Selection | np.ndarray, k: int, *, depth: int = DEPTH, mode: str = "hybrid"
+    ) -> list[Ranked]:
+        """Top `k` chunks among `allowed` by reciprocal-rank fusion of the two lists (or one, by `mode`)."""
+        lists = []
+        if mode in ("hybrid", "bm25"):
+            lists.append(self.top(lexical, allowed, max(depth, k), positive=True))
+        if mode in ("hybrid", "dense"):
+            lists.append(self.top(dense, allowed, max(depth, k)))
+        return self.fuse(lists, lexical, dense, k)
 
     # ---- persistence --------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ fingerprint used the same evidence in the same order.
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 import time
 from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from loopwright.corpus import commits
-from loopwright.corpus.index import Access, CorpusIndex, Ranked, tokenize
+from loopwright.corpus.index import DEPTH, Access, CorpusIndex, Ranked, tokenize
 from loopwright.corpus.rules import RetrievalRules
 from loopwright.digests import digest_of
 from loopwright.errors import InvalidInput, NotFound
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
 Status = Literal["ok", "stale", "missing"]
+STALE_K = 3  # stale chunks ranked to judge a decline and to show as stale evidence
 PASSAGE_WHOLE_CHARS = 400  # a chunk up to this long goes to the generator whole
 MIN_SPAN_COVERAGE = 0.34  # a span of a long chunk reaches the generator if it holds this share of the query's terms
 
@@ -103,6 +105,7 @@ class Retriever:
         self._indexes: OrderedDict[str, CorpusIndex] = OrderedDict()
         self._commits: dict[str, commits.Commit] = {}
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lw-lexical")
 
     @property
     def embedder(self) -> Embedder:
@@ -173,15 +176,24 @@ class Retriever:
         as_of = as_of or date.today()
         c = commit if isinstance(commit, commits.Commit) else self.commit(commit)
         index = self.index(c)
+        masks = index.masks(access, rules, as_of)
+        answerable = masks.fresh if rules.decline_if_stale else (masks.fresh | masks.stale)
+        groups = [(answerable, k), (masks.stale, STALE_K)] if rules.decline_if_stale else [(answerable, k)]
         t1 = time.perf_counter()
         with self.embedder.query_threads():
-            qvec = self.embedder.encode_query(query) if mode != "bm25" else np.zeros(384, np.float32)
+            # BM25 and its top-k run on the other core while the query is embedded
+            lexical_job = self._pool.submit(_lexical_tops, index, query, groups, mode)
+            qvec = self.embedder.encode_query(query) if mode != "bm25" else None
             t2 = time.perf_counter()
-            masks = index.masks(access, rules, as_of)
-            lexical, dense = index.scores(query, qvec)
-            answerable = masks.fresh if rules.decline_if_stale else (masks.fresh | masks.stale)
-            ranked = index.rank(lexical, dense, answerable, k, mode=mode)
-            stale_ranked = index.rank(lexical, dense, masks.stale, 3, mode=mode) if rules.decline_if_stale else []
+            dense = index.dense_scores(qvec) if qvec is not None else np.zeros(len(index), np.float32)
+            lexical, lexical_tops = lexical_job.result()
+            rankings = []
+            for (allowed, top_k), lexical_top in zip(groups, lexical_tops, strict=True):
+                lists = [lexical_top] if mode != "dense" else []
+                if mode != "bm25":
+                    lists.append(index.top(dense, allowed, max(DEPTH, top_k)))
+                rankings.append(index.fuse(lists, lexical, dense, top_k))
+            ranked, stale_ranked = rankings[0], (rankings[1] if len(rankings) > 1 else [])
             t3 = time.perf_counter()
 
         status, answer, reason = _verdict(index, masks, ranked, stale_ranked, rules, mode)
@@ -216,6 +228,14 @@ class Retriever:
                 "spans": round((t4 - t3) * 1e3, 3),
             },
         )
+
+
+def _lexical_tops(index: CorpusIndex, query: str, groups, mode: str) -> tuple[np.ndarray, list[list[int]]]:
+    """BM25 scores and, per (selection, k), the BM25 top list (empty in dense-only mode)."""
+    if mode == "dense":
+        return np.zeros(len(index), np.float32), [[] for _ in groups]
+    lexical = index.lexical_scores(query)
+    return lexical, [index.top(lexical, allowed, max(DEPTH, top_k), positive=True) for allowed, top_k in groups]
 
 
 def _verdict(

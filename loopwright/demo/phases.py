@@ -220,11 +220,13 @@ def incident(ctx: DemoContext) -> None:
     ctx.row("incident", "gate caught the bad commit", gated["state"] == "rejected", "", target="rejected", met=gated["state"] == "rejected",
             receipts=gated["receipts"])
     forced = _release(ctx, "incident", "corpus", bad.ref, skip_gate=True, reason="demo: force it past the gate")
-    detect_s = forced.get("seconds")
-    ctx.row("incident", "canary rolled back by itself", forced["state"] == "rolled_back", "", target="rolled_back",
-            met=forced["state"] == "rolled_back", traces=forced["served"], receipts=forced["receipts"])
+    detected = forced["state"] == "rolled_back"
+    detect_s = forced.get("seconds") if detected else None  # None: the analysis never saw a regression
+    ctx.row("incident", "canary rolled back by itself", detected, "", target="rolled_back",
+            met=detected, traces=forced["served"], receipts=forced["receipts"])
     ctx.row("incident", "time to detect (canary)", detect_s, "s", traces=forced["served"], receipts=forced["receipts"][-1:])
-    ctx.row("incident", "requests until detected", len(forced["served"]), "", traces=forced["served"])
+    ctx.row("incident", "requests until detected" if detected else f"requests while the canary ran ({forced['state']})",
+            len(forced["served"]), "", traces=forced["served"])
 
     # Straight onto stable, then `rollback corpus` by hand while 32 clients hammer a live server.
     receipt = set_stable(ws, "corpus", bad.ref, reason="demo: the bad commit lands on stable")
@@ -246,7 +248,8 @@ def incident(ctx: DemoContext) -> None:
         "summary": f"{bad.ref} brought in the March 2025 rate sheet, mis-dated at export so freshness filters passed it. "
                    f"The golden gate {'rejected' if gated['state'] == 'rejected' else 'did not reject'} it "
                    f"({len(gate.get('regressions', []))} critical regressions). Forced onto a {ctx.sizes.canary_share:.0%} canary it ended "
-                   f"{forced['state']} after {len(forced['served'])} requests ({detect_s} s). Put straight on stable, "
+                   f"{forced['state']} after {len(forced['served'])} requests"
+                   f"{f' ({detect_s} s)' if detected else ': the analysis found no significant regression at that sample'}. Put straight on stable, "
                    f"`rollback corpus` took effect in {live['effect_s']:.2f} s with {live['failed']} failed requests out of "
                    f"{live['requests']}; slots left untouched: {', '.join(untouched)}.",
         "trace_ids": [r.trace_id for r in forced["served"]], "receipt_ids": gated["receipts"] + forced["receipts"] + [live["receipt"]],

@@ -1,7 +1,11 @@
-"""`rollback corpus` under 32 concurrent clients: in effect within a second, no failed request, no other slot touched."""
+"""`rollback corpus` under 32 concurrent clients against `loopwright serve` (its own process, as in production):
+in effect within a second, no failed request, no other slot touched."""
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,15 +18,43 @@ from loopwright.release.deployment import get_deployment, set_stable
 QUESTIONS = ["What is the APY on the Larkspur Saver account?", "How much is a domestic wire?", "When are branches open on Saturday?"]
 
 
-def test_rollback_takes_effect_within_a_second_with_no_failed_requests(bank, serve, new_key):
+def _serve(ws):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "loopwright", "serve", "--workspace", str(ws.root), "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(f"loopwright serve did not start: {proc.stderr.read()[-2000:]}")
+
+
+def test_rollback_takes_effect_within_a_second_with_no_failed_requests(bank, new_key):
     old = get_deployment(bank).stable("corpus")
     commits.stage_certify(bank, "flexpay-2-0")
     new = commits.commit(bank, "certify FlexPay 2.0")
     set_stable(bank, "corpus", new.ref)
-    server = serve(bank)
     key = new_key(bank)
+    proc, url = _serve(bank)
+    try:
+        _run_load(bank, url, key, old, new)
+    finally:
+        proc.terminate()
+        proc.wait(60)
+
+
+def _run_load(bank, url, key, old, new):
     before = {slot: s.stable.digest for slot, s in get_deployment(bank).slots.items() if slot != "corpus"}
-    with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
         for q in QUESTIONS:  # warm: embedder and both commits' indexes loaded before the clock starts
             assert http.post("/v1/chat/completions", json={"model": "larkspur-assistant", "messages": [{"role": "user", "content": q}]}).status_code == 200
 
@@ -31,7 +63,7 @@ def test_rollback_takes_effect_within_a_second_with_no_failed_requests(bank, ser
     stop = threading.Event()
 
     def client(i: int) -> None:
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
             n = 0
             while not stop.is_set():
                 started = time.monotonic()
