@@ -271,7 +271,9 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
         raise RuntimeError(f"index load probe failed: {out.stderr.strip().splitlines()[-1:]}")
     loaded = json.loads(out.stdout.strip().splitlines()[-1])
     index = CorpusIndex.load(folder)
-    loaded["vectors_mb"] = round(index.vectors.numel() * 2 / 2**20, 1)
+    vectors = index._int8.matrix if index._int8 is not None else index.vectors
+    loaded["vectors_mb"] = round(vectors.numel() * vectors.element_size() / 2**20, 1)
+    loaded["vectors_dtype"] = str(vectors.dtype)
     loaded["note"] = "resident memory added by CorpusIndex.load in a fresh process (torch and bm25s imported first)"
 
     retriever = Retriever(ws)

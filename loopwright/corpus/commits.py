@@ -214,7 +214,7 @@ def ensure_index(ws: Workspace, tree: str, docs: dict[str, DocEntry]) -> CorpusI
     index = CorpusIndex.build(tree, parsed_documents(ws, docs), embedder, cache)
     folder.parent.mkdir(parents=True, exist_ok=True)
     index.save(folder)
-    return index
+    return index.for_serving()
 
 
 # ---- staging --------------------------------------------------------------------------------------

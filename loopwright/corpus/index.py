@@ -362,6 +362,8 @@ class CorpusIndex:
                 span_end=self.span_end,
                 span_kind=self.span_kind,
             )
+            if self.vectors is None:
+                raise IntegrityError(f"index {self.tree[:12]} was loaded for serving and cannot be saved again")
             np.save(tmp / "vectors.npy", self.vectors.numpy())
             if self.bm25 is not None:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
@@ -396,7 +398,13 @@ class CorpusIndex:
         except (OSError, ValueError, KeyError) as exc:
             raise IntegrityError(f"index {folder.name[:12]} is unreadable: {exc}", hint="delete the folder; it is rebuilt") from None
         docs = [Document.model_validate(d["meta"]) for d in docs_raw]
-        return cls(info["tree"], docs, [d["text"] for d in docs_raw], chunks, vectors, bm25, info)
+        return cls(info["tree"], docs, [d["text"] for d in docs_raw], chunks, vectors, bm25, info).for_serving()
+
+    def for_serving(self) -> CorpusIndex:
+        """Drop the float16 vectors when the int8 copy scores (they stay on disk); halves the memory."""
+        if self._int8 is not None:
+            self.vectors = None
+        return self
 
     # ---- building -----------------------------------------------------------------------------
 

@@ -8,19 +8,17 @@ the timeline. Nothing is scripted to a figure: the report says what happened.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
 
 from loopwright.corpus import commits
 from loopwright.registry import artifacts
 from loopwright.registry.receipts import list_receipts
 from loopwright.release import releases
 from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.release.switch import switch_under_load
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.demo.traffic import Driver, Served, summarise
@@ -257,54 +255,25 @@ def incident(ctx: DemoContext) -> None:
 
 
 def _rollback_under_load(ctx: DemoContext, bad: str, good: str) -> dict[str, Any]:
-    """32 clients against a live `serve`-equivalent server; `rollback corpus` mid-load; how long until no
-    request started after it is served the bad commit, and how many requests failed."""
+    """32 clients against a live `serve`-equivalent server; `rollback corpus` mid-load."""
     from loopwright.server.app import create_app
     from loopwright.server.threaded import ThreadedServer
     from loopwright.serving.auth import create_key
 
     key, _ = create_key(ctx.ws, tenant="larkspur-retail", role="customer", scopes=("retail",))
-    questions = ["What is the APY on the Larkspur Saver account?", "How much is a domestic wire?", "When are branches open on Saturday?"]
-    results: list[tuple[float, int, str | None]] = []
-    lock, stop = threading.Lock(), threading.Event()
     with ThreadedServer(create_app(ctx.ws, poll_s=0.1)) as server:
-        def client(i: int) -> None:
-            with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
-                n = 0
-                while not stop.is_set():
-                    started = time.monotonic()
-                    body = {"model": ctx.gateway.models()[0], "messages": [{"role": "user", "content": questions[(i + n) % 3]}], "user": f"load-{i}"}
-                    try:
-                        r = http.post("/v1/chat/completions", json=body)
-                        commit = (r.json().get("loopwright", {}).get("retrieval") or {}).get("commit") if r.status_code == 200 else None
-                        status = r.status_code
-                    except httpx.HTTPError:
-                        status, commit = 0, None
-                    with lock:
-                        results.append((started, status, commit))
-                    n += 1
-
-        with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as warm:
-            for q in questions:
-                warm.post("/v1/chat/completions", json={"model": ctx.gateway.models()[0], "messages": [{"role": "user", "content": q}]})
-        threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(32)]
-        for t in threads:
-            t.start()
-        time.sleep(ctx.sizes.live_seconds)
-        t_rollback = time.monotonic()
-        receipt = releases.rollback(ctx.ws, "corpus", to=good, reason="demo: stale savings table on stable")
-        time.sleep(ctx.sizes.live_seconds)
-        stop.set()
-        for t in threads:
-            t.join(30)
+        result = switch_under_load(
+            server.url, key, ctx.gateway.models()[0],
+            lambda: releases.rollback(ctx.ws, "corpus", to=good, reason="demo: stale savings table on stable"),
+            before_s=ctx.sizes.live_seconds, after_s=ctx.sizes.live_seconds,
+        )
     ctx.gateway.watcher.refresh()
-    late_bad = [start for start, _, commit in results if start >= t_rollback and commit == bad]
     return {
-        "receipt": receipt.id,
-        "requests": len(results),
-        "failed": sum(status != 200 for _, status, _ in results),
-        "effect_s": round(max(late_bad) - t_rollback, 3) if late_bad else 0.0,
-        "served_good_after": sum(1 for start, _, commit in results if start > t_rollback and commit == good),
+        "receipt": result.outcome.id,
+        "requests": len(result.requests),
+        "failed": result.failed,
+        "effect_s": round(result.took(bad), 3),
+        "served_good_after": sum(commit == good for commit in result.served_after(0.0)),
     }
 
 

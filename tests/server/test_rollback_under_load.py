@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import threading
 import time
 
 import httpx
@@ -14,8 +13,8 @@ import httpx
 from loopwright.corpus import commits
 from loopwright.release import releases
 from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.release.switch import switch_under_load
 
-QUESTIONS = ["What is the APY on the Larkspur Saver account?", "How much is a domestic wire?", "When are branches open on Saturday?"]
 
 
 def _serve(ws):
@@ -54,48 +53,12 @@ def test_rollback_takes_effect_within_a_second_with_no_failed_requests(bank, new
 
 def _run_load(bank, url, key, old, new):
     before = {slot: s.stable.digest for slot, s in get_deployment(bank).slots.items() if slot != "corpus"}
-    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=60) as http:
-        for q in QUESTIONS:  # warm: embedder and both commits' indexes loaded before the clock starts
-            assert http.post("/v1/chat/completions", json={"model": "larkspur-assistant", "messages": [{"role": "user", "content": q}]}).status_code == 200
-
-    results: list[tuple[float, int, str | None]] = []  # (start time, status, corpus commit served)
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def client(i: int) -> None:
-        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
-            n = 0
-            while not stop.is_set():
-                started = time.monotonic()
-                body = {"model": "larkspur-assistant", "messages": [{"role": "user", "content": QUESTIONS[(i + n) % 3]}], "user": f"c{i}"}
-                try:
-                    r = http.post("/v1/chat/completions", json=body)
-                    commit = (r.json().get("loopwright", {}).get("retrieval") or {}).get("commit") if r.status_code == 200 else None
-                    status = r.status_code
-                except httpx.HTTPError:
-                    status, commit = 0, None
-                with lock:
-                    results.append((started, status, commit))
-                n += 1
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(32)]
-    for t in threads:
-        t.start()
-    time.sleep(2.0)  # load established on the new commit
-    t_rollback = time.monotonic()
-    receipt = releases.rollback(bank, "corpus", reason="test under load")
-    time.sleep(2.5)
-    stop.set()
-    for t in threads:
-        t.join(30)
-
-    assert receipt.after["digest"] == old.digest
-    assert results and all(status == 200 for _, status, _ in results), {s for _, s, _ in results}
-    served_new_after = [start for start, _, commit in results if start >= t_rollback and commit == new.digest]
-    took = (max(served_new_after) - t_rollback) if served_new_after else 0.0
-    assert took < 1.0, f"new commit still served {took:.2f} s after the rollback"
-    late = [commit for start, _, commit in results if start > t_rollback + 1.0]
-    assert late and set(late) == {old.digest}, (len(results), len(late))
-    assert any(commit == new.digest for start, _, commit in results if start < t_rollback)
+    result = switch_under_load(url, key, "larkspur-assistant", lambda: releases.rollback(bank, "corpus", reason="test under load"))
+    assert result.outcome.after["digest"] == old.digest
+    assert result.requests and result.failed == 0, {status for _, status, _ in result.requests}
+    assert result.took(new.digest) < 1.0, f"new commit still served {result.took(new.digest):.2f} s after the rollback"
+    late = result.served_after(1.0)
+    assert late and set(late) == {old.digest}, (len(result.requests), len(late))
+    assert new.digest in result.served_before()
     after = {slot: s.stable.digest for slot, s in get_deployment(bank).slots.items() if slot != "corpus"}
     assert after == before

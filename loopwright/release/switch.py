@@ -1,0 +1,78 @@
+"""Measuring a deployment switch under live load: how long until no new request is served the old
+artifact, and whether any request failed meanwhile (the demo's incident and the rollback test use it)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+QUESTIONS = ("What is the APY on the Larkspur Saver account?", "How much is a domestic wire?", "When are branches open on Saturday?")
+
+
+@dataclass
+class SwitchResult:
+    """Every request as (start time, HTTP status, corpus commit served), and when the switch happened."""
+
+    switched_at: float
+    outcome: Any
+    requests: list[tuple[float, int, str | None]] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        return sum(status != 200 for _, status, _ in self.requests)
+
+    def took(self, old_commit: str) -> float:
+        """Seconds from the switch to the start of the last request still served `old_commit` (0 if none)."""
+        late = [start for start, _, commit in self.requests if start >= self.switched_at and commit == old_commit]
+        return max(late) - self.switched_at if late else 0.0
+
+    def served_after(self, seconds: float) -> list[str | None]:
+        """Commits served to requests that started more than `seconds` after the switch."""
+        return [commit for start, _, commit in self.requests if start > self.switched_at + seconds]
+
+    def served_before(self) -> list[str | None]:
+        return [commit for start, _, commit in self.requests if start < self.switched_at]
+
+
+def switch_under_load(
+    url: str, key: str, model: str, switch: Callable[[], Any], *, clients: int = 32, before_s: float = 2.0, after_s: float = 2.5
+) -> SwitchResult:
+    """`clients` callers ask the gateway at `url` in a loop; after `before_s`, `switch()` runs; `after_s` later all stop."""
+    requests: list[tuple[float, int, str | None]] = []
+    lock, stop = threading.Lock(), threading.Event()
+
+    def client(i: int) -> None:
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+            n = 0
+            while not stop.is_set():
+                started = time.monotonic()
+                body = {"model": model, "messages": [{"role": "user", "content": QUESTIONS[(i + n) % len(QUESTIONS)]}], "user": f"load-{i}"}
+                try:
+                    r = http.post("/v1/chat/completions", json=body)
+                    commit = (r.json().get("loopwright", {}).get("retrieval") or {}).get("commit") if r.status_code == 200 else None
+                    status = r.status_code
+                except httpx.HTTPError:
+                    status, commit = 0, None
+                with lock:
+                    requests.append((started, status, commit))
+                n += 1
+
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as warm:
+        for q in QUESTIONS:  # models and indexes loaded before the clock starts
+            warm.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": q}]})
+    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
+    for t in threads:
+        t.start()
+    time.sleep(before_s)
+    switched_at = time.monotonic()
+    outcome = switch()
+    time.sleep(after_s)
+    stop.set()
+    for t in threads:
+        t.join(30)
+    return SwitchResult(switched_at, outcome, requests)
