@@ -53,8 +53,14 @@ if TYPE_CHECKING:
     from loopwright.embedding import Embedder
 
 logger = logging.getLogger(__name__)
-# bm25s logs every index build at DEBUG through a handler of its own; keep command output clean.
-logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def _bm25s():
+    """bm25s, imported on first use; it sets its logger to DEBUG on import, which would print every index build."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 FORMAT = 1
 RRF_K = 60
@@ -378,7 +384,7 @@ class CorpusIndex:
 
     @classmethod
     def load(cls, folder: Path) -> CorpusIndex:
-        import bm25s
+        bm25s = _bm25s()
 
         try:
             info = json.loads((folder / "index.json").read_text(encoding="utf-8"))
@@ -413,7 +419,7 @@ class CorpusIndex:
         cls, tree: str, documents: list[tuple[Document, ParsedDocument]], embedder: Embedder, cache: EmbeddingCache
     ) -> CorpusIndex:
         """Chunk, tokenise and embed `documents` (metadata as committed, parsed file), reusing cached vectors."""
-        import bm25s
+        bm25s = _bm25s()
 
         started = time.perf_counter()
         docs = [meta for meta, _ in documents]
