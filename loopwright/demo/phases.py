@@ -80,10 +80,16 @@ def _receipt_ids(ws: Workspace, subject: str) -> list[str]:
         return [r.id for r in list_receipts(s, subject=subject)]
 
 
-def _release(ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str) -> dict[str, Any]:
-    """Gate and canary `ref` on `slot`, driving traffic until the analysis promotes or rolls it back."""
+def _release(
+    ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str, share: float | None = None
+) -> dict[str, Any]:
+    """Gate and canary `ref` on `slot`, driving traffic until the analysis promotes or rolls it back.
+
+    The split is sticky by customer and the sample bank has 40, so a 10% canary is four customers'
+    traffic; changes after the first go out on half the callers to reach the analysis's sample sooner.
+    """
     release, report = releases.start(
-        ctx.ws, slot, ref, canary=ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway
+        ctx.ws, slot, ref, canary=share or ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway
     )
     ids = _receipt_ids(ctx.ws, f"release/{release.id}")
     label = "gate skipped" if skip_gate else f"gate {'passed' if release.state == 'canary' else 'failed'}"
@@ -179,7 +185,7 @@ def economics(ctx: DemoContext) -> None:
         {"router.toml": (CONFIG_DIR / "router-economics.toml").read_bytes(), "prices.json": (DATA_DIR / "prices.json").read_bytes()},
         parents=[current.ref], provenance={"source": "demo: economics levers", "creator": "loopwright demo"},
     )
-    outcome = _release(ctx, "economics", "router", router.ref, reason="small tier for confident FAQs, normalised cache")
+    outcome = _release(ctx, "economics", "router", router.ref, reason="small tier for confident FAQs, normalised cache", share=0.5)
     treated = ctx.serve(0, "economics", "small tier + cache", requests=batch) if outcome["state"] == "promoted" else []
     c, t = summarise(control), summarise(treated)
     saving = 1 - t["cost_per_accepted"] / c["cost_per_accepted"] if t.get("cost_per_accepted") and c.get("cost_per_accepted") else None
@@ -197,7 +203,7 @@ def economics(ctx: DemoContext) -> None:
         "metrics": {"always_large": c, "router_cache": t, "release": {k: outcome[k] for k in ("release", "state")}},
         "summary": f"The same {len(batch)} requests ran before and after. "
                    f"Router {router.ref} (small tier for confident FAQ intents, normalised cache) was released "
-                   f"through the gate and a {ctx.sizes.canary_share:.0%} canary ({outcome['state']}). Cost per accepted answer "
+                   f"through the gate and a 50% canary ({outcome['state']}). Cost per accepted answer "
                    f"{_money(c['cost_per_accepted'])} -> {_money(t.get('cost_per_accepted'))}; accepted "
                    f"{_pct(c['accepted_rate'])} -> {_pct(t.get('accepted_rate'))}; escalation {_pct(t.get('escalation_rate'))}, "
                    f"cache hits {_pct(t.get('cache_hit_rate'))}.",
@@ -217,7 +223,7 @@ def incident(ctx: DemoContext) -> None:
     gate = gated["gate"] or {}
     ctx.row("incident", "gate caught the bad commit", gated["state"] == "rejected", "", target="rejected", met=gated["state"] == "rejected",
             receipts=gated["receipts"])
-    forced = _release(ctx, "incident", "corpus", bad.ref, skip_gate=True, reason="demo: force it past the gate")
+    forced = _release(ctx, "incident", "corpus", bad.ref, skip_gate=True, reason="demo: force it past the gate", share=0.5)
     detected = forced["state"] == "rolled_back"
     detect_s = forced.get("seconds") if detected else None  # None: the analysis never saw a regression
     ctx.row("incident", "canary rolled back by itself", detected, "", target="rolled_back",
@@ -245,7 +251,7 @@ def incident(ctx: DemoContext) -> None:
                     "live_rollback": live, "untouched_slots": untouched},
         "summary": f"{bad.ref} brought in the March 2025 rate sheet, mis-dated at export so freshness filters passed it. "
                    f"The golden gate {'rejected' if gated['state'] == 'rejected' else 'did not reject'} it "
-                   f"({len(gate.get('regressions', []))} critical regressions). Forced onto a {ctx.sizes.canary_share:.0%} canary it ended "
+                   f"({len(gate.get('regressions', []))} critical regressions). Forced onto a 50% canary it ended "
                    f"{forced['state']} after {len(forced['served'])} requests"
                    f"{f' ({detect_s} s)' if detected else ': the analysis found no significant regression at that sample'}. Put straight on stable, "
                    f"`rollback corpus` took effect in {live['effect_s']:.2f} s with {live['failed']} failed requests out of "
