@@ -261,13 +261,12 @@ def incident(ctx: DemoContext) -> None:
 
 
 def _rollback_under_load(ctx: DemoContext, bad: str, good: str) -> dict[str, Any]:
-    """32 clients against a live `serve`-equivalent server; `rollback corpus` mid-load."""
-    from loopwright.server.app import create_app
-    from loopwright.server.threaded import ThreadedServer
+    """32 clients against a `loopwright serve` process; `rollback corpus` mid-load."""
+    from loopwright.server.process import ServeProcess
     from loopwright.serving.auth import create_key
 
     key, _ = create_key(ctx.ws, tenant="larkspur-retail", role="customer", scopes=("retail",))
-    with ThreadedServer(create_app(ctx.ws, poll_s=0.1)) as server:
+    with ServeProcess(ctx.ws.root) as server:
         result = switch_under_load(
             server.url, key, ctx.gateway.models()[0],
             lambda: releases.rollback(ctx.ws, "corpus", to=good, reason="demo: stale savings table on stable"),

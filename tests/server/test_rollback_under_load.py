@@ -3,38 +3,11 @@ in effect within a second, no failed request, no other slot touched."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-
-import httpx
-
 from loopwright.corpus import commits
 from loopwright.release import releases
 from loopwright.release.deployment import get_deployment, set_stable
 from loopwright.release.switch import switch_under_load
-
-
-
-def _serve(ws):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loopwright", "serve", "--workspace", str(ws.root), "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                return proc, url
-        except httpx.TransportError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(f"loopwright serve did not start: {proc.stderr.read()[-2000:]}")
+from loopwright.server.process import ServeProcess
 
 
 def test_rollback_takes_effect_within_a_second_with_no_failed_requests(bank, new_key):
@@ -43,12 +16,8 @@ def test_rollback_takes_effect_within_a_second_with_no_failed_requests(bank, new
     new = commits.commit(bank, "certify FlexPay 2.0")
     set_stable(bank, "corpus", new.ref)
     key = new_key(bank)
-    proc, url = _serve(bank)
-    try:
-        _run_load(bank, url, key, old, new)
-    finally:
-        proc.terminate()
-        proc.wait(60)
+    with ServeProcess(bank.root) as server:
+        _run_load(bank, server.url, key, old, new)
 
 
 def _run_load(bank, url, key, old, new):
