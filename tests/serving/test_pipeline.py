@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from loopwright.errors import InvalidInput, NotFound
+from loopwright.errors import InvalidInput
 from loopwright.observe.traces import get_trace, list_traces
 from loopwright.policy.principal import Principal
 from loopwright.registry import artifacts
