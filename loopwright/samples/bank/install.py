@@ -1,8 +1,8 @@
 """Load the Larkspur Bank sample into a workspace: `loopwright init DIR --sample bank`.
 
 Registers the sample's datasets, goldens, policy, router and prompt bundle as
-artifacts (each with a receipt), copies the documents into `DIR/bank/` so the
-team can edit and commit them, makes the first corpus commit from them, and
+artifacts (each with a receipt), copies the documents and configuration into
+`DIR/bank/` so the team can edit, commit and release them, makes the first corpus commit from them, and
 puts the configuration and the corpus live on stable.
 """
 
@@ -37,6 +37,8 @@ def install_sample(ws: Workspace) -> list[Artifact]:
     """Register and deploy the sample; returns the artifacts registered."""
     for folder in ("docs", "incident"):
         shutil.copytree(DATA_DIR / folder, ws.root / "bank" / folder, dirs_exist_ok=True)
+    # The configuration as editable files: change one, register it, and release it like any change.
+    shutil.copytree(CONFIG_DIR, ws.root / "bank" / "config", dirs_exist_ok=True)
     registered = [
         artifacts.register(ws, "dataset", "bank-intents", _files("intents.json", "utterances.jsonl"), provenance=PROVENANCE),
         artifacts.register(
