@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -23,10 +24,16 @@ class ServeProcess:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
+        # Its output goes to a file, not a pipe nobody reads (a full pipe would block the server).
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="loopwright-serve-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "loopwright", "serve", "--workspace", str(workspace), "--port", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})},
+            stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )
+
+    def output(self) -> str:
+        """What the server has printed so far."""
+        return Path(self.log.name).read_text(errors="replace")
 
     def wait_ready(self, timeout: float = 120.0) -> ServeProcess:
         deadline = time.monotonic() + timeout
@@ -39,7 +46,7 @@ class ServeProcess:
             except httpx.TransportError:
                 time.sleep(0.2)
         self.proc.kill()
-        raise LoopwrightError(f"loopwright serve did not start: {(self.proc.stderr.read() or '')[-500:]}")
+        raise LoopwrightError(f"loopwright serve did not start: {' '.join(self.output()[-500:].split())}")
 
     def stop(self, timeout: float = 60.0) -> int:
         self.proc.terminate()
@@ -48,6 +55,9 @@ class ServeProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             return self.proc.wait()
+        finally:
+            self.log.close()
+            Path(self.log.name).unlink(missing_ok=True)
 
     def __enter__(self) -> ServeProcess:
         return self.wait_ready()
