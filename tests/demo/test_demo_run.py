@@ -53,5 +53,6 @@ def test_same_seed_same_decisions(tmp_path, cache_dir, triage_fit):
     b = json.loads((tmp_path / "b" / "results.json").read_text())
     decisions = lambda r: [(t["request_id"], t["channel"], t["tier"], t["cache_hit"], t["outcome"], t["accepted"]) for t in r["timeline"]]  # noqa: E731
     assert decisions(a) == decisions(b)
-    accuracy = lambda r: {k: v["value"] for k, v in _rows(r).items() if "accuracy" in k[1] or "accepted" in k[1]}  # noqa: E731
-    assert accuracy(a) == accuracy(b)
+    # Accuracy figures repeat exactly; costs may differ in the last digits (tool tickets are random ids, counted as tokens).
+    accuracy = lambda r: {k: v["value"] for k, v in _rows(r).items() if "accuracy" in k[1] or k[1] == "accepted answers"}  # noqa: E731
+    assert accuracy(a) == accuracy(b) and len(accuracy(a)) >= 4
