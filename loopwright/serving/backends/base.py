@@ -48,7 +48,6 @@ class Generation:
     tokens_in: int = 0
     tokens_out: int = 0
     finish_reason: str = "stop"
-    raw: dict[str, Any] | None = None  # an upstream's own response, in passthrough
 
 
 class Backend(ABC):

@@ -71,7 +71,6 @@ class OpenAICompatBackend(Backend):
             tokens_in=usage.prompt_tokens if usage else 0,
             tokens_out=usage.completion_tokens if usage else 0,
             finish_reason=choice.finish_reason or "stop",
-            raw=response.model_dump(exclude_none=True),
         )
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
