@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +14,7 @@ from live import MODEL
 
 from loopwright.errors import NotFound
 from loopwright.observe.traces import get_trace
+from loopwright.server.process import ServeProcess
 from loopwright.serving.auth import create_key
 
 QUESTIONS = [
@@ -28,37 +25,15 @@ QUESTIONS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-def test_sigterm_under_load_drains_every_trace(triaged_bank, tmp_path):
+def test_sigterm_under_load_drains_every_trace(triaged_bank):
     ws = triaged_bank
     key, _ = create_key(ws, tenant="larkspur-retail", role="customer")
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "loopwright", "serve", "--workspace", str(ws.root), "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},  # the bank fixture's LOOPWRIGHT_DATABASE_URL is inherited
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = ServeProcess(ws.root, env={"HF_HUB_OFFLINE": "1"})  # the bank fixture's database URL is inherited
+    proc, url = server.proc, server.url
     headers = {"Authorization": f"Bearer {key}"}
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert proc.poll() is None, "serve exited early: " + (tmp_path / "serve.log").read_text()
-            try:
-                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "serve did not come up"
-            time.sleep(0.1)
+        server.wait_ready()
         warm = httpx.post(url + "/v1/chat/completions", headers=headers, timeout=120, json=_body(QUESTIONS[0]))
         assert warm.status_code == 200, warm.text  # models loaded before the load starts
 
@@ -106,13 +81,10 @@ def test_sigterm_under_load_drains_every_trace(triaged_bank, tmp_path):
             stop.set()
         lock_holder.close()
         code = proc.wait(timeout=60)
+        output = server.output()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop()
 
-    output = (tmp_path / "serve.log").read_text()
     assert code in (0, -signal.SIGTERM), output  # uvicorn re-raises the signal once it has shut down cleanly
     assert "Traceback" not in output, output
     assert not [s for s in statuses if isinstance(s, int) and s >= 500], statuses
