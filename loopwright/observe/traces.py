@@ -137,12 +137,17 @@ def get_trace(ws: Workspace, trace_id: str, *, tenant: str | None) -> dict[str, 
         row = s.get(TraceRow, trace_id)
         if row is None or (tenant is not None and row.tenant != tenant):
             raise NotFound(f"no trace {trace_id!r}")
-        record = json.loads(row.record)
-        record["outcome"] = row.outcome
-        record["feedback"] = [
-            {"thumbs": f.thumbs, "score": f.score, "text": f.text, "consent": f.consent, "ts": f.ts}
-            for f in s.scalars(sa.select(FeedbackRow).where(FeedbackRow.trace_id == trace_id).order_by(FeedbackRow.id))
-        ]
+        return _with_feedback(s, row)
+
+
+def _with_feedback(session, row: TraceRow) -> dict[str, Any]:
+    """A stored trace with its current outcome and its feedback, oldest first."""
+    record = json.loads(row.record)
+    record["outcome"] = row.outcome
+    record["feedback"] = [
+        {"thumbs": f.thumbs, "score": f.score, "text": f.text, "consent": f.consent, "ts": f.ts}
+        for f in session.scalars(sa.select(FeedbackRow).where(FeedbackRow.trace_id == row.id).order_by(FeedbackRow.id))
+    ]
     return record
 
 
@@ -271,16 +276,7 @@ def _erase_traces(session, ws, subject: str) -> int:
 
 def _export_traces(session, ws, subject: str) -> list[dict[str, Any]]:
     """Traces of calls made for the subject (masked), each with its feedback."""
-    out = []
-    for row in _subject_traces(session, subject):
-        record = json.loads(row.record)
-        record["outcome"] = row.outcome
-        record["feedback"] = [
-            {"thumbs": f.thumbs, "score": f.score, "text": f.text, "consent": f.consent, "ts": f.ts}
-            for f in session.scalars(sa.select(FeedbackRow).where(FeedbackRow.trace_id == row.id))
-        ]
-        out.append(record)
-    return out
+    return [_with_feedback(session, row) for row in _subject_traces(session, subject)]
 
 
 subject_store("traces", erase=_erase_traces)(_export_traces)
