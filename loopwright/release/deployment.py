@@ -120,9 +120,9 @@ def set_stable(
     if session is None:
         with ws.write() as s:
             return set_stable(ws, slot, ref, actor=actor, reason=reason, action=action, session=s)
-    slot_kind(slot)  # a malformed slot fails before the reference is looked up
+    kind = slot_kind(slot)  # a malformed slot fails before the reference is looked up
     artifact = resolve(ws, ref, session=session)
-    if artifact.kind == slot_kind(slot):
+    if artifact.kind == kind:  # a kind mismatch is refused by replace_stable, below
         from loopwright.release.validation import check_servable
 
         check_servable(ws, artifact)

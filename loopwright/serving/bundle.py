@@ -74,6 +74,11 @@ def resolve_bundle(deployment: Deployment, caller: str, overrides: dict[str, Art
     return Bundle(deployment.version, chosen, tuple(sorted(canary)), flags)
 
 
+def stable_bundle(deployment: Deployment) -> Bundle:
+    """Every slot's stable artifact: for what belongs to no caller (model names, a tenant's scopes)."""
+    return Bundle(deployment.version, {slot: s.stable for slot, s in deployment.slots.items() if s.stable is not None})
+
+
 class DeploymentWatcher:
     """Holds the current deployment and refreshes it when the store's version counter moves."""
 

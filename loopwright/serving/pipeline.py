@@ -32,7 +32,7 @@ from loopwright.policy.schema import PolicySet, policy_from_artifact
 from loopwright.policy.validators import OutputContext, decide, docs_of, run_output_validators, summarize_above_ceiling
 from loopwright.registry.artifacts import Artifact
 from loopwright.serving.backends import Backend, Evidence, GenerationRequest, create_backend
-from loopwright.serving.bundle import Bundle, DeploymentWatcher, resolve_bundle
+from loopwright.serving.bundle import Bundle, DeploymentWatcher, resolve_bundle, stable_bundle
 from loopwright.serving.cache import cache_key, make_cache
 from loopwright.serving.prompts import PromptBundle
 from loopwright.serving.router import Router, RouterPolicy
@@ -181,14 +181,13 @@ class Gateway:
 
     def principal_for(self, tenant: str, role: str, subject: str | None = None, key_id: str = "") -> Principal:
         """A principal with the scopes the live policy grants `tenant` (for in-process callers: CLI, goldens, demo)."""
-        policy = self.policy(resolve_bundle(self.watcher.current, "principal"))
+        policy = self.policy(stable_bundle(self.watcher.current))
         access = policy.retrieval.tenants.get(tenant)
         return Principal(tenant, role, tuple(access.scopes) if access else (), subject, key_id)
 
     def models(self) -> list[str]:
         """Model names this deployment answers to (for GET /v1/models)."""
-        bundle = resolve_bundle(self.watcher.current, "models")
-        policy = self.router(bundle).policy
+        policy = self.router(stable_bundle(self.watcher.current)).policy
         if policy.mode == "passthrough":
             return sorted(policy.tiers)
         return [policy.assistant_model]
