@@ -13,9 +13,15 @@ that breaks one kind of question (a savings-rate table, say) moves the overall
 rate little and its own segment a lot.
 
 Each release step is looked at once, when both sides have `min_samples`
-requests; alpha is split (Bonferroni) across the critical metrics, the
-segments and the steps, so the chance that an A/A canary is rolled back
-stays under `alpha`.
+requests and, for a change with a focus, when `min_focus_samples` canary
+requests have touched what it changed: a corpus release whose changed
+documents no request has read yet has no evidence to advance on (measured
+in the demo: a stale savings table reached by 4% of traffic was promoted
+after 400 requests, 18 of which had read it). Alpha is split (weighted
+Bonferroni) so the chance that an A/A canary is rolled back stays under
+`alpha`: per step, half goes to the focus test, the change's own
+hypothesis, and the rest is divided among the critical metrics and the
+intent segments (all of it when there is no focus).
 """
 
 from __future__ import annotations
@@ -157,9 +163,16 @@ def analyse(
     focused = None
     if focus is not None and "defect_rate" in rules.critical:
         mc, ms = np.array([focus[1](r) for r in canary], bool), np.array([focus[1](r) for r in stable], bool)
-        if mc.sum() >= rules.min_segment_samples and ms.sum() >= rules.min_segment_samples:
+        if mc.sum() < rules.min_focus_samples:
+            return Analysis(
+                "wait", f"need {rules.min_focus_samples} canary requests that {focus[0]} (have {int(mc.sum())})", [], alpha
+            )
+        # A document the candidate adds has no stable counterpart: then only the other tests judge it.
+        if ms.sum() >= rules.min_segment_samples:
             focused = (focus[0], mc, ms)
-    alpha = rules.alpha / ((max(len(rules.critical), 1) + len(segments) + (focused is not None)) * len(rules.steps))
+    share = 0.5 if focused is not None else 1.0
+    alpha = rules.alpha * share / ((max(len(rules.critical), 1) + len(segments)) * len(rules.steps))
+    focus_alpha = rules.alpha * 0.5 / len(rules.steps)
     results = []
     for metric in ("defect_rate", "decline_rate", "escalation_rate"):
         results.append(
@@ -182,7 +195,7 @@ def analyse(
         results.append(
             rate_test(
                 f"defect_rate[{name}]", int(fc["defect_rate"][mc].sum()), int(mc.sum()), int(fs["defect_rate"][ms].sum()),
-                int(ms.sum()), alpha=alpha, min_increase=rules.min_segment_increase, critical=True,
+                int(ms.sum()), alpha=focus_alpha, min_increase=rules.min_segment_increase, critical=True,
             )
         )
     results.append(shift_test("latency_ms", fc["latency_ms"], fs["latency_ms"], alpha=alpha, max_relative=rules.max_latency_increase, critical="latency_ms" in rules.critical))

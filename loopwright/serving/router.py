@@ -103,6 +103,10 @@ class CanaryRules(_Model):
         10, ge=5, description="Requests of one intent needed on each side before that intent's defect rate is tested."
     )
     min_segment_increase: float = Field(0.2, ge=0, description="An intent's defect rate must rise this much to count.")
+    min_focus_samples: int = Field(
+        30, ge=5, description="Canary requests that must touch what a change changed (for a corpus release: read a "
+        "changed document) before the step is judged.",
+    )
     max_latency_increase: float = Field(0.25, ge=0, description="Relative rise in median latency tolerated.")
     max_cost_increase: float = Field(0.10, ge=0, description="Relative rise in median cost per request tolerated.")
 

@@ -68,3 +68,37 @@ def test_rate_test_is_one_sided():
 def test_canary_rules_are_validated(bad):
     with pytest.raises(ValueError):
         CanaryRules(**bad)
+
+
+def _touching(records, share, rng):
+    """Mark a `share` of records as having read a changed document (the focus)."""
+    for r in records:
+        r["touched"] = bool(rng.random() < share)
+    return records
+
+
+def _focus():
+    return "read a changed document", lambda r: r["touched"]
+
+
+def test_a_change_nobody_has_read_yet_waits_instead_of_advancing():
+    rng = np.random.default_rng(6)
+    canary, stable = _touching(_records(rng, 400, 0.05, 10), 0.03, rng), _touching(_records(rng, 400, 0.05, 10), 0.03, rng)
+    result = analyse(canary, stable, CanaryRules(min_samples=100, min_focus_samples=30), focus=_focus())
+    assert result.decision == "wait" and "read a changed document" in result.reason
+    # The same traffic without a focus (a router change, say) is judged at once.
+    assert analyse(canary, stable, CanaryRules(min_samples=100)).decision == "advance"
+
+
+def test_a_regression_confined_to_what_changed_is_caught_by_the_focus_test():
+    rng = np.random.default_rng(7)
+    canary, stable = _touching(_records(rng, 1000, 0.05, 10), 0.04, rng), _touching(_records(rng, 1000, 0.05, 10), 0.04, rng)
+    for r in canary:
+        if r["touched"] and rng.random() < 0.7:
+            r["outcome"] = "defect"  # the stale table: most answers that read it are wrong
+    result = analyse(canary, stable, CanaryRules(min_samples=100, min_focus_samples=30), focus=_focus())
+    assert result.decision == "rollback"
+    focused = next(m for m in result.metrics if m.metric == "defect_rate[read a changed document]")
+    assert focused.regressed
+    # The overall rate moved too little to trip on its own.
+    assert not next(m for m in result.metrics if m.metric == "defect_rate").regressed

@@ -27,11 +27,12 @@ GOLDENS = [
 ]
 
 
-def _setup(bank, *, steps="[0.5, 1.0]", min_samples=20):
+def _setup(bank, *, steps="[0.5, 1.0]", min_samples=20, critical='["defect_rate", "decline_rate", "latency_ms"]'):
     """A small golden suite and a router whose canary decides after a few dozen requests."""
     artifacts.register(bank, "goldens", "bank", {"goldens.jsonl": "".join(json.dumps(g) + "\n" for g in GOLDENS).encode()})
     toml = (CONFIG_DIR / "router.toml").read_text().replace("steps = [0.1, 0.5, 1.0]", f"steps = {steps}")
-    toml = toml.replace("min_samples = 150", f"min_samples = {min_samples}")
+    toml = toml.replace("min_samples = 150", f"min_samples = {min_samples}\nmin_focus_samples = 15")
+    toml = toml.replace('critical = ["defect_rate", "decline_rate", "latency_ms"]', f"critical = {critical}")
     router = artifacts.register(
         bank, "router", "bank", {"router.toml": toml.encode(), "prices.json": artifacts.read_file(bank, artifacts.resolve(bank, "router/bank@1"), "prices.json")}
     )
@@ -107,7 +108,9 @@ def test_forced_bad_canary_is_rolled_back_by_the_analysis(bank):
 
 
 def test_good_change_passes_gate_canaries_and_is_promoted(bank):
-    _setup(bank)
+    # Latency is not judged: canary answers the FlexPay questions that stable declines in a
+    # fraction of the time, a real but expected shift on two-question traffic.
+    _setup(bank, critical='["defect_rate", "decline_rate"]')
     artifacts.register(
         bank, "goldens", "bank",
         {"goldens.jsonl": "".join(json.dumps(g) + "\n" for g in [*GOLDENS, {"id": "f1", "input": "What is the FlexPay 2.0 late fee?", "tenant": "larkspur-retail", "critical": True, "must_cite": ["flexpay-2-0"], **FLEXPAY}]).encode()},
@@ -118,10 +121,14 @@ def test_good_change_passes_gate_canaries_and_is_promoted(bank):
     assert report["ok"] and release.state == "canary"
     gateway = Gateway(bank, watch=False)
     try:
-        _traffic(gateway, 70, "What is the APY on the Larkspur Saver account?", SAVINGS)
+        # Savings questions never read the certified document: the step waits for requests that do.
+        _traffic(gateway, 40, "What is the APY on the Larkspur Saver account?", SAVINGS)
+        assert [a["action"] for a in releases.tick(bank)] == ["wait"]
+        _traffic(gateway, 40, "What is the FlexPay 2.0 late fee?", FLEXPAY)
     finally:
         gateway.close()
-    assert [a["action"] for a in releases.tick(bank)] == ["promoted"]
+    actions = releases.tick(bank)
+    assert [a["action"] for a in actions] == ["promoted"], actions
     assert get_deployment(bank).stable("corpus").digest == good.digest
     history = releases.history(bank, "corpus")
     assert [r["action"] for r in history[0]["receipts"]] == ["release.gate", "release.canary", "release.promote"]

@@ -53,7 +53,7 @@ FP, FP_ES, FP_VI = ("flexpay-2-0",), ("flexpay-2-0-es", "flexpay-2-0"), ("flexpa
 NOT_FP1 = {"not_contain": ("1.5%",), "tags": ("flexpay",)}
 SAV = ("savings-rates-2026-10",)
 SAV_ES, SAV_VI = ("savings-rates-2026-10-es",) + SAV, ("savings-rates-2026-10-vi",) + SAV
-NOT_OLD = {"not_contain": ("2.25%",), "tags": ("savings",)}
+NOT_OLD = {"not_contain": ("2.25%", "2.50%"), "tags": ("savings",)}  # the March 2025 rates
 
 FAQ: list[Question] = [
     _q("flexpay", "en", FP, ("$100", "$5,000"), "What purchase amounts can I split with FlexPay?",
