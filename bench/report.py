@@ -165,7 +165,26 @@ def router(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "router": router}
+def hf_quant(data: dict[str, Any]) -> str:
+    variants = ("fp32", "bf16", "int8")
+    m = data["model"]
+
+    def side(part: dict[str, Any], keys: list[str]) -> str:
+        return table(["figure", *variants, "int8 / fp32"], [[k, *(part[v][k] for v in variants), part["int8"][k] / part["fp32"][k]] for k in keys])
+
+    out = [f"**Sample LM** {m['artifact']} ({m['parameters']:,} parameters), greedy decode of {m['new_tokens']} tokens, "
+           f"median of {m['rounds']} rounds; perplexity on {m['heldout_texts']} held-out texts:\n"]
+    out.append(side(data["lm"], ["decode_tokens_per_s_batch1", "decode_tokens_per_s_batch16", "weight_bytes", "rss_added_bytes", "heldout_perplexity"]))
+    out.append(f"\n**Triage encoder** all-MiniLM-L6-v2 on {data['triage']['n']} test utterances, the fitted head unchanged:\n")
+    out.append(side(data["triage"], ["accuracy", "texts_per_s_batch64", "weight_bytes", "min_cosine_to_fp32"]))
+    schemes = data["int8_schemes_one_mlp"]
+    out.append("\n**int8 schemes on one decoder MLP**, ms per call:\n")
+    out.append(table(["variant", "1 row", "16 rows", "max abs error, 16 rows"],
+                     [[k, v["ms_1_rows"], v["ms_16_rows"], v["max_abs_error_16_rows"]] for k, v in schemes.items()]))
+    return "\n".join(out)
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "router": router, "hf_quant": hf_quant}
 
 
 def render(paths: list[Path]) -> str:

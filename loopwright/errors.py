@@ -8,6 +8,7 @@
      │    └── UnknownRef
      ├── InvalidInput          input that is malformed or out of bounds
      ├── ConflictError         the request contradicts stored state
+     ├── Overloaded            too much work in flight: retry shortly (HTTP 429)
      └── IntegrityError        stored bytes or records fail verification
           └── AuditError       the receipt chain is broken
 """
@@ -19,6 +20,7 @@ class LoopwrightError(Exception):
     """Base of every error loopwright raises on purpose."""
 
     exit_code = 1
+    code: str | None = None  # an OpenAI-style error code for HTTP answers, where a subclass has a more exact one
 
     def __init__(self, message: str, hint: str | None = None):
         super().__init__(message)
@@ -59,6 +61,10 @@ class InvalidInput(LoopwrightError):
 
 class ConflictError(LoopwrightError):
     """The request contradicts the stored state."""
+
+
+class Overloaded(LoopwrightError):
+    """Too many requests in flight; the client should retry shortly."""
 
 
 class IntegrityError(LoopwrightError):

@@ -7,6 +7,7 @@ and fail under CI (CI=true), so a green CI always counts them.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
 from pathlib import Path
@@ -158,3 +159,80 @@ def triaged_bank(bank, triage_fit):
     result = fit_triage(bank, deploy=True)
     assert result.artifact.digest == triage_fit.artifact.digest, "the triage fit should come from the session cache"
     return bank
+
+
+# --- tiny real models for the hf backend --------------------------------------------------------
+# Tiny real models for the Hugging Face backend's tests, trained once per test run.
+#
+# - `sample_lm`: the small sample LM (`SampleLMConfig.small()`: ~0.2M parameters, a
+#   Llama with its own BPE tokenizer and chat template, trained ~10-40 s). A
+#   `TrainedFolder`: `.folder` is the checkpoint folder, `.report()` its training.json.
+# - `sample_adapter`: the chargeback-grace LoRA (rank 8 on q, k, v and o_proj) trained on
+#   it in seconds; `.folder` is the PEFT folder.
+# - `lite_workspace`: an empty workspace on SQLite only, for tests whose subject is
+#   the model, not the database engine.
+# - `register_sample`: `register_sample(ws) -> (model, adapter)` registers both as
+#   `model/bank-lm` and `adapter/bank-grace` in a workspace (same digests every time).
+#
+# Under xdist the workers of one run share each training, as `triage_fit` does: one
+# trains under a file lock into a run-wide cache, the others take its folder.
+
+
+def _shared(request, tmp_path_factory, name: str, build):
+    """`build()` run once per test run, with LOOPWRIGHT_CACHE_DIR pointing at a run-wide cache under a lock."""
+    worker = hasattr(request.config, "workerinput")
+    run_dir = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
+    saved = os.environ.get("LOOPWRIGHT_CACHE_DIR")
+    try:
+        with open(run_dir / f"{name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            os.environ["LOOPWRIGHT_CACHE_DIR"] = str(run_dir / "hf-cache")
+            return build()
+    finally:
+        if saved is None:
+            os.environ.pop("LOOPWRIGHT_CACHE_DIR", None)
+        else:
+            os.environ["LOOPWRIGHT_CACHE_DIR"] = saved
+
+
+@pytest.fixture(scope="session")
+def sample_lm(request, tmp_path_factory, cache_dir):
+    """The small sample LM, trained once per run (see the module notes)."""
+    from loopwright.hf.sample import SampleLMConfig, train_sample_lm
+
+    return _shared(request, tmp_path_factory, "sample-lm", lambda: train_sample_lm(SampleLMConfig.small()))
+
+
+@pytest.fixture(scope="session")
+def sample_adapter(request, tmp_path_factory, sample_lm):
+    """The chargeback-grace LoRA adapter on `sample_lm`, trained once per run."""
+    from loopwright.hf.lora import train_lora
+
+    return _shared(request, tmp_path_factory, "sample-adapter", lambda: train_lora(sample_lm.folder))
+
+
+@pytest.fixture
+def lite_workspace(tmp_path: Path, monkeypatch, cache_dir):
+    """An empty workspace on SQLite."""
+    from loopwright.workspace import init_workspace
+
+    monkeypatch.setenv("LOOPWRIGHT_DATABASE_URL", f"sqlite:///{tmp_path / 'test.db'}")
+    monkeypatch.setenv("LOOPWRIGHT_ACTOR", "tester")
+    ws = init_workspace(tmp_path / "ws")
+    yield ws
+    ws.close()
+
+
+@pytest.fixture(scope="session")
+def register_sample(sample_lm, sample_adapter):
+    """`register_sample(ws) -> (model artifact, adapter artifact)`: the session's LM and adapter, registered."""
+    from loopwright.hf.adapters import register_adapter
+    from loopwright.hf.checkpoint import register_checkpoint
+    from loopwright.hf.sample import ADAPTER_NAME, NAME
+
+    def register(ws):
+        model = register_checkpoint(ws, sample_lm.folder, NAME, task="causal-lm")
+        adapter = register_adapter(ws, sample_adapter.folder, ADAPTER_NAME, base_ref=model)
+        return model, adapter
+
+    return register

@@ -17,6 +17,8 @@ window_days = 60
 [validators.grounding]       # output validators, run in this order
 on_fail = "decline"
 [retrieval]                  # see loopwright.corpus.rules.RetrievalRules
+[adapters]                   # LoRA caps, enforced at registration and at load
+max_rank = 16
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -182,8 +184,22 @@ class ValidatorRule(BaseModel):
     on_fail: Literal["decline", "escalate", "summarize"] = Field("decline", description="What a failed verdict does to the answer.")
 
 
+class AdapterCaps(_Strict):
+    """Limits on LoRA adapters: checked when one is registered and again when the backend loads it."""
+
+    max_rank: int = Field(16, strict=True, ge=1, description="Largest LoRA rank (r) accepted, over every adapted module.")
+    max_bytes: int = Field(
+        32 * 1024 * 1024, strict=True, ge=1, description="Largest size of an adapter's files together, in bytes."
+    )
+    target_modules: tuple[str, ...] = Field(
+        ("q_proj", "k_proj", "v_proj", "o_proj"),
+        min_length=1,
+        description="Module names (the last part of the path, as `q_proj`) an adapter may modify; any other is refused.",
+    )
+
+
 class PolicySet(_Strict):
-    """The whole policy: PII, sensitivity ceilings, tools, output validators and retrieval."""
+    """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
 
     pii: PiiRules = Field(default_factory=PiiRules, description="Personal data detection and actions.")
     sensitivity: SensitivityRules = Field(default_factory=SensitivityRules, description="Verbatim-text ceilings per tenant and role.")
@@ -192,6 +208,7 @@ class PolicySet(_Strict):
         default_factory=dict, description="Output validators to run, in file order, with what each does on failure."
     )
     retrieval: RetrievalRules = Field(default_factory=RetrievalRules, description="Retrieval scope, certification and freshness rules.")
+    adapters: AdapterCaps = Field(default_factory=AdapterCaps, description="Caps on the LoRA adapters a model may load.")
 
     def role_tools(self, role: str) -> RoleTools:
         """The role's tool permissions (none for a role the policy does not name)."""

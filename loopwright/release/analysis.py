@@ -27,8 +27,8 @@ intent segments (all of it when there is no focus).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np

@@ -125,7 +125,7 @@ def set_stable(
     if artifact.kind == kind:  # a kind mismatch is refused by replace_stable, below
         from loopwright.release.validation import check_servable
 
-        check_servable(ws, artifact)
+        check_servable(ws, artifact, slot)
     before, version = replace_stable(session, slot, artifact)
     return append_receipt(
         session,

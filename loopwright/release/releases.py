@@ -27,8 +27,8 @@ from loopwright.errors import ConflictError, InvalidInput, NotFound
 from loopwright.registry.artifacts import Artifact, get_by_id, resolve
 from loopwright.registry.receipts import Receipt, append_receipt, list_receipts
 from loopwright.release import analysis as canary_analysis
-from loopwright.release.validation import check_servable
 from loopwright.release.deployment import drop_canary, get_deployment, put_canary, replace_stable, slot_kind
+from loopwright.release.validation import check_servable
 from loopwright.serving.router import CanaryRules, RouterPolicy
 from loopwright.store.schema import ArtifactRow, ReleaseRow
 
@@ -154,7 +154,7 @@ def start(
 
     kind = slot_kind(slot)
     candidate = resolve(ws, ref, kind=kind)
-    check_servable(ws, candidate)
+    check_servable(ws, candidate, slot)
     if not 0 < canary <= 1:
         raise InvalidInput(f"--canary must be a share in (0, 1], not {canary}")
     dep = get_deployment(ws)

@@ -5,24 +5,46 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from loopwright.errors import ConfigError, InvalidInput, NotFound
+from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from loopwright.registry.artifacts import Artifact
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
 
-def check_servable(ws: Workspace, artifact: Artifact) -> None:
-    """Raise `InvalidInput` naming the problem when `artifact` could not be served."""
+def check_servable(ws: Workspace, artifact: Artifact, slot: str | None = None) -> None:
+    """Raise `InvalidInput` naming the problem when `artifact` could not be served on `slot`.
+
+    An adapter is checked against the model deployed on the slot of the same role
+    (`adapter:small` against `model:small`), else its own base, and the policy's caps.
+    """
     from loopwright.policy.schema import policy_from_artifact
     from loopwright.serving.prompts import PromptBundle
     from loopwright.serving.router import RouterPolicy
 
-    loaders = {"router": RouterPolicy.from_artifact, "policy": policy_from_artifact, "prompt": PromptBundle.load}
+    loaders = {"router": RouterPolicy.from_artifact, "policy": policy_from_artifact, "prompt": PromptBundle.load,
+               "adapter": lambda ws, a: _check_adapter(ws, a, slot), "model": _check_model}
     load = loaders.get(artifact.kind)
     if load is None:
         return
     try:
         load(ws, artifact)
-    except (ConfigError, NotFound, InvalidInput) as exc:
+    except (ConfigError, NotFound, InvalidInput, IntegrityError) as exc:
         raise InvalidInput(f"{artifact.ref} cannot be served: {exc.message}", hint=exc.hint) from None
+
+
+def _check_model(ws: Workspace, model: Artifact) -> None:
+    """A Hugging Face checkpoint's files are all there and match their digests (the triage head is JSON)."""
+    from loopwright.hf.checkpoint import FORMAT, verified_folder
+
+    if model.config.get("format") == FORMAT:
+        verified_folder(ws, model)
+
+
+def _check_adapter(ws: Workspace, adapter: Artifact, slot: str | None) -> None:
+    from loopwright.hf.adapters import verify_adapter
+    from loopwright.release.deployment import get_deployment
+
+    role = slot.partition(":")[2] if slot else ""
+    model_slot = get_deployment(ws).slots.get(f"model:{role}") if role else None
+    verify_adapter(ws, adapter, base=model_slot.stable if model_slot and model_slot.stable else None)

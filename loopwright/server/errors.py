@@ -13,16 +13,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from loopwright.errors import ConflictError, InvalidInput, LoopwrightError, NotFound, StoreUnavailable
+from loopwright.errors import ConflictError, InvalidInput, LoopwrightError, NotFound, Overloaded, StoreUnavailable
 from loopwright.serving.auth import AuthError
 from loopwright.serving.backends import BackendError
 from loopwright.serving.pipeline import NotDeployed
 
 log = logging.getLogger(__name__)
-
-
-class Overloaded(LoopwrightError):
-    """Too many requests in flight; the client should retry later."""
 
 
 _STATUS = [
@@ -49,7 +45,7 @@ def error_response(status: int, message: str, type_: str, code: str | None = Non
 def for_exception(exc: LoopwrightError) -> JSONResponse:
     for cls, status, type_, code in _STATUS:
         if isinstance(exc, cls):
-            code = "model_not_found" if type(exc).__name__ == "ModelNotFound" else code
+            code = "model_not_found" if type(exc).__name__ == "ModelNotFound" else exc.code or code
             return error_response(status, exc.one_line(), type_, code)
     log.error("unmapped loopwright error: %s", exc.one_line())
     return error_response(500, exc.one_line(), "api_error", "internal_error")

@@ -31,7 +31,7 @@ from loopwright.policy.principal import Principal
 from loopwright.policy.schema import PolicySet, policy_from_artifact
 from loopwright.policy.validators import OutputContext, decide, docs_of, run_output_validators, summarize_above_ceiling
 from loopwright.registry.artifacts import Artifact
-from loopwright.serving.backends import Backend, Evidence, GenerationRequest, create_backend
+from loopwright.serving.backends import Backend, BackendContext, Evidence, GenerationRequest, create_backend
 from loopwright.serving.bundle import Bundle, DeploymentWatcher, resolve_bundle, stable_bundle
 from loopwright.serving.cache import cache_key, make_cache
 from loopwright.serving.prompts import PromptBundle
@@ -128,8 +128,8 @@ class Gateway:
         """Stop watching and drain every queued trace to the store."""
         self.watcher.stop()
         self.writer.close()
-        for key, value in list(self._warm.items()):
-            if key[0] == "backend":
+        for value in list(self._warm.values()):  # backends and the models they keep warm
+            if callable(getattr(value, "close", None)):
                 value.close()
 
     # -- warm artifacts -------------------------------------------------------------
@@ -152,7 +152,11 @@ class Gateway:
         router = self.router(bundle)
         spec = router.policy.tiers[tier]
         digest = f"{self._require(bundle, 'router').digest}:{tier}"
-        return self._component("backend", digest, lambda: create_backend(spec.backend, spec.options))
+        context = BackendContext(self.ws, self._component)
+        backend = self._component("backend", digest, lambda: create_backend(spec.backend, spec.options, context))
+        for slot in backend.slots:
+            self._require(bundle, slot)
+        return backend
 
     def prompt(self, bundle: Bundle) -> PromptBundle | None:
         artifact = bundle.get("prompt")
@@ -432,9 +436,12 @@ class Gateway:
                     max_tokens=request.max_tokens,
                     temperature=request.temperature,
                     model=request.model,
+                    artifacts=bundle.artifacts,
                 )
             )
         trace.record["tokens"] = {"in": generation.tokens_in, "out": generation.tokens_out}
+        if generation.info:
+            trace.record["generation"] = generation.info
         cited = [evidence.spans[n - 1] for n in generation.citations if 0 < n <= len(evidence.spans)]
         return generation.text, cited
 
@@ -526,8 +533,11 @@ class Gateway:
                     max_tokens=request.max_tokens,
                     temperature=request.temperature,
                     model=request.model,
+                    artifacts=bundle.artifacts,
                 )
             )
+        if generation.info:
+            trace.record["generation"] = generation.info
         text = generation.text
         with trace.stage("output_policy"):
             leaks = scan(text, policy.pii)
@@ -574,6 +584,7 @@ class Gateway:
             "policies_fired": record["policies"],
             "validators": record["validators"],
             "retrieval": record.get("retrieval"),
+            "generation": record.get("generation"),  # backend facts: for `hf`, the model and adapter digests
             "declined": record.get("outcome") == "declined",
             "cache_hit": False,
         }

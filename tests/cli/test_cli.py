@@ -54,6 +54,10 @@ def _json_invocations(ws, ref, trace_id, tmp):
     suite.write_text('{"id": "t1", "input": "How much is a domestic wire?", "tenant": "larkspur-retail", "must_contain": ["$25"]}\n')
     policy = ws.root / "policy.toml"
     policy.write_bytes(artifacts.read_file(ws, artifacts.resolve(ws, "policy/bank"), "policy.toml"))
+    from loopwright.hf.lora import train_lora
+    from loopwright.hf.sample import SampleLMConfig, train_sample_lm
+
+    lm = train_sample_lm(SampleLMConfig.small()).folder  # the commands below take it from the cache
     return {
         ("registry", "list"): ["registry", "list"],
         ("registry", "show"): ["registry", "show", ref],
@@ -85,6 +89,10 @@ def _json_invocations(ws, ref, trace_id, tmp):
         ("corpus", "revert"): ["corpus", "revert", "2"],
         ("triage", "fit"): ["triage", "fit", "--no-deploy"],
         ("triage", "predict"): ["triage", "predict", "I lost my card", "--model", "model/triage"],
+        ("model", "sample"): ["model", "sample", "--small"],
+        ("model", "sample-adapter"): ["model", "sample-adapter"],
+        ("model", "register"): ["model", "register", str(lm), "--name", "cli-lm"],
+        ("model", "adapter-register"): ["model", "adapter-register", str(train_lora(lm).folder), "--name", "cli-grace", "--base", "model/bank-lm"],
         ("golden", "run"): ["golden", "run", "--suite", "goldens/cli-suite"],
         ("golden", "record"): ["golden", "record", trace_id],
         ("release", "start"): ["release", "start", "corpus", "corpus/bank@2", "--skip-gate"],

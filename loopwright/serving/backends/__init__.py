@@ -1,10 +1,12 @@
-"""Model backends, registered by name: `extractive` (built in), `openai` (any OpenAI-compatible endpoint).
+"""Model backends, registered by name: `extractive` (built in), `hf` (a local Hugging Face checkpoint),
+`openai` (any OpenAI-compatible endpoint).
 
 A user's backend registers through the same `register_backend` the built-ins use.
 """
 
 from loopwright.serving.backends.base import (
     Backend,
+    BackendContext,
     BackendError,
     Evidence,
     Generation,
@@ -13,4 +15,7 @@ from loopwright.serving.backends.base import (
     register_backend,
 )
 
-__all__ = ["Backend", "BackendError", "Evidence", "Generation", "GenerationRequest", "create_backend", "register_backend"]
+__all__ = [
+    "Backend", "BackendContext", "BackendError", "Evidence", "Generation", "GenerationRequest", "create_backend",
+    "register_backend",
+]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loopwright.errors import ConfigError, LoopwrightError
 from loopwright.serving.prompts import PromptBundle
+
+if TYPE_CHECKING:
+    from loopwright.registry.artifacts import Artifact
+    from loopwright.workspace import Workspace
+
+_CITATION = re.compile(r"\[(\d{1,2})\]")
 
 
 class BackendError(LoopwrightError):
@@ -39,6 +46,17 @@ class GenerationRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     model: str | None = None
+    artifacts: Mapping[str, Artifact] = field(default_factory=dict)  # the request's bundle, slot -> artifact
+
+    def messages_for_model(self) -> list[dict[str, str]]:
+        """What a generating model reads: the prompt bundle rendered with the evidence, else the conversation."""
+        if self.prompt is not None and self.evidence:
+            return self.prompt.render(self.question, [e.text for e in self.evidence])
+        return self.messages
+
+    def cited(self, text: str) -> list[int]:
+        """The evidence numbers `text` cites as [n]."""
+        return sorted({int(n) for n in _CITATION.findall(text) if 0 < int(n) <= len(self.evidence)})
 
 
 @dataclass
@@ -48,12 +66,26 @@ class Generation:
     tokens_in: int = 0
     tokens_out: int = 0
     finish_reason: str = "stop"
+    info: dict[str, Any] = field(default_factory=dict)  # backend facts for the trace (model and adapter digests...)
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What a backend may use of the gateway that builds it."""
+
+    ws: Workspace | None = None
+    warm: Callable[[str, str, Callable[[], Any]], Any] | None = None  # (kind, key, load): the gateway's warm cache
+
+    def keep_warm(self, kind: str, key: str, load: Callable[[], Any]) -> Any:
+        """`load()` once per (kind, key) for the gateway's lifetime (a loaded model, say), shared by its backends."""
+        return self.warm(kind, key, load) if self.warm is not None else load()
 
 
 class Backend(ABC):
     """Turns a generation request into an answer. Must be thread-safe."""
 
     name: str = "backend"
+    slots: tuple[str, ...] = ()  # deployment slots a request must have for this backend (its model, say)
 
     @abstractmethod
     def generate(self, request: GenerationRequest) -> Generation: ...
@@ -69,23 +101,23 @@ class Backend(ABC):
         """Release connections or models."""
 
 
-_BACKENDS: dict[str, Callable[[dict[str, Any]], Backend]] = {}
+_BACKENDS: dict[str, Callable[[dict[str, Any], BackendContext], Backend]] = {}
 
 
-def register_backend(name: str, factory: Callable[[dict[str, Any]], Backend]) -> None:
-    """Make a backend available to router tiers under `name`; `factory(options)` builds one."""
+def register_backend(name: str, factory: Callable[[dict[str, Any], BackendContext], Backend]) -> None:
+    """Make a backend available to router tiers under `name`; `factory(options, context)` builds one."""
     _BACKENDS[name] = factory
 
 
-def create_backend(name: str, options: dict[str, Any]) -> Backend:
+def create_backend(name: str, options: dict[str, Any], context: BackendContext | None = None) -> Backend:
     _load_builtins()
     try:
         factory = _BACKENDS[name]
     except KeyError:
         raise ConfigError(f"unknown backend {name!r}", hint=f"registered: {', '.join(sorted(_BACKENDS))}") from None
-    return factory(options)
+    return factory(options, context or BackendContext())
 
 
 def _load_builtins() -> None:
-    # Imported for their register_backend calls; deferred so `openai` loads only when used.
-    from loopwright.serving.backends import extractive, openai_compat  # noqa: F401
+    # Imported for their register_backend calls; the hf module defers torch and transformers to first use.
+    from loopwright.serving.backends import extractive, hf, openai_compat  # noqa: F401

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from loopwright.serving.backends.base import Backend, Generation, GenerationRequest, register_backend
+from loopwright.serving.backends.base import Backend, BackendContext, Generation, GenerationRequest, register_backend
 from loopwright.serving.tokens import count_message_tokens, count_tokens
 
 
 class ExtractiveBackend(Backend):
     name = "extractive"
 
-    def __init__(self, options: dict[str, Any]):
+    def __init__(self, options: dict[str, Any], context: BackendContext | None = None):
         self.evidence_spans = int(options.get("evidence_spans", 2))
 
     def generate(self, request: GenerationRequest) -> Generation:

@@ -9,22 +9,26 @@ endpoint.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from loopwright.errors import ConfigError
-from loopwright.serving.backends.base import Backend, BackendError, Generation, GenerationRequest, register_backend
-
-_CITATION = re.compile(r"\[(\d{1,2})\]")
+from loopwright.serving.backends.base import (
+    Backend,
+    BackendContext,
+    BackendError,
+    Generation,
+    GenerationRequest,
+    register_backend,
+)
 
 
 class OpenAICompatBackend(Backend):
     name = "openai"
 
-    def __init__(self, options: dict[str, Any]):
+    def __init__(self, options: dict[str, Any], context: BackendContext | None = None):
         import openai
 
         if not options.get("base_url"):
@@ -44,13 +48,8 @@ class OpenAICompatBackend(Backend):
             reraise=True,
         )(self._client.chat.completions.create)
 
-    def _messages(self, request: GenerationRequest) -> list[dict[str, str]]:
-        if request.prompt is not None and request.evidence:
-            return request.prompt.render(request.question, [e.text for e in request.evidence])
-        return request.messages
-
     def _params(self, request: GenerationRequest) -> dict[str, Any]:
-        params: dict[str, Any] = {"model": self.model or request.model, "messages": self._messages(request)}
+        params: dict[str, Any] = {"model": self.model or request.model, "messages": request.messages_for_model()}
         if request.max_tokens is not None:
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
@@ -67,7 +66,7 @@ class OpenAICompatBackend(Backend):
         usage = response.usage
         return Generation(
             text=text,
-            citations=sorted({int(n) for n in _CITATION.findall(text) if 0 < int(n) <= len(request.evidence)}),
+            citations=request.cited(text),
             tokens_in=usage.prompt_tokens if usage else 0,
             tokens_out=usage.completion_tokens if usage else 0,
             finish_reason=choice.finish_reason or "stop",

@@ -1,0 +1,120 @@
+"""`loopwright model`: register local Hugging Face checkpoints and LoRA adapters; build the sample's own LM."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace
+
+app = typer.Typer(help="Local models: checkpoints (safetensors), LoRA adapters within the policy's caps, the sample LM.", no_args_is_help=True)
+
+TaskOpt = Annotated[str, typer.Option(help="causal-lm (generation) or encoder (e.g. a triage embedder).")]
+
+
+@contextmanager
+def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int, float], None] | None]:
+    """A rich progress bar fed by training's (step, total, loss) callback; none with --json."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None, loss="-")
+        yield lambda step, total, loss: bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
+
+
+@app.command(epilog="Example: loopwright model register ./my-checkpoint --name support-lm")
+def register(
+    path: Annotated[Path, typer.Argument(help="Checkpoint folder: config.json, *.safetensors and the tokenizer files.")],
+    name: Annotated[str, typer.Option(help="Artifact name: it becomes model/NAME@N.")],
+    task: TaskOpt = "causal-lm",
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Check a local checkpoint folder (no pickles, a tokenizer, an architecture) and register it as a model artifact."""
+    from loopwright.hf.checkpoint import register_checkpoint
+
+    ws = open_workspace(workspace)
+    artifact = register_checkpoint(ws, path, name, task=task)
+
+    def render(console):
+        c = artifact.config
+        console.print(f"{artifact.short}  {c['architecture']}  {c['parameters']:,} parameters  context {c['context_length']}")
+
+    emit(artifact.to_dict(), json, render)
+
+
+@app.command(epilog="Example: loopwright model sample --deploy")
+def sample(
+    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Put it live on slot model:small, with a receipt.")] = False,
+    small: Annotated[bool, typer.Option(help="A ~0.2M-parameter model that trains in seconds (for tests).")] = False,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse a model trained before on the same inputs (see LOOPWRIGHT_CACHE_DIR).")] = True,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Train the sample's tiny Llama on the bank's text (a few minutes on 2 cores, then cached); register it as model/bank-lm."""
+    from loopwright.hf.sample import SLOT, SampleLMConfig, register_sample_lm
+
+    ws = open_workspace(workspace)
+    config = SampleLMConfig.small() if small else SampleLMConfig()
+    with _progress("training model/bank-lm", json) as progress:
+        result = register_sample_lm(ws, config, deploy=deploy, progress=progress, use_cache=cache)
+
+    def render(console):
+        d = result.to_dict()
+        how = "from the cache" if d["cache_hit"] else "trained"
+        console.print(f"{result.artifact.short}  {how} in {d['seconds']:.1f} s")
+        console.print(f"held-out perplexity {d['heldout_perplexity']['trained']:.1f} (untrained {d['heldout_perplexity']['untrained']:.0f})")
+        if result.deploy_receipt:
+            console.print(f"now live on {SLOT} (receipt {result.deploy_receipt.seq})")
+
+    emit(result.to_dict(), json, render)
+
+
+@app.command("adapter-register", epilog="Example: loopwright model adapter-register ./lora --name grace --base model/bank-lm")
+def adapter_register(
+    path: Annotated[Path, typer.Argument(help="PEFT LoRA folder: adapter_config.json and adapter_model.safetensors.")],
+    name: Annotated[str, typer.Option(help="Artifact name: it becomes adapter/NAME@N.")],
+    base: Annotated[str, typer.Option(help="The model artifact it adapts (kind/name@N, kind/name or a digest prefix).")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Check a LoRA adapter against its base model and the policy's [adapters] caps, and register it."""
+    from loopwright.hf.adapters import register_adapter
+
+    ws = open_workspace(workspace)
+    artifact = register_adapter(ws, path, name, base_ref=base)
+
+    def render(console):
+        c = artifact.config
+        console.print(f"{artifact.short}  rank {c['rank']} on {', '.join(c['target_modules'])}  {c['bytes']:,} bytes  base {c['base']}")
+
+    emit(artifact.to_dict(), json, render)
+
+
+@app.command("sample-adapter", epilog="Example: loopwright model sample-adapter")
+def sample_adapter(
+    base: Annotated[str, typer.Option(help="The causal-LM model artifact to adapt.")] = "model/bank-lm",
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Train the sample's chargeback-grace LoRA adapter on a base model (seconds) and register it as adapter/bank-grace."""
+    from loopwright.hf.sample import register_sample_adapter
+
+    ws = open_workspace(workspace)
+    with _progress("training adapter/bank-grace", json) as progress:
+        result = register_sample_adapter(ws, base, progress=progress)
+
+    def render(console):
+        d = result.to_dict()
+        how = "from the cache" if d["cache_hit"] else "trained"
+        console.print(f"{result.artifact.short}  {how} in {d['seconds']:.1f} s  loss {d['loss']['first']:.2f} -> {d['loss']['last']:.2f}")
+
+    emit(result.to_dict(), json, render)

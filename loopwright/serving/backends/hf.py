@@ -1,0 +1,145 @@
+"""`hf`: a local Hugging Face causal LM, from the deployment's model slot, with its adapter slot's LoRA.
+
+Router tier options (all optional):
+
+    model_slot = "model:small"      the slot whose `model` artifact (a registered checkpoint) answers
+    adapter_slot = "adapter:small"  the slot whose LoRA `adapter` applies, when one is deployed; "" for none
+    quantize = "int8"               int8 dynamic quantisation of Linear layers (loopwright.hf.quantize)
+    dtype = "float32"               else the measured fast one (loopwright.hf.precision)
+    max_new_tokens = 128            the most a request may generate (a request's max_tokens is capped by it)
+    window_ms, max_batch, max_queue the batching engine's (loopwright.hf.engine)
+
+One `GenerationEngine` per (checkpoint digest, precision, engine settings) is kept warm by the
+gateway and shared by every tier and router naming it, so a router rollback reloads nothing.
+Each request takes its model and adapter from its own bundle: stable and canary callers can get
+different adapters on one loaded base, in one batch. An adapter is verified (its digest, its base,
+the deployed policy's caps) and attached on first use, between decode steps, with no restart.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from loopwright.errors import ConfigError, IntegrityError, InvalidInput
+from loopwright.serving.backends.base import (
+    Backend,
+    BackendContext,
+    BackendError,
+    Generation,
+    GenerationRequest,
+    register_backend,
+)
+
+if TYPE_CHECKING:
+    from loopwright.hf.engine import GenerationEngine
+    from loopwright.registry.artifacts import Artifact
+
+
+class HFOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model_slot: str = Field("model:small", description="Deployment slot holding the checkpoint.")
+    adapter_slot: str = Field("adapter:small", description="Deployment slot holding the LoRA adapter; empty for none.")
+    quantize: Literal["int8"] | None = Field(None, description="int8 dynamic quantisation of Linear layers.")
+    dtype: Literal["float32", "bfloat16"] | None = Field(None, description="Weights dtype; default: the measured fast one.")
+    max_new_tokens: int = Field(128, ge=1, le=4096, description="Most tokens a request may generate.")
+    window_ms: float = Field(5.0, ge=0, le=1000, description="How long an idle engine waits for more requests to batch.")
+    max_batch: int = Field(16, ge=1, le=256, description="Most sequences decoded together.")
+    max_queue: int = Field(64, ge=1, description="Requests waiting to join the batch; past it, 429.")
+
+
+class HFBackend(Backend):
+    name = "hf"
+
+    def __init__(self, options: dict[str, Any], context: BackendContext | None = None):
+        try:
+            self.options = HFOptions.model_validate(options)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(f"hf backend option {where}: {err['msg']}") from None
+        if context is None or context.ws is None:
+            raise ConfigError("the hf backend loads its model from a workspace; build it through a gateway")
+        self.context = context
+        self.slots = (self.options.model_slot,)
+
+    def _engine(self, model: Artifact) -> tuple[GenerationEngine, threading.Lock]:
+        o = self.options
+        key = f"{model.digest}:{o.quantize}:{o.dtype}:{o.window_ms}:{o.max_batch}:{o.max_queue}:{o.max_new_tokens}"
+        engine = self.context.keep_warm("hf-engine", key, lambda: self._load(model))
+        return engine, self.context.keep_warm("hf-attach-lock", key, threading.Lock)
+
+    def _load(self, model: Artifact) -> GenerationEngine:
+        from loopwright.hf.checkpoint import load_causal_lm
+        from loopwright.hf.engine import GenerationEngine
+
+        o = self.options
+        try:
+            lm, tokenizer = load_causal_lm(self.context.ws, model, quantize=o.quantize, dtype=o.dtype)
+        except (InvalidInput, IntegrityError) as exc:  # deployed, yet unloadable: not the caller's fault
+            raise BackendError(f"{model.ref} cannot be loaded: {exc.message}") from None
+        return GenerationEngine(lm, tokenizer, max_batch=o.max_batch, window_ms=o.window_ms, max_queue=o.max_queue,
+                                max_new_tokens=o.max_new_tokens)
+
+    def _attached(self, engine: GenerationEngine, lock: threading.Lock, model: Artifact, adapter: Artifact) -> str:
+        """The engine's name for `adapter`, attaching it (verified against `model` and the caps) on first use."""
+        if adapter.digest not in engine.adapters:
+            from loopwright.hf.adapters import verify_adapter
+
+            with lock:
+                if adapter.digest not in engine.adapters:
+                    try:
+                        folder = verify_adapter(self.context.ws, adapter, base=model)
+                    except (InvalidInput, IntegrityError) as exc:  # deployed, yet unservable: not the caller's fault
+                        raise BackendError(f"{adapter.ref} cannot be served with {model.ref}: {exc.message}") from None
+                    engine.attach_adapter(adapter.digest, str(folder))
+        return adapter.digest
+
+    def _submit(self, request: GenerationRequest):
+        o = self.options
+        model = request.artifacts[o.model_slot]  # present: the gateway checks `slots` before calling
+        adapter = request.artifacts.get(o.adapter_slot) if o.adapter_slot else None
+        engine, lock = self._engine(model)
+        name = self._attached(engine, lock, model, adapter) if adapter is not None else None
+        ids = prompt_ids(engine.tokenizer, request.messages_for_model())
+        wanted = min(request.max_tokens or o.max_new_tokens, o.max_new_tokens)
+        handle = engine.submit(ids, max_new_tokens=wanted, temperature=request.temperature, adapter=name)
+        info = {"backend": "hf", "model": model.digest, "adapter": adapter.digest if adapter else None,
+                "quantize": o.quantize}
+        return handle, info
+
+    def generate(self, request: GenerationRequest) -> Generation:
+        handle, info = self._submit(request)
+        result = handle.result()
+        text = result.text.strip()
+        return Generation(
+            text=text,
+            citations=request.cited(text),
+            tokens_in=result.tokens_in,
+            tokens_out=result.tokens_out,
+            finish_reason=result.finish_reason,
+            info={**info, "ttft_ms": round(result.ttft_s * 1e3, 2)},
+        )
+
+    def stream(self, request: GenerationRequest) -> Iterator[str]:
+        handle, _ = self._submit(request)
+        yield from handle
+
+
+def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
+    """Token ids of the conversation through the tokenizer's chat template, ready for the assistant's turn."""
+    if tokenizer.chat_template:
+        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        ids = list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
+    else:
+        ids = tokenizer("\n".join(m["content"] for m in messages), add_special_tokens=False)["input_ids"]
+    bos = tokenizer.bos_token_id
+    # Models train on bos-prefixed sequences; templates that do not write it get it here.
+    return [bos, *ids] if bos is not None and (not ids or ids[0] != bos) else ids
+
+
+register_backend("hf", HFBackend)
