@@ -38,6 +38,8 @@ bench: install
 	$(PY) bench/bench_canary.py
 	$(PY) bench/bench_router.py
 	$(PY) bench/bench_gateway.py
+	$(PY) bench/bench_hf_batching.py
+	$(PY) bench/bench_hf_quant.py
 	$(PY) bench/report.py
 
 sample: install
