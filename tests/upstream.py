@@ -58,6 +58,8 @@ def upstream_app(state: Upstream) -> FastAPI:
         if state.fail_with:
             error = {"error": {"message": f"upstream says {state.fail_with}", "type": "server_error", "param": None, "code": None}}
             return JSONResponse(error, status_code=state.fail_with)
+        if state.body is not None:  # a broken provider: this body, as is, with a 200
+            return JSONResponse(state.body)
         answer = state.answer
         prompt = " ".join(str(m.get("content") or "") for m in body.get("messages", []))
         base = {"id": "chatcmpl-up" + uuid.uuid4().hex[:12], "created": int(time.time()), "model": body.get("model") or state.model}
@@ -96,6 +98,7 @@ class Upstream(ThreadedServer):
         self.answer = answer
         self.model = model
         self.fail_with: int | None = None
+        self.body: Any = None
         self.delay_s = delay_ms / 1e3
         self.requests: list[dict[str, Any]] = []
         super().__init__(upstream_app(self), port=port)

@@ -85,6 +85,16 @@ def test_a_failing_upstream_is_retried_then_a_clear_502(proxied, upstream):
     assert ask(proxied).choices[0].message.content == ANSWER
 
 
+def test_an_upstream_answer_without_choices_is_a_clear_502(proxied, upstream):
+    for body in ({"object": "chat.completion", "choices": []}, {"choices": [{"text": "legacy"}]}, ["not", "an", "object"]):
+        upstream.body = body
+        response = proxied.http.post("/v1/chat/completions", json={"model": "upstream-model", "messages": [{"role": "user", "content": "hi"}]})
+        error = assert_openai_error(response, 502, type_="api_error", code="upstream_error")
+        assert "choices[0].message" in error["message"]
+    upstream.body = None
+    assert ask(proxied).choices[0].message.content == ANSWER
+
+
 def test_an_upstream_that_is_down_or_slow_is_a_502(workspace, serve, new_key):
     slow = Upstream(answer=ANSWER, delay_ms=2_000).start()
     down_url = slow.url  # keep its port for "down" below

@@ -41,12 +41,17 @@ class OpenAICompatBackend(Backend):
             base_url=self.base_url, api_key=key, timeout=float(options.get("timeout_s", 30)), max_retries=0
         )
         retryable = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
-        self._call = retry(
+        retrying = retry(
             retry=retry_if_exception_type(retryable),
             stop=stop_after_attempt(1 + int(options.get("max_retries", 2))),
             wait=wait_exponential(multiplier=0.1, max=2),
             reraise=True,
-        )(self._client.chat.completions.create)
+        )
+        self._call = retrying(self._client.chat.completions.create)
+        # Non-streaming calls go through the client's raw `post` (its documented way to reach any endpoint):
+        # same auth, timeouts and error classes, without the typed request transform and response model,
+        # which were ~30% of the gateway's CPU per pass-through call (measured with cProfile).
+        self._post = retrying(self._client.post)
 
     def _params(self, request: GenerationRequest) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model or request.model, "messages": request.messages_for_model()}
@@ -58,18 +63,21 @@ class OpenAICompatBackend(Backend):
 
     def generate(self, request: GenerationRequest) -> Generation:
         try:
-            response = self._call(**self._params(request))
+            body = self._post("/chat/completions", cast_to=object, body=self._params(request))  # the JSON body as is
         except self._openai.APIError as exc:
             raise BackendError(f"upstream {self.base_url} failed: {type(exc).__name__}: {exc}") from None
-        choice = response.choices[0]
-        text = choice.message.content or ""
-        usage = response.usage
+        try:
+            choice = body["choices"][0]
+            text = choice["message"].get("content") or ""
+            usage = body.get("usage") or {}
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise BackendError(f"upstream {self.base_url} answered without choices[0].message") from None
         return Generation(
             text=text,
             citations=request.cited(text),
-            tokens_in=usage.prompt_tokens if usage else 0,
-            tokens_out=usage.completion_tokens if usage else 0,
-            finish_reason=choice.finish_reason or "stop",
+            tokens_in=int(usage.get("prompt_tokens") or 0),
+            tokens_out=int(usage.get("completion_tokens") or 0),
+            finish_reason=choice.get("finish_reason") or "stop",
         )
 
     def stream(self, request: GenerationRequest) -> Iterator[str]:
