@@ -32,7 +32,7 @@ def serve(
     ws = open_workspace(workspace)
     ws.engine  # noqa: B018 - fail now, in one line, if the database does not answer
     uvicorn.run(
-        create_app(ws),
+        create_app(ws, warm=True),
         host=host or ws.settings.serve.host,
         port=port or ws.settings.serve.port,
         log_level="warning",

@@ -7,6 +7,8 @@ a flood is refused quickly instead of queueing without bound.
 
 from __future__ import annotations
 
+import gc
+
 import asyncio
 from contextlib import asynccontextmanager
 from datetime import date
@@ -29,12 +31,23 @@ def create_app(
     max_in_flight: int = 256,
     max_body_bytes: int = 1_000_000,
     poll_s: float = 0.2,
+    warm: bool = False,
 ) -> FastAPI:
-    """An app serving `ws`. The gateway starts with the app and drains its traces when it stops."""
+    """An app serving `ws`. The gateway starts with the app and drains its traces when it stops.
+
+    `warm` (what `loopwright serve` does): load what the live deployment needs before the first
+    request, then move every object alive at that point out of the garbage collector's reach
+    (`gc.freeze`). A full collection otherwise walks every imported module's objects: measured
+    at 100-280 ms pauses, which were the pass-through p99.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.gateway = Gateway(ws, as_of=as_of, poll_s=poll_s)
+        if warm:
+            app.state.gateway.warm_up()
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:

@@ -124,6 +124,24 @@ class Gateway:
         if watch:
             self.watcher.start()
 
+    def warm_up(self) -> None:
+        """Load what the live stable deployment needs (router, policy and its PII recognisers, prompt,
+        triage, corpus index, backends), so the first request does not pay for it. Best effort: a
+        slot that cannot load is logged and then reported by the requests that need it."""
+        bundle = stable_bundle(self.watcher.current)
+        steps = [
+            lambda: [self.backend(bundle, tier) for tier in self.router(bundle).policy.tiers],
+            lambda: scan("warm-up: call 555-0100", self.policy(bundle).pii),
+            lambda: self.prompt(bundle),
+            lambda: self.triage(bundle) and self.triage(bundle).predict(["warm-up"]),
+            lambda: bundle.get("corpus") and self.retriever.index(self.retriever.commit(bundle.get("corpus").digest)),
+        ]
+        for step in steps:
+            try:
+                step()
+            except LoopwrightError as exc:
+                log.warning("warm-up: %s", exc.one_line())
+
     def close(self) -> None:
         """Stop watching and drain every queued trace to the store."""
         self.watcher.stop()
