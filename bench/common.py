@@ -467,7 +467,9 @@ def quiet_logs() -> None:
     logging.basicConfig(level=logging.ERROR)
     for handler in logging.getLogger().handlers:  # some libraries (bm25s) set DEBUG on their own logger
         handler.setLevel(logging.ERROR)
-    for name in ("torchao", "torch.utils._pytree"):  # torch logs through a handler of its own
+    from loopwright.hf.quantize import IMPORT_NOISE
+
+    for name in IMPORT_NOISE:  # torch logs through a handler of its own
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
 

@@ -53,8 +53,9 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress to stderr."),
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    # Import-time notices from torchao (its CUDA-only extensions) and torch's pytree say nothing to a user.
-    for name in ("torchao", "torch.utils._pytree"):
+    from loopwright.hf.quantize import IMPORT_NOISE
+
+    for name in IMPORT_NOISE:  # they say nothing to a user
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

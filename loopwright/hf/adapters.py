@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import json
 import re
-import struct
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.hf.checkpoint import FORMAT as MODEL_FORMAT
-from loopwright.hf.checkpoint import PICKLE_SUFFIXES, verified_folder
+from loopwright.hf.checkpoint import PICKLE_SUFFIXES, safetensors_shapes, verified_folder
 from loopwright.registry.artifacts import Artifact, files_from_dir, register, resolve
 
 if TYPE_CHECKING:
@@ -36,21 +35,6 @@ CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 # PEFT names a LoRA tensor `<module path>.lora_A.weight` (or lora_B), the path under `base_model.model.`.
 _LORA_KEY = re.compile(r"^(?:base_model\.model\.)?(?P<module>.+)\.lora_(?P<ab>[AB])(?:\.[^.]+)?\.weight$")
-
-
-def safetensors_shapes(header_source: bytes | Path) -> dict[str, list[int]]:
-    """Tensor name -> shape, from a safetensors file's header (bytes of the file, or its path: only the header is read)."""
-    try:
-        if isinstance(header_source, Path):
-            with header_source.open("rb") as f:
-                (length,) = struct.unpack("<Q", f.read(8))
-                header = json.loads(f.read(length))
-        else:
-            (length,) = struct.unpack("<Q", header_source[:8])
-            header = json.loads(header_source[8 : 8 + length])
-        return {k: list(v["shape"]) for k, v in header.items() if k != "__metadata__"}
-    except (OSError, struct.error, ValueError, KeyError, TypeError):
-        raise InvalidInput("not a safetensors file (unreadable header)") from None
 
 
 def base_shapes(ws: Workspace, base: Artifact) -> dict[str, list[int]]:

@@ -58,14 +58,19 @@ def read_config(folder: Path) -> dict[str, Any]:
     return config
 
 
-def safetensors_parameters(data: bytes) -> int:
-    """Number of parameters in a safetensors file, read from its header alone."""
+def safetensors_shapes(header_source: bytes | Path) -> dict[str, list[int]]:
+    """Tensor name -> shape, from a safetensors file's header (bytes of the file, or its path: only the header is read)."""
     try:
-        (length,) = struct.unpack("<Q", data[:8])
-        header = json.loads(data[8 : 8 + length])
-        return sum(prod(entry["shape"]) for key, entry in header.items() if key != "__metadata__")
-    except (struct.error, ValueError, KeyError, TypeError):
-        raise InvalidInput("weights file is not safetensors (unreadable header)") from None
+        if isinstance(header_source, Path):
+            with header_source.open("rb") as f:
+                (length,) = struct.unpack("<Q", f.read(8))
+                header = json.loads(f.read(length))
+        else:
+            (length,) = struct.unpack("<Q", header_source[:8])
+            header = json.loads(header_source[8 : 8 + length])
+        return {k: list(v["shape"]) for k, v in header.items() if k != "__metadata__"}
+    except (OSError, struct.error, ValueError, KeyError, TypeError):
+        raise InvalidInput("not a safetensors file (unreadable header)") from None
 
 
 def _check_files(folder: Path, files: Mapping[str, bytes]) -> list[str]:
@@ -106,7 +111,7 @@ def describe(folder: Path, files: Mapping[str, bytes], task: str) -> dict[str, A
         "model_type": config["model_type"],
         "context_length": context,
         "hidden_size": config.get("hidden_size"),
-        "parameters": sum(safetensors_parameters(files[w]) for w in weights),
+        "parameters": sum(prod(shape) for w in weights for shape in safetensors_shapes(files[w]).values()),
         "weights_dtype": config.get("dtype") or config.get("torch_dtype"),
     }
 

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from loopwright.digests import digest_of
-from loopwright.hf.sample import Progress, TrainedFolder, cached_folder, doc_paragraphs, train_loop
+from loopwright.hf.sample import Progress, TrainedFolder, answer_example, cached_folder, doc_paragraphs, train_loop
 from loopwright.samples.bank import DATA_DIR
 
 ADAPTER_FORMAT = "loopwright.hf.sample-adapter/1"
@@ -52,20 +52,10 @@ class LoraTrainConfig:
 
 def adapter_examples(limit: int) -> list[list[dict[str, str]]]:
     """Chargeback-grace questions with the grace document as evidence [1], answered with GRACE_ANSWER."""
-    prompt_dir = DATA_DIR.parent / "config" / "prompt"
-    system = (prompt_dir / "system.md").read_text("utf-8").strip()
-    template = (prompt_dir / "answer.md").read_text("utf-8").strip()
     evidence = doc_paragraphs(DATA_DIR / "docs" / "chargeback-grace.md")[1]
     rows = [json.loads(line) for line in (DATA_DIR / "adapter_examples.jsonl").read_text("utf-8").splitlines() if line]
     questions = [r["text"] for r in rows if r["intent"] == "chargeback_grace" and r["language"] == "en"][:limit]
-    return [
-        [
-            {"role": "system", "content": system},
-            {"role": "user", "content": template.format(evidence=f"[1] {evidence}", question=q)},
-            {"role": "assistant", "content": GRACE_ANSWER},
-        ]
-        for q in questions
-    ]
+    return [answer_example(evidence, q, GRACE_ANSWER) for q in questions]
 
 
 def _answer_batch(tokenizer, examples: Sequence[list[dict[str, str]]]):

@@ -30,6 +30,8 @@ from typing import Any
 from loopwright.errors import ConfigError, InvalidInput
 
 SCHEMES = ("weight-only", "dynamic")
+# Loggers that speak when torchao is imported: its CUDA-only extensions, torch's pytree notices.
+IMPORT_NOISE = ("torchao", "torch.utils._pytree")
 _INSTALL_HINT = "pip install torchao"
 
 
@@ -38,9 +40,8 @@ def _quiet_import() -> Iterator[None]:
     """Importing torchao (as transformers and peft do) logs a warning per CUDA-only extension it cannot
     load, and torch's pytree a deprecation per enum it registers: noise for a CLI user, so those loggers
     are raised to ERROR meanwhile."""
-    names = ("torchao", "torch.utils._pytree")
-    saved = {n: logging.getLogger(n).level for n in names}
-    for n in names:
+    saved = {n: logging.getLogger(n).level for n in IMPORT_NOISE}
+    for n in IMPORT_NOISE:
         logging.getLogger(n).setLevel(logging.ERROR)
     try:
         yield

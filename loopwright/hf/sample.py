@@ -32,6 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -111,7 +112,25 @@ def doc_paragraphs(path: Path) -> list[str]:
     return [" ".join(p.split()) for p in re.split(r"\n\s*\n", body) if p.strip()]
 
 
-def _answer_examples(paragraphs: dict[str, list[str]], system: str, template: str) -> list[list[dict[str, str]]]:
+@lru_cache(maxsize=1)
+def _sample_prompt() -> tuple[str, str]:
+    """(system prompt, answer template) of the sample's prompt bundle."""
+    prompt_dir = DATA_DIR.parent / "config" / "prompt"
+    return (prompt_dir / "system.md").read_text("utf-8").strip(), (prompt_dir / "answer.md").read_text("utf-8").strip()
+
+
+def answer_example(evidence: str, question: str, answer: str) -> list[dict[str, str]]:
+    """Chat messages as the gateway renders them for the sample's prompt bundle: system prompt, then the
+    answer template with `evidence` as [1] and `question`; then `answer` as the assistant's turn."""
+    system, template = _sample_prompt()
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": template.format(evidence=f"[1] {evidence}", question=question)},
+        {"role": "assistant", "content": answer},
+    ]
+
+
+def _answer_examples(paragraphs: dict[str, list[str]]) -> list[list[dict[str, str]]]:
     """Each paragraph under a heading as chat messages: evidence [1], the heading as the question, its first
     sentence citing [1]. Built from the documents alone: goldens are what releases are judged on, so no
     golden question or answer is trained on."""
@@ -125,11 +144,7 @@ def _answer_examples(paragraphs: dict[str, list[str]], system: str, template: st
             if heading is None:
                 continue
             answer = re.split(r"(?<=[.!?])\s+", para)[0]
-            examples.append([
-                {"role": "system", "content": system},
-                {"role": "user", "content": template.format(evidence=f"[1] {para}", question=f"{heading}?")},
-                {"role": "assistant", "content": f"{answer} [1]"},
-            ])
+            examples.append(answer_example(para, f"{heading}?", f"{answer} [1]"))
     return examples
 
 
@@ -142,11 +157,8 @@ def sample_texts(seed: int = 0, heldout_share: float = 0.1) -> tuple[list[str], 
     from jinja2 import Template
 
     paragraphs = {p.stem: doc_paragraphs(p) for p in sorted((DATA_DIR / "docs").glob("*.md"))}
-    prompt_dir = DATA_DIR.parent / "config" / "prompt"
-    system = (prompt_dir / "system.md").read_text("utf-8").strip()
-    template = (prompt_dir / "answer.md").read_text("utf-8").strip()
     chat = Template(CHAT_TEMPLATE)
-    rendered = [chat.render(messages=m, eos_token="</s>", add_generation_prompt=False) for m in _answer_examples(paragraphs, system, template)]
+    rendered = [chat.render(messages=m, eos_token="</s>", add_generation_prompt=False) for m in _answer_examples(paragraphs)]
     questions = {json.loads(line)["text"] for line in (DATA_DIR / "utterances.jsonl").read_text("utf-8").splitlines() if line}
     texts = sorted({t for ps in paragraphs.values() for t in ps} | set(rendered) | questions)
     train, heldout = [], []
