@@ -21,6 +21,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -208,7 +209,9 @@ def ensure_index(ws: Workspace, tree: str, docs: dict[str, DocEntry]) -> CorpusI
 
     folder = ws.state_dir / "indexes" / tree
     if (folder / "index.json").is_file():
-        return CorpusIndex.load(folder)
+        if CorpusIndex.is_current(folder):
+            return CorpusIndex.load(folder)
+        shutil.rmtree(folder, ignore_errors=True)  # derived data in an older format: built again below
     embedder = get_embedder()
     cache = EmbeddingCache(ws.state_dir / "embeddings", embedder.key)
     index = CorpusIndex.build(tree, parsed_documents(ws, docs), embedder, cache)

@@ -62,7 +62,7 @@ def _bm25s():
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s
 
-FORMAT = 1
+FORMAT = 2  # 2: Spanish stop words dropped from the BM25 vocabulary
 RRF_K = 60
 DEPTH = 50  # how far down each list fusion looks
 # Numbers keep their separators ("9.9", "5,000", "3.80"); words are any run of
@@ -72,11 +72,19 @@ _SPAN_KINDS = ("sentence", "item", "row")
 _CHUNK_KINDS = ("text", "row", "code")
 
 
+def _fold(word: str) -> str:
+    """`word` without diacritics."""
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
 def _stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN
+    from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SPANISH
 
     # bm25s's list keeps question words; questions are full of them and documents are not.
-    return frozenset(STOPWORDS_EN) | {"what", "how", "which", "who", "when", "where", "why", "does", "do", "can", "i", "my", "me"}
+    english = set(STOPWORDS_EN) | {"what", "how", "which", "who", "when", "where", "why", "does", "do", "can", "i", "my", "me"}
+    # Spanish ones too, with and without accents (phone keyboards drop them): "el", "para", "cuál"
+    spanish = set(STOPWORDS_SPANISH) | {"cuál", "cuánto", "cuánta", "cuántos", "cuántas", "cómo", "dónde", "cuándo"}
+    return frozenset(english | spanish | {_fold(w) for w in spanish})
 
 
 _STOP = _stopwords()
@@ -93,7 +101,7 @@ def _stem(word: str) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased word and number tokens, English stop words dropped, plurals folded."""
+    """Lower-cased word and number tokens, English and Spanish stop words dropped, plurals folded."""
     text = unicodedata.normalize("NFC", text).lower()
     return [_stem(t) for t in _TOKEN.findall(text) if t not in _STOP]
 
@@ -381,6 +389,14 @@ class CorpusIndex:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+
+    @staticmethod
+    def is_current(folder: Path) -> bool:
+        """Whether `folder` holds an index this version reads (an older format is rebuilt, not read)."""
+        try:
+            return json.loads((folder / "index.json").read_text(encoding="utf-8")).get("format") == FORMAT
+        except (OSError, ValueError):
+            return True  # unreadable: `load` says why
 
     @classmethod
     def load(cls, folder: Path) -> CorpusIndex:

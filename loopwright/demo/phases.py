@@ -33,7 +33,7 @@ class Sizes:
     """Requests per part of the story; `quick` shrinks them for a smoke run."""
 
     baseline: int = 300
-    after: int = 300
+    after: int = 1000  # about 80 FlexPay questions: enough for the accuracy figure to be within ~6 points
     canary_share: float = 0.1
     canary_batch: int = 150
     canary_max: int = 4000
@@ -161,6 +161,9 @@ def inference_first(ctx: DemoContext) -> None:
             traces=[r for r in ctx.driver.served if r.phase == "baseline" and r.flexpay])
     ctx.row("inference_first", "FlexPay accuracy after", after.get("flexpay_accuracy"), "%", target=">= 90%",
             met=(after.get("flexpay_accuracy") or 0) >= 0.9, traces=flex)
+    interval = _interval(after.get("flexpay_accuracy_ci95"))
+    ctx.row("inference_first", "FlexPay accuracy after, 95% interval", interval and f"{interval} ({len(flex)} questions)", "",
+            traces=flex)
     ctx.row("inference_first", "latency p50 after", after.get("latency_p50_ms"), "ms", traces=after_rows)
     ctx.phases.append({
         "name": "inference_first", "title": "Inference first: certify FlexPay 2.0", "start_t": start, "end_t": ctx.now(),
@@ -169,7 +172,8 @@ def inference_first(ctx: DemoContext) -> None:
                    f"{'passed' if gate.get('ok') else 'failed'} ({len(gate.get('fixed', []))} goldens fixed, "
                    f"{len(gate.get('regressions', []))} regressions); the {ctx.sizes.canary_share:.0%} canary ended {outcome['state']} after "
                    f"{len(outcome['served'])} requests. FlexPay accuracy {_pct(before['flexpay_accuracy'])} -> "
-                   f"{_pct(after.get('flexpay_accuracy'))}.",
+                   f"{_pct(after.get('flexpay_accuracy'))} over {after.get('flexpay_questions', 0)} FlexPay questions "
+                   f"(95% interval {_interval(after.get('flexpay_accuracy_ci95')) or 'n/a'}).",
         "trace_ids": [r.trace_id for r in outcome["served"] + after_rows], "receipt_ids": outcome["receipts"],
     })
 
@@ -280,6 +284,10 @@ def _rollback_under_load(ctx: DemoContext, bad: str, good: str) -> dict[str, Any
         "effect_s": round(result.took(bad), 3),
         "served_good_after": sum(commit == good for commit in result.served_after(0.0)),
     }
+
+
+def _interval(ci: list[float] | None) -> str | None:
+    return None if ci is None else f"{ci[0]:.1%} to {ci[1]:.1%}"
 
 
 def _pct(x) -> str:

@@ -126,6 +126,7 @@ def summarise(rows: list[Served]) -> dict[str, Any]:
         "accepted_rate": accepted / len(rows),
         "flexpay_questions": len(flexpay),
         "flexpay_accuracy": (sum(bool(r.correct) for r in flexpay) / len(flexpay)) if flexpay else None,
+        "flexpay_accuracy_ci95": _wilson(sum(bool(r.correct) for r in flexpay), len(flexpay)),
         "latency_p50_ms": float(np.percentile(latency, 50)),
         "latency_p95_ms": float(np.percentile(latency, 95)),
         "total_cost": cost,
@@ -134,3 +135,13 @@ def summarise(rows: list[Served]) -> dict[str, Any]:
         "cache_hit_rate": sum(r.cache_hit for r in rows) / len(rows),
         "decline_rate": sum(r.outcome == "declined" for r in rows) / len(rows),
     }
+
+
+def _wilson(successes: int, n: int) -> list[float] | None:
+    """The 95% Wilson interval of a proportion: how far a figure from `n` questions can be trusted."""
+    if not n:
+        return None
+    from scipy.stats import binomtest
+
+    ci = binomtest(successes, n).proportion_ci(0.95, method="wilson")
+    return [round(float(ci.low), 4), round(float(ci.high), 4)]

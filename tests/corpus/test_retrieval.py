@@ -126,6 +126,28 @@ def test_index_is_loaded_not_rebuilt_and_results_are_deterministic(bank_ws, monk
     assert second.fingerprint == first.fingerprint and second.spans == first.spans
 
 
+def test_index_in_an_older_format_is_rebuilt_not_refused(bank_ws):
+    from loopwright.corpus.index import FORMAT
+
+    r = Retriever(bank_ws)
+    first = _search(r, "How much is the FlexPay late fee?")
+    info_path = bank_ws.state_dir / "indexes" / first.tree / "index.json"
+    info = json.loads(info_path.read_text())
+    info_path.write_text(json.dumps({**info, "format": FORMAT - 1}))
+    again = _search(Retriever(bank_ws), "How much is the FlexPay late fee?")
+    assert again.fingerprint == first.fingerprint
+    assert json.loads(info_path.read_text())["format"] == FORMAT
+
+
+def test_spanish_function_words_do_not_rank():
+    from loopwright.corpus.index import tokenize
+
+    # "el", "es", "para" and the question word are not evidence of anything, accented or not
+    assert tokenize("¿Cuál es el monto mínimo para FlexPay?") == ["monto", "mínimo", "flexpay"]
+    assert tokenize("Cual es el monto minimo para flexpay") == ["monto", "minimo", "flexpay"]
+    assert tokenize("What is the minimum for FlexPay plans?") == ["minimum", "flexpay", "plan"]
+
+
 def test_goldens_recall_guard(bank_ws):
     """A quality floor, not the benchmark: hybrid top-5 cites an expected document for answerable goldens."""
     commits.stage_certify(bank_ws, "flexpay-2-0")
