@@ -14,11 +14,8 @@ erased, never the receipts: their digests and signatures stay, so
 
 from __future__ import annotations
 
-import importlib
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -26,13 +23,12 @@ from sqlalchemy.orm import Session
 
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput
+from loopwright.plugins import load_plugins
 from loopwright.registry.receipts import Receipt, append_receipt
 from loopwright.store.schema import ReceiptRow
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
-
-log = logging.getLogger(__name__)
 
 STORE_MODULES: list[str] = ["loopwright.tools.subjects", "loopwright.observe.traces"]
 """Modules whose import registers subject stores."""
@@ -49,7 +45,6 @@ class SubjectStore:
 
 
 _STORES: dict[str, SubjectStore] = {}
-_LOADED = False
 
 
 def subject_store(name: str, *, erase: Callable[[Session, Any, str], int], description: str = ""):
@@ -63,13 +58,7 @@ def subject_store(name: str, *, erase: Callable[[Session, Any, str], int], descr
 
 
 def registered_stores() -> dict[str, SubjectStore]:
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        for module in STORE_MODULES:
-            importlib.import_module(module)
-        for ep in entry_points(group="loopwright.subject_stores"):
-            ep.load()
+    load_plugins("loopwright.subject_stores", builtins=STORE_MODULES)
     return dict(_STORES)
 
 

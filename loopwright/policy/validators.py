@@ -13,22 +13,19 @@ model checks the rest of its table.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from loopwright.corpus.documents import SENSITIVITY_LEVELS
 from loopwright.errors import NotFound
+from loopwright.plugins import load_plugins
 from loopwright.policy.principal import Principal
 from loopwright.policy.schema import PolicySet
 from loopwright.policy.verdicts import Verdict, failed, passed
-
-log = logging.getLogger(__name__)
 
 
 class SpanLike(Protocol):
@@ -85,7 +82,6 @@ class ValidatorSpec:
 
 
 _VALIDATORS: dict[str, ValidatorSpec] = {}
-_PLUGINS_LOADED = False
 
 
 def output_validator(name: str, *, settings: type[ValidatorSettings] = ValidatorSettings):
@@ -102,12 +98,7 @@ def output_validator(name: str, *, settings: type[ValidatorSettings] = Validator
 
 def registered_validators() -> dict[str, ValidatorSpec]:
     """Every output validator: the built-ins and those of installed plugins."""
-    global _PLUGINS_LOADED
-    if not _PLUGINS_LOADED:
-        _PLUGINS_LOADED = True
-        for ep in entry_points(group="loopwright.validators"):
-            log.info("loading output validators from %s", ep.value)
-            ep.load()
+    load_plugins("loopwright.validators")
     return dict(_VALIDATORS)
 
 

@@ -19,26 +19,23 @@ A package can also expose tools under the `loopwright.tools` entry-point group.
 
 from __future__ import annotations
 
-import logging
 import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from loopwright.errors import NotFound
+from loopwright.plugins import load_plugins
 from loopwright.policy.principal import Principal
 from loopwright.policy.verdicts import Verdict
 
 if TYPE_CHECKING:
     from loopwright.policy.schema import PolicySet
     from loopwright.workspace import Workspace
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -100,7 +97,6 @@ class ToolSpec:
 
 
 _TOOLS: dict[str, ToolSpec] = {}
-_LOADED = False
 
 
 def tool(
@@ -149,14 +145,7 @@ def tool(
 
 def registered_tools() -> dict[str, ToolSpec]:
     """Every tool: the built-in bank tools and those of installed plugins."""
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        import loopwright.tools.bank  # noqa: F401 - built-ins register like any plugin
-
-        for ep in entry_points(group="loopwright.tools"):
-            log.info("loading tools from %s", ep.value)
-            ep.load()
+    load_plugins("loopwright.tools", builtins=("loopwright.tools.bank",))  # built-ins register like any plugin
     return dict(_TOOLS)
 
 
