@@ -12,7 +12,11 @@ Writes bench/results/retrieval.json (bench/results/retrieval-quick.json with --q
    document, for hybrid (reciprocal-rank fusion), BM25 alone and dense alone,
    all from the same index and masks in the same run. Also: how often the
    hybrid result's minimal spans hold every `must_contain` string, and how
-   the `must_decline` goldens come out.
+   the `must_decline` goldens come out. On simulated FAQ traffic
+   (`simulate(4000, 0)`), how often the expected facts are in the top 4 spans
+   (what the gateway's large tier answers from) against the top 4 passages
+   (the pruned chunks), FlexPay apart: the ceiling a reader of whole passages
+   would have.
 2. Scale: a synthetic corpus in the sample's style (product pages with
    headings, lists, tables; mixed audiences, sensitivities, certification and
    dates, so the filter masks do real work) grown to N chunks, committed
@@ -40,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -55,6 +60,7 @@ from loopwright.corpus.retrieval import Retriever  # noqa: E402
 from loopwright.corpus.rules import RetrievalRules  # noqa: E402
 from loopwright.embedding import _cached_query, get_embedder  # noqa: E402
 from loopwright.samples.bank import DATA_DIR, REFERENCE_DATE  # noqa: E402
+from loopwright.samples.bank.simulate import simulate  # noqa: E402
 from loopwright.workspace import Workspace, init_workspace  # noqa: E402
 
 POLICY = RetrievalRules.from_policy_toml((DATA_DIR.parent / "config" / "policy.toml").read_text(encoding="utf-8"))
@@ -105,6 +111,7 @@ def quality(work: Path, cache: Path) -> dict:
                 by_language.setdefault(g["language"], []).append(hit)
         result = retriever.search(g["input"], commit=commit, tenant=g["tenant"], rules=POLICY, as_of=REFERENCE_DATE)
         span_hits += any(s.doc_id in g["must_cite"] and all(c in s.text for c in g["must_contain"]) for s in result.spans)
+    answers = _facts_found(retriever, commit)
     declines = [g for g in goldens if g["must_decline"]]
     declined = {}
     for g in declines:
@@ -122,7 +129,29 @@ def quality(work: Path, cache: Path) -> dict:
         "hybrid_recall_at_5_by_language": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_language.items())},
         "span_holds_answer_at_5": round(span_hits / n, 4),
         "must_decline_goldens": declined,
+        "faq_facts_in_top_4": answers,
         "corpus": {"documents": len(index.docs), "chunks": len(index)},
+    }
+
+
+def _facts_found(retriever: Retriever, commit, n_requests: int = 4000, seed: int = 0) -> dict:
+    """Share of simulated FAQ requests whose expected facts (and none forbidden) are in the top 4 spans / passages."""
+    counts: Counter = Counter()
+    for request in simulate(n_requests, seed):
+        expect = request["expect"]
+        if request["kind"] != "faq" or not expect["must_contain"]:
+            continue
+        group = "flexpay" if request["intent"] == "flexpay" else "other"
+        result = retriever.search(request["text"], commit=commit, tenant=request["tenant"], rules=POLICY, as_of=REFERENCE_DATE)
+        counts[group, "questions"] += 1
+        for source, texts in (("spans", [s.text for s in result.spans[:4]]), ("passages", [p.text for p in result.passages[:4]])):
+            text = " ".join(" ".join(texts).split())
+            found = all(f in text for f in expect["must_contain"]) and not any(f in text for f in expect["must_not_contain"])
+            counts[group, source] += found and not result.decline
+    return {
+        group: {"questions": counts[group, "questions"],
+                **{source: round(counts[group, source] / counts[group, "questions"], 4) for source in ("spans", "passages")}}
+        for group in ("flexpay", "other")
     }
 
 

@@ -33,7 +33,7 @@ class Sizes:
     """Requests per part of the story; `quick` shrinks them for a smoke run."""
 
     baseline: int = 300
-    after: int = 1000  # about 80 FlexPay questions: enough for the accuracy figure to be within ~6 points
+    after: int = 1000  # about 80 FlexPay questions: the accuracy figure then carries a 95% interval of about ±7 points
     canary_share: float = 0.1
     canary_batch: int = 150
     canary_max: int = 4000

@@ -39,6 +39,14 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert rows[("incident", "other slots unchanged")]["met"] is True
     assert rows[("governance", "raw PII found (database, cache, logs, exported traces)")]["value"] == 0
     assert rows[("governance", "audit chain verified")]["met"] is True
+    # The FlexPay figure comes with the interval its sample size allows, recomputable from its traces.
+    after = next(p for p in results["phases"] if p["name"] == "inference_first")["metrics"]["after"]
+    low, high = after["flexpay_accuracy_ci95"]
+    assert low <= after["flexpay_accuracy"] <= high and high - low > 0
+    interval = rows[("inference_first", "FlexPay accuracy after, 95% interval")]
+    assert f"({after['flexpay_questions']} questions)" in interval["value"]
+    assert interval["trace_ids"] == rows[("inference_first", "FlexPay accuracy after")]["trace_ids"]
+    assert len(interval["trace_ids"]) == after["flexpay_questions"]
     # Every figure traces back to stored traces or receipts.
     traced = [r for r in results["table"] if r["trace_ids"] or r["receipt_ids"]]
     assert len(traced) >= len(results["table"]) // 2
