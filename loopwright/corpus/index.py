@@ -48,6 +48,7 @@ from loopwright.corpus.embeddings import EmbeddingCache
 from loopwright.corpus.rules import RetrievalRules
 from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import IntegrityError
+from loopwright.text import strip_accents
 
 if TYPE_CHECKING:
     from loopwright.embedding import Embedder
@@ -72,11 +73,6 @@ _SPAN_KINDS = ("sentence", "item", "row")
 _CHUNK_KINDS = ("text", "row", "code")
 
 
-def _fold(word: str) -> str:
-    """`word` without diacritics."""
-    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
-
-
 def _stopwords() -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN, STOPWORDS_SPANISH
 
@@ -84,7 +80,7 @@ def _stopwords() -> frozenset[str]:
     english = set(STOPWORDS_EN) | {"what", "how", "which", "who", "when", "where", "why", "does", "do", "can", "i", "my", "me"}
     # Spanish ones too, with and without accents (phone keyboards drop them): "el", "para", "cuál"
     spanish = set(STOPWORDS_SPANISH) | {"cuál", "cuánto", "cuánta", "cuántos", "cuántas", "cómo", "dónde", "cuándo"}
-    return frozenset(english | spanish | {_fold(w) for w in spanish})
+    return frozenset(english | spanish | {strip_accents(w) for w in spanish})
 
 
 _STOP = _stopwords()

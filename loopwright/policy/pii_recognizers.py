@@ -15,7 +15,6 @@ Spanish account numbers, Vietnamese ID numbers) is added here as Presidio
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -34,6 +33,8 @@ from presidio_analyzer.predefined_recognizers import (
     UsBankRecognizer,
     UsSsnRecognizer,
 )
+
+from loopwright.text import strip_accents
 
 CASE_SENSITIVE = re.DOTALL | re.MULTILINE
 CONTEXT_SCORE = 0.75
@@ -67,8 +68,7 @@ CONTEXT: dict[str, dict[str, tuple[str, ...]]] = {
 
 def fold(text: str) -> str:
     """Lowercase without accents (`Số tài khoản` -> `so tai khoan`), for context words."""
-    text = text.lower().replace("đ", "d")
-    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return strip_accents(text.lower())
 
 
 @dataclass(frozen=True)

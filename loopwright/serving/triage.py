@@ -35,7 +35,6 @@ import shutil
 import tempfile
 import threading
 import time
-import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -49,6 +48,7 @@ from loopwright.embedding import DIM, MODEL_NAME, Embedder, get_embedder
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound, UnknownRef
 from loopwright.registry.artifacts import Artifact, read_file, register, resolve
 from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.text import strip_accents
 
 if TYPE_CHECKING:
     from loopwright.registry.receipts import Receipt
@@ -118,9 +118,8 @@ def clean_text(text: Any) -> str:
 
 
 def normalize_text(text: str) -> str:
-    """The identity used for splits: NFKC, accents and case folded, punctuation dropped, spaces collapsed."""
-    text = unicodedata.normalize("NFKC", text).replace("đ", "d").replace("Đ", "D")
-    text = "".join(c for c in unicodedata.normalize("NFD", text) if not unicodedata.combining(c))
+    """The identity used for splits: compatibility forms, accents and case folded, punctuation dropped, spaces collapsed."""
+    text = strip_accents(text)
     return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
 
 

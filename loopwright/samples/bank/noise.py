@@ -6,14 +6,8 @@ is tested against nothing.
 
 import random
 import re
-import unicodedata
 
-
-def strip_accents(text: str) -> str:
-    """Drop diacritics the way a keyboard without a Vietnamese or Spanish layout does."""
-    text = text.replace("đ", "d").replace("Đ", "D")
-    decomposed = unicodedata.normalize("NFD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+from loopwright.text import strip_accents
 
 
 def typo(text: str, rng: random.Random) -> str:

@@ -8,7 +8,7 @@ import random
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from loopwright.samples.bank.noise import strip_accents
+from loopwright.text import strip_accents
 
 TENANT = "larkspur-retail"
 
