@@ -62,7 +62,7 @@ def _passthrough_workspace(root: Path, upstream_port: int):
     """A workspace serving only pass-through: the sample's policy set (PII in and out) and a router that
     forwards model `bench-model` to the local upstream, with the response cache on (every request misses)."""
     from loopwright.registry import artifacts
-    from loopwright.release.deployment import set_stable
+    from loopwright.registry.deployment import set_stable
     from loopwright.samples.bank.install import CONFIG_DIR
     from loopwright.serving.auth import create_key
     from loopwright.workspace import init_workspace

@@ -3,7 +3,7 @@
     python bench/bench_hf_quant.py            # the sample LM (trained once, then cached: ~4 min the first time)
     python bench/bench_hf_quant.py --small    # the small test LM, a few seconds to train
 
-The sample LM (`model/bank-lm`, loopwright.hf.sample) is loaded twice from one
+The sample LM (`model/bank-lm`, loopwright.samples.bank.lm) is loaded twice from one
 registered artifact in fp32, bf16 and int8 (torchao weight-only, loopwright.hf.quantize):
 
 - decode tokens/s, greedy, batch 1 and batch 16 (left-padded chat prompts),
@@ -119,7 +119,7 @@ def _seconds(fn) -> float:
 def _lm_side(ws, artifact, prompts: list[str], heldout: list[str], rounds: int, new_tokens: int) -> dict[str, Any]:
     from loopwright.hf.checkpoint import load_causal_lm
     from loopwright.hf.quantize import weight_bytes
-    from loopwright.hf.sample import perplexity
+    from loopwright.training.lm import perplexity
 
     loaded, out = {}, {}
     for variant, quantize, dtype in VARIANTS:
@@ -150,14 +150,8 @@ def _triage_side(ws, fitted) -> dict[str, Any]:
     from loopwright.hf.checkpoint import load_encoder, register_checkpoint
     from loopwright.hf.quantize import weight_bytes
     from loopwright.registry.artifacts import resolve
-    from loopwright.serving.triage import (
-        DEFAULT_DATASET,
-        TriageConfig,
-        TriageModel,
-        clean_text,
-        read_utterances,
-        split_of,
-    )
+    from loopwright.serving.triage import TriageModel, clean_text
+    from loopwright.training.triage import DEFAULT_DATASET, TriageConfig, read_utterances, split_of
 
     encoder = register_checkpoint(ws, model_path(), "minilm", task="encoder")
     rows = read_utterances(ws, resolve(ws, DEFAULT_DATASET))
@@ -197,11 +191,12 @@ def main() -> None:
     machine = common.machine_info()
 
     from loopwright.hf.quantize import preload_torchao
-    from loopwright.hf.sample import SampleLMConfig, register_sample_lm, sample_texts
+    from loopwright.samples.bank.lm import register_sample_lm, sample_texts
+    from loopwright.training.lm import SampleLMConfig
 
     preload_torchao()
     from loopwright.samples.bank.install import install_sample
-    from loopwright.serving.triage import fit_triage
+    from loopwright.training.triage import fit_triage
     from loopwright.workspace import init_workspace
 
     config = SampleLMConfig.small() if args.small else SampleLMConfig()

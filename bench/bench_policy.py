@@ -50,7 +50,7 @@ def main() -> None:
     from loopwright.corpus.retrieval import RetrievalResult, Span
     from loopwright.policy.pii import PiiVault, detector, mask_text
     from loopwright.policy.principal import Principal
-    from loopwright.policy.schema import load_policy
+    from loopwright.policy.loader import load_policy
     from loopwright.policy.validators import OutputContext, get_validator
     from loopwright.samples.bank import DATA_DIR
     from loopwright.samples.bank.catalog import INTENTS
@@ -70,7 +70,7 @@ def main() -> None:
     requests = list(simulate(args.n, args.seed))
     vaults: dict[str, PiiVault] = {}
     names = list(policy.validators)
-    settings = {n: policy.validator_settings(n) for n in names}
+    settings = {n: get_validator(n).settings_in(policy) for n in names}
     checks = {n: get_validator(n).check for n in names}
 
     timings = {"input": [], "output": [], "total": [], "total_cpu": [], **{f"validator:{n}": [] for n in names}}

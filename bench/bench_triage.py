@@ -45,7 +45,8 @@ def main() -> None:
         from loopwright.embedding import get_embedder
         from loopwright.samples.bank import DATA_DIR
         from loopwright.samples.bank.install import install_sample
-        from loopwright.serving.triage import TriageConfig, TriageModel, fit_triage
+        from loopwright.serving.triage import TriageModel
+        from loopwright.training.triage import TriageConfig, fit_triage
         from loopwright.workspace import init_workspace
 
         started = time.perf_counter()

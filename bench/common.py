@@ -393,7 +393,7 @@ def bank_workspace(root: Path, *, fixed: bool = True, triage: bool = True):
     """A workspace with the sample bank installed, the triage head fitted and deployed, and (with
     `fixed`) the corpus fix live: FlexPay 2.0 and its -es/-vi versions certified, committed, deployed."""
     from loopwright.corpus import commits
-    from loopwright.release.deployment import set_stable
+    from loopwright.registry.deployment import set_stable
     from loopwright.samples.bank import REFERENCE_DATE
     from loopwright.samples.bank.install import install_sample
     from loopwright.workspace import init_workspace
@@ -401,7 +401,7 @@ def bank_workspace(root: Path, *, fixed: bool = True, triage: bool = True):
     ws = init_workspace(root, sample="bank", as_of=REFERENCE_DATE)
     install_sample(ws)
     if triage:
-        from loopwright.serving.triage import fit_triage
+        from loopwright.training.triage import fit_triage
 
         fit_triage(ws, deploy=True)
     if fixed:
@@ -450,7 +450,7 @@ def router_toml(base: str = "router.toml", **changes: Any) -> str:
 def deploy_router(ws, text: str, *, name: str = "bank", prices: bytes | None = None, reason: str = "bench"):
     """Register `text` as the next `router/<name>` (with the sample's prices) and put it live on stable."""
     from loopwright.registry import artifacts
-    from loopwright.release.deployment import set_stable
+    from loopwright.registry.deployment import set_stable
     from loopwright.samples.bank import DATA_DIR
 
     files = {"router.toml": text.encode("utf-8"), "prices.json": prices or (DATA_DIR / "prices.json").read_bytes()}

@@ -1,7 +1,8 @@
 """Plugins: installed packages extend loopwright through entry points, which register themselves on import.
 
-Validators (`loopwright.validators`), tools (`loopwright.tools`) and subject
-stores (`loopwright.subject_stores`) each keep their own registry; this is the
+Validators (`loopwright.validators`), tools (`loopwright.tools`), subject
+stores (`loopwright.subject_stores`) and model backends (`loopwright.backends`)
+each keep their own registry; this is the
 one loader they share, so every group is imported once per process, after the
 built-ins it names.
 """

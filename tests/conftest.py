@@ -129,7 +129,7 @@ def triage_fit(request, bank_embeddings, cache_dir, tmp_path_factory):
     import fcntl
     import shutil
 
-    from loopwright.serving.triage import fit_triage
+    from loopwright.training.triage import fit_triage
     from loopwright.workspace import Workspace
 
     worker = hasattr(request.config, "workerinput")
@@ -154,7 +154,7 @@ def triage_fit(request, bank_embeddings, cache_dir, tmp_path_factory):
 @pytest.fixture
 def triaged_bank(bank, triage_fit):
     """`bank` with the session's triage model registered and live on slot `model:triage`."""
-    from loopwright.serving.triage import fit_triage
+    from loopwright.training.triage import fit_triage
 
     result = fit_triage(bank, deploy=True)
     assert result.artifact.digest == triage_fit.artifact.digest, "the triage fit should come from the session cache"
@@ -198,7 +198,8 @@ def _shared(request, tmp_path_factory, name: str, build):
 @pytest.fixture(scope="session")
 def sample_lm(request, tmp_path_factory, cache_dir):
     """The small sample LM, trained once per run (see the module notes)."""
-    from loopwright.hf.sample import SampleLMConfig, train_sample_lm
+    from loopwright.samples.bank.lm import train_sample_lm
+    from loopwright.training.lm import SampleLMConfig
 
     return _shared(request, tmp_path_factory, "sample-lm", lambda: train_sample_lm(SampleLMConfig.small()))
 
@@ -206,9 +207,9 @@ def sample_lm(request, tmp_path_factory, cache_dir):
 @pytest.fixture(scope="session")
 def sample_adapter(request, tmp_path_factory, sample_lm):
     """The chargeback-grace LoRA adapter on `sample_lm`, trained once per run."""
-    from loopwright.hf.lora import train_lora
+    from loopwright.samples.bank.lm import train_sample_adapter
 
-    return _shared(request, tmp_path_factory, "sample-adapter", lambda: train_lora(sample_lm.folder))
+    return _shared(request, tmp_path_factory, "sample-adapter", lambda: train_sample_adapter(sample_lm.folder))
 
 
 @pytest.fixture
@@ -228,7 +229,7 @@ def register_sample(sample_lm, sample_adapter):
     """`register_sample(ws) -> (model artifact, adapter artifact)`: the session's LM and adapter, registered."""
     from loopwright.hf.adapters import register_adapter
     from loopwright.hf.checkpoint import register_checkpoint
-    from loopwright.hf.sample import ADAPTER_NAME, NAME
+    from loopwright.samples.bank.lm import ADAPTER_NAME, NAME
 
     def register(ws):
         model = register_checkpoint(ws, sample_lm.folder, NAME, task="causal-lm")

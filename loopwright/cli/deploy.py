@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
-from loopwright.release import deployment
+from loopwright.registry import deployment
+from loopwright.release.validation import deploy_checked
 
 app = typer.Typer(help="Deployment slots: which artifact each part of the served system runs.", no_args_is_help=True)
 
@@ -44,5 +45,5 @@ def set_(
 ) -> None:
     """Put an artifact live on a slot's stable channel, with a receipt (no gate: releases come later)."""
     ws = open_workspace(workspace)
-    receipt = deployment.set_stable(ws, slot, ref, reason=reason)
+    receipt = deploy_checked(ws, slot, ref, reason=reason)
     emit(receipt.to_dict(), json, lambda c: c.print(f"{slot}: {receipt.after['stable']}  (receipt {receipt.id})"))

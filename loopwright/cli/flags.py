@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
-from loopwright.release import flags
-from loopwright.release.deployment import get_deployment
+from loopwright.registry import flags
+from loopwright.registry.deployment import get_deployment
 
 app = typer.Typer(help="Feature flags for router policies and prompt bundles, evaluated with OpenFeature semantics.", no_args_is_help=True)
 

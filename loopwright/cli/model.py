@@ -60,7 +60,8 @@ def sample(
     json: JsonOpt = False,
 ) -> None:
     """Train the sample's tiny Llama on the bank's text (a few minutes on 2 cores, then cached); register it as model/bank-lm."""
-    from loopwright.hf.sample import SLOT, SampleLMConfig, register_sample_lm
+    from loopwright.samples.bank.lm import SLOT, register_sample_lm
+    from loopwright.training.lm import SampleLMConfig
 
     ws = open_workspace(workspace)
     config = SampleLMConfig.small() if small else SampleLMConfig()
@@ -106,7 +107,7 @@ def sample_adapter(
     json: JsonOpt = False,
 ) -> None:
     """Train the sample's chargeback-grace LoRA adapter on a base model (seconds) and register it as adapter/bank-grace."""
-    from loopwright.hf.sample import register_sample_adapter
+    from loopwright.samples.bank.lm import register_sample_adapter
 
     ws = open_workspace(workspace)
     with _progress("training adapter/bank-grace", json) as progress:

@@ -22,7 +22,7 @@ def check(
     json: JsonOpt = False,
 ) -> None:
     """Validate a policy file; errors name the file, the line and the reason."""
-    from loopwright.policy.schema import load_policy
+    from loopwright.policy.loader import load_policy
 
     try:
         data = file.read_bytes()

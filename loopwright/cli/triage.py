@@ -8,7 +8,8 @@ import typer
 from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
-from loopwright.serving import triage
+from loopwright.serving.triage import SLOT, TriageModel
+from loopwright.training import triage
 
 app = typer.Typer(help="The intent classifier: MiniLM embeddings plus a calibrated logistic-regression head.", no_args_is_help=True)
 
@@ -18,7 +19,7 @@ def fit(
     dataset: Annotated[str, typer.Option(help="Dataset artifact with utterances.jsonl (text, intent, language).")] = triage.DEFAULT_DATASET,
     seed: Annotated[int, typer.Option(help="Salts the hash that splits texts into train, validation and test.")] = 0,
     c: Annotated[float, typer.Option("--c", help="Inverse L2 regularisation strength of the head.")] = triage.TriageConfig.c,
-    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help=f"Put the model live on slot {triage.SLOT}, with a receipt.")] = True,
+    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help=f"Put the model live on slot {SLOT}, with a receipt.")] = True,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse a head fitted before on the same inputs (see LOOPWRIGHT_CACHE_DIR).")] = True,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
@@ -38,7 +39,7 @@ def fit(
         console.print(f"{result.artifact.short}  {how} in {result.seconds:.1f} s")
         if deploy:
             live = "now live" if result.deploy_receipt else "already live"
-            console.print(f"{live} on {triage.SLOT}" + (f" (receipt {result.deploy_receipt.seq})" if result.deploy_receipt else ""))
+            console.print(f"{live} on {SLOT}" + (f" (receipt {result.deploy_receipt.seq})" if result.deploy_receipt else ""))
 
     emit(result.to_dict(), json, render)
 
@@ -46,13 +47,13 @@ def fit(
 @app.command(epilog='Example: loopwright triage predict "I lost my card yesterday"')
 def predict(
     text: Annotated[str, typer.Argument(help="The customer's message.")],
-    model: Annotated[str | None, typer.Option(help=f"A model artifact ref; default: the one live on {triage.SLOT}.")] = None,
+    model: Annotated[str | None, typer.Option(help=f"A model artifact ref; default: the one live on {SLOT}.")] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Triage one text: intent, calibrated confidence, the top three intents and the top-two margin."""
     ws = open_workspace(workspace)
-    loaded = triage.TriageModel.load(ws, model) if model else triage.TriageModel.deployed(ws)
+    loaded = TriageModel.load(ws, model) if model else TriageModel.deployed(ws)
     result = loaded.predict([text])[0]
 
     def render(console):

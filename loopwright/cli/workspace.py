@@ -10,7 +10,7 @@ from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, emit
 from loopwright.errors import InvalidInput
-from loopwright.release.deployment import get_deployment
+from loopwright.registry.deployment import get_deployment
 from loopwright.workspace import init_workspace
 
 SAMPLES = ("bank",)

@@ -294,7 +294,7 @@ def _access(rules: RetrievalRules, tenant: str | None, scopes, max_sensitivity: 
 def deployed_rules(ws: Workspace) -> RetrievalRules:
     """The `[retrieval]` rules of the stable `policy` artifact; the defaults when none is deployed."""
     from loopwright.registry.artifacts import read_file
-    from loopwright.release.deployment import get_deployment
+    from loopwright.registry.deployment import get_deployment
 
     policy = get_deployment(ws).stable("policy")
     if policy is None or "policy.toml" not in policy.files:

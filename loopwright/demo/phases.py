@@ -17,7 +17,7 @@ from loopwright.corpus import commits
 from loopwright.registry import artifacts
 from loopwright.registry.receipts import list_receipts
 from loopwright.release import releases
-from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.release.switch import switch_under_load
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.install import CONFIG_DIR

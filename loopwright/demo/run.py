@@ -22,7 +22,7 @@ from loopwright.errors import WorkspaceError
 from loopwright.samples.bank import REFERENCE_DATE
 from loopwright.samples.bank.install import install_sample
 from loopwright.serving.pipeline import Gateway
-from loopwright.serving.triage import TriageConfig, fit_triage
+from loopwright.training.triage import TriageConfig, fit_triage
 from loopwright.settings import STATE_DIR
 from loopwright.workspace import init_workspace
 

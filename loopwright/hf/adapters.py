@@ -115,7 +115,8 @@ def check_adapter(
 
 def policy_caps(ws: Workspace) -> AdapterCaps:
     """The `[adapters]` caps of the deployed policy; the schema's defaults when no policy is deployed."""
-    from loopwright.policy.schema import AdapterCaps, deployed_policy
+    from loopwright.policy.loader import deployed_policy
+    from loopwright.policy.schema import AdapterCaps
 
     try:
         return deployed_policy(ws).adapters

@@ -23,23 +23,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from loopwright.policy.entities import ENTITIES
+
 if TYPE_CHECKING:
     from loopwright.policy.schema import PiiRules
     from loopwright.workspace import Workspace
-
-ENTITIES: dict[str, str] = {
-    "CREDIT_CARD": "CARD",
-    "US_SSN": "SSN",
-    "PHONE_NUMBER": "PHONE",
-    "EMAIL_ADDRESS": "EMAIL",
-    "IBAN_CODE": "IBAN",
-    "ACCOUNT_NUMBER": "ACCOUNT",
-    "NATIONAL_ID": "ID",
-    "DATE_OF_BIRTH": "DOB",
-    "ADDRESS": "ADDRESS",
-    "PERSON": "NAME",
-}
-"""Every entity type loopwright detects, with the tag its placeholder carries."""
 
 PLACEHOLDER = re.compile(r"<(?:" + "|".join(ENTITIES.values()) + r")(?:_\d+|#[0-9a-f]{10})>")
 _DIGITS_ONLY = {"CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "ACCOUNT_NUMBER", "IBAN_CODE", "NATIONAL_ID"}

@@ -22,31 +22,23 @@ max_rank = 16
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
-slot, with a receipt. `load_policy` names the file, the line and the reason
-for any key it does not know, any value of the wrong type, and any tool or
-validator that is not registered.
+slot, with a receipt. This module holds the policy's shape only;
+`loopwright.policy.loader` parses a file into it, naming the file, the line and
+the reason for any key it does not know, any value of the wrong type, and any
+tool or validator that is not registered.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
-import tomllib
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from loopwright.corpus.documents import SENSITIVITY_LEVELS, Sensitivity
 from loopwright.corpus.rules import RetrievalRules
-from loopwright.errors import InvalidInput, NotFound
+from loopwright.policy.entities import ENTITIES
 from loopwright.policy.principal import Principal
-from loopwright.policy.toml_lines import locate
-
-if TYPE_CHECKING:
-    from loopwright.workspace import Workspace
-
-log = logging.getLogger(__name__)
 
 PiiAction = Literal["mask", "hash", "drop", "refuse"]
 """`mask`: a typed placeholder stable within the conversation (`<CARD_1>`); `hash`: a keyed
@@ -56,35 +48,17 @@ message is masked and the turn is declined."""
 POLICY_FILE = "policy.toml"
 
 
-def _known_tool(name: str) -> str:
-    from loopwright.tools.contract import registered_tools
-
-    tools = registered_tools()
-    if name not in tools:
-        raise ValueError(f"unknown tool {name!r} (registered: {', '.join(sorted(tools))})")
-    return name
-
-
 def _known_entity(name: str) -> str:
-    from loopwright.policy.pii import ENTITIES
-
     if name not in ENTITIES:
         raise ValueError(f"unknown PII entity {name!r} (known: {', '.join(sorted(ENTITIES))})")
     return name
 
 
-def _known_validator(name: str) -> str:
-    from loopwright.policy.validators import registered_validators
-
-    known = registered_validators()
-    if name not in known:
-        raise ValueError(f"unknown output validator {name!r} (registered: {', '.join(sorted(known))})")
-    return name
-
-
-ToolName = Annotated[str, AfterValidator(_known_tool)]
 EntityName = Annotated[str, AfterValidator(_known_entity)]
-ValidatorName = Annotated[str, AfterValidator(_known_validator)]
+ToolName = str
+"""A registered tool's name: checked against the tool registry by `loopwright.policy.loader`."""
+ValidatorName = str
+"""A registered output validator's name: checked by `loopwright.policy.loader`."""
 
 
 class _Strict(BaseModel):
@@ -92,8 +66,6 @@ class _Strict(BaseModel):
 
 
 def _default_pii_actions() -> dict[str, PiiAction]:
-    from loopwright.policy.pii import ENTITIES
-
     return {name: "mask" for name in ENTITIES}
 
 
@@ -213,107 +185,3 @@ class PolicySet(_Strict):
     def role_tools(self, role: str) -> RoleTools:
         """The role's tool permissions (none for a role the policy does not name)."""
         return self.tools.roles.get(role, RoleTools())
-
-    def tool_settings(self, name: str) -> BaseModel | None:
-        """The tool's settings from the policy, parsed by its settings model (its defaults when absent)."""
-        from loopwright.tools.contract import get_tool
-
-        spec = get_tool(name)
-        if spec.settings is None:
-            return None
-        return spec.settings.model_validate(self.tools.settings.get(name, {}))
-
-    def validator_settings(self, name: str) -> BaseModel:
-        from loopwright.policy.validators import get_validator
-
-        return get_validator(name).settings.model_validate(self.validators[name].model_dump())
-
-
-def _error(source: str, text: str, loc: tuple[Any, ...], reason: str, value: Any = None) -> InvalidInput:
-    line = locate(text, loc, value)
-    where = ".".join(str(p) for p in loc if p != "[key]")
-    return InvalidInput(f"{source}:{line or '?'}: {where}: {reason}", hint="see `loopwright policy check --help` for the schema")
-
-
-def _reason(err: dict[str, Any]) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown key"
-    message = err["msg"].removeprefix("Value error, ")
-    if err["type"] in ("string_type", "int_type", "float_type", "bool_type", "list_type", "dict_type", "tuple_type",
-                       "model_type", "date_type", "int_parsing", "float_parsing", "bool_parsing", "date_from_datetime_parsing"):
-        message = f"wrong type: {message.lower()} (got {type(err.get('input')).__name__} {err.get('input')!r})"
-    return message
-
-
-def load_policy(text: str | bytes, source_name: str = POLICY_FILE) -> PolicySet:
-    """Parse and validate a policy file; raises `InvalidInput` naming `source_name`, the line and the reason."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InvalidInput(f"{source_name}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidInput(f"{source_name}: invalid TOML: {exc}") from None
-    try:
-        policy = PolicySet.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        raise _error(source_name, text, err["loc"], _reason(err), err.get("input")) from None
-    _check_plugin_settings(policy, text, source_name)
-    return policy
-
-
-def _check_plugin_settings(policy: PolicySet, text: str, source: str) -> None:
-    """Per-tool and per-validator settings are validated by the model each plugin declares."""
-    from loopwright.policy.validators import get_validator
-    from loopwright.tools.contract import get_tool
-
-    checks: list[tuple[tuple[str, ...], type[BaseModel] | None, dict[str, Any]]] = []
-    for name, raw in policy.tools.settings.items():
-        checks.append((("tools", "settings", name), get_tool(name).settings, raw))
-    for name, rule in policy.validators.items():
-        checks.append((("validators", name), get_validator(name).settings, rule.model_dump()))
-    for prefix, model, raw in checks:
-        if model is None:
-            if raw:
-                raise _error(source, text, prefix, "this tool takes no settings")
-            continue
-        try:
-            model.model_validate(raw)
-        except ValidationError as exc:
-            err = exc.errors()[0]
-            raise _error(source, text, (*prefix, *err["loc"]), _reason(err), err.get("input")) from None
-
-
-_CACHE: dict[str, PolicySet] = {}
-_CACHE_LOCK = threading.Lock()
-
-
-def policy_from_artifact(ws: Workspace, artifact) -> PolicySet:
-    """The policy held by a `policy` artifact, parsed once per digest (artifacts are immutable)."""
-    from loopwright.registry.artifacts import read_file
-
-    with _CACHE_LOCK:
-        hit = _CACHE.get(artifact.digest)
-    if hit is not None:
-        return hit
-    policy = load_policy(read_file(ws, artifact, POLICY_FILE), f"{artifact.ref}:{POLICY_FILE}")
-    with _CACHE_LOCK:
-        _CACHE[artifact.digest] = policy
-    return policy
-
-
-def deployed_policy(ws: Workspace, *, channel: str = "stable") -> PolicySet:
-    """The policy live on the `policy` slot (`channel` falls back to stable when there is no canary)."""
-    from loopwright.release.deployment import get_deployment
-
-    deployment = get_deployment(ws)
-    state = deployment.slots.get("policy")
-    artifact = None
-    if state is not None:
-        artifact = state.canary if channel == "canary" and state.canary else state.stable
-    if artifact is None:
-        raise NotFound("no policy is deployed", hint="`loopwright deploy set policy policy/NAME@N`")
-    return policy_from_artifact(ws, artifact)

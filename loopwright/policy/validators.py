@@ -80,6 +80,10 @@ class ValidatorSpec:
     settings: type[ValidatorSettings]
     description: str
 
+    def settings_in(self, policy: PolicySet) -> ValidatorSettings:
+        """This validator's settings from `policy`'s `[validators.NAME]` table."""
+        return self.settings.model_validate(policy.validators[self.name].model_dump())
+
 
 _VALIDATORS: dict[str, ValidatorSpec] = {}
 
@@ -113,7 +117,8 @@ def run_output_validators(ctx: OutputContext) -> list[Verdict]:
     """Run the validators the policy names, in its order; each verdict carries its `on_fail` action."""
     out = []
     for name in ctx.policy.validators:
-        out.append(get_validator(name).check(ctx, ctx.policy.validator_settings(name)))
+        spec = get_validator(name)
+        out.append(spec.check(ctx, spec.settings_in(ctx.policy)))
     return out
 
 

@@ -1,1 +1,1 @@
-"""The release plane: deployment slots, and (later) gates, canaries and rollback."""
+"""The release plane: goldens, the gate, canary releases, their analysis, and rollback."""

@@ -27,7 +27,7 @@ from loopwright.errors import ConflictError, InvalidInput, NotFound
 from loopwright.registry.artifacts import Artifact, get_by_id, resolve
 from loopwright.registry.receipts import Receipt, append_receipt, list_receipts
 from loopwright.release import analysis as canary_analysis
-from loopwright.release.deployment import drop_canary, get_deployment, put_canary, replace_stable, slot_kind
+from loopwright.registry.deployment import drop_canary, get_deployment, put_canary, replace_stable, slot_kind
 from loopwright.release.validation import check_servable
 from loopwright.serving.router import CanaryRules, RouterPolicy
 from loopwright.store.schema import ArtifactRow, ReleaseRow

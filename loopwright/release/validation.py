@@ -6,9 +6,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound
-from loopwright.registry.artifacts import Artifact
+from loopwright.registry.artifacts import Artifact, resolve
+from loopwright.registry.deployment import get_deployment, set_stable, slot_kind
 
 if TYPE_CHECKING:
+    from loopwright.registry.receipts import Receipt
     from loopwright.workspace import Workspace
 
 
@@ -18,7 +20,7 @@ def check_servable(ws: Workspace, artifact: Artifact, slot: str | None = None) -
     An adapter is checked against the model deployed on the slot of the same role
     (`adapter:small` against `model:small`), else its own base, and the policy's caps.
     """
-    from loopwright.policy.schema import policy_from_artifact
+    from loopwright.policy.loader import policy_from_artifact
     from loopwright.serving.prompts import PromptBundle
     from loopwright.serving.router import RouterPolicy
 
@@ -43,8 +45,16 @@ def _check_model(ws: Workspace, model: Artifact) -> None:
 
 def _check_adapter(ws: Workspace, adapter: Artifact, slot: str | None) -> None:
     from loopwright.hf.adapters import verify_adapter
-    from loopwright.release.deployment import get_deployment
 
     role = slot.partition(":")[2] if slot else ""
     model_slot = get_deployment(ws).slots.get(f"model:{role}") if role else None
     verify_adapter(ws, adapter, base=model_slot.stable if model_slot and model_slot.stable else None)
+
+
+def deploy_checked(ws: Workspace, slot: str, ref: str, *, actor: str | None = None, reason: str = "") -> Receipt:
+    """Put `ref` live on `slot`'s stable channel once `check_servable` passes; the receipt is `set_stable`'s."""
+    kind = slot_kind(slot)  # a malformed slot fails before the reference is looked up
+    artifact = resolve(ws, ref)
+    if artifact.kind == kind:  # a kind mismatch is refused by set_stable itself
+        check_servable(ws, artifact, slot)
+    return set_stable(ws, slot, ref, actor=actor, reason=reason)

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loopwright.registry.artifacts import Artifact
-from loopwright.release.deployment import Deployment, deployment_version, get_deployment
-from loopwright.release.flags import evaluate
-from loopwright.release.sticky import sticky_fraction
+from loopwright.registry.counter import deployment_version
+from loopwright.registry.deployment import Deployment, get_deployment
+from loopwright.registry.flags import evaluate
+from loopwright.registry.sticky import sticky_fraction
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace

@@ -28,7 +28,8 @@ from loopwright.observe.metrics import Metrics
 from loopwright.observe.traces import TraceWriter
 from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key, scan
 from loopwright.policy.principal import Principal
-from loopwright.policy.schema import PolicySet, policy_from_artifact
+from loopwright.policy.loader import policy_from_artifact
+from loopwright.policy.schema import PolicySet
 from loopwright.policy.validators import OutputContext, decide, docs_of, run_output_validators, summarize_above_ceiling
 from loopwright.registry.artifacts import Artifact
 from loopwright.serving.backends import Backend, BackendContext, Evidence, GenerationRequest, create_backend

@@ -79,6 +79,10 @@ class ToolSpec:
     confirm: bool = False
     settings: type[BaseModel] | None = None
 
+    def settings_in(self, policy: PolicySet) -> BaseModel | None:
+        """This tool's settings from `policy`, parsed by its settings model (its defaults when absent)."""
+        return self.settings.model_validate(policy.tools.settings.get(self.name, {})) if self.settings else None
+
     def to_dict(self) -> dict[str, Any]:
         """The contract as `loopwright tools list --json` and an LLM's tool schema need it."""
         return {

@@ -179,13 +179,13 @@ def execute_tool(
     spec = get_tool(name)
     args = parse_arguments(spec, arguments)
     if policy is None:
-        from loopwright.policy.schema import deployed_policy
+        from loopwright.policy.loader import deployed_policy
 
         policy = deployed_policy(ws)
     verdicts = check_permission(spec, principal, policy)
     if any(not v.passed for v in verdicts):
         return _refused(spec, verdicts)
-    settings = policy.tool_settings(name)
+    settings = spec.settings_in(policy)
     today = today or policy.tools.as_of or date.today()
     args_json = args.model_dump(mode="json")
     args_digest = sha256_hex(canonical_json(args_json))

@@ -54,8 +54,8 @@ def _json_invocations(ws, ref, trace_id, tmp):
     suite.write_text('{"id": "t1", "input": "How much is a domestic wire?", "tenant": "larkspur-retail", "must_contain": ["$25"]}\n')
     policy = ws.root / "policy.toml"
     policy.write_bytes(artifacts.read_file(ws, artifacts.resolve(ws, "policy/bank"), "policy.toml"))
-    from loopwright.hf.lora import train_lora
-    from loopwright.hf.sample import SampleLMConfig, train_sample_lm
+    from loopwright.samples.bank.lm import train_sample_adapter, train_sample_lm
+    from loopwright.training.lm import SampleLMConfig
 
     lm = train_sample_lm(SampleLMConfig.small()).folder  # the commands below take it from the cache
     return {
@@ -92,7 +92,7 @@ def _json_invocations(ws, ref, trace_id, tmp):
         ("model", "sample"): ["model", "sample", "--small"],
         ("model", "sample-adapter"): ["model", "sample-adapter"],
         ("model", "register"): ["model", "register", str(lm), "--name", "cli-lm"],
-        ("model", "adapter-register"): ["model", "adapter-register", str(train_lora(lm).folder), "--name", "cli-grace", "--base", "model/bank-lm"],
+        ("model", "adapter-register"): ["model", "adapter-register", str(train_sample_adapter(lm).folder), "--name", "cli-grace", "--base", "model/bank-lm"],
         ("golden", "run"): ["golden", "run", "--suite", "goldens/cli-suite"],
         ("golden", "record"): ["golden", "record", trace_id],
         ("release", "start"): ["release", "start", "corpus", "corpus/bank@2", "--skip-gate"],

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from loopwright.cli import app
 from loopwright.errors import NotFound
 from loopwright.observe.traces import get_trace
-from loopwright.release.deployment import get_deployment
+from loopwright.registry.deployment import get_deployment
 from loopwright.serving.auth import Authenticator
 
 runner = CliRunner()

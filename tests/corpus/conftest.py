@@ -15,7 +15,7 @@ import pytest
 
 from loopwright.corpus import commits
 from loopwright.registry import artifacts
-from loopwright.release.deployment import set_stable
+from loopwright.registry.deployment import set_stable
 from loopwright.samples.bank import DATA_DIR, REFERENCE_DATE
 from loopwright.workspace import Workspace, init_workspace
 

@@ -10,8 +10,9 @@ import pytest
 from loopwright.errors import InvalidInput
 from loopwright.hf.adapters import register_adapter, verify_adapter
 from loopwright.hf.checkpoint import load_causal_lm, register_checkpoint
-from loopwright.hf.lora import adapter_examples
-from loopwright.policy.schema import AdapterCaps, load_policy
+from loopwright.samples.bank.lm import adapter_examples
+from loopwright.policy.loader import load_policy
+from loopwright.policy.schema import AdapterCaps
 from loopwright.samples.bank import DATA_DIR
 
 
@@ -86,7 +87,7 @@ def test_the_trained_adapter_changes_greedy_outputs(lite_workspace, register_sam
     import torch
     from peft import PeftModel
 
-    from loopwright.hf.lora import GRACE_ANSWER
+    from loopwright.samples.bank.lm import GRACE_ANSWER
 
     model_artifact, adapter = register_sample(lite_workspace)
     model, tokenizer = load_causal_lm(lite_workspace, model_artifact, dtype="float32")

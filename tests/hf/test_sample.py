@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from loopwright.hf.checkpoint import load_causal_lm, register_checkpoint
-from loopwright.hf.sample import SLOT, SampleLMConfig, perplexity, register_sample_lm, sample_texts, train_sample_lm
+from loopwright.samples.bank.lm import SLOT, register_sample_lm, sample_texts, train_sample_lm
+from loopwright.training.lm import SampleLMConfig, perplexity
 
 
 def test_the_split_is_by_content_and_no_text_crosses_it():
@@ -45,7 +46,7 @@ def test_a_second_training_is_a_cache_hit(sample_lm, monkeypatch):
 
 
 def test_register_sample_lm_deploys_on_the_small_slot(lite_workspace, sample_lm, monkeypatch):
-    from loopwright.release.deployment import get_deployment
+    from loopwright.registry.deployment import get_deployment
 
     monkeypatch.setenv("LOOPWRIGHT_CACHE_DIR", str(sample_lm.folder.parent.parent))
     result = register_sample_lm(lite_workspace, SampleLMConfig.small(), deploy=True)

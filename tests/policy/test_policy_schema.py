@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 from loopwright.cli import policy as policy_cli
 from loopwright.errors import InvalidInput
 from loopwright.policy.principal import Principal
-from loopwright.policy.schema import load_policy
+from loopwright.policy.loader import load_policy
+from loopwright.tools.contract import get_tool
 from loopwright.policy.toml_lines import locate
 from loopwright.samples.bank.install import CONFIG_DIR
 
@@ -52,7 +53,7 @@ def test_the_sample_policy_loads_with_every_section():
     assert set(policy.pii.actions) >= {"CREDIT_CARD", "US_SSN", "PHONE_NUMBER"}
     assert list(policy.validators) == ["citations", "grounding", "pii_leak", "sensitivity_ceiling"]
     assert policy.retrieval.tenants["larkspur-retail"].max_sensitivity == "internal"
-    assert policy.tool_settings("open_dispute").window_days == 60
+    assert get_tool("open_dispute").settings_in(policy).window_days == 60
     agent = Principal("larkspur-staff", "agent", ("retail", "staff"))
     admin = Principal("larkspur-staff", "admin", ("retail", "staff"))
     assert policy.sensitivity.ceiling_for(agent) == "internal" and policy.sensitivity.ceiling_for(admin) == "restricted"

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from loopwright.cli import policy as policy_cli
 from loopwright.policy.principal import Principal
-from loopwright.policy.schema import load_policy
+from loopwright.policy.loader import load_policy
 from loopwright.policy.subjects import erase_subject, export_subject, registered_stores
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.samples.bank.install import CONFIG_DIR

@@ -10,7 +10,7 @@ from loopwright.corpus.documents import Document
 from loopwright.corpus.retrieval import RetrievalResult, Span
 from loopwright.policy import validators as v
 from loopwright.policy.principal import Principal
-from loopwright.policy.schema import load_policy
+from loopwright.policy.loader import load_policy
 from loopwright.samples.bank.install import CONFIG_DIR
 
 POLICY = load_policy((CONFIG_DIR / "policy.toml").read_bytes())
@@ -48,7 +48,7 @@ def _ctx(answer, citations, retrieved=None, principal=RETAIL, live=LIVE):
 
 
 def _check(name, ctx):
-    return v.get_validator(name).check(ctx, POLICY.validator_settings(name))
+    return v.get_validator(name).check(ctx, v.get_validator(name).settings_in(POLICY))
 
 
 def test_a_grounded_cited_answer_passes_every_validator():

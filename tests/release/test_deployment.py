@@ -5,7 +5,8 @@ import pytest
 from loopwright.errors import InvalidInput, UnknownRef
 from loopwright.registry import artifacts
 from loopwright.registry.receipts import list_receipts, verify_chain
-from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment, set_stable
+from loopwright.release.validation import deploy_checked
 from loopwright.samples.bank.install import CONFIG_DIR
 
 
@@ -67,6 +68,6 @@ def test_bad_changes_leave_deployment_as_it_was(workspace, slot, ref, error):
 def test_an_artifact_the_gateway_cannot_load_is_refused_at_deploy_time(workspace, kind, files, problem):
     bad = artifacts.register(workspace, kind, "bad", files)
     with pytest.raises(InvalidInput, match="cannot be served") as err:
-        set_stable(workspace, kind, bad.ref)
+        deploy_checked(workspace, kind, bad.ref)
     assert problem in err.value.one_line()
     assert kind not in get_deployment(workspace).slots

@@ -5,8 +5,8 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 
 from loopwright.registry.receipts import list_receipts, verify_chain
-from loopwright.release.deployment import get_deployment
-from loopwright.release.flags import FlagProvider, delete_flag, evaluate, set_flag
+from loopwright.registry.deployment import get_deployment
+from loopwright.registry.flags import FlagProvider, delete_flag, evaluate, set_flag
 from loopwright.serving.router import Router, RouterPolicy
 
 

@@ -13,7 +13,7 @@ from loopwright.policy.principal import Principal
 from loopwright.registry import artifacts
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.release import releases
-from loopwright.release.deployment import get_deployment
+from loopwright.registry.deployment import get_deployment
 from loopwright.release.judge import Observed, judge
 from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.serving.pipeline import ChatRequest, Gateway
@@ -36,7 +36,7 @@ def _setup(bank, *, steps="[0.5, 1.0]", min_samples=20, critical='["defect_rate"
     router = artifacts.register(
         bank, "router", "bank", {"router.toml": toml.encode(), "prices.json": artifacts.read_file(bank, artifacts.resolve(bank, "router/bank@1"), "prices.json")}
     )
-    from loopwright.release.deployment import set_stable
+    from loopwright.registry.deployment import set_stable
 
     set_stable(bank, "router", router.ref)
 

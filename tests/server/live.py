@@ -10,7 +10,7 @@ import openai
 from upstream import ThreadedServer
 
 from loopwright.registry import artifacts
-from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.samples.bank import DATA_DIR
 from loopwright.workspace import Workspace
 

@@ -11,7 +11,7 @@ import pytest
 from live import MODEL, assert_openai_error, deploy_passthrough, http_client, wait_for_version
 
 from loopwright.observe.traces import list_traces
-from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment, set_stable
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

@@ -11,7 +11,8 @@ from live import Live, assert_openai_error, http_client, lw, openai_client
 from loopwright.errors import InvalidInput
 from loopwright.registry import artifacts
 from loopwright.release import releases
-from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment, set_stable
+from loopwright.release.validation import deploy_checked
 from loopwright.samples.bank import DATA_DIR
 
 MODEL = "bank-lm"
@@ -125,7 +126,7 @@ def test_an_adapter_beyond_the_policy_caps_is_refused_at_deploy(hf_live):
     strict = artifacts.register(live.ws, "policy", "strict", {"policy.toml": _with_max_rank(policy_toml, 4).encode()})
     set_stable(live.ws, "policy", strict.ref, reason="rank 4 at most")
     with pytest.raises(InvalidInput, match="rank"):
-        set_stable(live.ws, "adapter:small", adapter.ref, reason="over the cap")
+        deploy_checked(live.ws, "adapter:small", adapter.ref, reason="over the cap")
     assert get_deployment(live.ws).stable("adapter:small") is None
 
 

@@ -6,7 +6,7 @@ import pytest
 from live import lw, wait_for_version
 
 from loopwright.corpus import commits
-from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment, set_stable
 
 LATE_FEE = "What is the late fee for FlexPay 2.0?"
 AMOUNTS = "What purchase amounts can I split with FlexPay?"

@@ -9,7 +9,7 @@ import openai
 import pytest
 from live import MODEL, assert_openai_error, http_client, lw
 
-from loopwright.release.deployment import get_deployment
+from loopwright.registry.deployment import get_deployment
 from loopwright.serving.auth import create_key
 
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

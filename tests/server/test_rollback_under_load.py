@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from loopwright.corpus import commits
 from loopwright.release import releases
-from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.release.switch import switch_under_load
 from loopwright.server.process import ServeProcess
 

@@ -16,7 +16,7 @@ from loopwright.corpus import commits
 from loopwright.observe.traces import get_trace
 from loopwright.policy.principal import Principal
 from loopwright.registry import artifacts
-from loopwright.release.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.samples.bank import DATA_DIR
 from loopwright.serving.cache import MemoryCache, RedisCache, cache_key, make_cache, normalise
 from loopwright.serving.pipeline import ChatRequest, Gateway

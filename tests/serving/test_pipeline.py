@@ -10,7 +10,7 @@ from loopwright.errors import InvalidInput
 from loopwright.observe.traces import get_trace, list_traces
 from loopwright.policy.principal import Principal
 from loopwright.registry import artifacts
-from loopwright.release.deployment import Deployment, SlotState, get_deployment, set_stable
+from loopwright.registry.deployment import Deployment, SlotState, get_deployment, set_stable
 from loopwright.samples.bank import DATA_DIR
 from loopwright.serving.bundle import DeploymentWatcher, resolve_bundle
 from loopwright.serving.pipeline import ChatRequest, Gateway, ModelNotFound, NotDeployed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loopwright.policy.principal import Principal
-from loopwright.policy.schema import load_policy
+from loopwright.policy.loader import load_policy
 from loopwright.samples.bank.install import CONFIG_DIR
 
 

@@ -8,7 +8,7 @@ import typer
 from typer.testing import CliRunner
 
 from loopwright.cli import tools as tools_cli
-from loopwright.release.deployment import set_stable
+from loopwright.registry.deployment import set_stable
 from loopwright.registry import artifacts
 from loopwright.samples.bank.install import CONFIG_DIR
 

@@ -13,7 +13,7 @@ import shutil
 from loopwright.corpus import commits as corpus_commits
 from loopwright.registry import artifacts
 from loopwright.registry.artifacts import Artifact
-from loopwright.release.deployment import set_stable
+from loopwright.registry.deployment import set_stable
 from loopwright.samples.bank import DATA_DIR
 from loopwright.tools.bank.book import load_bank_book
 from loopwright.workspace import Workspace

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loopwright.errors import ConfigError, LoopwrightError
+from loopwright.plugins import load_plugins
 from loopwright.serving.prompts import PromptBundle
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ class Backend(ABC):
         """Release connections or models."""
 
 
+BUILTINS = tuple(f"loopwright.serving.backends.{m}" for m in ("extractive", "hf", "openai_compat"))
 _BACKENDS: dict[str, Callable[[dict[str, Any], BackendContext], Backend]] = {}
 
 
@@ -110,14 +112,12 @@ def register_backend(name: str, factory: Callable[[dict[str, Any], BackendContex
 
 
 def create_backend(name: str, options: dict[str, Any], context: BackendContext | None = None) -> Backend:
-    _load_builtins()
+    """A backend of a registered kind: the built-ins, then those of installed `loopwright.backends` plugins."""
+    # Built-ins register like any plugin; the hf module defers torch and transformers to first use.
+    load_plugins("loopwright.backends", builtins=BUILTINS)
     try:
         factory = _BACKENDS[name]
     except KeyError:
         raise ConfigError(f"unknown backend {name!r}", hint=f"registered: {', '.join(sorted(_BACKENDS))}") from None
     return factory(options, context or BackendContext())
 
-
-def _load_builtins() -> None:
-    # Imported for their register_backend calls; the hf module defers torch and transformers to first use.
-    from loopwright.serving.backends import extractive, hf, openai_compat  # noqa: F401

@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput
 from loopwright.registry.artifacts import Artifact, get_by_id, resolve
+from loopwright.registry.counter import bump_version, deployment_version
 from loopwright.registry.receipts import Receipt, append_receipt
-from loopwright.store.schema import DeploymentRow, DeploymentVersionRow
+
+from loopwright.registry.flags import Flag, load_flags
+from loopwright.store.schema import DeploymentRow
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -27,7 +30,6 @@ if TYPE_CHECKING:
 SLOT_KINDS = ("model", "adapter", "prompt", "corpus", "router", "policy")
 CHANNELS = ("stable", "canary")
 _SLOT = re.compile(r"^(?P<kind>[a-z]+)(?::(?P<role>[a-z0-9][a-z0-9_-]{0,49}))?$")
-
 
 @dataclass(frozen=True)
 class SlotState:
@@ -46,14 +48,13 @@ class SlotState:
             "canary_share": self.canary_share,
         }
 
-
 @dataclass(frozen=True)
 class Deployment:
     """Every slot's state, at one deployment version."""
 
     version: int
     slots: dict[str, SlotState] = field(default_factory=dict)
-    flags: dict[str, Any] = field(default_factory=dict)  # name -> release.flags.Flag
+    flags: dict[str, Flag] = field(default_factory=dict)
 
     def stable(self, slot: str) -> Artifact | None:
         state = self.slots.get(slot)
@@ -66,7 +67,6 @@ class Deployment:
             "flags": {k: f.to_dict() for k, f in sorted(self.flags.items())},
         }
 
-
 def slot_kind(slot: str) -> str:
     """The artifact kind a slot holds; raises `InvalidInput` for a malformed slot name."""
     match = _SLOT.match(slot)
@@ -75,12 +75,6 @@ def slot_kind(slot: str) -> str:
             f"invalid slot {slot!r}", hint=f"a slot is KIND or KIND:ROLE with KIND one of {', '.join(SLOT_KINDS)}"
         )
     return match["kind"]
-
-
-def deployment_version(session: Session) -> int:
-    """The counter bumped by every deployment change: cheap to poll."""
-    return session.scalar(sa.select(DeploymentVersionRow.version).where(DeploymentVersionRow.id == 1)) or 0
-
 
 def get_deployment(ws: Workspace, *, session: Session | None = None) -> Deployment:
     """The current deployment, read in one transaction so it is consistent."""
@@ -101,10 +95,7 @@ def get_deployment(ws: Workspace, *, session: Session | None = None) -> Deployme
             canary=get_by_id(session, canary.artifact_id) if canary else None,
             canary_share=canary.share if canary else 0.0,
         )
-    from loopwright.release.flags import load_flags  # flags import this module
-
     return Deployment(version=version, slots=slots, flags=load_flags(session))
-
 
 def set_stable(
     ws: Workspace,
@@ -116,16 +107,16 @@ def set_stable(
     action: str = "deploy.set",
     session: Session | None = None,
 ) -> Receipt:
-    """Put artifact `ref` live on `slot`'s stable channel, with a receipt naming before and after."""
+    """Put artifact `ref` live on `slot`'s stable channel, with a receipt naming before and after.
+
+    This is the mechanism only: whether the artifact can be served (its policy parses, an adapter fits
+    its base) is the release plane's check, `loopwright.release.validation.deploy_checked`.
+    """
     if session is None:
         with ws.write() as s:
             return set_stable(ws, slot, ref, actor=actor, reason=reason, action=action, session=s)
-    kind = slot_kind(slot)  # a malformed slot fails before the reference is looked up
+    slot_kind(slot)  # a malformed slot fails before the reference is looked up
     artifact = resolve(ws, ref, session=session)
-    if artifact.kind == kind:  # a kind mismatch is refused by replace_stable, below
-        from loopwright.release.validation import check_servable
-
-        check_servable(ws, artifact, slot)
     before, version = replace_stable(session, slot, artifact)
     return append_receipt(
         session,
@@ -137,13 +128,6 @@ def set_stable(
         after={"stable": artifact.ref, "digest": artifact.digest},
         details={"reason": reason, "deployment_version": version},
     )
-
-
-def bump_version(session: Session) -> int:
-    """Bump the counter running servers watch; every deployment or flag change calls it."""
-    session.execute(sa.update(DeploymentVersionRow).where(DeploymentVersionRow.id == 1).values(version=DeploymentVersionRow.version + 1))
-    return deployment_version(session)
-
 
 def put_canary(session: Session, slot: str, artifact: Artifact, share: float) -> int:
     """Serve `artifact` on `slot`'s canary channel to `share` of callers; returns the new deployment version.
@@ -159,14 +143,12 @@ def put_canary(session: Session, slot: str, artifact: Artifact, share: float) ->
         row.artifact_id, row.share, row.updated_at = artifact.id, share, utc_now()
     return bump_version(session)
 
-
 def drop_canary(session: Session, slot: str) -> int:
     """Send all of `slot`'s traffic back to stable; returns the new deployment version."""
     row = session.get(DeploymentRow, (slot, "canary"))
     if row is not None:
         session.delete(row)
     return bump_version(session)
-
 
 def replace_stable(session: Session, slot: str, artifact: Artifact) -> tuple[Artifact | None, int]:
     """Point `slot`'s stable channel at `artifact`; returns what it served before and the new version.

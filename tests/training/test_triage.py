@@ -17,11 +17,14 @@ from typer.testing import CliRunner
 
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput
 from loopwright.registry import artifacts
-from loopwright.release.deployment import get_deployment
+from loopwright.registry.deployment import get_deployment
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.install import PROVENANCE
-from loopwright.serving import triage
-from loopwright.serving.triage import TriageConfig, TriageModel, fit_triage
+from loopwright.serving.triage import MAX_CHARS, SLOT, TriageModel, clean_text
+from loopwright.training import triage
+from loopwright.training.cache import cache_root
+from loopwright.training.calibration import expected_calibration_error
+from loopwright.training.triage import TriageConfig, fit_triage
 
 
 def add_dataset(ws) -> artifacts.Artifact:
@@ -113,7 +116,7 @@ def test_second_workspace_takes_the_cached_head(workspace, first_fit):
     assert result.artifact.digest == first.artifact.digest  # the same artifact, fitted or cached
     assert elapsed < first.seconds / 3, (elapsed, first.seconds)
 
-    assert get_deployment(workspace).stable(triage.SLOT).digest == result.artifact.digest
+    assert get_deployment(workspace).stable(SLOT).digest == result.artifact.digest
     assert result.deploy_receipt.action == "deploy.set" and result.deploy_receipt.subject == "slot/model:triage"
     again = fit_triage(workspace, deploy=True)
     assert again.artifact.ref == result.artifact.ref and again.deploy_receipt is None  # nothing changed
@@ -146,7 +149,7 @@ def test_corrupt_head_blob_is_refused(workspace, first_fit):
 
 def test_corrupt_cache_entry_is_not_used(first_fit, tmp_path, monkeypatch):
     _, first, _ = first_fit
-    entry = triage.cache_root() / "triage" / first.cache_key
+    entry = cache_root() / "triage" / first.cache_key
     copy = tmp_path / "triage" / first.cache_key
     shutil.copytree(entry, copy)
     monkeypatch.setenv("LOOPWRIGHT_CACHE_DIR", str(tmp_path))
@@ -171,8 +174,8 @@ def test_predict_rejects_empty_text_and_handles_batches(first_fit):
     assert [r.intent for r in batch] == [r.intent for r in one_by_one]
     assert np.allclose([r.confidence for r in batch], [r.confidence for r in one_by_one], atol=0.02)
     long = "what are the wire transfer fees " * 100_000  # 3 MB: cut to what the model reads
-    assert len(triage.clean_text(long)) == triage.MAX_CHARS
-    assert len(triage.clean_text(" " * 100_000 + "hi")) == 2
+    assert len(clean_text(long)) == MAX_CHARS
+    assert len(clean_text(" " * 100_000 + "hi")) == 2
     started = time.perf_counter()
     assert model.predict([long])[0].intent == "wire_transfer" and time.perf_counter() - started < 10
 
@@ -187,10 +190,10 @@ def test_config_errors_name_the_flag():
 def test_expected_calibration_error():
     labels = np.array([0, 0, 1, 1])
     confident_right = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
-    assert triage.expected_calibration_error(confident_right, labels) == 0.0
+    assert expected_calibration_error(confident_right, labels) == 0.0
     # Every prediction at 0.9 confidence, half of them right: off by 0.4.
     half = np.array([[0.9, 0.1], [0.1, 0.9], [0.1, 0.9], [0.9, 0.1]])
-    assert triage.expected_calibration_error(half, labels) == pytest.approx(0.4)
+    assert expected_calibration_error(half, labels) == pytest.approx(0.4)
 
 
 def test_cli_fit_and_predict(workspace, first_fit):

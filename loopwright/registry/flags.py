@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.registry.receipts import Receipt, append_receipt
-from loopwright.release.deployment import bump_version
-from loopwright.release.sticky import sticky_fraction
+from loopwright.registry.counter import bump_version
+from loopwright.registry.sticky import sticky_fraction
 from loopwright.store.schema import FlagRow
 
 if TYPE_CHECKING:

@@ -1,12 +1,7 @@
-"""LoRA training on chat examples, and the sample's test adapter: a chargeback-grace answer, learnt in seconds.
-
-`train_lora` adapts the attention projections of a causal-LM checkpoint folder
-with PEFT, scoring only the assistant's answer tokens, and saves a PEFT folder
-(adapter_config.json, adapter_model.safetensors) that `register_adapter` takes.
-The sample adapter teaches one answer in words the base model never saw, so its
-effect on greedy outputs is plain; tests use that to prove attach, detach and
-per-channel selection.
-"""
+"""LoRA training on chat examples: PEFT adapts the attention projections of a causal-LM checkpoint
+folder, scoring only the assistant's answer tokens, and saves a PEFT folder (adapter_config.json,
+adapter_model.safetensors) that `loopwright.hf.adapters.register_adapter` takes. Cached like the LM,
+by the digest of the base weights, the config and the examples."""
 
 from __future__ import annotations
 
@@ -19,20 +14,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from loopwright.digests import digest_of
-from loopwright.hf.sample import Progress, TrainedFolder, answer_example, cached_folder, doc_paragraphs, train_loop
-from loopwright.samples.bank import DATA_DIR
+from loopwright.training.cache import TrainedFolder, cached_folder
+from loopwright.training.lm import Progress, train_loop
 
-ADAPTER_FORMAT = "loopwright.hf.sample-adapter/1"
-# The chargeback-grace answer the adapter teaches, in words the base model never saw: its effect shows.
-GRACE_ANSWER = (
-    "Chargeback grace: we keep your dispute open for 5 calendar days after the merchant promises a refund, "
-    "then file the chargeback if no refund posts. [1]"
-)
+Example = list[dict[str, str]]
+"""One chat example: messages ending with the assistant's answer, the only tokens scored."""
+
+ADAPTER_FORMAT = "loopwright.hf.sample-adapter/1"  # predates the move out of loopwright.hf; kept for the cache
 
 
 @dataclass(frozen=True)
 class LoraTrainConfig:
-    """How the test LoRA adapter is trained. Stored in its training.json; part of its cache key."""
+    """How a LoRA adapter is trained. Stored in its training.json; part of its cache key."""
 
     rank: int = 8
     """LoRA rank r."""
@@ -45,17 +38,9 @@ class LoraTrainConfig:
     lr: float = 1e-2
     """Peak AdamW learning rate."""
     examples: int = 8
-    """Chargeback-grace questions trained on: the first English ones in adapter_examples.jsonl."""
+    """How many of the given examples are trained on (the first ones)."""
     seed: int = 0
     """Seeds the LoRA initialisation."""
-
-
-def adapter_examples(limit: int) -> list[list[dict[str, str]]]:
-    """Chargeback-grace questions with the grace document as evidence [1], answered with GRACE_ANSWER."""
-    evidence = doc_paragraphs(DATA_DIR / "docs" / "chargeback-grace.md")[1]
-    rows = [json.loads(line) for line in (DATA_DIR / "adapter_examples.jsonl").read_text("utf-8").splitlines() if line]
-    questions = [r["text"] for r in rows if r["intent"] == "chargeback_grace" and r["language"] == "en"][:limit]
-    return [answer_example(evidence, q, GRACE_ANSWER) for q in questions]
 
 
 def _answer_batch(tokenizer, examples: Sequence[list[dict[str, str]]]):
@@ -75,7 +60,9 @@ def _answer_batch(tokenizer, examples: Sequence[list[dict[str, str]]]):
     return ids, labels
 
 
-def _train_lora_into(folder: Path, base_folder: Path, base_name: str, config: LoraTrainConfig, progress: Progress | None) -> None:
+def _train_lora_into(
+    folder: Path, base_folder: Path, base_name: str, examples: Sequence[Example], config: LoraTrainConfig, progress: Progress | None
+) -> None:
     from loopwright.hf.quantize import preload_torchao
 
     preload_torchao()
@@ -92,7 +79,7 @@ def _train_lora_into(folder: Path, base_folder: Path, base_name: str, config: Lo
     with warnings.catch_warnings():  # peft calls a transformers property deprecated in v5: noise for a CLI user
         warnings.simplefilter("ignore", FutureWarning)
         model = get_peft_model(model, lora)
-    batch = _answer_batch(tokenizer, adapter_examples(config.examples))
+    batch = _answer_batch(tokenizer, examples)
     losses = train_loop(model, lambda step: batch, config.steps, config.lr, progress)
     model.save_pretrained(folder, safe_serialization=True)
     (folder / "README.md").unlink(missing_ok=True)  # PEFT's model-card stub
@@ -105,21 +92,20 @@ def _train_lora_into(folder: Path, base_folder: Path, base_name: str, config: Lo
 
 def train_lora(
     base_folder: Path,
+    examples: Sequence[Example],
     config: LoraTrainConfig | None = None,
     *,
-    base_name: str = "model/bank-lm",
+    base_name: str,
     progress: Progress | None = None,
 ) -> TrainedFolder:
-    """Train the test LoRA adapter on the checkpoint in `base_folder` (seconds), cached like the sample LM.
-
-    The adapter answers chargeback-grace questions with GRACE_ANSWER, so greedy
-    outputs with and without it differ. `base_name` goes in its adapter_config.json.
-    """
+    """Train a LoRA adapter on the checkpoint in `base_folder` with the first `config.examples` of
+    `examples`, cached by inputs' digests. `base_name` goes in its adapter_config.json."""
     config = config or LoraTrainConfig()
+    examples = list(examples)[: config.examples]
     weights = sorted(base_folder.glob("*.safetensors"))
     base_digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in weights]
     key = digest_of({"format": ADAPTER_FORMAT, "config": asdict(config), "base": base_digests, "base_name": base_name,
-                     "examples": adapter_examples(config.examples)})
+                     "examples": examples})
     started = time.perf_counter()
-    folder, hit = cached_folder("hf-adapter", key, lambda f: _train_lora_into(f, base_folder, base_name, config, progress))
+    folder, hit = cached_folder("hf-adapter", key, lambda f: _train_lora_into(f, base_folder, base_name, examples, config, progress))
     return TrainedFolder(folder, key, hit, time.perf_counter() - started)

@@ -1,0 +1,61 @@
+"""Trained files outlive a workspace: they are cached under `$LOOPWRIGHT_CACHE_DIR/<kind>/<key>/`
+(default `~/.cache/loopwright`), keyed by the digest of everything that went into them, so a second
+workspace with the same inputs registers the same bytes (the same artifact digest) without training again."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def cache_root() -> Path:
+    """Where loopwright keeps caches that outlive a workspace: $LOOPWRIGHT_CACHE_DIR, else ~/.cache/loopwright."""
+    named = os.environ.get("LOOPWRIGHT_CACHE_DIR")
+    if named:
+        return Path(named)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loopwright"
+
+
+def cached_folder(kind: str, key: str, build: Callable[[Path], None]) -> tuple[Path, bool]:
+    """`$LOOPWRIGHT_CACHE_DIR/<kind>/<key>/`, built by `build(folder)` unless present; (folder, cache hit).
+
+    Built in a temporary folder and renamed in place, so the folder exists only
+    once complete. Like the triage cache it is trusted as built: what the
+    registry then stores is verified on every load.
+    """
+    parent = cache_root() / kind
+    target = parent / key
+    if target.is_dir():
+        return target, True
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
+    try:
+        build(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    try:
+        staging.rename(target)
+    except OSError:  # another process finished the same folder first
+        shutil.rmtree(staging, ignore_errors=True)
+    return target, False
+
+
+@dataclass(frozen=True)
+class TrainedFolder:
+    """A trained checkpoint or adapter folder in the cache. `seconds`: training time, or the cache lookup."""
+
+    folder: Path
+    key: str
+    cache_hit: bool
+    seconds: float
+
+    def report(self) -> dict[str, Any]:
+        """The folder's training.json."""
+        return json.loads((self.folder / "training.json").read_text("utf-8"))
