@@ -9,7 +9,7 @@ WORKERS ?= 2
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-slow bench sample clean
+.PHONY: install services demo test test-slow bench sample clean
 
 install: $(STAMP)
 
@@ -20,13 +20,17 @@ $(STAMP): pyproject.toml
 	$(PY) -c "import torch, loopwright; assert torch.__version__.startswith('2.'), torch.__version__"
 	@touch $(STAMP)
 
+# PostgreSQL and Redis started, Chromium installed, when missing (the tests need all three).
+services:
+	@bash scripts/services.sh
+
 demo: install
 	$(VENV)/bin/loopwright demo --workspace loopwright-demo
 
-test: install
+test: install services
 	$(PY) -m pytest -q -n $(WORKERS) --dist loadfile
 
-test-slow: install
+test-slow: install services
 	$(PY) -m pytest -q -m slow
 
 # Every benchmark, then bench/results/README.md from their results (see bench/README.md).

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start PostgreSQL and Redis on this machine if they are not answering (tests need both).
+# What the tests talk to, set up when missing: PostgreSQL and Redis started, Debian's Chromium installed
+# (the report and console tests drive a real browser; never a browser download). `make test` runs this.
 set -uo pipefail
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
@@ -17,4 +18,14 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || echo "warning: Redis is not answering" >&2
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's chromium"
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null) \
+      || echo "warning: could not install chromium; the browser tests will fail (LOOPWRIGHT_SKIP_BROWSER=1 skips them)" >&2
+  else
+    echo "warning: chromium is missing: run 'apt-get install chromium' as root (LOOPWRIGHT_SKIP_BROWSER=1 skips the browser tests)" >&2
+  fi
+fi
 exit 0
