@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from loopwright.corpus.retrieval import RetrievalResult, Retriever, Span
 from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
+from loopwright.language import detect_language
 from loopwright.observe.metrics import Metrics
 from loopwright.observe.traces import TraceWriter
 from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key, scan
@@ -480,7 +481,7 @@ class Gateway:
         return action, text
 
     def _declined(self, request, trace, bundle, prompt, reason, *, key: str | None = None) -> Completion:
-        text = prompt.decline_message(_language(trace.record.get("input", ""))) if prompt else "I can't answer that reliably."
+        text = prompt.decline_message(detect_language(trace.record.get("input", ""), prompt.decline)) if prompt else "I can't answer that reliably."
         trace.record.update(outcome="declined", output=text, citations=[], cost=0.0, tokens={"in": 0, "out": 0},
                             decline_reason=reason, tier=(trace.record.get("route") or {}).get("tier"))
         payload = self._payload(trace, bundle)
@@ -638,17 +639,6 @@ _PART = re.compile(r"\?|;|\band also\b|\band\b(?=\s+(?:what|how|when|can|is|are|
 
 def _split_parts(question: str) -> list[str]:
     return [p for p in _PART.split(question) if p.strip()]
-
-
-_VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
-_SPANISH = re.compile(r"[ñ¿¡]|\b(qué|cómo|cuál|cuánto|tarjeta|cuenta|quiero|puedo|para|tasa|por favor)\b", re.I)
-
-
-def _language(text: str) -> str:
-    """en, es or vi, for the decline message: Vietnamese by its letters, Spanish by its marks and words."""
-    if _VIETNAMESE.search(text):
-        return "vi"
-    return "es" if _SPANISH.search(text) else "en"
 
 
 def _citation(n: int, span: Span) -> dict[str, Any]:

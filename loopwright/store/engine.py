@@ -20,7 +20,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from loopwright.errors import StoreUnavailable
@@ -89,24 +89,35 @@ def write_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def _alembic_config(connection) -> Config:
+def alembic_config(connection) -> Config:
+    """The Alembic configuration of the core revisions, bound to `connection` (None to read scripts only)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(files("loopwright.store") / "migrations"))
     cfg.attributes["connection"] = connection
     return cfg
 
 
-def _migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; cheap when it is already there."""
-    heads = set(ScriptDirectory.from_config(_alembic_config(None)).get_heads())
-    with engine.connect() as conn:
-        if set(MigrationContext.configure(conn).get_current_heads()) == heads:
-            return
+@contextmanager
+def locked_begin(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction that holds the store's write lock (for migrations)."""
     with engine.execution_options(loopwright_write=True).begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
-        log.info("migrating database schema to %s", ",".join(sorted(heads)))
-        command.upgrade(_alembic_config(conn), "head")
+        yield conn
+
+
+def _migrate(engine: Engine) -> None:
+    """Bring the core schema, and every plugin schema installed here, to the newest revision; cheap when there."""
+    from loopwright.store.plugins import upgrade_installed
+
+    heads = set(ScriptDirectory.from_config(alembic_config(None)).get_heads())
+    with engine.connect() as conn:
+        current = set(MigrationContext.configure(conn).get_current_heads())
+    if current != heads:
+        with locked_begin(engine) as conn:
+            log.info("migrating database schema to %s", ",".join(sorted(heads)))
+            command.upgrade(alembic_config(conn), "head")
+    upgrade_installed(engine)
 
 
 def _safe(url: str) -> str:

@@ -144,8 +144,8 @@ def tool(
 
 
 def registered_tools() -> dict[str, ToolSpec]:
-    """Every tool: the built-in bank tools and those of installed plugins."""
-    load_plugins("loopwright.tools", builtins=("loopwright.tools.bank",))  # built-ins register like any plugin
+    """Every tool registered in this process and by installed plugins (the sample bank's among them)."""
+    load_plugins("loopwright.tools")
     return dict(_TOOLS)
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loopwright.digests import utc_now
 from loopwright.policy.verdicts import Verdict, failed, passed
-from loopwright.tools.bank.schema import (
+from loopwright.samples.bank.tools.schema import (
     BankCardRow,
     BankCustomerRow,
     BankDisputeRow,
