@@ -15,7 +15,7 @@ from loopwright.digests import utc_now
 from loopwright.policy.subjects import erase_receipt_details, subject_store
 from loopwright.registry.receipts import get_receipt
 from loopwright.tools.executor import tool_call_dict
-from loopwright.tools.schema import ToolCallRow
+from loopwright.tools.schema import ToolCallRow, ToolConfirmationRow
 
 
 def _erase_tool_calls(session: Session, ws: Any, subject: str) -> int:
@@ -24,7 +24,9 @@ def _erase_tool_calls(session: Session, ws: Any, subject: str) -> int:
     for row in rows:
         row.inputs, row.output, row.erased_at = None, None, row.erased_at or now
     erase_receipt_details(session, [r.receipt_seq for r in rows])
-    return len(rows)
+    # Pending confirmations hold the arguments of a call not (yet) made: they go entirely.
+    pending = session.execute(sa.delete(ToolConfirmationRow).where(ToolConfirmationRow.customer == subject))
+    return len(rows) + (pending.rowcount or 0)
 
 
 @subject_store("tool_calls", erase=_erase_tool_calls)
