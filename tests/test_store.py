@@ -67,3 +67,14 @@ def test_installing_the_bank_applies_its_own_migration(workspace):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM bank_customers")).scalar() > 0
     engine.dispose()
+
+
+def test_a_workspace_made_before_the_bank_was_a_plugin_keeps_its_book(workspace):
+    from loopwright.samples.bank.tools.book import load_bank_book
+    from loopwright.samples.bank.tools.schema import BankBase
+
+    # Core revision 0004 used to create the bank's tables in every workspace: the plugin adopts them.
+    BankBase.metadata.create_all(workspace.engine)
+    assert load_bank_book(workspace)["customers"] > 0
+    with workspace.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version_bank")).scalar() == "bank_0001"

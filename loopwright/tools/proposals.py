@@ -23,7 +23,7 @@ from loopwright.policy.principal import Principal
 from loopwright.policy.verdicts import failed
 from loopwright.tools import confirmation
 from loopwright.tools.arguments import extract_arguments
-from loopwright.tools.contract import ToolSpec, get_tool, registered_tools
+from loopwright.tools.contract import get_tool, registered_tools
 from loopwright.tools.executor import ToolResult, execute_tool
 from loopwright.tools.words import check_words
 
@@ -86,8 +86,7 @@ def confirm(
     return Proposal(tool, arguments, result)
 
 
-def describe(spec_or_name: ToolSpec | str, arguments: dict[str, Any] | None) -> str:
-    """A call as a person reads it: `freeze card: last4 5212` (the free-text reason left out)."""
-    name = spec_or_name if isinstance(spec_or_name, str) else spec_or_name.name
-    args = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in (arguments or {}).items() if k != "reason")
-    return f"{name.replace('_', ' ')} ({args})" if args else name.replace("_", " ")
+def describe(tool: str, arguments: dict[str, Any] | None) -> str:
+    """A call as a person reads it: `freeze card (last4 5212)` (unset and free-text arguments left out)."""
+    args = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in (arguments or {}).items() if k != "reason" and v is not None)
+    return f"{tool.replace('_', ' ')} ({args})" if args else tool.replace("_", " ")
