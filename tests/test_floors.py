@@ -35,7 +35,7 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _imported(tree: ast.AST, module: str, is_package: bool) -> set[str]:
+def _imported(tree: ast.AST, module: str, is_package: bool, modules: dict[str, Path]) -> set[str]:
     """Dotted names this module imports, skipping TYPE_CHECKING blocks."""
     names: set[str] = set()
     stack = [tree]
@@ -52,8 +52,8 @@ def _imported(tree: ast.AST, module: str, is_package: bool) -> set[str]:
                 source = ".".join([*base, node.module] if node.module else base)
             else:
                 source = node.module or ""
-            names.add(source)
-            names.update(f"{source}.{a.name}" for a in node.names)  # `from pkg import module`
+            # `from pkg import module` imports the module; `from module import name`, the module
+            names.update(f"{source}.{a.name}" if f"{source}.{a.name}" in modules else source for a in node.names)
         stack.extend(ast.iter_child_nodes(node))
     return {n for n in names if n == "loopwright" or n.startswith("loopwright.")}
 
@@ -70,7 +70,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = defaultdict(set)
     for module, path in modules.items():
         tree = ast.parse(path.read_text("utf-8"), str(path))
-        for name in _imported(tree, module, path.name == "__init__.py"):
+        for name in _imported(tree, module, path.name == "__init__.py", modules):
             target = resolve(name)
             if target and target != module and target != "loopwright":
                 graph[module].add(target)

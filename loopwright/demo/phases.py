@@ -21,6 +21,7 @@ from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.release.switch import switch_under_load
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.install import CONFIG_DIR
+from loopwright.samples.bank.questions import LOAD_QUESTIONS
 from loopwright.demo.traffic import Driver, Served, summarise
 from loopwright.serving.pipeline import Gateway
 from loopwright.workspace import Workspace
@@ -274,7 +275,7 @@ def _rollback_under_load(ctx: DemoContext, bad: str, good: str) -> dict[str, Any
         result = switch_under_load(
             server.url, key, ctx.gateway.models()[0],
             lambda: releases.rollback(ctx.ws, "corpus", to=good, reason="demo: stale savings table on stable"),
-            before_s=ctx.sizes.live_seconds, after_s=ctx.sizes.live_seconds,
+            questions=LOAD_QUESTIONS, before_s=ctx.sizes.live_seconds, after_s=ctx.sizes.live_seconds,
         )
     ctx.gateway.watcher.refresh()
     return {

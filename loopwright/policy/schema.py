@@ -146,6 +146,9 @@ class ToolRules(_Strict):
     as_of: date | None = Field(
         None, description="Evaluate date rules (dispute windows) as of this day; empty: the real date. The sample bank pins its world's date."
     )
+    confirmation_ttl_s: int = Field(
+        300, strict=True, ge=10, le=86_400, description="Seconds a confirmation token stays valid after the question that issued it."
+    )
 
 
 class ValidatorRule(BaseModel):

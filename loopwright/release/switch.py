@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-
-QUESTIONS = ("What is the APY on the Larkspur Saver account?", "How much is a domestic wire?", "When are branches open on Saturday?")
 
 
 @dataclass
@@ -40,9 +38,11 @@ class SwitchResult:
 
 
 def switch_under_load(
-    url: str, key: str, model: str, switch: Callable[[], Any], *, clients: int = 32, before_s: float = 2.0, after_s: float = 2.5
+    url: str, key: str, model: str, switch: Callable[[], Any], *, questions: Sequence[str], clients: int = 32,
+    before_s: float = 2.0, after_s: float = 2.5,
 ) -> SwitchResult:
-    """`clients` callers ask the gateway at `url` in a loop; after `before_s`, `switch()` runs; `after_s` later all stop."""
+    """`clients` callers ask the gateway at `url` the `questions` in turn, in a loop; after `before_s`, `switch()`
+    runs; `after_s` later all stop. The questions should be answered from the corpus (so each reply names its commit)."""
     requests: list[tuple[float, int, str | None]] = []
     lock, stop = threading.Lock(), threading.Event()
 
@@ -51,7 +51,7 @@ def switch_under_load(
             n = 0
             while not stop.is_set():
                 started = time.monotonic()
-                body = {"model": model, "messages": [{"role": "user", "content": QUESTIONS[(i + n) % len(QUESTIONS)]}], "user": f"load-{i}"}
+                body = {"model": model, "messages": [{"role": "user", "content": questions[(i + n) % len(questions)]}], "user": f"load-{i}"}
                 try:
                     r = http.post("/v1/chat/completions", json=body)
                     commit = (r.json().get("loopwright", {}).get("retrieval") or {}).get("commit") if r.status_code == 200 else None
@@ -63,7 +63,7 @@ def switch_under_load(
                 n += 1
 
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}, timeout=120) as warm:
-        for q in QUESTIONS:  # models and indexes loaded before the clock starts
+        for q in questions:  # models and indexes loaded before the clock starts
             warm.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": q}]})
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(clients)]
     for t in threads:

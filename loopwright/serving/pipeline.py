@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from loopwright.corpus.retrieval import RetrievalResult, Retriever, Span
 from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
+from loopwright.language import detect_language
 from loopwright.observe.metrics import Metrics
 from loopwright.observe.traces import TraceWriter
 from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key, scan
@@ -38,8 +39,8 @@ from loopwright.serving.cache import cache_key, make_cache
 from loopwright.serving.prompts import PromptBundle
 from loopwright.serving.router import Router, RouterPolicy
 from loopwright.serving.tokens import count_tokens
-from loopwright.tools.arguments import extract_arguments
-from loopwright.tools.executor import execute_tool
+from loopwright.tools.proposals import confirm as confirm_call
+from loopwright.tools.proposals import describe, propose
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -66,7 +67,7 @@ class ChatRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     user: str | None = None  # also keys the conversation's PII masks
-    confirm: bool = False  # the user confirmed the action a previous turn asked about
+    confirm_token: str | None = None  # confirms the one action a previous answer asked about (loopwright.confirmation.token)
     idempotency_key: str | None = None  # a retried action with the same key acts once
 
 
@@ -92,6 +93,7 @@ class _Trace:
     started: float
     record: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, float] = field(default_factory=dict)
+    confirmation: dict[str, Any] | None = None  # a pending action's question, token included: for the response, not the store
 
     def stage(self, name: str) -> _Timer:
         return _Timer(self.stages, name)
@@ -286,6 +288,11 @@ class Gateway:
             reason = f"personal data the policy refuses: {', '.join(masked.refused)}"
             trace.record["policies"].append({"name": "pii.refuse", "rule": "pii.actions", "reason": reason})
             return self._declined(request, trace, bundle, prompt, reason)
+        if request.confirm_token:  # a confirmation binds to the action it was issued for, never to a fresh classification
+            with trace.stage("tools"):
+                acted = self._act(None, question, principal, policy, request, trace)
+            trace.record["route"] = {"tier": rp.routing.default_tier, "escalated": False, "reason": "confirmation of a pending action"}
+            return self._respond(request, trace, bundle, rp.routing.default_tier, acted, [], key=None, rp=rp, question=question)
 
         key = None
         if rp.cache.enabled:
@@ -399,41 +406,45 @@ class Gateway:
             "ceiling": policy.sensitivity.ceiling_for(principal),
         }
 
-    def _act(self, tool: str, question: str, principal: Principal, policy, request: ChatRequest, trace: _Trace) -> str | None:
-        """Run the intent's tool when the message names what it needs; the answer, or None to answer from documents."""
-        if principal.subject is None:  # tools act for a customer; with none in context, answer from the documents
+    def _act(self, tool: str | None, question: str, principal: Principal, policy, request: ChatRequest, trace: _Trace) -> str | None:
+        """Run the intent's tool (or, with a confirm token, the call it confirms) when the message names what it
+        needs; the answer, or None to answer from the documents. The customer's words, not the classifier alone,
+        decide whether a call runs without asking (`loopwright.tools.proposals`)."""
+        if principal.subject is None and not request.confirm_token:  # tools act for a customer; with none, answer from the documents
             trace.record["tools"].append({"name": tool, "status": "skipped", "reason": "no customer in the caller's context"})
             return None
-        arguments = extract_arguments(tool, question)
-        if arguments is None:
-            trace.record["tools"].append({"name": tool, "status": "needs_arguments", "reason": "the message names no card or transaction"})
+        conversation = request.user
+        if request.confirm_token:
+            proposal = confirm_call(self.ws, request.confirm_token, principal, policy=policy, conversation=conversation,
+                                    idempotency_key=request.idempotency_key)
+        else:
+            proposal = propose(self.ws, tool, question, principal, policy=policy, conversation=conversation,
+                               idempotency_key=request.idempotency_key, dry_run=trace.record["purpose"] == "golden")
+        result, arguments = proposal.result, proposal.arguments
+        if result is None:
+            trace.record["tools"].append({"name": proposal.tool, "status": "needs_arguments", "reason": "the message names no card or transaction"})
             return None
-        result = execute_tool(
-            self.ws,
-            tool,
-            arguments,
-            principal,
-            policy=policy,
-            idempotency_key=request.idempotency_key,
-            confirmed=request.confirm,
-            dry_run=trace.record["purpose"] == "golden",
-        )
         status = {"done": "executed", "refused": "blocked"}.get(result.status, result.status)
         if result.status == "refused" and result.refusal.action == "conflict":
             status = "conflict"  # permitted, but the card (say) is already in that state
-        entry = {"name": tool, "status": status, "ticket": result.ticket, "replayed": result.replayed,
+        entry = {"name": result.tool, "status": status, "ticket": result.ticket, "replayed": result.replayed,
                  "verdicts": [v.to_dict() for v in result.verdicts]}
         if result.receipt is not None:
             entry["receipt"] = {"id": result.receipt.id, "seq": result.receipt.seq, "digest": result.receipt.digest,
                                 "signature": result.receipt.signature, "ticket": result.ticket}
+        if result.confirmation is not None:
+            entry["confirmation"] = {k: v for k, v in result.confirmation.items() if k != "token"}  # the store never holds it
+            trace.confirmation = result.confirmation
         trace.record["tools"].append(entry)
         if result.status == "done":
             trace.record["outcome_hint"] = "accepted"  # the receipt proves the action happened
             return f"{result.output.get('message', 'Done.')} (ticket {result.ticket})"
         if result.status == "needs_confirmation":
-            return f"Please confirm: {tool.replace('_', ' ')} with {_describe(arguments)}. Send the request again with confirm=true."
+            # The token travels in the response's `loopwright.confirmation`, never in the text (which is stored).
+            return (f"Please confirm: do you want me to {describe(result.tool, arguments)}? Nothing is done until you "
+                    f"confirm (until {result.confirmation['expires_at']}).")
         if result.status == "dry_run":
-            return f"{tool.replace('_', ' ')} would run with {_describe(arguments)} (evaluation: not executed)."
+            return f"{describe(result.tool, arguments)} would run (evaluation: not executed)."
         refusal = result.refusal
         if status == "conflict":
             return f"Nothing to do: {refusal.reason}."
@@ -481,7 +492,7 @@ class Gateway:
         return action, text
 
     def _declined(self, request, trace, bundle, prompt, reason, *, key: str | None = None) -> Completion:
-        text = prompt.decline_message(_language(trace.record.get("input", ""))) if prompt else "I can't answer that reliably."
+        text = prompt.decline_message(detect_language(trace.record.get("input", ""), prompt.decline)) if prompt else "I can't answer that reliably."
         trace.record.update(outcome="declined", output=text, citations=[], cost=0.0, tokens={"in": 0, "out": 0},
                             decline_reason=reason, tier=(trace.record.get("route") or {}).get("tier"))
         payload = self._payload(trace, bundle)
@@ -606,6 +617,7 @@ class Gateway:
             "generation": record.get("generation"),  # backend facts: for `hf`, the model and adapter digests
             "declined": record.get("outcome") == "declined",
             "cache_hit": False,
+            "confirmation": trace.confirmation,  # the action waiting for the customer's yes, with its token
         }
 
     def _finish(self, trace: _Trace, *, tokens: tuple[int, int], cost: float, sync: bool) -> None:
@@ -641,27 +653,11 @@ def _split_parts(question: str) -> list[str]:
     return [p for p in _PART.split(question) if p.strip()]
 
 
-_VIETNAMESE = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
-_SPANISH = re.compile(r"[ñ¿¡]|\b(qué|cómo|cuál|cuánto|tarjeta|cuenta|quiero|puedo|para|tasa|por favor)\b", re.I)
-
-
-def _language(text: str) -> str:
-    """en, es or vi, for the decline message: Vietnamese by its letters, Spanish by its marks and words."""
-    if _VIETNAMESE.search(text):
-        return "vi"
-    return "es" if _SPANISH.search(text) else "en"
-
-
 def _citation(n: int, span: Span) -> dict[str, Any]:
     return {
         "n": n, "doc_id": span.doc_id, "title": span.title, "commit": span.commit,
         "start": span.start, "end": span.end, "text": span.text, "score": round(span.score, 4),
     }
-
-
-def _describe(arguments: dict[str, Any]) -> str:
-    """Tool arguments as a person reads them (the free-text reason left out)."""
-    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in arguments.items() if k != "reason")
 
 
 def _retrieval_summary(result: RetrievalResult) -> dict[str, Any]:

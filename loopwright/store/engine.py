@@ -9,47 +9,22 @@ receipt hash chain linear across threads and processes; reads are not.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 
 import sqlalchemy as sa
-from alembic import command
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
-
-from loopwright.errors import StoreUnavailable
-
-log = logging.getLogger(__name__)
 
 # Arbitrary constant naming loopwright's write lock among PostgreSQL advisory locks.
 _PG_WRITE_LOCK = 0x6C77_7269
 
 
-def open_engine(url: str) -> Engine:
-    """Create an engine for `url`, check that it answers, and migrate it to the latest schema."""
-    try:
-        engine = _create(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ValueError) as exc:
-        raise StoreUnavailable(f"invalid database URL {_safe(url)}: {exc}") from None
-    try:
-        _migrate(engine)
-    except sa.exc.OperationalError as exc:
-        engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise StoreUnavailable(
-            f"database {_safe(url)} does not answer: {reason}",
-            hint="check the URL in loopwright.toml or LOOPWRIGHT_DATABASE_URL, and that the server runs",
-        ) from None
-    return engine
-
-
-def _create(url: str) -> Engine:
+def create_engine(url: str) -> Engine:
+    """An engine for `url` with the write serialisation above (no connection is made yet)."""
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
 
@@ -89,27 +64,24 @@ def write_session(engine: Engine) -> Iterator[Session]:
         yield session
 
 
-def _alembic_config(connection) -> Config:
+def alembic_config(connection) -> Config:
+    """The Alembic configuration of the core revisions, bound to `connection` (None to read scripts only)."""
     cfg = Config()
     cfg.set_main_option("script_location", str(files("loopwright.store") / "migrations"))
     cfg.attributes["connection"] = connection
     return cfg
 
 
-def _migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision; cheap when it is already there."""
-    heads = set(ScriptDirectory.from_config(_alembic_config(None)).get_heads())
-    with engine.connect() as conn:
-        if set(MigrationContext.configure(conn).get_current_heads()) == heads:
-            return
+@contextmanager
+def locked_begin(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction that holds the store's write lock (for migrations)."""
     with engine.execution_options(loopwright_write=True).begin() as conn:
         if engine.dialect.name == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_WRITE_LOCK})
-        log.info("migrating database schema to %s", ",".join(sorted(heads)))
-        command.upgrade(_alembic_config(conn), "head")
+        yield conn
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password, for messages."""
     try:
         return sa.engine.make_url(url).render_as_string(hide_password=True)

@@ -1,4 +1,4 @@
-"""Typed tool contracts, their executor, and the sample bank's tools.
+"""Typed tool contracts and their executor; tools themselves come from plugins (`loopwright.tools` entry points).
 
     from loopwright.tools import execute_tool, registered_tools, tool
 """

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from loopwright.plugins import load_plugins
+
 Extractor = Callable[[str], dict[str, Any] | None]
 _EXTRACTORS: dict[str, Extractor] = {}
 
@@ -27,7 +29,6 @@ def argument_extractor(tool: str):
 
 def extract_arguments(tool: str, text: str) -> dict[str, Any] | None:
     """Arguments for `tool` found in `text`, or None."""
-    import loopwright.tools.bank.arguments  # noqa: F401 - registers the sample bank's extractors
-
+    load_plugins("loopwright.tools")  # a plugin registers its extractors with its tools
     fn = _EXTRACTORS.get(tool)
     return fn(text) if fn else None

@@ -13,6 +13,11 @@ hold, how to find the customer who owns what it acts on (`owner`), its
 preconditions (rules and limits, each a `Verdict`), a natural idempotency key
 (`idempotency`) used when the client sends none, whether the user must confirm
 it, and the model of its settings in the policy (`[tools.settings.NAME]`).
+An action with an opposite (freeze and unfreeze, open and cancel) declares it
+(`opposite`, a tool or just a name) and the words customers use for each, per
+language (`words`, `opposite_words`): the gateway then runs the call on a
+classifier's word only when the customer's own words ask for it
+(`loopwright.tools.words`), and otherwise asks them to confirm the named action.
 The executor (`loopwright.tools.executor`) enforces all of it before `run`.
 A package can also expose tools under the `loopwright.tools` entry-point group.
 """
@@ -20,8 +25,8 @@ A package can also expose tools under the `loopwright.tools` entry-point group.
 from __future__ import annotations
 
 import typing
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +65,10 @@ Owner = Callable[[ToolContext, BaseModel], "tuple[str, str] | None"]
 Precondition = Callable[[ToolContext, BaseModel], Verdict | None]
 """A rule checked before `run`; returns a failing verdict to refuse, or None (or a passing verdict)."""
 
+ActionWords = Mapping[str, Sequence[str]]
+"""Language code -> regular expressions for the words that ask for an action ("freez\\w*", "lock"); matched
+case- and accent-insensitively from a word start (see `loopwright.tools.words`)."""
+
 
 @dataclass(frozen=True)
 class ToolSpec:
@@ -78,6 +87,14 @@ class ToolSpec:
     idempotency: Callable[[BaseModel], str] | None = None
     confirm: bool = False
     settings: type[BaseModel] | None = None
+    opposite: str | None = None  # the action that undoes this one: a tool's name, or a name known only by its words
+    words: ActionWords = field(default_factory=dict)  # what customers say to ask for this action, per language
+    opposite_words: ActionWords = field(default_factory=dict)  # ... and for its opposite (empty: the opposite tool's)
+
+    @property
+    def label(self) -> str:
+        """The action as a confirmation question names it: `freeze card`."""
+        return self.name.replace("_", " ")
 
     def settings_in(self, policy: PolicySet) -> BaseModel | None:
         """This tool's settings from `policy`, parsed by its settings model (its defaults when absent)."""
@@ -97,6 +114,8 @@ class ToolSpec:
             "input_schema": self.input.model_json_schema(),
             "output_schema": self.output.model_json_schema(),
             "settings_schema": self.settings.model_json_schema() if self.settings else None,
+            "opposite": self.opposite,
+            "word_languages": sorted(self.words),
         }
 
 
@@ -115,6 +134,9 @@ def tool(
     confirm: bool = False,
     settings: type[BaseModel] | None = None,
     description: str | None = None,
+    opposite: str | None = None,
+    words: ActionWords | None = None,
+    opposite_words: ActionWords | None = None,
 ):
     """Register `fn(ctx, args: In) -> Out` as tool `name`; `In` and `Out` come from its annotations."""
 
@@ -141,6 +163,9 @@ def tool(
             idempotency=idempotency,
             confirm=confirm,
             settings=settings,
+            opposite=opposite,
+            words=dict(words or {}),
+            opposite_words=dict(opposite_words or {}),
         )
         return fn
 
@@ -148,8 +173,8 @@ def tool(
 
 
 def registered_tools() -> dict[str, ToolSpec]:
-    """Every tool: the built-in bank tools and those of installed plugins."""
-    load_plugins("loopwright.tools", builtins=("loopwright.tools.bank",))  # built-ins register like any plugin
+    """Every tool registered in this process and by installed plugins (the sample bank's among them)."""
+    load_plugins("loopwright.tools")
     return dict(_TOOLS)
 
 

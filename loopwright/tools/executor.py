@@ -13,6 +13,13 @@ arguments or from text, so a message or a retrieved document that suggests a
 call cannot widen them. Ownership, rules and limits are read inside the same
 write transaction that acts, so they cannot change between check and act.
 A repeated idempotency key returns the first receipt and acts no more.
+
+A call that needs the user's confirmation (its contract, the policy, or
+customer's words that do not clearly ask for it, `words`) returns
+`needs_confirmation` with a token (`loopwright.tools.confirmation`); the call
+runs once that token comes back (`confirm_token`), bound to this tool, these
+arguments, this caller and conversation. `confirmed=True` is for a person
+choosing the tool and its arguments themselves (`loopwright tools run --confirm`).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from loopwright.errors import ConflictError, InvalidInput
 from loopwright.policy.principal import Principal
 from loopwright.policy.verdicts import Verdict, failed, passed
 from loopwright.registry.receipts import Receipt, append_receipt, get_receipt
+from loopwright.tools import confirmation
 from loopwright.tools.contract import ToolContext, ToolSpec, get_tool
 from loopwright.tools.schema import ToolCallRow
 
@@ -74,8 +82,8 @@ class ToolResult:
 
     @property
     def refusal(self) -> Verdict | None:
-        """The verdict that refused the call, if any."""
-        return next((v for v in self.verdicts if not v.passed), None)
+        """The verdict that refused (or holds) the call, if any: the last failing one, as checks stop at it."""
+        return next((v for v in reversed(self.verdicts) if not v.passed), None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -165,12 +173,18 @@ def execute_tool(
     policy: PolicySet | None = None,
     idempotency_key: str | None = None,
     confirmed: bool = False,
+    confirm_token: str | None = None,
+    conversation: str | None = None,
+    words: Verdict | None = None,
     origin: str = "assistant",
     today: date | None = None,
     dry_run: bool = False,
 ) -> ToolResult:
     """Validate and run tool `name` for `principal`; see the module docstring for the order of checks.
 
+    `words` is the check of the customer's words against the action (`loopwright.tools.words`):
+    recorded; failing with action `refuse` it refuses, with `confirm` the call waits for confirmation.
+    `confirm_token` confirms the call it was issued for in `conversation` (and no other).
     `origin` records who proposed the call (`assistant`, `operator`); it grants nothing.
     `dry_run` runs every check and stops before acting (golden evaluations): status `dry_run`.
     Raises `NotFound` (unknown tool), `ToolArgumentsError` (malformed arguments) and
@@ -183,7 +197,9 @@ def execute_tool(
 
         policy = deployed_policy(ws)
     verdicts = check_permission(spec, principal, policy)
-    if any(not v.passed for v in verdicts):
+    if words is not None:
+        verdicts.append(words)
+    if any(not v.passed and v.action != "confirm" for v in verdicts):
         return _refused(spec, verdicts)
     settings = spec.settings_in(policy)
     today = today or policy.tools.as_of or date.today()
@@ -222,6 +238,13 @@ def execute_tool(
                                    f"the {_resource(spec)} belongs to the {'caller' if own else 'customer acted for'}"))
         else:
             ctx.customer_id = principal.subject
+        if confirm_token is not None:
+            verdict = confirmation.redeem(session, confirm_token, tool=name, arguments=args_json, principal=principal,
+                                          customer=ctx.customer_id, conversation=conversation)
+            verdicts.append(verdict)
+            if not verdict.passed:
+                return _refused(spec, verdicts)
+            confirmed = True
         for check in spec.preconditions:
             verdict = check(ctx, args)
             if verdict is None:
@@ -232,11 +255,17 @@ def execute_tool(
         if dry_run:
             verdicts.append(passed("dry_run", "tools.dry_run", "every check passed; not executed (evaluation run)"))
             return ToolResult(name, "dry_run", tuple(verdicts))
-        if (spec.confirm or name in policy.tools.confirm) and not confirmed:
-            verdicts.append(failed("confirmation", f"tools.{name}.confirm",
-                                   f"{name} needs the user's explicit confirmation", "confirm"))
-            return ToolResult(name, "needs_confirmation", tuple(verdicts),
-                              confirmation={"tool": name, "arguments": _masked(args_json)})
+        unclear = words is not None and not words.passed
+        if (spec.confirm or name in policy.tools.confirm or unclear) and not confirmed:
+            why = words.reason if unclear else f"{name} needs the user's explicit confirmation"
+            verdicts.append(failed("confirmation", f"tools.{name}.confirm", why, "confirm"))
+            token, expires = confirmation.issue(session, tool=name, arguments=args_json, principal=principal,
+                                                customer=ctx.customer_id, conversation=conversation,
+                                                ttl_s=policy.tools.confirmation_ttl_s)
+            return ToolResult(name, "needs_confirmation", tuple(verdicts), confirmation={
+                "tool": name, "action": spec.label, "arguments": _masked(args_json), "reason": why,
+                "token": token, "expires_at": expires,
+            })
         output = spec.output.model_validate(spec.run(ctx, args))
         output_json = output.model_dump(mode="json")
         caller = principal.to_dict()
@@ -286,7 +315,7 @@ def _resource(spec: ToolSpec) -> str:
 
 
 def _refused(spec: ToolSpec, verdicts: list[Verdict]) -> ToolResult:
-    refusal = next(v for v in verdicts if not v.passed)
+    refusal = next(v for v in reversed(verdicts) if not v.passed)
     log.info("tool %s refused by %s (%s): %s", spec.name, refusal.name, refusal.rule, refusal.reason)
     return ToolResult(spec.name, "refused", tuple(verdicts))
 

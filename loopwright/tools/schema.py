@@ -1,4 +1,4 @@
-"""The tool framework's table: one row per executed tool call.
+"""The tool framework's tables: one row per executed tool call, one per pending confirmation.
 
 `inputs` and `output` are canonical JSON and erasable (a data-subject
 request); the digests, the ticket and the receipt link stay, so the audit
@@ -33,3 +33,25 @@ class ToolCallRow(Base):
     receipt_seq: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[str] = mapped_column(String(32))
     erased_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class ToolConfirmationRow(Base):
+    """A confirmation the assistant asked for: the one call it may run, once, before it expires.
+
+    Only the token's digest is kept. `arguments` is erasable; the call's own
+    digests bind the confirmation to exactly what was asked.
+    """
+
+    __tablename__ = "tool_confirmations"
+
+    token_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tool: Mapped[str] = mapped_column(String(100))
+    arguments: Mapped[str | None] = mapped_column(Text, nullable=True)  # canonical JSON of the call's arguments
+    args_digest: Mapped[str] = mapped_column(String(64))
+    tenant: Mapped[str] = mapped_column(String(100))
+    caller: Mapped[str] = mapped_column(String(64))  # digest of the principal: tenant, role, subject, key id
+    customer: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)  # who the call acts for
+    conversation: Mapped[str] = mapped_column(String(64))  # digest of the conversation id (`user`)
+    created_at: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[str] = mapped_column(String(32))
+    used_at: Mapped[str | None] = mapped_column(String(32), nullable=True)

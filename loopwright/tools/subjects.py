@@ -1,4 +1,8 @@
-"""What the tools keep about a customer, for data-subject export and erasure."""
+"""What the tool framework keeps about a customer (executed tool calls), for data-subject export and erasure.
+
+A plugin's tools keep their own records and register their own store (the
+sample bank: `loopwright.samples.bank.tools.subjects`).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +14,8 @@ from sqlalchemy.orm import Session
 from loopwright.digests import utc_now
 from loopwright.policy.subjects import erase_receipt_details, subject_store
 from loopwright.registry.receipts import get_receipt
-from loopwright.tools.bank.schema import (
-    BankAccountRow,
-    BankCardRow,
-    BankCustomerRow,
-    BankDisputeRow,
-    BankEscalationRow,
-    BankTransactionRow,
-)
 from loopwright.tools.executor import tool_call_dict
-from loopwright.tools.schema import ToolCallRow
+from loopwright.tools.schema import ToolCallRow, ToolConfirmationRow
 
 
 def _erase_tool_calls(session: Session, ws: Any, subject: str) -> int:
@@ -28,7 +24,9 @@ def _erase_tool_calls(session: Session, ws: Any, subject: str) -> int:
     for row in rows:
         row.inputs, row.output, row.erased_at = None, None, row.erased_at or now
     erase_receipt_details(session, [r.receipt_seq for r in rows])
-    return len(rows)
+    # Pending confirmations hold the arguments of a call not (yet) made: they go entirely.
+    pending = session.execute(sa.delete(ToolConfirmationRow).where(ToolConfirmationRow.customer == subject))
+    return len(rows) + (pending.rowcount or 0)
 
 
 @subject_store("tool_calls", erase=_erase_tool_calls)
@@ -40,45 +38,3 @@ def _export_tool_calls(session: Session, ws: Any, subject: str) -> list[dict[str
         item["receipt"] = get_receipt(session, str(row.receipt_seq)).to_dict()
         out.append(item)
     return out
-
-
-def _erase_bank(session: Session, ws: Any, subject: str) -> int:
-    # The book of record (cards, transactions, disputes) is kept under the bank's legal retention
-    # duty; the customer's own words in disputes and escalations are erased.
-    n = 0
-    for model in (BankDisputeRow, BankEscalationRow):
-        result = session.execute(
-            sa.update(model).where(model.customer_id == subject, model.reason.is_not(None)).values(reason=None)
-        )
-        n += result.rowcount or 0
-    return n
-
-
-def _rows(session: Session, query) -> list[dict[str, Any]]:
-    return [{c.name: getattr(r, c.name) for c in r.__table__.columns} for r in session.scalars(query)]
-
-
-@subject_store("bank", erase=_erase_bank)
-def _export_bank(session: Session, ws: Any, subject: str) -> dict[str, Any] | None:
-    """The subject's record in the sample bank's book: accounts, cards, transactions, disputes, escalations."""
-    customer = session.get(BankCustomerRow, subject)
-    if customer is None:
-        return None
-    cards = _rows(session, sa.select(BankCardRow).where(BankCardRow.customer_id == subject))
-    for card in cards:
-        card.pop("pan_digest")
-    accounts = _rows(session, sa.select(BankAccountRow).where(BankAccountRow.customer_id == subject))
-    for account in accounts:
-        account.pop("number_digest")
-    return {
-        "customer": {"id": customer.id, "tenant": customer.tenant},
-        "accounts": accounts,
-        "cards": cards,
-        "transactions": _rows(
-            session, sa.select(BankTransactionRow).where(BankTransactionRow.card_id.in_([c["id"] for c in cards]))
-        ),
-        "disputes": _rows(session, sa.select(BankDisputeRow).where(BankDisputeRow.customer_id == subject)),
-        "escalations": _rows(session, sa.select(BankEscalationRow).where(BankEscalationRow.customer_id == subject)),
-    }
-
-

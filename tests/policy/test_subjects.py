@@ -14,7 +14,7 @@ from loopwright.policy.subjects import erase_subject, export_subject, registered
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.tools import execute_tool
-from loopwright.tools.bank.book import load_bank_book
+from loopwright.samples.bank.tools.book import load_bank_book
 
 POLICY = load_policy((CONFIG_DIR / "policy.toml").read_bytes())
 

@@ -7,6 +7,7 @@ from loopwright.corpus import commits
 from loopwright.release import releases
 from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.release.switch import switch_under_load
+from loopwright.samples.bank.questions import LOAD_QUESTIONS
 from loopwright.server.process import ServeProcess
 
 
@@ -22,7 +23,8 @@ def test_rollback_takes_effect_within_a_second_with_no_failed_requests(bank, new
 
 def _run_load(bank, url, key, old, new):
     before = {slot: s.stable.digest for slot, s in get_deployment(bank).slots.items() if slot != "corpus"}
-    result = switch_under_load(url, key, "larkspur-assistant", lambda: releases.rollback(bank, "corpus", reason="test under load"))
+    result = switch_under_load(url, key, "larkspur-assistant", lambda: releases.rollback(bank, "corpus", reason="test under load"),
+                               questions=LOAD_QUESTIONS)
     assert result.outcome.after["digest"] == old.digest
     assert result.requests and result.failed == 0, {status for _, status, _ in result.requests}
     assert result.took(new.digest) < 1.0, f"new commit still served {result.took(new.digest):.2f} s after the rollback"

@@ -16,7 +16,7 @@ def policy():
 
 @pytest.fixture
 def book(workspace):
-    from loopwright.tools.bank.book import load_bank_book
+    from loopwright.samples.bank.tools.book import load_bank_book
 
     load_bank_book(workspace)
     return workspace

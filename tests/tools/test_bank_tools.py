@@ -13,7 +13,7 @@ from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.samples.bank import DATA_DIR
 from loopwright.store.schema import ReceiptRow
 from loopwright.tools import ToolArgumentsError, execute_tool
-from loopwright.tools.bank.schema import BankCardRow, BankDisputeRow, BankEscalationRow
+from loopwright.samples.bank.tools.schema import BankCardRow, BankDisputeRow, BankEscalationRow
 from loopwright.tools.schema import ToolCallRow
 
 

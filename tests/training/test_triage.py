@@ -31,7 +31,7 @@ def add_dataset(ws) -> artifacts.Artifact:
     """Register the sample's labelled utterances as `install_sample` does (same bytes, same digest),
     without the corpus commit that would embed every document."""
     files = {name: (DATA_DIR / name).read_bytes() for name in ("intents.json", "utterances.jsonl")}
-    return artifacts.register(ws, "dataset", "bank-intents", files, provenance=PROVENANCE)
+    return artifacts.register(ws, "dataset", "intents", files, provenance=PROVENANCE)
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from loopwright.registry import artifacts
 from loopwright.registry.artifacts import Artifact
 from loopwright.registry.deployment import set_stable
 from loopwright.samples.bank import DATA_DIR
-from loopwright.tools.bank.book import load_bank_book
+from loopwright.samples.bank.tools.book import load_bank_book
 from loopwright.workspace import Workspace
 
 CONFIG_DIR = DATA_DIR.parent / "config"
@@ -40,7 +40,7 @@ def install_sample(ws: Workspace) -> list[Artifact]:
     # The configuration as editable files: change one, register it, and release it like any change.
     shutil.copytree(CONFIG_DIR, ws.root / "bank" / "config", dirs_exist_ok=True)
     registered = [
-        artifacts.register(ws, "dataset", "bank-intents", _files("intents.json", "utterances.jsonl"), provenance=PROVENANCE),
+        artifacts.register(ws, "dataset", "intents", _files("intents.json", "utterances.jsonl"), provenance=PROVENANCE),
         artifacts.register(
             ws,
             "dataset",
@@ -76,5 +76,5 @@ def install_sample(ws: Workspace) -> list[Artifact]:
     live["corpus"] = corpus_commits.commit(ws, "Larkspur Bank documents as first published", author="loopwright sample").artifact
     for slot, artifact in live.items():
         set_stable(ws, slot, artifact.ref, reason="sample bank: initial deployment")
-    load_bank_book(ws)  # the book of record the bank tools act on
+    load_bank_book(ws)  # the book of record the bank tools act on, in the tables of the sample's own migration
     return registered + list(live.values())

@@ -11,6 +11,8 @@ RETAIL = "larkspur-retail"
 STAFF = "larkspur-staff"
 CRITICAL_INTENTS = ("flexpay", "savings_rates")
 ESCALATE = {"name": "escalate_to_human", "expect": "allowed"}
+LOAD_QUESTIONS = ("What is the APY on the Larkspur Saver account?", "How much is a domestic wire?", "When are branches open on Saturday?")
+"""Questions answered from the corpus, asked in a loop while a deployment switches (demo incident, rollback test)."""
 
 
 @dataclass(frozen=True)

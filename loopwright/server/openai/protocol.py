@@ -44,7 +44,11 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
     n: int = Field(1, ge=1, le=1)
     user: str | None = Field(None, max_length=200)
-    confirm: bool = Field(False, description="loopwright: the user confirmed the action the previous answer asked about.")
+    confirm_token: str | None = Field(
+        None, min_length=1, max_length=200,
+        description="loopwright: confirms the one action a previous answer asked about (its `loopwright.confirmation.token`), "
+                    "in the same conversation (`user`). A bare `confirm: true` confirms nothing.",
+    )
 
     @field_validator("messages")
     @classmethod

@@ -39,7 +39,7 @@ def chat_completions(body: ChatCompletionRequest, request: Request, principal: P
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
         user=body.user,
-        confirm=body.confirm,
+        confirm_token=body.confirm_token,
         idempotency_key=request.headers.get("idempotency-key"),
     )
     completion = gateway.complete(chat, principal, auth_ms=request.state.auth_ms)

@@ -3,24 +3,28 @@
 Only what the tools need is kept: no card number (its last four digits and a
 keyed digest), no name, e-mail, phone, birth date or address. What the
 assistant can change, it can change only through a tool with a receipt.
+The tables are the plugin's own (`BankBase`), created by its revisions in
+`loopwright.samples.bank.migrations`, never by the core's.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
-
-from loopwright.store.schema import Base
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
-class BankCustomerRow(Base):
+class BankBase(DeclarativeBase):
+    """The bank plugin's tables, apart from the core's `loopwright.store.schema.Base`."""
+
+
+class BankCustomerRow(BankBase):
     __tablename__ = "bank_customers"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     tenant: Mapped[str] = mapped_column(String(100), index=True)
 
 
-class BankAccountRow(Base):
+class BankAccountRow(BankBase):
     __tablename__ = "bank_accounts"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -31,7 +35,7 @@ class BankAccountRow(Base):
     balance_cents: Mapped[int] = mapped_column(Integer)
 
 
-class BankCardRow(Base):
+class BankCardRow(BankBase):
     __tablename__ = "bank_cards"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -42,7 +46,7 @@ class BankCardRow(Base):
     updated_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
-class BankTransactionRow(Base):
+class BankTransactionRow(BankBase):
     __tablename__ = "bank_transactions"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -53,7 +57,7 @@ class BankTransactionRow(Base):
     statement_date: Mapped[str] = mapped_column(String(10))
 
 
-class BankDisputeRow(Base):
+class BankDisputeRow(BankBase):
     __tablename__ = "bank_disputes"
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -71,7 +75,7 @@ class BankDisputeRow(Base):
     opened_at: Mapped[str] = mapped_column(String(32))
 
 
-class BankEscalationRow(Base):
+class BankEscalationRow(BankBase):
     __tablename__ = "bank_escalations"
 
     ticket: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loopwright.digests import utc_now
 from loopwright.policy.verdicts import Verdict, failed, passed
-from loopwright.tools.bank.schema import (
+from loopwright.samples.bank.tools.schema import (
     BankCardRow,
     BankCustomerRow,
     BankDisputeRow,
     BankEscalationRow,
     BankTransactionRow,
 )
+from loopwright.samples.bank.tools.words import CANCEL_DISPUTE, DISPUTE, FREEZE, UNFREEZE
 from loopwright.tools.contract import ToolContext, tool
 
 CUSTOMER_ROLES = ("customer", "agent", "admin")
@@ -84,14 +85,14 @@ def _set_status(ctx: ToolContext, args: CardRef, status: str, message: str) -> C
 
 
 @tool("freeze_card", roles=CUSTOMER_ROLES, scopes=("retail",), owner=card_owner, resource="card",
-      preconditions=[_card_in("active", "tools.freeze_card.active_only")])
+      preconditions=[_card_in("active", "tools.freeze_card.active_only")], opposite="unfreeze_card", words=FREEZE)
 def freeze_card(ctx: ToolContext, args: CardRef) -> CardState:
     """Temporarily lock a card: new purchases and withdrawals are declined until it is unfrozen."""
     return _set_status(ctx, args, "frozen", "Card frozen. New purchases will be declined until you unfreeze it.")
 
 
 @tool("unfreeze_card", roles=CUSTOMER_ROLES, scopes=("retail",), owner=card_owner, resource="card",
-      preconditions=[_card_in("frozen", "tools.unfreeze_card.frozen_only")])
+      preconditions=[_card_in("frozen", "tools.unfreeze_card.frozen_only")], opposite="freeze_card", words=UNFREEZE)
 def unfreeze_card(ctx: ToolContext, args: CardRef) -> CardState:
     """Unlock a frozen card."""
     return _set_status(ctx, args, "active", "Card unfrozen. It works again for purchases and withdrawals.")
@@ -169,7 +170,8 @@ def dispute_key(args: DisputeArgs) -> str:
 
 
 @tool("open_dispute", roles=CUSTOMER_ROLES, scopes=("retail",), owner=transaction_owner, resource="transaction",
-      preconditions=[within_window, one_open_dispute], idempotency=dispute_key, confirm=True, settings=DisputeSettings)
+      preconditions=[within_window, one_open_dispute], idempotency=dispute_key, confirm=True, settings=DisputeSettings,
+      opposite="cancel_dispute", words=DISPUTE, opposite_words=CANCEL_DISPUTE)
 def open_dispute(ctx: ToolContext, args: DisputeArgs) -> DisputeOpened:
     """Open a dispute on a card transaction (within the window from its statement date; one open per transaction)."""
     settings: DisputeSettings = ctx.settings

@@ -18,7 +18,9 @@ import sqlalchemy as sa
 
 from loopwright.policy.pii import keyed_digest, pii_key
 from loopwright.registry.receipts import append_receipt
-from loopwright.tools.bank.schema import BankAccountRow, BankCardRow, BankCustomerRow, BankTransactionRow
+from loopwright.samples.bank import DATA_DIR
+from loopwright.samples.bank.tools.schema import BankAccountRow, BankCardRow, BankCustomerRow, BankTransactionRow
+from loopwright.store.plugins import upgrade_plugin
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -31,12 +33,16 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def load_bank_book(ws: Workspace, folder: Path | None = None) -> dict[str, int]:
-    """Load `customers/accounts/cards/transactions.jsonl` from `folder` (the sample's data by default)."""
-    if folder is None:
-        from loopwright.samples.bank import DATA_DIR
+def install_book_schema(ws: Workspace) -> None:
+    """Create the book's tables in `ws` (the plugin's own migration); a no-op once they are there."""
+    from loopwright.samples.bank.migrations import SCHEMA
 
-        folder = DATA_DIR
+    upgrade_plugin(ws.engine, SCHEMA)
+
+
+def load_bank_book(ws: Workspace, folder: Path | None = None) -> dict[str, int]:
+    """Create the book's tables and load `customers/accounts/cards/transactions.jsonl` from `folder` (the sample's data by default)."""
+    folder = folder or DATA_DIR
     return load_records(
         ws,
         customers=_jsonl(folder / "customers.jsonl"),
@@ -54,7 +60,8 @@ def load_records(
     cards: Iterable[dict[str, Any]],
     transactions: Iterable[dict[str, Any]],
 ) -> dict[str, int]:
-    """Insert the records with one receipt; a workspace that already holds a book is left as it is (returns {})."""
+    """Create the book's tables if needed, insert the records with one receipt; a book already loaded is left as it is (returns {})."""
+    install_book_schema(ws)
     key = pii_key(ws)
     rows: list[Any] = [BankCustomerRow(id=c["id"], tenant=c["tenant"]) for c in customers]
     counts = {"customers": len(rows)}
