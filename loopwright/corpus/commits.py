@@ -35,6 +35,7 @@ from loopwright.digests import canonical_json, digest_of
 from loopwright.errors import ConflictError, InvalidInput, NotFound, UnknownRef
 from loopwright.registry import artifacts
 from loopwright.registry.artifacts import Artifact
+from loopwright.registry.payloads import CorpusCommit, CorpusRevert
 
 if TYPE_CHECKING:
     from loopwright.corpus.index import CorpusIndex
@@ -362,7 +363,8 @@ def discard(ws: Workspace, name: str | None = None) -> int:
 
 
 def _record(
-    ws: Workspace, name: str, parent: Commit | None, docs: dict[str, DocEntry], message: str, author: str | None, action: str
+    ws: Workspace, name: str, parent: Commit | None, docs: dict[str, DocEntry], message: str, author: str | None,
+    receipt: type[CorpusCommit],
 ) -> Commit:
     message = " ".join(message.split())
     if not message:
@@ -403,7 +405,7 @@ def _record(
         },
         config={"tree": tree, "documents": len(docs)},
         actor=author,
-        action=action,
+        receipt=receipt,
         details={"message": message, "tree": tree, "changes": changes.to_dict()},
     )
     return commit_of(ws, artifact)
@@ -416,7 +418,7 @@ def commit(ws: Workspace, message: str, *, author: str | None = None, name: str 
         if not _read_ops(staged):
             raise InvalidInput("nothing to commit: no staged changes", hint="stage changes with `corpus add`, `certify` or `retire`")
         current, _, docs = _state(ws, name, staged)
-        made = _record(ws, name, current, docs, message, author, "corpus.commit")
+        made = _record(ws, name, current, docs, message, author, CorpusCommit)
         _write_ops(staged, [])
     return made
 
@@ -448,4 +450,4 @@ def revert(ws: Workspace, ref: str, *, message: str | None = None, author: str |
                 docs[doc_id] = before[doc_id]
             else:
                 docs.pop(doc_id, None)
-        return _record(ws, name, current, docs, message or f"Revert {target.ref}: {target.message}", author, "corpus.revert")
+        return _record(ws, name, current, docs, message or f"Revert {target.ref}: {target.message}", author, CorpusRevert)

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput
 from loopwright.registry.artifacts import Artifact, get_by_id, resolve
+from loopwright.registry.payloads import DeployNote, DeploySet, Pointer
 from loopwright.registry.receipts import Receipt, append_receipt
 from loopwright.store.schema import DeploymentRow, DeploymentVersionRow
 
@@ -113,13 +114,13 @@ def set_stable(
     *,
     actor: str | None = None,
     reason: str = "",
-    action: str = "deploy.set",
+    receipt: type[DeploySet] = DeploySet,
     session: Session | None = None,
 ) -> Receipt:
-    """Put artifact `ref` live on `slot`'s stable channel, with a receipt naming before and after."""
+    """Put artifact `ref` live on `slot`'s stable channel, with a receipt (of type `receipt`) naming before and after."""
     if session is None:
         with ws.write() as s:
-            return set_stable(ws, slot, ref, actor=actor, reason=reason, action=action, session=s)
+            return set_stable(ws, slot, ref, actor=actor, reason=reason, receipt=receipt, session=s)
     kind = slot_kind(slot)  # a malformed slot fails before the reference is looked up
     artifact = resolve(ws, ref, session=session)
     if artifact.kind == kind:  # a kind mismatch is refused by replace_stable, below
@@ -127,16 +128,12 @@ def set_stable(
 
         check_servable(ws, artifact, slot)
     before, version = replace_stable(session, slot, artifact)
-    return append_receipt(
-        session,
-        ws,
-        actor=actor,
-        action=action,
-        subject=f"slot/{slot}",
-        before={"stable": before.ref, "digest": before.digest} if before else None,
-        after={"stable": artifact.ref, "digest": artifact.digest},
-        details={"reason": reason, "deployment_version": version},
+    payload = receipt(
+        before=Pointer(stable=before.ref, digest=before.digest) if before else None,
+        after=Pointer(stable=artifact.ref, digest=artifact.digest),
+        details=DeployNote(reason=reason, deployment_version=version),
     )
+    return append_receipt(session, ws, payload, subject=f"slot/{slot}", actor=actor)
 
 
 def bump_version(session: Session) -> int:

@@ -47,6 +47,7 @@ from loopwright.digests import canonical_json, digest_of
 from loopwright.embedding import DIM, MODEL_NAME, Embedder, get_embedder
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound, UnknownRef
 from loopwright.registry.artifacts import Artifact, read_file, register, resolve
+from loopwright.registry.payloads import TriageFit
 from loopwright.release.deployment import get_deployment, set_stable
 from loopwright.text import strip_accents
 
@@ -397,7 +398,7 @@ def fit_triage(
             parents=[source.digest],
             provenance=provenance,
             config=about,
-            action="triage.fit",
+            receipt=TriageFit,
             session=s,
             details={"cache_hit": cache_hit, "cache_key": key, "seconds": round(seconds, 3), **_headline(metrics)},
         )
