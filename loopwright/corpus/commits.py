@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from loopwright.corpus.documents import Document, ParsedDocument, parse_bytes, read_documents
 from loopwright.digests import canonical_json, digest_of
 from loopwright.errors import ConflictError, InvalidInput, NotFound, UnknownRef
+from loopwright.files import write_atomic
 from loopwright.registry import artifacts
 from loopwright.registry.artifacts import Artifact
 from loopwright.registry.payloads import CorpusCommit, CorpusRevert
@@ -251,16 +250,7 @@ def _write_ops(staged: Path, ops: list[dict[str, Any]]) -> None:
     if not ops:
         staged.unlink(missing_ok=True)
         return
-    fd, tmp = tempfile.mkstemp(dir=staged.parent, prefix=".staged-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(canonical_json({"format": FORMAT, "ops": ops}))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, staged)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(staged, canonical_json({"format": FORMAT, "ops": ops}))
 
 
 def _apply(ws: Workspace, docs: dict[str, DocEntry], ops: list[dict[str, Any]]) -> dict[str, DocEntry]:

@@ -28,7 +28,6 @@ import logging
 import math
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -38,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopwright.digests import digest_of
 from loopwright.errors import InvalidInput
+from loopwright.files import atomic_folder
 from loopwright.samples.bank import DATA_DIR
 from loopwright.serving.triage import cache_root
 
@@ -298,17 +298,8 @@ def cached_folder(kind: str, key: str, build: Callable[[Path], None]) -> tuple[P
     target = parent / key
     if target.is_dir():
         return target, True
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
-    try:
+    with atomic_folder(target) as staging:
         build(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    try:
-        staging.rename(target)
-    except OSError:  # another process finished the same folder first
-        shutil.rmtree(staging, ignore_errors=True)
     return target, False
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from loopwright.digests import canonical_json, digest_of, utc_now
 from loopwright.errors import InvalidInput, NotFound, UnknownRef
+from loopwright.files import atomic_folder
 from loopwright.registry.payloads import ArtifactRef, ArtifactRegister
 from loopwright.registry.receipts import append_receipt
 from loopwright.store.schema import ArtifactRow
@@ -262,16 +262,11 @@ def materialize(ws: Workspace, artifact: Artifact) -> Path:
     target = ws.state_dir / "cache" / "artifacts" / artifact.digest
     if target.is_dir():
         return target
-    staging = target.with_name(f".{artifact.digest}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    for path in artifact.files:
-        dest = staging / path
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(read_file(ws, artifact, path))
-    try:
-        staging.rename(target)
-    except OSError:  # another process materialised it first
-        shutil.rmtree(staging, ignore_errors=True)
+    with atomic_folder(target) as staging:
+        for path in artifact.files:
+            dest = staging / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(read_file(ws, artifact, path))
     return target
 
 

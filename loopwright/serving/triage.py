@@ -32,7 +32,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 import warnings
@@ -46,6 +45,7 @@ import numpy as np
 from loopwright.digests import canonical_json, digest_of
 from loopwright.embedding import DIM, MODEL_NAME, Embedder, get_embedder
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound, UnknownRef
+from loopwright.files import atomic_folder
 from loopwright.registry.artifacts import Artifact, read_file, register, resolve
 from loopwright.registry.payloads import TriageFit
 from loopwright.release.deployment import get_deployment, set_stable
@@ -302,18 +302,12 @@ def _write_cache(key: str, files: Mapping[str, bytes]) -> None:
     """Write the entry to a temporary folder and rename it in place, so readers never see half of one."""
     parent = cache_root() / "triage"
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        entry = {"key": key, "files": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}
-        (staging / "entry.json").write_text(json.dumps(entry, indent=2), "utf-8")
-        target = parent / key
-        shutil.rmtree(target, ignore_errors=True)  # a corrupt entry we decided to replace
-        try:
-            staging.rename(target)
-        except OSError:  # another process wrote the same entry first
-            shutil.rmtree(staging, ignore_errors=True)
+        with atomic_folder(parent / key) as staging:
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
+            entry = {"key": key, "files": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}
+            (staging / "entry.json").write_text(json.dumps(entry, indent=2), "utf-8")
+            shutil.rmtree(parent / key, ignore_errors=True)  # a corrupt entry we decided to replace
     except OSError as exc:  # a read-only home must not fail the fit
         logger.warning("could not write the triage cache under %s: %s", parent, exc)
 
