@@ -30,7 +30,6 @@ validator that is not registered.
 from __future__ import annotations
 
 import logging
-import threading
 import tomllib
 from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -42,6 +41,7 @@ from loopwright.corpus.rules import RetrievalRules
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.policy.principal import Principal
 from loopwright.policy.toml_lines import locate
+from loopwright.registry.digest_cache import DigestCache
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -287,33 +287,21 @@ def _check_plugin_settings(policy: PolicySet, text: str, source: str) -> None:
             raise _error(source, text, (*prefix, *err["loc"]), _reason(err), err.get("input")) from None
 
 
-_CACHE: dict[str, PolicySet] = {}
-_CACHE_LOCK = threading.Lock()
+_PARSED: DigestCache[PolicySet] = DigestCache()
 
 
 def policy_from_artifact(ws: Workspace, artifact) -> PolicySet:
     """The policy held by a `policy` artifact, parsed once per digest (artifacts are immutable)."""
     from loopwright.registry.artifacts import read_file
 
-    with _CACHE_LOCK:
-        hit = _CACHE.get(artifact.digest)
-    if hit is not None:
-        return hit
-    policy = load_policy(read_file(ws, artifact, POLICY_FILE), f"{artifact.ref}:{POLICY_FILE}")
-    with _CACHE_LOCK:
-        _CACHE[artifact.digest] = policy
-    return policy
+    return _PARSED.get(artifact.digest, lambda: load_policy(read_file(ws, artifact, POLICY_FILE), f"{artifact.ref}:{POLICY_FILE}"))
 
 
 def deployed_policy(ws: Workspace, *, channel: str = "stable") -> PolicySet:
     """The policy live on the `policy` slot (`channel` falls back to stable when there is no canary)."""
-    from loopwright.release.deployment import get_deployment
+    from loopwright.release.deployment import deployed_artifact
 
-    deployment = get_deployment(ws)
-    state = deployment.slots.get("policy")
-    artifact = None
-    if state is not None:
-        artifact = state.canary if channel == "canary" and state.canary else state.stable
+    artifact = deployed_artifact(ws, "policy", channel=channel)
     if artifact is None:
         raise NotFound("no policy is deployed", hint="`loopwright deploy set policy policy/NAME@N`")
     return policy_from_artifact(ws, artifact)

@@ -60,12 +60,24 @@ class Deployment:
         state = self.slots.get(slot)
         return state.stable if state else None
 
+    def serving(self, slot: str, channel: str = "stable") -> Artifact | None:
+        """What `slot` serves on `channel`: its canary when asked for one and there is one, else its stable artifact."""
+        state = self.slots.get(slot)
+        if state is None:
+            return None
+        return state.canary if channel == "canary" and state.canary else state.stable
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "slots": {k: v.to_dict() for k, v in sorted(self.slots.items())},
             "flags": {k: f.to_dict() for k, f in sorted(self.flags.items())},
         }
+
+
+def deployed_artifact(ws: Workspace, slot: str, *, channel: str = "stable") -> Artifact | None:
+    """The artifact live on `slot` now (see `Deployment.serving`); None when nothing is deployed there."""
+    return get_deployment(ws).serving(slot, channel)
 
 
 def slot_kind(slot: str) -> str:

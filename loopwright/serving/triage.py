@@ -32,7 +32,6 @@ import logging
 import os
 import re
 import shutil
-import threading
 import time
 import warnings
 from collections.abc import Mapping, Sequence
@@ -47,6 +46,7 @@ from loopwright.embedding import DIM, MODEL_NAME, Embedder, get_embedder
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound, UnknownRef
 from loopwright.files import atomic_folder
 from loopwright.registry.artifacts import Artifact, read_file, register, resolve
+from loopwright.registry.digest_cache import DigestCache
 from loopwright.registry.payloads import TriageFit
 from loopwright.release.deployment import get_deployment, set_stable
 from loopwright.text import strip_accents
@@ -511,18 +511,9 @@ class TriageModel:
         return out
 
 
-_warm: dict[str, TriageModel] = {}
-_warm_lock = threading.Lock()
+_warm: DigestCache[TriageModel] = DigestCache(limit=8)  # heads are ~200 KB; a few releases' worth stay warm
 
 
 def warm_model(ws: Workspace, artifact: Artifact) -> TriageModel:
     """`TriageModel.load`, kept by digest so switching back to a loaded model is a dict lookup."""
-    with _warm_lock:
-        model = _warm.get(artifact.digest)
-    if model is None:
-        model = TriageModel.load(ws, artifact)
-        with _warm_lock:
-            if len(_warm) >= 8:  # heads are ~200 KB; a few releases' worth stay warm
-                _warm.pop(next(iter(_warm)))
-            model = _warm.setdefault(artifact.digest, model)
-    return model
+    return _warm.get(artifact.digest, lambda: TriageModel.load(ws, artifact))
