@@ -1,8 +1,8 @@
 """Receipt payloads: one documented class per action, naming what changed (`before`, `after`) and why (`details`).
 
 A payload's fields are exactly the keys stored under the receipt's `before`,
-`after` and `details` columns, so workspaces written before these classes
-existed read back into them, and `audit verify` recomputes the same digests.
+`after` and `details` columns, so receipts written before these classes
+existed read back into them (`audit verify` works on the stored text alone).
 `details` are free-form and hashed separately: a data-subject erasure drops
 them, so every payload reads back with `details=None` once erased.
 
@@ -22,8 +22,9 @@ prefix instead of a member here. Tool receipts are one family: the action is
     +-- FlagSet, FlagDelete
     +-- KeyCreate, KeyRevoke
     +-- SubjectErase
-    +-- ArtifactRegister              artifact.register, model.register, adapter.register
-    |   +-- CorpusCommit              corpus.commit, corpus.revert
+    +-- ArtifactRegister              artifact.register
+    |   +-- ModelRegister, AdapterRegister
+    |   +-- CorpusCommit, CorpusRevert
     |   +-- TriageFit                 triage.fit (a training job)
     +-- ToolAction                    tool.<name>
 """
