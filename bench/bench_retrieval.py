@@ -306,7 +306,7 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
     loaded["note"] = "resident memory added by CorpusIndex.load in a fresh process (torch and bm25s imported first)"
 
     retriever = Retriever(ws)
-    retriever._indexes[second.tree] = index  # the index just loaded, kept warm
+    retriever._indexes.get(second.tree, lambda: index)  # the index just loaded, kept warm
     commit = retriever.commit()
     rng = random.Random(11)
     templates = ["What is the {item} for {product}?", "How much is the {item} on {product}?",

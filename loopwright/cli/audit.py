@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from pydantic import BaseModel
 from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
+from loopwright.errors import IntegrityError
 from loopwright.registry import receipts
 
 app = typer.Typer(help="The append-only, signed, hash-chained audit log of every state change.", no_args_is_help=True)
@@ -16,9 +18,22 @@ app = typer.Typer(help="The append-only, signed, hash-chained audit log of every
 def _summary(value) -> str:
     if value is None:
         return "-"
+    if isinstance(value, BaseModel):
+        value = dict(value)
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in value.items() if k != "digest")
     return str(value)
+
+
+def _typed(r: receipts.Receipt) -> tuple[str, object, object]:
+    """(action, before, after) from the typed payload; the stored values, marked, when they do not fit it."""
+    try:
+        payload = r.payload
+    except IntegrityError:
+        return f"{r.action} [red](does not fit its type)[/red]", r.before, r.after
+    if payload is None:
+        return r.action, r.before, r.after
+    return r.action, payload.before, payload.after
 
 
 @app.command(epilog="Example: loopwright audit log --subject slot/corpus --limit 20")
@@ -37,7 +52,8 @@ def log(
     def render(console):
         table = Table("seq", "id", "time", "actor", "action", "subject", "before", "after")
         for r in found:
-            table.add_row(str(r.seq), r.id, r.ts[:19], r.actor, r.action, r.subject, _summary(r.before), _summary(r.after))
+            action, before, after = _typed(r)
+            table.add_row(str(r.seq), r.id, r.ts[:19], r.actor, action, r.subject, _summary(before), _summary(after))
         console.print(table if found else "no receipts")
 
     emit([r.to_dict() for r in found], json, render)
@@ -53,7 +69,14 @@ def show(
     ws = open_workspace(workspace)
     with ws.session() as s:
         r = receipts.get_receipt(s, receipt)
-    emit(r.to_dict(), json, lambda c: c.print_json(data=r.to_dict()))
+
+    def render(console):
+        payload = r.payload  # a receipt that does not fit its action's type fails here, naming why
+        if payload is not None:
+            console.print(f"{r.id}: {type(payload).__name__}: {(type(payload).__doc__ or '').strip().splitlines()[0]}")
+        console.print_json(data=r.to_dict())
+
+    emit(r.to_dict(), json, render)
 
 
 @app.command(epilog="Example: loopwright audit verify --json")

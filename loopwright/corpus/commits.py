@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,8 +31,10 @@ from typing import TYPE_CHECKING, Any
 from loopwright.corpus.documents import Document, ParsedDocument, parse_bytes, read_documents
 from loopwright.digests import canonical_json, digest_of
 from loopwright.errors import ConflictError, InvalidInput, NotFound, UnknownRef
+from loopwright.files import write_atomic
 from loopwright.registry import artifacts
 from loopwright.registry.artifacts import Artifact
+from loopwright.registry.payloads import CorpusCommit, CorpusRevert
 
 if TYPE_CHECKING:
     from loopwright.corpus.index import CorpusIndex
@@ -250,16 +250,7 @@ def _write_ops(staged: Path, ops: list[dict[str, Any]]) -> None:
     if not ops:
         staged.unlink(missing_ok=True)
         return
-    fd, tmp = tempfile.mkstemp(dir=staged.parent, prefix=".staged-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(canonical_json({"format": FORMAT, "ops": ops}))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, staged)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(staged, canonical_json({"format": FORMAT, "ops": ops}))
 
 
 def _apply(ws: Workspace, docs: dict[str, DocEntry], ops: list[dict[str, Any]]) -> dict[str, DocEntry]:
@@ -362,7 +353,8 @@ def discard(ws: Workspace, name: str | None = None) -> int:
 
 
 def _record(
-    ws: Workspace, name: str, parent: Commit | None, docs: dict[str, DocEntry], message: str, author: str | None, action: str
+    ws: Workspace, name: str, parent: Commit | None, docs: dict[str, DocEntry], message: str, author: str | None,
+    receipt: type[CorpusCommit],
 ) -> Commit:
     message = " ".join(message.split())
     if not message:
@@ -403,7 +395,7 @@ def _record(
         },
         config={"tree": tree, "documents": len(docs)},
         actor=author,
-        action=action,
+        receipt=receipt,
         details={"message": message, "tree": tree, "changes": changes.to_dict()},
     )
     return commit_of(ws, artifact)
@@ -416,7 +408,7 @@ def commit(ws: Workspace, message: str, *, author: str | None = None, name: str 
         if not _read_ops(staged):
             raise InvalidInput("nothing to commit: no staged changes", hint="stage changes with `corpus add`, `certify` or `retire`")
         current, _, docs = _state(ws, name, staged)
-        made = _record(ws, name, current, docs, message, author, "corpus.commit")
+        made = _record(ws, name, current, docs, message, author, CorpusCommit)
         _write_ops(staged, [])
     return made
 
@@ -448,4 +440,4 @@ def revert(ws: Workspace, ref: str, *, message: str | None = None, author: str |
                 docs[doc_id] = before[doc_id]
             else:
                 docs.pop(doc_id, None)
-        return _record(ws, name, current, docs, message or f"Revert {target.ref}: {target.message}", author, "corpus.revert")
+        return _record(ws, name, current, docs, message or f"Revert {target.ref}: {target.message}", author, CorpusRevert)

@@ -11,14 +11,13 @@ cannot corrupt each other (at worst both embed the same text once).
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from loopwright.digests import sha256_hex
+from loopwright.files import atomic_file
 
 logger = logging.getLogger(__name__)
 
@@ -85,14 +84,6 @@ class EmbeddingCache:
     def _write_pack(self, keys: list[bytes], vectors: np.ndarray) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         name = f"pack-{sha256_hex(b''.join(keys))[:16]}.npz"
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                # (N, 32) uint8, not "S32": numpy strips trailing NUL bytes from S-strings
-                np.savez(f, keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32), vectors=vectors)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.root / name)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_file(self.root / name) as f:
+            # (N, 32) uint8, not "S32": numpy strips trailing NUL bytes from S-strings
+            np.savez(f, keys=np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(-1, 32), vectors=vectors)

@@ -28,9 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
-import shutil
 import threading
 import time
 import unicodedata
@@ -48,6 +46,7 @@ from loopwright.corpus.embeddings import EmbeddingCache
 from loopwright.corpus.rules import RetrievalRules
 from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import IntegrityError
+from loopwright.files import atomic_folder
 from loopwright.text import strip_accents
 
 if TYPE_CHECKING:
@@ -351,10 +350,7 @@ class CorpusIndex:
 
     def save(self, folder: Path) -> None:
         """Write to `folder` atomically: a temporary sibling, renamed into place."""
-        tmp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        try:
+        with atomic_folder(folder) as tmp:
             docs = [{"meta": d.to_json(), "text": t} for d, t in zip(self.docs, self.texts, strict=True)]
             (tmp / "docs.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
             (tmp / "chunks.json").write_text(
@@ -378,13 +374,6 @@ class CorpusIndex:
             if self.bm25 is not None:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
             (tmp / "index.json").write_text(canonical_json(self.info), encoding="utf-8")
-            try:
-                tmp.rename(folder)
-            except OSError:  # built meanwhile by another process: theirs is the same tree
-                shutil.rmtree(tmp, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
 
     @staticmethod
     def is_current(folder: Path) -> bool:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 import time
-from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, Literal
@@ -33,6 +32,7 @@ from loopwright.corpus.index import DEPTH, Access, CorpusIndex, Ranked, tokenize
 from loopwright.corpus.rules import RetrievalRules
 from loopwright.digests import digest_of
 from loopwright.errors import InvalidInput, NotFound
+from loopwright.registry.digest_cache import DigestCache
 
 if TYPE_CHECKING:
     from loopwright.embedding import Embedder
@@ -101,10 +101,9 @@ class Retriever:
     def __init__(self, ws: Workspace, *, embedder: Embedder | None = None, warm: int = 4):
         self.ws = ws
         self._embedder = embedder
-        self._warm = warm
-        self._indexes: OrderedDict[str, CorpusIndex] = OrderedDict()
-        self._commits: dict[str, commits.Commit] = {}
-        self._lock = threading.Lock()
+        self._indexes: DigestCache[CorpusIndex] = DigestCache(limit=warm)  # by tree digest
+        self._commits: DigestCache[commits.Commit] = DigestCache()
+        self._build_lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="lw-lexical")
 
     @property
@@ -124,26 +123,21 @@ class Retriever:
                 artifact = resolve(self.ws, f"corpus/{commits.corpus_name(self.ws, name)}", kind="corpus")
             except NotFound:
                 raise NotFound("the corpus has no commits yet", hint="`loopwright corpus add` then `corpus commit`") from None
-            if (hit := self._commits.get(artifact.digest)) is None:
-                hit = self._commits[artifact.digest] = commits.commit_of(self.ws, artifact)
-            return hit
+            return self._commits.get(artifact.digest, lambda: commits.commit_of(self.ws, artifact))
         for known in self._commits.values():
             if ref in (known.digest, known.ref):
                 return known
         found = commits.get_commit(self.ws, ref, name)
-        return self._commits.setdefault(found.digest, found)
+        return self._commits.get(found.digest, lambda: found)
 
     def index(self, commit: commits.Commit) -> CorpusIndex:
         """The commit's index: warm, loaded from disk, or built."""
-        with self._lock:
-            if (hit := self._indexes.get(commit.tree)) is not None:
-                self._indexes.move_to_end(commit.tree)
-                return hit
-            index = commits.ensure_index(self.ws, commit.tree, commit.documents)
-            self._indexes[commit.tree] = index
-            while len(self._indexes) > self._warm:
-                self._indexes.popitem(last=False)
-            return index
+        return self._indexes.get(commit.tree, lambda: self._load_index(commit))
+
+    def _load_index(self, commit: commits.Commit) -> CorpusIndex:
+        # One load or build at a time, even of different commits: a build embeds the whole corpus.
+        with self._build_lock:
+            return commits.ensure_index(self.ws, commit.tree, commit.documents)
 
     def search(
         self,
@@ -294,18 +288,17 @@ def _access(rules: RetrievalRules, tenant: str | None, scopes, max_sensitivity: 
 def deployed_rules(ws: Workspace) -> RetrievalRules:
     """The `[retrieval]` rules of the stable `policy` artifact; the defaults when none is deployed."""
     from loopwright.registry.artifacts import read_file
-    from loopwright.registry.deployment import get_deployment
+    from loopwright.registry.deployment import deployed_artifact
 
-    policy = get_deployment(ws).stable("policy")
+    policy = deployed_artifact(ws, "policy")
     if policy is None or "policy.toml" not in policy.files:
         return RetrievalRules()
-    if (hit := _RULES_BY_DIGEST.get(policy.digest)) is None:
-        text = read_file(ws, policy, "policy.toml")
-        hit = _RULES_BY_DIGEST[policy.digest] = RetrievalRules.from_policy_toml(text, origin=f"{policy.ref}:policy.toml")
-    return hit
+    return _RULES.get(
+        policy.digest, lambda: RetrievalRules.from_policy_toml(read_file(ws, policy, "policy.toml"), origin=f"{policy.ref}:policy.toml")
+    )
 
 
-_RULES_BY_DIGEST: dict[str, RetrievalRules] = {}
+_RULES: DigestCache[RetrievalRules] = DigestCache()
 
 
 def _coverage(text: str, query_terms: set[str], idf_by_term: dict[str, float]) -> tuple[float, float]:

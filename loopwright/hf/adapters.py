@@ -25,6 +25,7 @@ from loopwright.errors import InvalidInput, NotFound
 from loopwright.hf.checkpoint import FORMAT as MODEL_FORMAT
 from loopwright.hf.checkpoint import PICKLE_SUFFIXES, safetensors_shapes, verified_folder
 from loopwright.registry.artifacts import Artifact, files_from_dir, register, resolve
+from loopwright.registry.payloads import AdapterRegister
 
 if TYPE_CHECKING:
     from loopwright.policy.schema import AdapterCaps
@@ -174,7 +175,7 @@ def register_adapter(
         provenance={"source": f"adapter folder {folder.name}", "creator": ws.actor, **(provenance or {})},
         config={**config, **(extra_config or {})},
         actor=actor,
-        action="adapter.register",
+        receipt=AdapterRegister,
     )
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopwright.errors import IntegrityError, InvalidInput
 from loopwright.registry.artifacts import Artifact, files_from_dir, materialize, register, resolve
+from loopwright.registry.payloads import ModelRegister
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -145,7 +146,7 @@ def register_checkpoint(
         provenance={"source": f"checkpoint folder {folder.name}", "creator": ws.actor, **(provenance or {})},
         config=config,
         actor=actor,
-        action="model.register",
+        receipt=ModelRegister,
     )
 
 

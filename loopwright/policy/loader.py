@@ -6,7 +6,6 @@ Errors name the file, the line and the reason (`loopwright policy check FILE`).
 
 from __future__ import annotations
 
-import threading
 import tomllib
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +16,8 @@ from loopwright.policy.schema import POLICY_FILE, PolicySet
 from loopwright.policy.toml_lines import locate
 from loopwright.policy.validators import registered_validators
 from loopwright.registry.artifacts import read_file
-from loopwright.registry.deployment import get_deployment
+from loopwright.registry.deployment import deployed_artifact
+from loopwright.registry.digest_cache import DigestCache
 from loopwright.tools.contract import registered_tools
 
 if TYPE_CHECKING:
@@ -91,29 +91,17 @@ def _check_plugins(policy: PolicySet, text: str, source: str) -> None:
             raise _error(source, text, (*prefix, *err["loc"]), _reason(err), err.get("input")) from None
 
 
-_CACHE: dict[str, PolicySet] = {}
-_CACHE_LOCK = threading.Lock()
+_PARSED: DigestCache[PolicySet] = DigestCache()
 
 
 def policy_from_artifact(ws: Workspace, artifact) -> PolicySet:
     """The policy held by a `policy` artifact, parsed once per digest (artifacts are immutable)."""
-    with _CACHE_LOCK:
-        hit = _CACHE.get(artifact.digest)
-    if hit is not None:
-        return hit
-    policy = load_policy(read_file(ws, artifact, POLICY_FILE), f"{artifact.ref}:{POLICY_FILE}")
-    with _CACHE_LOCK:
-        _CACHE[artifact.digest] = policy
-    return policy
+    return _PARSED.get(artifact.digest, lambda: load_policy(read_file(ws, artifact, POLICY_FILE), f"{artifact.ref}:{POLICY_FILE}"))
 
 
 def deployed_policy(ws: Workspace, *, channel: str = "stable") -> PolicySet:
     """The policy live on the `policy` slot (`channel` falls back to stable when there is no canary)."""
-    deployment = get_deployment(ws)
-    state = deployment.slots.get("policy")
-    artifact = None
-    if state is not None:
-        artifact = state.canary if channel == "canary" and state.canary else state.stable
+    artifact = deployed_artifact(ws, "policy", channel=channel)
     if artifact is None:
         raise NotFound("no policy is deployed", hint="`loopwright deploy set policy policy/NAME@N`")
     return policy_from_artifact(ws, artifact)

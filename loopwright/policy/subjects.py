@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput
 from loopwright.plugins import load_plugins
+from loopwright.registry.payloads import Erased, SubjectErase
 from loopwright.registry.receipts import Receipt, append_receipt
 from loopwright.store.schema import ReceiptRow
 
@@ -88,8 +89,8 @@ def erase_subject(ws: Workspace, subject: str, *, actor: str | None = None) -> R
     with ws.write() as s:
         counts = {name: store.erase(s, ws, subject) for name, store in sorted(registered_stores().items())}
         return append_receipt(
-            s, ws, actor=actor, action="subject.erase",
-            subject=f"subject/{keyed_digest(pii_key(ws), subject)[:16]}", after={"erased": counts},
+            s, ws, SubjectErase(after=Erased(erased=counts)),
+            subject=f"subject/{keyed_digest(pii_key(ws), subject)[:16]}", actor=actor,
         )
 
 

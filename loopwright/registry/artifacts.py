@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,8 @@ from sqlalchemy.orm import Session
 
 from loopwright.digests import canonical_json, digest_of, utc_now
 from loopwright.errors import InvalidInput, NotFound, UnknownRef
+from loopwright.files import atomic_folder
+from loopwright.registry.payloads import ArtifactRef, ArtifactRegister
 from loopwright.registry.receipts import append_receipt
 from loopwright.store.schema import ArtifactRow
 
@@ -120,7 +121,7 @@ def register(
     provenance: Mapping[str, Any] | None = None,
     config: Mapping[str, Any] | None = None,
     actor: str | None = None,
-    action: str = "artifact.register",
+    receipt: type[ArtifactRegister] = ArtifactRegister,
     details: Mapping[str, Any] | None = None,
     session: Session | None = None,
 ) -> Artifact:
@@ -128,7 +129,9 @@ def register(
 
     Identical content under the same name returns the existing version and
     writes nothing. `parents` are digests (or refs) of the artifacts this one
-    derives from. Pass `session` to register inside a caller's write
+    derives from. The receipt is a `receipt` payload (a corpus commit, a
+    training job...); `details` are the fields its details add to the parents
+    and provenance. Pass `session` to register inside a caller's write
     transaction, together with the state change that needs the artifact.
     """
     _check_identity(kind, name, files)
@@ -136,11 +139,11 @@ def register(
     digest = content_digest(kind, manifest)
     if session is None:
         with ws.write() as s:
-            return _insert(ws, s, kind, name, manifest, digest, parents, provenance, config, actor, action, details)
-    return _insert(ws, session, kind, name, manifest, digest, parents, provenance, config, actor, action, details)
+            return _insert(ws, s, kind, name, manifest, digest, parents, provenance, config, actor, receipt, details)
+    return _insert(ws, session, kind, name, manifest, digest, parents, provenance, config, actor, receipt, details)
 
 
-def _insert(ws, session, kind, name, manifest, digest, parents, provenance, config, actor, action, details):
+def _insert(ws, session, kind, name, manifest, digest, parents, provenance, config, actor, receipt, details):
     existing = session.scalars(
         sa.select(ArtifactRow).where(ArtifactRow.kind == kind, ArtifactRow.name == name, ArtifactRow.digest == digest)
     ).first()
@@ -165,15 +168,11 @@ def _insert(ws, session, kind, name, manifest, digest, parents, provenance, conf
     session.add(row)
     session.flush()
     artifact = _from_row(row)
-    append_receipt(
-        session,
-        ws,
-        actor=actor,
-        action=action,
-        subject=artifact.ref,
-        after={"ref": artifact.ref, "digest": digest},
+    payload = receipt(
+        after=ArtifactRef(ref=artifact.ref, digest=digest),
         details={"parents": parent_digests, "provenance": artifact.provenance, **(details or {})},
     )
+    append_receipt(session, ws, payload, subject=artifact.ref, actor=actor)
     return artifact
 
 
@@ -263,16 +262,11 @@ def materialize(ws: Workspace, artifact: Artifact) -> Path:
     target = ws.state_dir / "cache" / "artifacts" / artifact.digest
     if target.is_dir():
         return target
-    staging = target.with_name(f".{artifact.digest}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    for path in artifact.files:
-        dest = staging / path
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        dest.write_bytes(read_file(ws, artifact, path))
-    try:
-        staging.rename(target)
-    except OSError:  # another process materialised it first
-        shutil.rmtree(staging, ignore_errors=True)
+    with atomic_folder(target) as staging:
+        for path in artifact.files:
+            dest = staging / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(read_file(ws, artifact, path))
     return target
 
 

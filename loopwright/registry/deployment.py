@@ -19,9 +19,9 @@ from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput
 from loopwright.registry.artifacts import Artifact, get_by_id, resolve
 from loopwright.registry.counter import bump_version, deployment_version
-from loopwright.registry.receipts import Receipt, append_receipt
-
 from loopwright.registry.flags import Flag, load_flags
+from loopwright.registry.payloads import DeployNote, DeploySet, Pointer
+from loopwright.registry.receipts import Receipt, append_receipt
 from loopwright.store.schema import DeploymentRow
 
 if TYPE_CHECKING:
@@ -60,12 +60,25 @@ class Deployment:
         state = self.slots.get(slot)
         return state.stable if state else None
 
+    def serving(self, slot: str, channel: str = "stable") -> Artifact | None:
+        """What `slot` serves on `channel`: its canary when asked for one and there is one, else its stable artifact."""
+        state = self.slots.get(slot)
+        if state is None:
+            return None
+        return state.canary if channel == "canary" and state.canary else state.stable
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "version": self.version,
             "slots": {k: v.to_dict() for k, v in sorted(self.slots.items())},
             "flags": {k: f.to_dict() for k, f in sorted(self.flags.items())},
         }
+
+
+def deployed_artifact(ws: Workspace, slot: str, *, channel: str = "stable") -> Artifact | None:
+    """The artifact live on `slot` now (see `Deployment.serving`); None when nothing is deployed there."""
+    return get_deployment(ws).serving(slot, channel)
+
 
 def slot_kind(slot: str) -> str:
     """The artifact kind a slot holds; raises `InvalidInput` for a malformed slot name."""
@@ -104,30 +117,26 @@ def set_stable(
     *,
     actor: str | None = None,
     reason: str = "",
-    action: str = "deploy.set",
+    receipt: type[DeploySet] = DeploySet,
     session: Session | None = None,
 ) -> Receipt:
-    """Put artifact `ref` live on `slot`'s stable channel, with a receipt naming before and after.
+    """Put artifact `ref` live on `slot`'s stable channel, with a receipt (of type `receipt`) naming before and after.
 
     This is the mechanism only: whether the artifact can be served (its policy parses, an adapter fits
     its base) is the release plane's check, `loopwright.release.validation.deploy_checked`.
     """
     if session is None:
         with ws.write() as s:
-            return set_stable(ws, slot, ref, actor=actor, reason=reason, action=action, session=s)
+            return set_stable(ws, slot, ref, actor=actor, reason=reason, receipt=receipt, session=s)
     slot_kind(slot)  # a malformed slot fails before the reference is looked up
     artifact = resolve(ws, ref, session=session)
     before, version = replace_stable(session, slot, artifact)
-    return append_receipt(
-        session,
-        ws,
-        actor=actor,
-        action=action,
-        subject=f"slot/{slot}",
-        before={"stable": before.ref, "digest": before.digest} if before else None,
-        after={"stable": artifact.ref, "digest": artifact.digest},
-        details={"reason": reason, "deployment_version": version},
+    payload = receipt(
+        before=Pointer(stable=before.ref, digest=before.digest) if before else None,
+        after=Pointer(stable=artifact.ref, digest=artifact.digest),
+        details=DeployNote(reason=reason, deployment_version=version),
     )
+    return append_receipt(session, ws, payload, subject=f"slot/{slot}", actor=actor)
 
 def put_canary(session: Session, slot: str, artifact: Artifact, share: float) -> int:
     """Serve `artifact` on `slot`'s canary channel to `share` of callers; returns the new deployment version.

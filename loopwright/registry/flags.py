@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput, NotFound
+from loopwright.registry.payloads import DeployNote, FlagDelete, FlagSet, FlagState
 from loopwright.registry.receipts import Receipt, append_receipt
 from loopwright.registry.counter import bump_version
 from loopwright.registry.sticky import sticky_fraction
@@ -43,6 +44,10 @@ class Flag:
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "kind": self.kind, "enabled": self.enabled, "percentage": self.percentage, "description": self.description}
+
+    def state(self) -> FlagState:
+        """The flag as its receipts record it."""
+        return FlagState(**self.to_dict())
 
 
 def load_flags(session: Session) -> dict[str, Flag]:
@@ -67,7 +72,7 @@ def set_flag(
         raise InvalidInput(f"percentage must be between 0 and 100, not {percentage}")
     with ws.write() as s:
         row = s.get(FlagRow, name)
-        before = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).to_dict() if row else None
+        before = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state() if row else None
         if row is None:
             row = FlagRow(name=name, description="", percentage=100.0, kind="boolean", enabled=False, updated_at=utc_now())
             s.add(row)
@@ -79,11 +84,9 @@ def set_flag(
         row.updated_at = utc_now()
         s.flush()
         version = bump_version(s)
-        after = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).to_dict()
-        return append_receipt(
-            s, ws, actor=actor, action="flag.set", subject=f"flag/{name}", before=before, after=after,
-            details={"reason": reason, "deployment_version": version},
-        )
+        after = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state()
+        payload = FlagSet(before=before, after=after, details=DeployNote(reason=reason, deployment_version=version))
+        return append_receipt(s, ws, payload, subject=f"flag/{name}", actor=actor)
 
 
 def delete_flag(ws: Workspace, name: str, *, actor: str | None = None, reason: str = "") -> Receipt:
@@ -91,13 +94,11 @@ def delete_flag(ws: Workspace, name: str, *, actor: str | None = None, reason: s
         row = s.get(FlagRow, name)
         if row is None:
             raise NotFound(f"no flag {name!r}", hint="`loopwright flags list`")
-        before = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).to_dict()
+        before = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state()
         s.delete(row)
         version = bump_version(s)
-        return append_receipt(
-            s, ws, actor=actor, action="flag.delete", subject=f"flag/{name}", before=before,
-            details={"reason": reason, "deployment_version": version},
-        )
+        payload = FlagDelete(before=before, details=DeployNote(reason=reason, deployment_version=version))
+        return append_receipt(s, ws, payload, subject=f"flag/{name}", actor=actor)
 
 
 class FlagProvider(AbstractProvider):

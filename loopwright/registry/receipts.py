@@ -4,6 +4,9 @@ Each receipt's digest covers its fields and the previous receipt's digest, so
 altering, removing or inserting any row breaks every digest after it. The
 free-form `details` are hashed separately: erasing them (a data-subject
 request) leaves `details_digest`, and with it the chain, intact.
+
+What a receipt records is a typed payload (`loopwright.registry.payloads`),
+one class per action; `Receipt.payload` reads it back.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -18,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from loopwright.digests import canonical_json, sha256_hex, utc_now
 from loopwright.errors import NotFound
+from loopwright.registry.payloads import Action, Payload, parse_payload
 from loopwright.store.schema import ReceiptRow
 
 if TYPE_CHECKING:
@@ -28,7 +33,7 @@ GENESIS = "0" * 64
 
 @dataclass(frozen=True)
 class Receipt:
-    """One signed record of a state change."""
+    """One signed record of a state change; `before`, `after` and `details` are the stored JSON values."""
 
     seq: int
     ts: str
@@ -47,6 +52,11 @@ class Receipt:
     def id(self) -> str:
         """The short identifier shown to people: `rc-` and the first 12 hex digits of the digest."""
         return f"rc-{self.digest[:12]}"
+
+    @cached_property
+    def payload(self) -> Payload | None:
+        """The typed payload of the receipt's action; None for an action no loaded module declares."""
+        return parse_payload(self.action, self.before, self.after, self.details)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -84,32 +94,23 @@ def _body_digest(row: ReceiptRow) -> str:
     )
 
 
-def append_receipt(
-    session: Session,
-    ws: Workspace,
-    *,
-    actor: str | None = None,
-    action: str,
-    subject: str,
-    before: Any = None,
-    after: Any = None,
-    details: Any = None,
-) -> Receipt:
-    """Append a signed receipt inside the caller's write transaction (see `Workspace.write`).
+def append_receipt(session: Session, ws: Workspace, payload: Payload, *, subject: str, actor: str | None = None) -> Receipt:
+    """Append a signed receipt of `payload` about `subject` inside the caller's write transaction (see `Workspace.write`).
 
     The caller holds the store's write lock, so reading the chain head and
     inserting the next link cannot interleave with another writer.
     """
     head = session.execute(sa.select(ReceiptRow.seq, ReceiptRow.digest).order_by(ReceiptRow.seq.desc()).limit(1)).first()
-    details_text = canonical_json(details)
+    parts = payload.parts()
+    details_text = canonical_json(parts["details"])
     row = ReceiptRow(
         seq=(head.seq + 1) if head else 1,
         ts=utc_now(),
         actor=actor or ws.actor,
-        action=action,
+        action=payload.action_name,
         subject=subject,
-        before=canonical_json(before),
-        after=canonical_json(after),
+        before=canonical_json(parts["before"]),
+        after=canonical_json(parts["after"]),
         details=details_text,
         details_digest=sha256_hex(details_text),
         prev_digest=head.digest if head else GENESIS,
@@ -140,7 +141,7 @@ def _to_receipt(row: ReceiptRow) -> Receipt:
 
 
 def list_receipts(
-    session: Session, *, subject: str | None = None, action: str | None = None, limit: int | None = None
+    session: Session, *, subject: str | None = None, action: Action | str | None = None, limit: int | None = None
 ) -> list[Receipt]:
     """Receipts oldest first; `subject` matches exactly or as a prefix ending in `@` or `/`."""
     query = sa.select(ReceiptRow).order_by(ReceiptRow.seq)

@@ -25,6 +25,34 @@ from sqlalchemy.orm import Session
 from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import ConflictError, InvalidInput, NotFound
 from loopwright.registry.artifacts import Artifact, get_by_id, resolve
+from loopwright.registry.payloads import (
+    Action,
+    CanaryStart,
+    CanaryStep,
+    Candidate,
+    DeployNote,
+    DeploySet,
+    EndFrom,
+    EndNote,
+    EndState,
+    GateSummary,
+    GateVerdict,
+    Pointer,
+    Reason,
+    ReleaseAbort,
+    ReleaseCanary,
+    ReleaseEnd,
+    ReleaseGate,
+    ReleaseGateSkipped,
+    ReleasePromote,
+    ReleaseRollback,
+    ReleaseStep,
+    Rollback,
+    RollbackNote,
+    RolledBackFrom,
+    Share,
+    StepNote,
+)
 from loopwright.registry.receipts import Receipt, append_receipt, list_receipts
 from loopwright.release import analysis as canary_analysis
 from loopwright.registry.deployment import drop_canary, get_deployment, put_canary, replace_stable, slot_kind
@@ -127,7 +155,7 @@ def history(ws: Workspace, slot: str | None = None) -> list[dict[str, Any]]:
             out.append({**release.to_dict(), "receipts": steps})
         rollbacks = [
             r.to_dict()
-            for r in list_receipts(s, action="rollback")
+            for r in list_receipts(s, action=Action.ROLLBACK)
             if slot is None or r.subject == f"slot/{slot}"
         ]
     return out + [{"rollback": r} for r in rollbacks]
@@ -206,25 +234,30 @@ def start(
         s.add(row)
         s.flush()
         subject = f"release/{row.id}"
-        common = {"slot": slot, "candidate": candidate.ref, "digest": candidate.digest, "baseline": baseline.ref if baseline else None}
+        common = Candidate(slot=slot, candidate=candidate.ref, digest=candidate.digest, baseline=baseline.ref if baseline else None)
         if skip_gate:
-            append_receipt(s, ws, actor=actor, action="release.gate_skipped", subject=subject, after=common, details={"reason": reason})
+            append_receipt(s, ws, ReleaseGateSkipped(after=common, details=Reason(reason=reason)), subject=subject, actor=actor)
         else:
-            append_receipt(
-                s, ws, actor=actor, action="release.gate", subject=subject, after={**common, "passed": not rejected},
-                details={k: report.get(k) for k in ("mode", "suite", "total", "passed", "failed", "critical_failed", "regressions", "known_failures", "fixed", "failures")},
-            )
+            summary = GateSummary(**{k: report.get(k) for k in GateSummary.model_fields})
+            verdict = GateVerdict(**dict(common), passed=not rejected)
+            append_receipt(s, ws, ReleaseGate(after=verdict, details=summary), subject=subject, actor=actor)
         if not rejected:
             version = put_canary(s, slot, candidate, canary)
-            append_receipt(
-                s, ws, actor=actor, action="release.canary", subject=subject, before={"share": 0.0},
-                after={**common, "share": canary}, details={"reason": reason, "deployment_version": version},
+            payload = ReleaseCanary(
+                before=Share(share=0.0),
+                after=CanaryStart(**dict(common), share=canary),
+                details=DeployNote(reason=reason, deployment_version=version),
             )
+            append_receipt(s, ws, payload, subject=subject, actor=actor)
         release = _from_row(s, row)
     return release, report
 
 
-def _end(ws: Workspace, slot: str, state: str, action: str, *, actor: str | None, reason: str, evidence: dict | None = None) -> Release:
+_ENDED_BY: dict[type[ReleaseEnd], str] = {ReleasePromote: "promoted", ReleaseAbort: "aborted", ReleaseRollback: "rolled_back"}
+
+
+def _end(ws: Workspace, slot: str, receipt: type[ReleaseEnd], *, actor: str | None, reason: str, evidence: dict | None = None) -> Release:
+    state = _ENDED_BY[receipt]
     with ws.write() as s:
         row = _active_row(s, slot)
         if row is None:
@@ -233,26 +266,28 @@ def _end(ws: Workspace, slot: str, state: str, action: str, *, actor: str | None
         if state == "promoted":
             replace_stable(s, slot, candidate)
         drop_version = drop_canary(s, slot)
+        ended_from = EndFrom(slot=slot, share=row.share, candidate=candidate.ref)  # the share before it changes below
         row.state, row.ended_at, row.share = state, utc_now(), (1.0 if state == "promoted" else 0.0)
         if evidence is not None:
             row.analysis = canonical_json(evidence)
-        append_receipt(
-            s, ws, actor=actor, action=action, subject=f"release/{row.id}",
-            before={"slot": slot, "share": row.share, "candidate": candidate.ref},
-            after={"slot": slot, "state": state, "stable": candidate.ref if state == "promoted" else (get_by_id(s, row.baseline_id).ref if row.baseline_id else None)},
-            details={"reason": reason, "evidence": evidence, "deployment_version": drop_version},
+        stable = candidate.ref if state == "promoted" else (get_by_id(s, row.baseline_id).ref if row.baseline_id else None)
+        payload = receipt(
+            before=ended_from,
+            after=EndState(slot=slot, state=state, stable=stable),
+            details=EndNote(reason=reason, evidence=evidence, deployment_version=drop_version),
         )
+        append_receipt(s, ws, payload, subject=f"release/{row.id}", actor=actor)
         return _from_row(s, row)
 
 
 def promote(ws: Workspace, slot: str, *, actor: str | None = None, reason: str = "promoted by hand") -> Release:
     """Make the canary the stable artifact of its slot and end the release."""
-    return _end(ws, slot, "promoted", "release.promote", actor=actor, reason=reason)
+    return _end(ws, slot, ReleasePromote, actor=actor, reason=reason)
 
 
 def abort(ws: Workspace, slot: str, *, actor: str | None = None, reason: str = "aborted by hand") -> Release:
     """Send all traffic back to stable and end the release; stable never changed."""
-    return _end(ws, slot, "aborted", "release.abort", actor=actor, reason=reason)
+    return _end(ws, slot, ReleaseAbort, actor=actor, reason=reason)
 
 
 def step_up(ws: Workspace, slot: str, share: float, *, actor: str | None, evidence: dict[str, Any]) -> Release:
@@ -265,11 +300,12 @@ def step_up(ws: Workspace, slot: str, share: float, *, actor: str | None, eviden
         before = row.share
         version = put_canary(s, slot, candidate, share)
         row.share, row.step, row.step_started_at, row.analysis = share, row.step + 1, utc_now(), canonical_json(evidence)
-        append_receipt(
-            s, ws, actor=actor, action="release.step", subject=f"release/{row.id}",
-            before={"share": before}, after={"slot": slot, "candidate": candidate.ref, "share": share},
-            details={"evidence": evidence, "deployment_version": version},
+        payload = ReleaseStep(
+            before=Share(share=before),
+            after=CanaryStep(slot=slot, candidate=candidate.ref, share=share),
+            details=StepNote(evidence=evidence, deployment_version=version),
         )
+        append_receipt(s, ws, payload, subject=f"release/{row.id}", actor=actor)
         return _from_row(s, row)
 
 
@@ -320,12 +356,12 @@ def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, 
             actions.append({"slot": release.slot, "release": release.id, "action": "wait", "reason": result.reason})
             continue
         if result.decision == "rollback":
-            _end(ws, release.slot, "rolled_back", "release.rollback", actor=actor, reason=result.reason, evidence=evidence)
+            _end(ws, release.slot, ReleaseRollback, actor=actor, reason=result.reason, evidence=evidence)
             actions.append({"slot": release.slot, "release": release.id, "action": "rolled_back", "reason": result.reason})
             continue
         later = [s for s in rules.steps if s > release.share]
         if not later or later[0] >= 1.0:
-            _end(ws, release.slot, "promoted", "release.promote", actor=actor, reason=result.reason, evidence=evidence)
+            _end(ws, release.slot, ReleasePromote, actor=actor, reason=result.reason, evidence=evidence)
             actions.append({"slot": release.slot, "release": release.id, "action": "promoted", "reason": result.reason})
         else:
             step_up(ws, release.slot, later[0], actor=actor, evidence=evidence)
@@ -359,21 +395,26 @@ def rollback(ws: Workspace, slot: str, *, to: str | None = None, actor: str | No
             row.state, row.ended_at, row.share = "rolled_back", utc_now(), 0.0
         drop_canary(s, slot)
         before, version = replace_stable(s, slot, target)
-        return append_receipt(
-            s, ws, actor=actor, action="rollback", subject=f"slot/{slot}",
-            before={"stable": before.ref if before else None, "digest": before.digest if before else None,
-                    "canary": state.canary.ref if state.canary else None},
-            after={"stable": target.ref, "digest": target.digest},
-            details={"reason": reason or "rolled back by hand", "ended_release": row.id if row else None, "deployment_version": version},
+        payload = Rollback(
+            before=RolledBackFrom(
+                stable=before.ref if before else None,
+                digest=before.digest if before else None,
+                canary=state.canary.ref if state.canary else None,
+            ),
+            after=Pointer(stable=target.ref, digest=target.digest),
+            details=RollbackNote(reason=reason or "rolled back by hand", ended_release=row.id if row else None, deployment_version=version),
         )
+        return append_receipt(s, ws, payload, subject=f"slot/{slot}", actor=actor)
 
 
 def _previous(session: Session, slot: str, current: Artifact) -> Artifact:
     """What the slot served before `current` became stable, from the receipts."""
     for receipt in reversed(list_receipts(session, subject=f"slot/{slot}")):
-        after = receipt.after or {}
-        if after.get("digest") == current.digest and receipt.before and receipt.before.get("digest"):
-            row = session.scalars(sa.select(ArtifactRow).where(ArtifactRow.digest == receipt.before["digest"])).first()
+        change = receipt.payload
+        if not isinstance(change, (DeploySet, Rollback)) or change.after.digest != current.digest:
+            continue
+        if change.before is not None and change.before.digest:
+            row = session.scalars(sa.select(ArtifactRow).where(ArtifactRow.digest == change.before.digest)).first()
             if row is not None:
                 return get_by_id(session, row.id)
     for release in session.scalars(

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from loopwright.digests import canonical_json, sha256_hex, utc_now
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
 from loopwright.policy.principal import Principal
+from loopwright.registry.payloads import KeyCreate, KeyGrant, KeyOwner, KeyRevoke
 from loopwright.registry.receipts import append_receipt
 from loopwright.store.schema import ApiKeyRow
 
@@ -54,13 +55,8 @@ def create_key(
                 created_at=utc_now(),
             )
         )
-        append_receipt(
-            s,
-            ws,
-            action="key.create",
-            subject=f"key/{key_id}",
-            after={"tenant": tenant, "role": role, "scopes": sorted(scopes), "subject": subject},
-        )
+        grant = KeyGrant(tenant=tenant, role=role, scopes=sorted(scopes), subject=subject)
+        append_receipt(s, ws, KeyCreate(after=grant), subject=f"key/{key_id}")
     return secret, Principal(tenant, role, tuple(sorted(scopes)), subject, key_id)
 
 
@@ -70,7 +66,7 @@ def revoke_key(ws: Workspace, key_id: str) -> None:
         if row is None or row.revoked_at:
             raise NotFound(f"no active key {key_id!r}", hint="`loopwright keys list` shows them")
         row.revoked_at = utc_now()
-        append_receipt(s, ws, action="key.revoke", subject=f"key/{key_id}", before={"tenant": row.tenant, "role": row.role})
+        append_receipt(s, ws, KeyRevoke(before=KeyOwner(tenant=row.tenant, role=row.role)), subject=f"key/{key_id}")
 
 
 def list_keys(ws: Workspace) -> list[dict[str, Any]]:

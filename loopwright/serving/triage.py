@@ -12,7 +12,6 @@ pickle); this module loads one, verified, and predicts with it.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from loopwright.embedding import DIM, MODEL_NAME, Embedder, get_embedder
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from loopwright.registry.artifacts import Artifact, read_file, resolve
 from loopwright.registry.deployment import get_deployment
+from loopwright.registry.digest_cache import DigestCache
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -153,18 +153,9 @@ class TriageModel:
         return out
 
 
-_warm: dict[str, TriageModel] = {}
-_warm_lock = threading.Lock()
+_warm: DigestCache[TriageModel] = DigestCache(limit=8)  # heads are ~200 KB; a few releases' worth stay warm
 
 
 def warm_model(ws: Workspace, artifact: Artifact) -> TriageModel:
     """`TriageModel.load`, kept by digest so switching back to a loaded model is a dict lookup."""
-    with _warm_lock:
-        model = _warm.get(artifact.digest)
-    if model is None:
-        model = TriageModel.load(ws, artifact)
-        with _warm_lock:
-            if len(_warm) >= 8:  # heads are ~200 KB; a few releases' worth stay warm
-                _warm.pop(next(iter(_warm)))
-            model = _warm.setdefault(artifact.digest, model)
-    return model
+    return _warm.get(artifact.digest, lambda: TriageModel.load(ws, artifact))

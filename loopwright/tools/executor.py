@@ -39,6 +39,7 @@ from loopwright.digests import canonical_json, sha256_hex
 from loopwright.errors import ConflictError, InvalidInput
 from loopwright.policy.principal import Principal
 from loopwright.policy.verdicts import Verdict, failed, passed
+from loopwright.registry.payloads import ToolAction, ToolCall
 from loopwright.registry.receipts import Receipt, append_receipt, get_receipt
 from loopwright.tools import confirmation
 from loopwright.tools.contract import ToolContext, ToolSpec, get_tool
@@ -270,24 +271,22 @@ def execute_tool(
         output_json = output.model_dump(mode="json")
         caller = principal.to_dict()
         inputs = _masked(args_json)
+        call = ToolCall(
+            ticket=ctx.ticket,
+            tool=name,
+            caller=caller,
+            customer=ctx.customer_id,
+            inputs=inputs,
+            result=output_json,
+            origin=origin,
+            verdicts=[v.to_dict() for v in verdicts],
+        )
         receipt = append_receipt(
             session,
             ws,
-            actor=f"tool:{principal.tenant}/{principal.role}",
-            action=f"tool.{name}",
+            ToolAction(tool=name, before=ctx.before, after=ctx.after, details=call),
             subject=f"ticket/{ctx.ticket}",
-            before=ctx.before,
-            after=ctx.after,
-            details={
-                "ticket": ctx.ticket,
-                "tool": name,
-                "caller": caller,
-                "customer": ctx.customer_id,
-                "inputs": inputs,
-                "result": output_json,
-                "origin": origin,
-                "verdicts": [v.to_dict() for v in verdicts],
-            },
+            actor=f"tool:{principal.tenant}/{principal.role}",
         )
         session.add(
             ToolCallRow(

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from loopwright.files import atomic_folder
 
 
 def cache_root() -> Path:
@@ -33,17 +33,8 @@ def cached_folder(kind: str, key: str, build: Callable[[Path], None]) -> tuple[P
     target = parent / key
     if target.is_dir():
         return target, True
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
-    try:
+    with atomic_folder(target) as staging:
         build(staging)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    try:
-        staging.rename(target)
-    except OSError:  # another process finished the same folder first
-        shutil.rmtree(staging, ignore_errors=True)
     return target, False
 
 

@@ -28,12 +28,10 @@ import json
 import logging
 import re
 import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,8 +39,10 @@ import numpy as np
 from loopwright.digests import canonical_json, digest_of
 from loopwright.embedding import Embedder, get_embedder
 from loopwright.errors import InvalidInput, UnknownRef
+from loopwright.files import atomic_folder
 from loopwright.registry.artifacts import Artifact, read_file, register, resolve
 from loopwright.registry.deployment import get_deployment, set_stable
+from loopwright.registry.payloads import TriageFit
 from loopwright.serving.triage import HEAD_FORMAT, NAME, SLOT, clean_text
 from loopwright.text import strip_accents
 from loopwright.training.cache import cache_root
@@ -218,18 +218,12 @@ def _write_cache(key: str, files: Mapping[str, bytes]) -> None:
     """Write the entry to a temporary folder and rename it in place, so readers never see half of one."""
     parent = cache_root() / "triage"
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=".tmp-"))
-        for name, data in files.items():
-            (staging / name).write_bytes(data)
-        entry = {"key": key, "files": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}
-        (staging / "entry.json").write_text(json.dumps(entry, indent=2), "utf-8")
-        target = parent / key
-        shutil.rmtree(target, ignore_errors=True)  # a corrupt entry we decided to replace
-        try:
-            staging.rename(target)
-        except OSError:  # another process wrote the same entry first
-            shutil.rmtree(staging, ignore_errors=True)
+        with atomic_folder(parent / key) as staging:
+            for name, data in files.items():
+                (staging / name).write_bytes(data)
+            entry = {"key": key, "files": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}
+            (staging / "entry.json").write_text(json.dumps(entry, indent=2), "utf-8")
+            shutil.rmtree(parent / key, ignore_errors=True)  # a corrupt entry we decided to replace
     except OSError as exc:  # a read-only home must not fail the fit
         logger.warning("could not write the triage cache under %s: %s", parent, exc)
 
@@ -314,7 +308,7 @@ def fit_triage(
             parents=[source.digest],
             provenance=provenance,
             config=about,
-            action="triage.fit",
+            receipt=TriageFit,
             session=s,
             details={"cache_hit": cache_hit, "cache_key": key, "seconds": round(seconds, 3), **_headline(metrics)},
         )

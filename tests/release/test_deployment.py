@@ -71,3 +71,17 @@ def test_an_artifact_the_gateway_cannot_load_is_refused_at_deploy_time(workspace
         deploy_checked(workspace, kind, bad.ref)
     assert problem in err.value.one_line()
     assert kind not in get_deployment(workspace).slots
+
+
+def test_the_deployed_artifact_of_a_channel_falls_back_to_stable(workspace):
+    from loopwright.registry.deployment import deployed_artifact, put_canary
+
+    c1 = artifacts.register(workspace, "corpus", "bank", {"manifest.json": b"{}"})
+    c2 = artifacts.register(workspace, "corpus", "bank", {"manifest.json": b"{\"a\":1}"})
+    assert deployed_artifact(workspace, "corpus") is None
+    set_stable(workspace, "corpus", c1.ref)
+    assert deployed_artifact(workspace, "corpus", channel="canary").digest == c1.digest  # no canary: stable
+    with workspace.write() as s:
+        put_canary(s, "corpus", c2, 0.2)
+    assert deployed_artifact(workspace, "corpus", channel="canary").digest == c2.digest
+    assert deployed_artifact(workspace, "corpus").digest == c1.digest

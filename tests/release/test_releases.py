@@ -102,7 +102,9 @@ def test_forced_bad_canary_is_rolled_back_by_the_analysis(bank):
     with bank.session() as s:
         steps = [r.action for r in list_receipts(s, subject=f"release/{release.id}")]
         assert steps == ["release.gate_skipped", "release.canary", "release.rollback"]
-        evidence = list_receipts(s, subject=f"release/{release.id}")[-1].details["evidence"]
+        rolled_back = list_receipts(s, subject=f"release/{release.id}")[-1]
+        assert rolled_back.before["share"] == 0.5  # the share the canary ran at, not the 0 it ended at
+        evidence = rolled_back.details["evidence"]
         assert any(m["regressed"] for m in evidence["metrics"])
         assert verify_chain(s, bank).ok
 

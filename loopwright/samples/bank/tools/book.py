@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from loopwright.policy.pii import keyed_digest, pii_key
+from loopwright.registry.payloads import Part, Payload
 from loopwright.registry.receipts import append_receipt
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.tools.schema import BankAccountRow, BankCardRow, BankCustomerRow, BankTransactionRow
@@ -26,6 +27,22 @@ if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
 log = logging.getLogger(__name__)
+
+
+class BookCounts(Part):
+    """Rows loaded, per table."""
+
+    customers: int
+    accounts: int
+    cards: int
+    transactions: int
+
+
+class BankLoad(Payload):
+    """The sample bank's book of record loaded (a plugin's own receipt, under the plugin's prefix)."""
+
+    action = "bank.load"
+    after: BookCounts
 
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
@@ -94,5 +111,5 @@ def load_records(
         for group in (BankCustomerRow, BankAccountRow, BankCardRow, BankTransactionRow):
             s.add_all([r for r in rows if isinstance(r, group)])
             s.flush()
-        append_receipt(s, ws, action="bank.load", subject="bank/book", after=counts)
+        append_receipt(s, ws, BankLoad(after=BookCounts(**counts)), subject="bank/book")
     return counts

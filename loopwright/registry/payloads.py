@@ -1,0 +1,511 @@
+"""Receipt payloads: one documented class per action, naming what changed (`before`, `after`) and why (`details`).
+
+A payload's fields are exactly the keys stored under the receipt's `before`,
+`after` and `details` columns, so receipts written before these classes
+existed read back into them (`audit verify` works on the stored text alone).
+`details` are free-form and hashed separately: a data-subject erasure drops
+them, so every payload reads back with `details=None` once erased.
+
+Core actions are the members of `Action`. Adding one is a new member and a
+`Payload` subclass naming it in `action`; the subclass registers itself, and
+`parse_payload` then reads it back. A plugin's own receipts (the sample bank's
+book load, say) subclass `Payload` with an action string under the plugin's
+prefix instead of a member here. Tool receipts are one family: the action is
+`tool.<name>`, read back as `ToolAction` whatever the tool.
+
+    Payload
+    +-- DeploySet                     deploy.set
+    +-- Rollback                      rollback
+    +-- ReleaseGateSkipped, ReleaseGate, ReleaseCanary, ReleaseStep
+    +-- ReleaseEnd
+    |   +-- ReleasePromote, ReleaseAbort, ReleaseRollback
+    +-- FlagSet, FlagDelete
+    +-- KeyCreate, KeyRevoke
+    +-- SubjectErase
+    +-- ArtifactRegister              artifact.register
+    |   +-- ModelRegister, AdapterRegister
+    |   +-- CorpusCommit, CorpusRevert
+    |   +-- TriageFit                 triage.fit (a training job)
+    +-- ToolAction                    tool.<name>
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from loopwright.errors import IntegrityError
+
+
+class Action(StrEnum):
+    """The action name every core receipt is stored under."""
+
+    DEPLOY_SET = "deploy.set"
+    ROLLBACK = "rollback"
+    RELEASE_GATE = "release.gate"
+    RELEASE_GATE_SKIPPED = "release.gate_skipped"
+    RELEASE_CANARY = "release.canary"
+    RELEASE_STEP = "release.step"
+    RELEASE_PROMOTE = "release.promote"
+    RELEASE_ABORT = "release.abort"
+    RELEASE_ROLLBACK = "release.rollback"
+    FLAG_SET = "flag.set"
+    FLAG_DELETE = "flag.delete"
+    KEY_CREATE = "key.create"
+    KEY_REVOKE = "key.revoke"
+    SUBJECT_ERASE = "subject.erase"
+    ARTIFACT_REGISTER = "artifact.register"
+    MODEL_REGISTER = "model.register"
+    ADAPTER_REGISTER = "adapter.register"
+    CORPUS_COMMIT = "corpus.commit"
+    CORPUS_REVERT = "corpus.revert"
+    TRIAGE_FIT = "triage.fit"
+    TOOL = "tool"  # stored as tool.<name>
+
+
+class Part(BaseModel):
+    """One of a payload's three stored objects; its fields are the stored keys."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Payload(BaseModel):
+    """What a receipt records. Subclasses narrow `before`, `after` and `details` and name their `action`."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: ClassVar[str]
+    before: Any = None
+    after: Any = None
+    details: Any = None
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "action" not in cls.__dict__:
+            return  # a shape that subclasses name actions for (`ReleaseEnd`)
+        action = str(cls.action)
+        if _TYPES.get(action, cls) is not cls:
+            raise TypeError(f"receipt action {action!r} already has a payload: {_TYPES[action].__name__}")
+        _TYPES[action] = cls
+
+    @property
+    def action_name(self) -> str:
+        """The action stored on the receipt."""
+        return str(self.action)
+
+    def parts(self) -> dict[str, Any]:
+        """`before`, `after` and `details` as the plain values stored (nested parts become dicts)."""
+        return self.model_dump(include={"before", "after", "details"})
+
+    @classmethod
+    def from_parts(cls, action: str, before: Any, after: Any, details: Any) -> Payload:
+        """The payload of a stored receipt of this type."""
+        return cls.model_validate({"before": before, "after": after, "details": details})
+
+
+_TYPES: dict[str, type[Payload]] = {}
+
+
+def payload_type(action: str) -> type[Payload] | None:
+    """The payload class an action is read back as; None for an action no loaded module declares."""
+    found = _TYPES.get(action)
+    if found is None and action.startswith(f"{Action.TOOL}."):
+        found = ToolAction
+    return found
+
+
+def parse_payload(action: str, before: Any, after: Any, details: Any) -> Payload | None:
+    """A stored receipt's typed payload (None for an unknown action); `IntegrityError` if it does not fit its type."""
+    kind = payload_type(action)
+    if kind is None:
+        return None
+    try:
+        return kind.from_parts(action, before, after, details)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise IntegrityError(
+            f"a {action} receipt does not fit {kind.__name__}: {where}: {err['msg']}",
+            hint="`loopwright audit verify` checks the chain; `audit show` prints the stored receipt",
+        ) from None
+
+
+# ---- deployment --------------------------------------------------------------------------------
+
+
+class Pointer(Part):
+    """What a slot's stable channel points at."""
+
+    stable: str | None = Field(description="The artifact's ref, kind/name@N.")
+    digest: str | None = Field(description="The artifact's sha256 digest.")
+
+
+class DeployNote(Part):
+    """Why a deployment (or flag) changed, and the deployment version the change produced."""
+
+    reason: str
+    deployment_version: int = Field(description="The counter running servers watch, after the change.")
+
+
+class DeploySet(Payload):
+    """An artifact put live on a slot's stable channel by hand (`deploy set`) or by a fit that deploys."""
+
+    action = Action.DEPLOY_SET
+    before: Pointer | None = Field(description="What the slot served; None on its first deployment.")
+    after: Pointer
+    details: DeployNote | None = None
+
+
+class RolledBackFrom(Pointer):
+    """A slot's stable artifact before a rollback, and the canary the rollback ended (if any)."""
+
+    canary: str | None
+
+
+class RollbackNote(Part):
+    """Why a slot was rolled back."""
+
+    reason: str
+    ended_release: int | None = Field(description="The release in its canary phase that the rollback ended.")
+    deployment_version: int
+
+
+class Rollback(Payload):
+    """A slot returned to its previous (or a named) artifact, alone, ending any canary on it."""
+
+    action = Action.ROLLBACK
+    before: RolledBackFrom
+    after: Pointer
+    details: RollbackNote | None = None
+
+
+# ---- releases ----------------------------------------------------------------------------------
+
+
+class Candidate(Part):
+    """The release's slot, candidate and the stable artifact it is measured against."""
+
+    slot: str
+    candidate: str = Field(description="The candidate's ref.")
+    digest: str = Field(description="The candidate's digest.")
+    baseline: str | None = Field(description="The stable artifact's ref when the release started.")
+
+
+class Reason(Part):
+    """Why, in the actor's words."""
+
+    reason: str
+
+
+class ReleaseGateSkipped(Payload):
+    """A release that skipped the golden gate (`--skip-gate`), with who chose to and why."""
+
+    action = Action.RELEASE_GATE_SKIPPED
+    after: Candidate
+    details: Reason | None = None
+
+
+class GateVerdict(Candidate):
+    """The candidate and whether it passed the gate."""
+
+    passed: bool
+
+
+class GateSummary(Part):
+    """The golden gate's report, as `release.goldens.gate` gives it (absent keys are None)."""
+
+    mode: str | None = Field(description="all_pass, or no_regression against stable.")
+    suite: str | None
+    total: int | None
+    passed: int | None
+    failed: int | None
+    critical_failed: int | None
+    regressions: list[dict[str, Any]] | None
+    known_failures: list[str] | None = Field(description="Critical goldens that fail on stable too.")
+    fixed: list[str] | None
+    failures: list[dict[str, Any]] | None
+
+
+class ReleaseGate(Payload):
+    """The golden gate's verdict on a candidate; a failed gate ends the release as rejected."""
+
+    action = Action.RELEASE_GATE
+    after: GateVerdict
+    details: GateSummary | None = None
+
+
+class Share(Part):
+    """A canary's share of traffic."""
+
+    share: float = Field(description="The canary's share of callers, 0 to 1.")
+
+
+class CanaryStart(Candidate):
+    """The candidate and the share of callers its canary starts on."""
+
+    share: float
+
+
+class ReleaseCanary(Payload):
+    """A candidate put on the canary channel for a share of callers."""
+
+    action = Action.RELEASE_CANARY
+    before: Share
+    after: CanaryStart
+    details: DeployNote | None = None
+
+
+class CanaryStep(Part):
+    """The share of callers a canary moves to."""
+
+    slot: str
+    candidate: str
+    share: float
+
+
+class StepNote(Part):
+    """The analysis behind a canary step."""
+
+    evidence: dict[str, Any] = Field(description="The canary analysis that justified the step.")
+    deployment_version: int
+
+
+class ReleaseStep(Payload):
+    """A canary moved to its next share by the release controller."""
+
+    action = Action.RELEASE_STEP
+    before: Share
+    after: CanaryStep
+    details: StepNote | None = None
+
+
+class EndFrom(Part):
+    """The release as it stood when it ended."""
+
+    slot: str
+    share: float = Field(description="The canary's share when the release ended.")
+    candidate: str
+
+
+class EndState(Part):
+    """How a release ended and what its slot serves after."""
+
+    slot: str
+    state: Literal["promoted", "aborted", "rolled_back"]
+    stable: str | None = Field(description="What the slot's stable channel serves after the release.")
+
+
+class EndNote(Part):
+    """Why a release ended."""
+
+    reason: str
+    evidence: dict[str, Any] | None = Field(description="The canary analysis, when the controller decided.")
+    deployment_version: int
+
+
+class ReleaseEnd(Payload):
+    """A release ended: promoted, aborted by hand, or rolled back by the analysis (one subclass each)."""
+
+    before: EndFrom
+    after: EndState
+    details: EndNote | None = None
+
+
+class ReleasePromote(ReleaseEnd):
+    """The canary became the slot's stable artifact, by hand or by the analysis."""
+
+    action = Action.RELEASE_PROMOTE
+
+
+class ReleaseAbort(ReleaseEnd):
+    """All traffic sent back to stable by hand; stable never changed."""
+
+    action = Action.RELEASE_ABORT
+
+
+class ReleaseRollback(ReleaseEnd):
+    """The analysis found a significant regression and sent all traffic back to stable."""
+
+    action = Action.RELEASE_ROLLBACK
+
+
+# ---- flags and keys ----------------------------------------------------------------------------
+
+
+class FlagState(Part):
+    """A feature flag as `registry.flags.Flag.to_dict` gives it."""
+
+    name: str
+    kind: Literal["boolean", "percentage"]
+    enabled: bool
+    percentage: float
+    description: str
+
+
+class FlagSet(Payload):
+    """A flag created or changed."""
+
+    action = Action.FLAG_SET
+    before: FlagState | None = Field(description="None when the flag is new.")
+    after: FlagState
+    details: DeployNote | None = None
+
+
+class FlagDelete(Payload):
+    """A flag deleted."""
+
+    action = Action.FLAG_DELETE
+    before: FlagState
+    details: DeployNote | None = None
+
+
+class KeyGrant(Part):
+    """Whom an API key speaks for."""
+
+    tenant: str
+    role: str
+    scopes: list[str]
+    subject: str | None = Field(description="The customer the key acts as, if any.")
+
+
+class KeyCreate(Payload):
+    """An API key made for a principal (the key itself is never recorded)."""
+
+    action = Action.KEY_CREATE
+    after: KeyGrant
+
+
+class KeyOwner(Part):
+    """Whom a revoked key spoke for."""
+
+    tenant: str
+    role: str
+
+
+class KeyRevoke(Payload):
+    """An API key revoked."""
+
+    action = Action.KEY_REVOKE
+    before: KeyOwner
+
+
+class Erased(Part):
+    erased: dict[str, int] = Field(description="Items erased, per registered subject store.")
+
+
+class SubjectErase(Payload):
+    """A data subject's payloads erased; the receipt's subject is a keyed digest, never the subject itself."""
+
+    action = Action.SUBJECT_ERASE
+    after: Erased
+
+
+# ---- artifacts ---------------------------------------------------------------------------------
+
+
+class ArtifactRef(Part):
+    """The artifact registered."""
+
+    ref: str
+    digest: str
+
+
+class Registration(Part):
+    """Where a registered artifact comes from."""
+
+    parents: list[str] = Field(description="Digests of the artifacts this one derives from.")
+    provenance: dict[str, Any]
+
+
+class ArtifactRegister(Payload):
+    """A new artifact version registered (identical content registers nothing and writes no receipt)."""
+
+    action = Action.ARTIFACT_REGISTER
+    after: ArtifactRef
+    details: Registration | None = None
+
+
+class ModelRegister(ArtifactRegister):
+    """A model checkpoint registered (`model register`, a trainer's output)."""
+
+    action = Action.MODEL_REGISTER
+
+
+class AdapterRegister(ArtifactRegister):
+    """A LoRA adapter registered after its checks against its base model and the caps."""
+
+    action = Action.ADAPTER_REGISTER
+
+
+class CommitRegistration(Registration):
+    """A corpus commit's message and changes, with its parents and provenance."""
+
+    message: str
+    tree: str = Field(description="The digest of the commit's document tree.")
+    changes: dict[str, list[str]] = Field(description="Document ids added, changed, removed, certified, retired...")
+
+
+class CorpusCommit(ArtifactRegister):
+    """A corpus commit: the staged changes registered as the next corpus version."""
+
+    action = Action.CORPUS_COMMIT
+    details: CommitRegistration | None = None
+
+
+class CorpusRevert(CorpusCommit):
+    """A corpus commit undoing an earlier one's changes."""
+
+    action = Action.CORPUS_REVERT
+
+
+class FitRegistration(Registration):
+    """A triage fit's cache use, time and headline test metrics, with its parents and provenance."""
+
+    cache_hit: bool = Field(description="The fit's files came from the fit cache.")
+    cache_key: str
+    seconds: float
+    accuracy: float = Field(description="Test-split accuracy.")
+    ece: float = Field(description="Test-split expected calibration error.")
+    temperature: float
+
+
+class TriageFit(ArtifactRegister):
+    """A training job: the triage head fitted on a dataset and registered as a model."""
+
+    action = Action.TRIAGE_FIT
+    details: FitRegistration | None = None
+
+
+# ---- tools -------------------------------------------------------------------------------------
+
+
+class ToolCall(Part):
+    """One executed tool call (inputs masked)."""
+
+    ticket: str
+    tool: str
+    caller: dict[str, Any] = Field(description="The principal that called it.")
+    customer: str | None = Field(description="The customer it acted for.")
+    inputs: dict[str, Any]
+    result: dict[str, Any]
+    origin: str
+    verdicts: list[dict[str, Any]] = Field(description="Every validator's verdict, in order.")
+
+
+class ToolAction(Payload):
+    """A tool's action; `before` and `after` are the state the tool changed, as the tool reports it."""
+
+    action = Action.TOOL
+    tool: str = Field(description="The tool's name: the action is tool.<name>.")
+    details: ToolCall | None = None
+
+    @property
+    def action_name(self) -> str:
+        return f"{Action.TOOL}.{self.tool}"
+
+    @classmethod
+    def from_parts(cls, action: str, before: Any, after: Any, details: Any) -> Payload:
+        return cls.model_validate({"tool": action.removeprefix(f"{Action.TOOL}."), "before": before, "after": after, "details": details})
