@@ -1,0 +1,82 @@
+"""Output policy: what an answer must pass before any of it leaves, for a whole answer or a streamed prefix.
+
+Governed mode runs the policy's output validators (grounding, citations,
+personal data, sensitivity ceiling); above the caller's ceiling a source is
+summarised, never quoted, and that holds for every field of the response:
+the answer, the citations' text (withheld), and the validators' and policies'
+reasons (a grounding failure quotes the sentence it failed on). Pass-through
+mode masks personal data in the output instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, scan
+from loopwright.policy.validators import OutputContext, above_ceiling, decide, run_output_validators, summarize_above_ceiling
+from loopwright.serving.trace import VerdictRecord
+
+if TYPE_CHECKING:
+    from loopwright.corpus.retrieval import Span
+    from loopwright.serving.call import Call
+
+CEILING_WITHHELD = "above the caller's sensitivity ceiling"
+
+
+@dataclass(frozen=True)
+class Checked:
+    """The output policy's decision on one text."""
+
+    action: str  # allow | decline | escalate (summarize is applied: `text` is the summary)
+    text: str
+    verdicts: list[VerdictRecord]
+    summarized: bool = False
+
+    @property
+    def failures(self) -> str:
+        return "; ".join(v.reason for v in self.verdicts if not v.passed)
+
+
+class OutputPolicy:
+    """Checks answers for one call. `documents` and `live_commit` come from the call's corpus commit."""
+
+    def __init__(self, call: Call, *, documents, live_commit: str | None, pii_key: bytes):
+        self.call = call
+        self.documents = documents
+        self.live_commit = live_commit
+        self.pii_key = pii_key
+
+    def _context(self, text: str, spans: list[Span]) -> OutputContext:
+        c = self.call
+        return OutputContext(text, spans, c.evidence, c.principal, c.policy, live_commit=self.live_commit, documents=self.documents)
+
+    def check(self, text: str, spans: list[Span]) -> Checked:
+        """Governed mode: the validators' verdicts on `text` citing `spans`, with the ceiling's summary applied."""
+        ctx = self._context(text, spans)
+        verdicts = run_output_validators(ctx)
+        action = decide(verdicts)
+        records = [VerdictRecord(**v.to_dict()) for v in verdicts]
+        if action == "summarize":
+            return Checked("allow", summarize_above_ceiling(ctx), records, summarized=True)
+        return Checked(action, text, records)
+
+    def mask(self, text: str) -> tuple[str, int]:
+        """Pass-through mode: `text` with personal data masked, and how many values were."""
+        leaks = scan(text, self.call.policy.pii)
+        if not leaks:
+            return text, 0
+        vault = PiiVault(conversation_secret(self.pii_key, self.call.trace.id))
+        return mask_text(text, self.call.policy.pii, vault, hash_key=self.pii_key).text, len(leaks)
+
+    def restricted_docs(self) -> set[str]:
+        """Documents in the call's evidence above the caller's ceiling."""
+        if self.call.evidence is None:
+            return set()
+        return {s.doc_id for s in above_ceiling(self._context("", []))}
+
+    def without_quotes(self, text: str) -> str:
+        """`text` (a verdict's or policy's reason) with any sentence quoting a source above the ceiling summarised."""
+        if not text or self.call.evidence is None:
+            return text
+        return summarize_above_ceiling(self._context(text, []))
