@@ -4,7 +4,8 @@ Governed mode runs the policy's output validators (grounding, citations,
 personal data, sensitivity ceiling); above the caller's ceiling a source is
 summarised, never quoted, and that holds for every field of the response:
 the answer, the citations' text (withheld), and the validators' and policies'
-reasons (a grounding failure quotes the sentence it failed on). Pass-through
+reasons (a grounding failure quotes the sentence it failed on, which is also
+masked for personal data). Pass-through
 mode masks personal data in the output instead.
 """
 
@@ -32,10 +33,6 @@ class Checked:
     text: str
     verdicts: list[VerdictRecord]
     summarized: bool = False
-
-    @property
-    def failures(self) -> str:
-        return "; ".join(v.reason for v in self.verdicts if not v.passed)
 
 
 class OutputPolicy:
@@ -75,8 +72,12 @@ class OutputPolicy:
             return set()
         return {s.doc_id for s in above_ceiling(self._context("", []))}
 
-    def without_quotes(self, text: str) -> str:
-        """`text` (a verdict's or policy's reason) with any sentence quoting a source above the ceiling summarised."""
-        if not text or self.call.evidence is None:
-            return text
-        return summarize_above_ceiling(self._context(text, []))
+    def safe_reason(self, verdict: VerdictRecord) -> VerdictRecord:
+        """A failed verdict whose reason quotes the answer (grounding names the sentence) with that quote made as
+        safe as the answer must be: personal data masked, a source above the ceiling summarised."""
+        if verdict.passed:
+            return verdict
+        reason = self.mask(verdict.reason)[0]
+        if self.call.evidence is not None:
+            reason = summarize_above_ceiling(self._context(reason, []))
+        return verdict if reason == verdict.reason else verdict.model_copy(update={"reason": reason})

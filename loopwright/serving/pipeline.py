@@ -385,7 +385,7 @@ class Gateway(Components):
                 call.trace.fire("pii.output", "pii.actions", f"masked {masked} value(s) in the output")
             return "allow", text
         checked = check.check(text, spans)
-        call.trace.validators = [replace_reason(v, check.without_quotes(v.reason)) for v in checked.verdicts]
+        call.trace.validators = [check.safe_reason(v) for v in checked.verdicts]
         if checked.summarized:
             call.trace.fire("sensitivity.ceiling", "sensitivity",
                             "a source above the caller's ceiling: summary instead of verbatim text")
@@ -495,10 +495,6 @@ class Gateway(Components):
             "access": rules.tenants[principal.tenant].model_dump(mode="json") if principal.tenant in rules.tenants else None,
             "ceiling": call.policy.sensitivity.ceiling_for(principal),
         }
-
-
-def replace_reason(verdict: VerdictRecord, reason: str) -> VerdictRecord:
-    return verdict if reason == verdict.reason else verdict.model_copy(update={"reason": reason})
 
 
 def _payload(t: Trace, bundle: Bundle) -> dict[str, Any]:

@@ -71,6 +71,7 @@ class Stream:
         self.model = call.request.model
         self.completion: Completion | None = None
         self._last = None  # output policy's latest verdicts on the answer so far
+        self._check = None
         self._chunks = self._run()
         self._first: list[str] = []
 
@@ -91,7 +92,7 @@ class Stream:
 
     def _run(self) -> Iterator[str]:
         g, call = self.gateway, self.call
-        record = StreamRecord(chunks=0)
+        record = StreamRecord(chunks=0, stopped=False, reason=None, ttft_ms=None)
         call.trace.stream = record
         try:
             with g._recorded(call, False):
@@ -116,7 +117,7 @@ class Stream:
 
     def _generate(self, record: StreamRecord) -> Iterator[str]:
         g, call = self.gateway, self.call
-        check = g.output_policy(call)
+        check = self._check = g.output_policy(call)
         request = g.generation_request(call)
         backend = g.backend(call.bundle, call.tier)
         window, released, masked = HoldBack(), "", 0
@@ -181,9 +182,8 @@ class Stream:
     def _stop(self, record: StreamRecord, request, released: str, generation: Generation | None) -> None:
         """End the stream after `released`: output policy failed on the next sentence."""
         g, call, checked = self.gateway, self.call, self._last
-        call.trace.validators = [v.model_copy(update={"reason": g.output_policy(call).without_quotes(v.reason)})
-                                 for v in checked.verdicts]
-        reason = checked.failures or "a source above the caller's ceiling"
+        call.trace.validators = [self._check.safe_reason(v) for v in checked.verdicts]
+        reason = "; ".join(v.reason for v in call.trace.validators if not v.passed) or "a source above the caller's ceiling"
         record.stopped, record.reason = True, reason
         call.trace.fire("output.stream_stopped", "validators", f"stream ended after {len(released)} characters: {reason}")
         if generation is None:
