@@ -91,7 +91,6 @@ class Call:
     tier: str | None = None
     answer: Answer | None = None
     outcome: str | None = None  # set by a stage that knows better than "answered" (a tool's receipt: accepted)
-    stream: bool = False
 
     @property
     def settled(self) -> bool:
@@ -115,3 +114,23 @@ class Call:
     def citations(self) -> list[Citation]:
         """The answer's cited spans as numbered citations."""
         return [Citation.of(n, s) for n, s in enumerate(self.answer.spans if self.answer else [], 1)]
+
+
+def loopwright_object(t: Trace) -> dict[str, Any]:
+    """The response's `loopwright` object, from the trace."""
+    return {
+        "trace_id": t.id,
+        "intent": t.triage.intent if t.triage else None,
+        "confidence": t.triage.confidence if t.triage else None,
+        "tier": t.tier,
+        "channel": t.channel,
+        "citations": [c.model_dump(mode="json", exclude_unset=True) for c in t.citations],
+        "receipts": [tool.receipt.model_dump(mode="json") for tool in t.tools if tool.receipt],
+        "tools": [{"name": tool.name, "status": tool.status, "ticket": tool.ticket} for tool in t.tools],
+        "policies_fired": [p.model_dump(mode="json") for p in t.policies],
+        "validators": [v.model_dump(mode="json") for v in t.validators],
+        "retrieval": t.retrieval.model_dump(mode="json") if t.retrieval else None,
+        "generation": t.generation,  # backend facts: for `hf`, the model and adapter digests
+        "declined": t.outcome == "declined",
+        "cache_hit": False,
+    }

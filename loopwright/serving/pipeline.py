@@ -39,19 +39,18 @@ from loopwright.policy.principal import Principal
 from loopwright.policy.validators import docs_of
 from loopwright.registry.artifacts import Artifact
 from loopwright.serving.backends import Generation, GenerationRequest
-from loopwright.serving.bundle import Bundle, resolve_bundle
+from loopwright.serving.bundle import resolve_bundle
 from loopwright.serving.cache import cache_key
-from loopwright.serving.call import Answer, Call, ChatRequest, Completion
+from loopwright.serving.actions import act
+from loopwright.serving.call import Answer, Call, ChatRequest, Completion, loopwright_object
 from loopwright.serving.components import Components, NotDeployed
 from loopwright.serving.output_policy import CEILING_WITHHELD, OutputPolicy
 from loopwright.serving.streaming import Stream
 from loopwright.serving.tokens import count_tokens
 from loopwright.serving.trace import (
-    CacheLookup, Caller, Citation, ErrorRecord, PiiSummary, PolicyFired, RetrievalSummary, RouteRecord, SlotVersion, ToolCall,
-    ToolReceipt, Tokens, Trace, TriageRecord, VerdictRecord,
+    CacheLookup, Caller, Citation, ErrorRecord, PiiSummary, PolicyFired, RetrievalSummary, RouteRecord, SlotVersion, Tokens,
+    Trace, TriageRecord, VerdictRecord,
 )
-from loopwright.tools.arguments import extract_arguments
-from loopwright.tools.executor import execute_tool
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -120,7 +119,6 @@ class Gateway(Components):
         `Stream`: iterate it for text as the backend produces it and output policy releases it; its `completion`
         is set, and the trace queued, when the iteration ends."""
         call = self._open(request, principal, overrides, auth_ms, purpose)
-        call.stream = True
         with self._recorded(call, False, finish=False):
             self._prepare(call)
         return Stream(self, call).start()
@@ -258,7 +256,7 @@ class Gateway(Components):
     def _tools(self, call: Call) -> None:
         if call.tool is not None:
             with call.timed("tools"):
-                text = self._act(call)
+                text = act(self.ws, call)
             if text is not None:
                 call.answer = Answer(text, kind="tool", cacheable=False)
                 return
@@ -313,7 +311,7 @@ class Gateway(Components):
             t.prompt_bundle = prompt.ref if prompt else None
             t.cost = round(call.rp.price_of(call.tier).cost(tokens.in_, tokens.out), 8)
         t.citations = self._within_ceiling(call, call.citations())
-        payload = _payload(t, call.bundle)
+        payload = loopwright_object(t)
         if t.outcome == "escalated":  # declined on the way, then marked escalated: the caller was declined
             payload["declined"] = True
         if call.cache_key is not None and a.cacheable and not t.tools and not (t.stream and t.stream.stopped):
@@ -430,41 +428,6 @@ class Gateway(Components):
         t.policies = [PolicyFired.model_validate(p) for p in payload.get("policies_fired", [])]
         call.answer = Answer(cached["text"], kind="cached", payload=payload)
 
-    def _act(self, call: Call) -> str | None:
-        """Run the intent's tool when the message names what it needs; the answer, or None to answer from documents."""
-        tool, t = call.tool, call.trace
-        if call.principal.subject is None:  # tools act for a customer; with none in context, answer from the documents
-            t.tools.append(ToolCall(name=tool, status="skipped", reason="no customer in the caller's context"))
-            return None
-        arguments = extract_arguments(tool, call.question)
-        if arguments is None:
-            t.tools.append(ToolCall(name=tool, status="needs_arguments", reason="the message names no card or transaction"))
-            return None
-        result = execute_tool(self.ws, tool, arguments, call.principal, policy=call.policy,
-                              idempotency_key=call.request.idempotency_key, confirmed=call.request.confirm,
-                              dry_run=t.purpose == "golden")
-        status = {"done": "executed", "refused": "blocked"}.get(result.status, result.status)
-        if result.status == "refused" and result.refusal.action == "conflict":
-            status = "conflict"  # permitted, but the card (say) is already in that state
-        entry = ToolCall(name=tool, status=status, ticket=result.ticket, replayed=result.replayed,
-                         verdicts=[VerdictRecord(**v.to_dict()) for v in result.verdicts])
-        if result.receipt is not None:
-            r = result.receipt
-            entry.receipt = ToolReceipt(id=r.id, seq=r.seq, digest=r.digest, signature=r.signature, ticket=result.ticket)
-        t.tools.append(entry)
-        if result.status == "done":
-            call.outcome = "accepted"  # the receipt proves the action happened
-            return f"{result.output.get('message', 'Done.')} (ticket {result.ticket})"
-        if result.status == "needs_confirmation":
-            return f"Please confirm: {tool.replace('_', ' ')} with {_describe(arguments)}. Send the request again with confirm=true."
-        if result.status == "dry_run":
-            return f"{tool.replace('_', ' ')} would run with {_describe(arguments)} (evaluation: not executed)."
-        refusal = result.refusal
-        if status == "conflict":
-            return f"Nothing to do: {refusal.reason}."
-        t.fire(f"tool.{refusal.name}", refusal.rule, refusal.reason)
-        return f"I can't do that: {refusal.reason}."
-
     def _search(self, call: Call, query: str, *, k: int) -> RetrievalResult:
         return self.retriever.search(query, commit=call.corpus.digest, tenant=call.principal.tenant,
                                      rules=call.policy.retrieval, k=k, as_of=self.as_of)
@@ -495,26 +458,6 @@ class Gateway(Components):
             "access": rules.tenants[principal.tenant].model_dump(mode="json") if principal.tenant in rules.tenants else None,
             "ceiling": call.policy.sensitivity.ceiling_for(principal),
         }
-
-
-def _payload(t: Trace, bundle: Bundle) -> dict[str, Any]:
-    """The response's `loopwright` object, from the trace."""
-    return {
-        "trace_id": t.id,
-        "intent": t.triage.intent if t.triage else None,
-        "confidence": t.triage.confidence if t.triage else None,
-        "tier": t.tier,
-        "channel": bundle.channel,
-        "citations": [c.model_dump(mode="json", exclude_unset=True) for c in t.citations],
-        "receipts": [tool.receipt.model_dump(mode="json") for tool in t.tools if tool.receipt],
-        "tools": [{"name": tool.name, "status": tool.status, "ticket": tool.ticket} for tool in t.tools],
-        "policies_fired": [p.model_dump(mode="json") for p in t.policies],
-        "validators": [v.model_dump(mode="json") for v in t.validators],
-        "retrieval": t.retrieval.model_dump(mode="json") if t.retrieval else None,
-        "generation": t.generation,  # backend facts: for `hf`, the model and adapter digests
-        "declined": t.outcome == "declined",
-        "cache_hit": False,
-    }
 
 
 def _check_messages(messages: list[dict[str, str]]) -> None:
@@ -548,8 +491,3 @@ def _language(text: str) -> str:
     if _VIETNAMESE.search(text):
         return "vi"
     return "es" if _SPANISH.search(text) else "en"
-
-
-def _describe(arguments: dict[str, Any]) -> str:
-    """Tool arguments as a person reads them (the free-text reason left out)."""
-    return ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in arguments.items() if k != "reason")

@@ -2,11 +2,17 @@
 in any field of the response (answer, citations, verdicts and policies, streamed text) or its trace."""
 
 import json
+import re
 
 from loopwright.serving.pipeline import ChatRequest, Gateway
 
 QUESTION = "What are the LRS-3 score band cutoffs?"
 CUTOFFS = ("612", "688")  # figures of the restricted scoring note
+
+
+def _quotes_cutoffs(text: str) -> bool:
+    """The figures as numbers (not inside an id or a digest)."""
+    return any(re.search(rf"\b{n}\b", text) for n in CUTOFFS)
 
 
 def _request():
@@ -49,10 +55,10 @@ def test_the_ceiling_covers_every_field_of_the_response_and_the_stream(bank):
     for completion in (agent, streamed.completion):
         sent = json.dumps({"text": completion.text, "loopwright": completion.loopwright})
         stored = json.dumps(completion.trace.to_dict())
-        assert not any(n in sent or n in stored for n in CUTOFFS)
+        assert not _quotes_cutoffs(sent) and not _quotes_cutoffs(stored)
         restricted = [c for c in completion.loopwright["citations"] if c["doc_id"] == "credit-risk-scoring-note"]
         assert restricted and all(c["text"] is None and "ceiling" in c["withheld"] for c in restricted)
-    assert not any(n in "".join(chunks) for n in CUTOFFS)
+    assert not _quotes_cutoffs("".join(chunks))
     assert "".join(chunks) == agent.text  # the stream settled as the buffered call did: summarised
     # The admin's citations still quote the note.
     quoted = [c for c in admin.loopwright["citations"] if c["doc_id"] == "credit-risk-scoring-note"]
