@@ -70,8 +70,10 @@ class Stream:
         self.trace_id = call.trace.id
         self.model = call.request.model
         self.completion: Completion | None = None
-        self._last = None  # output policy's latest verdicts on the answer so far
-        self._check = None
+        # What generation has reached: set up by `_generate`, read by `_offer` and `_stop`.
+        self._check = self._request = self._tokens = self._generation = None
+        self._window, self._released, self._masked = HoldBack(), "", 0
+        self._last = None  # output policy's latest verdicts on the answer so far (governed mode)
         self._chunks = self._run()
         self._first: list[str] = []
 
@@ -117,71 +119,61 @@ class Stream:
 
     def _generate(self, record: StreamRecord) -> Iterator[str]:
         g, call = self.gateway, self.call
-        check = self._check = g.output_policy(call)
-        request = g.generation_request(call)
-        backend = g.backend(call.bundle, call.tier)
-        window, released, masked = HoldBack(), "", 0
-        generation: Generation | None = None
-        tokens = _timed(call, "generate", backend.stream(request))
+        self._check = g.output_policy(call)
+        self._request = g.generation_request(call)
+        self._tokens = _timed(call, "generate", g.backend(call.bundle, call.tier).stream(self._request))
         try:
-            for item in tokens:
+            for item in self._tokens:
                 if isinstance(item, Generation):
-                    generation = item
+                    self._generation = item
                     break
-                window.feed(item)
-                piece = window.ready()
-                if not piece:
-                    continue
-                with call.timed("output_policy"):
-                    ok, piece, hidden = self._passes(check, request, released, piece)
-                masked += hidden
-                if not ok:
-                    if not released:  # nothing has left: settle it as a buffered call would, then send it whole
-                        generation = _drain(tokens, request, released + piece + window.rest())
-                        g._generate(call, first=generation)
-                        yield from self._release(record, call.answer.text)
-                        return
-                    self._stop(record, request, released, generation)
+                self._window.feed(item)
+                if not (yield from self._offer(record, self._window.ready())):
                     return
-                released += piece
-                yield from self._release(record, piece)
-            piece = window.rest()
-            if piece:
-                with call.timed("output_policy"):
-                    ok, piece, hidden = self._passes(check, request, released, piece)
-                masked += hidden
-                if not ok:
-                    if not released:
-                        g._generate(call, first=generation or _drain(tokens, request, piece))
-                        yield from self._release(record, call.answer.text)
-                        return
-                    self._stop(record, request, released, generation)
-                    return
-                released += piece
-                yield from self._release(record, piece)
+            if not (yield from self._offer(record, self._window.rest())):
+                return
         finally:
-            tokens.close()
-        if masked:
-            call.trace.fire("pii.output", "pii.actions", f"masked {masked} value(s) in the output")
-        generation = generation or Generation(released)
+            self._tokens.close()
+        released, generation = self._released, self._generation or Generation(self._released)
+        if self._masked:
+            call.trace.fire("pii.output", "pii.actions", f"masked {self._masked} value(s) in the output")
+        if self._last is not None:
+            call.trace.validators = [self._check.safe_reason(v) for v in self._last.verdicts]
         g._generated(call, generation)
-        spans = g.cited(call, request.cited(released))
+        spans = g.cited(call, self._request.cited(released))
         call.answer = Answer(released, spans, finish_reason=generation.finish_reason if call.passthrough else "stop")
 
-    def _passes(self, check, request, released: str, piece: str) -> tuple[bool, str, int]:
-        """Whether `released + piece` passes output policy; the piece to send and how many values were masked."""
+    def _offer(self, record: StreamRecord, piece: str) -> Iterator[str]:
+        """Release `piece` if the answer with it passes output policy; False when the stream is settled otherwise:
+        by the buffered path when nothing has left yet, else stopped after what has."""
+        if not piece:
+            return True
         call = self.call
-        if call.passthrough:
-            piece, n = check.mask(piece)
-            return True, piece, n
-        text = released + piece
-        checked = check.check(text, self.gateway.cited(call, request.cited(text)))
-        self._last = checked
-        return checked.action == "allow" and not checked.summarized, piece, 0
+        with call.timed("output_policy"):
+            if call.passthrough:
+                piece, masked = self._check.mask(piece)
+                self._masked += masked
+                ok = True
+            else:
+                text = self._released + piece
+                self._last = self._check.check(text, self.gateway.cited(call, self._request.cited(text)))
+                ok = self._last.action == "allow" and not self._last.summarized
+        if ok:
+            self._released += piece
+            yield from self._release(record, piece)
+            return True
+        if not self._released:  # nothing has left: settle it as a buffered call would, then send it whole
+            whole = self._generation or _drain(self._tokens, self._request, piece + self._window.rest())
+            self.gateway._generate(call, first=whole)
+            yield from self._release(record, call.answer.text)
+        else:
+            self._stop(record)
+        return False
 
-    def _stop(self, record: StreamRecord, request, released: str, generation: Generation | None) -> None:
-        """End the stream after `released`: output policy failed on the next sentence."""
+    def _stop(self, record: StreamRecord) -> None:
+        """End the stream after what has been released: output policy failed on the next sentence."""
         g, call, checked = self.gateway, self.call, self._last
+        request, released, generation = self._request, self._released, self._generation
         call.trace.validators = [self._check.safe_reason(v) for v in checked.verdicts]
         reason = "; ".join(v.reason for v in call.trace.validators if not v.passed) or "a source above the caller's ceiling"
         record.stopped, record.reason = True, reason
