@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from loopwright.errors import InvalidInput
 from loopwright.serving.trace import Citation, Trace
 
 if TYPE_CHECKING:
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     from loopwright.serving.bundle import Bundle
     from loopwright.serving.prompts import PromptBundle
     from loopwright.serving.router import RouteDecision, Router
+
+
+MAX_MESSAGE_CHARS = 32_000
 
 
 @dataclass
@@ -134,3 +138,20 @@ def loopwright_object(t: Trace) -> dict[str, Any]:
         "declined": t.outcome == "declined",
         "cache_hit": False,
     }
+
+
+def check_messages(messages: list[dict[str, str]]) -> None:
+    """Refuse an empty conversation or an oversized message."""
+    if not messages:
+        raise InvalidInput("messages must not be empty")
+    for m in messages:
+        if len(m.get("content") or "") > MAX_MESSAGE_CHARS:
+            raise InvalidInput(f"a message is longer than {MAX_MESSAGE_CHARS} characters")
+
+
+def last_user_message(messages: list[dict[str, str]]) -> str:
+    """The question: the last user message with content."""
+    for m in reversed(messages):
+        if m.get("role") == "user" and (m.get("content") or "").strip():
+            return m["content"]
+    raise InvalidInput("no user message with content", hint="the last user message is the question")

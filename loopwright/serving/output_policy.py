@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, scan
 from loopwright.policy.validators import OutputContext, above_ceiling, decide, run_output_validators, summarize_above_ceiling
-from loopwright.serving.trace import VerdictRecord
+from loopwright.serving.trace import Citation, VerdictRecord
 
 if TYPE_CHECKING:
     from loopwright.corpus.retrieval import Span
@@ -57,6 +57,26 @@ class OutputPolicy:
         if action == "summarize":
             return Checked("allow", summarize_above_ceiling(ctx), records, summarized=True)
         return Checked(action, text, records)
+
+    def apply(self, text: str, spans: list[Span]) -> tuple[str, str]:
+        """Output policy on a whole answer, recorded on the call's trace: the action and the text to send."""
+        trace = self.call.trace
+        if self.call.passthrough:
+            text, masked = self.mask(text)
+            if masked:
+                trace.fire("pii.output", "pii.actions", f"masked {masked} value(s) in the output")
+            return "allow", text
+        checked = self.check(text, spans)
+        trace.validators = [self.safe_reason(v) for v in checked.verdicts]
+        if checked.summarized:
+            trace.fire("sensitivity.ceiling", "sensitivity", "a source above the caller's ceiling: summary instead of verbatim text")
+        return checked.action, checked.text
+
+    def within_ceiling(self, citations: list[Citation]) -> list[Citation]:
+        """`citations` with the text of every source above the caller's ceiling withheld."""
+        restricted = self.restricted_docs() if citations else set()
+        return [c.model_copy(update={"text": None, "withheld": CEILING_WITHHELD}) if c.doc_id in restricted else c
+                for c in citations]
 
     def mask(self, text: str) -> tuple[str, int]:
         """Pass-through mode: `text` with personal data masked, and how many values were."""

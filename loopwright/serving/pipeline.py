@@ -42,9 +42,9 @@ from loopwright.serving.backends import Generation, GenerationRequest
 from loopwright.serving.bundle import resolve_bundle
 from loopwright.serving.cache import cache_key
 from loopwright.serving.actions import act
-from loopwright.serving.call import Answer, Call, ChatRequest, Completion, loopwright_object
+from loopwright.serving.call import Answer, Call, ChatRequest, Completion, check_messages, last_user_message, loopwright_object
 from loopwright.serving.components import Components, NotDeployed
-from loopwright.serving.output_policy import CEILING_WITHHELD, OutputPolicy
+from loopwright.serving.output_policy import OutputPolicy
 from loopwright.serving.streaming import Stream
 from loopwright.serving.tokens import count_tokens
 from loopwright.serving.trace import (
@@ -58,9 +58,6 @@ if TYPE_CHECKING:
 __all__ = ["ChatRequest", "Completion", "Gateway", "ModelNotFound", "NotDeployed", "Stream"]
 
 log = logging.getLogger(__name__)
-
-MAX_MESSAGE_CHARS = 32_000
-
 
 class ModelNotFound(NotFound):
     """The request names a model this deployment does not serve."""
@@ -153,7 +150,7 @@ class Gateway(Components):
     def _admit(self, call: Call) -> None:
         call.router = self.router(call.bundle)
         rp = call.rp
-        _check_messages(call.request.messages)
+        check_messages(call.request.messages)
         call.policy = self.policy(call.bundle)
         call.passthrough = rp.mode == "passthrough"
         model = call.request.model
@@ -175,7 +172,7 @@ class Gateway(Components):
                     masked = done  # the last user message: the question
             if masked is None:
                 raise InvalidInput("no user message with content", hint="the last user message is the question")
-            call.question = _last_user_message(call.messages)
+            call.question = last_user_message(call.messages)
         t = call.trace
         t.pii = PiiSummary(**masked.to_dict())
         if masked.findings:
@@ -279,7 +276,7 @@ class Gateway(Components):
             self._generated(call, generation)
             spans = self.cited(call, generation.citations)
             with call.timed("output_policy"):
-                action, text = self._check(call, check, generation.text, spans)
+                action, text = check.apply(generation.text, spans)
             if action == "escalate" and tier != call.rp.routing.default_tier:
                 tier = call.rp.routing.default_tier
                 call.trace.route = RouteRecord(tier=tier, escalated=True,
@@ -310,7 +307,8 @@ class Gateway(Components):
             t.outcome = call.outcome or "answered"
             t.prompt_bundle = prompt.ref if prompt else None
             t.cost = round(call.rp.price_of(call.tier).cost(tokens.in_, tokens.out), 8)
-        t.citations = self._within_ceiling(call, call.citations())
+        cited = call.citations()
+        t.citations = self.output_policy(call).within_ceiling(cited) if cited else []
         payload = loopwright_object(t)
         if t.outcome == "escalated":  # declined on the way, then marked escalated: the caller was declined
             payload["declined"] = True
@@ -375,34 +373,12 @@ class Gateway(Components):
         if generation.info:
             call.trace.generation = generation.info
 
-    def _check(self, call: Call, check: OutputPolicy, text: str, spans: list) -> tuple[str, str]:
-        """Output policy on a whole answer, recorded on the trace: the action and the text to send."""
-        if call.passthrough:
-            text, masked = check.mask(text)
-            if masked:
-                call.trace.fire("pii.output", "pii.actions", f"masked {masked} value(s) in the output")
-            return "allow", text
-        checked = check.check(text, spans)
-        call.trace.validators = [check.safe_reason(v) for v in checked.verdicts]
-        if checked.summarized:
-            call.trace.fire("sensitivity.ceiling", "sensitivity",
-                            "a source above the caller's ceiling: summary instead of verbatim text")
-        return checked.action, checked.text
-
     def _refuse_output(self, call: Call, action: str) -> None:
         why = "; ".join(v.reason for v in call.trace.validators if not v.passed)
         call.trace.fire(f"output.{action}", "validators", why)
         self._decline(call, why, cacheable=False)
         if action == "escalate":
             call.trace.outcome = "escalated"
-
-    def _within_ceiling(self, call: Call, citations: list[Citation]) -> list[Citation]:
-        """Citations with the text of every source above the caller's ceiling withheld."""
-        if call.passthrough or not citations:
-            return citations
-        restricted = self.output_policy(call).restricted_docs()
-        return [c.model_copy(update={"text": None, "withheld": CEILING_WITHHELD}) if c.doc_id in restricted else c
-                for c in citations]
 
     def _decline(self, call: Call, reason: str, *, cacheable: bool = True) -> None:
         prompt = call.prompt
@@ -458,21 +434,6 @@ class Gateway(Components):
             "access": rules.tenants[principal.tenant].model_dump(mode="json") if principal.tenant in rules.tenants else None,
             "ceiling": call.policy.sensitivity.ceiling_for(principal),
         }
-
-
-def _check_messages(messages: list[dict[str, str]]) -> None:
-    if not messages:
-        raise InvalidInput("messages must not be empty")
-    for m in messages:
-        if len(m.get("content") or "") > MAX_MESSAGE_CHARS:
-            raise InvalidInput(f"a message is longer than {MAX_MESSAGE_CHARS} characters")
-
-
-def _last_user_message(messages: list[dict[str, str]]) -> str:
-    for m in reversed(messages):
-        if m.get("role") == "user" and (m.get("content") or "").strip():
-            return m["content"]
-    raise InvalidInput("no user message with content", hint="the last user message is the question")
 
 
 _PART = re.compile(r"\?|;|\band also\b|\band\b(?=\s+(?:what|how|when|can|is|are|do|does)\b)")
