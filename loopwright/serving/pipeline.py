@@ -312,7 +312,7 @@ class Gateway(Components):
         payload = loopwright_object(t)
         if t.outcome == "escalated":  # declined on the way, then marked escalated: the caller was declined
             payload["declined"] = True
-        if call.cache_key is not None and a.cacheable and not t.tools and not (t.stream and t.stream.stopped):
+        if call.cache_key is not None and a.cacheable and not t.tools:
             self.cache.put(call.cache_key, {"text": a.text, "payload": payload, "tokens": [t.tokens.in_, t.tokens.out]})
         return Completion(t.id, call.request.model, a.text, a.finish_reason, t.tokens.in_, t.tokens.out, payload, t)
 
