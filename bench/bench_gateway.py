@@ -29,7 +29,16 @@ on the same questions; and the hit rate on `simulate` traffic with
 `[cache] normalise = true` and `false`. Each phase runs on its own copy of
 the workspace, so tool actions in one cannot change another.
 
-Writes bench/results/gateway.json and prints the tables.
+Part 3, time to first token through the gateway, streamed versus buffered.
+An OpenAI-compatible upstream in this process (tests/upstream.py) streams a
+40-word answer of several sentences with a pause before each word, as a model
+decoding at `--word-ms` per token would; the gateway serves it pass-through
+(the same workspace as part 1) in a real uvicorn server. The official
+`openai` client asks each question once with `stream=True` (first content
+chunk: the first sentence, released once output policy has checked it) and
+once without (the first byte of the answer is the whole answer).
+
+Writes bench/results/gateway.json (gateway-ttft.json with --only-ttft) and prints the tables.
 """
 
 from __future__ import annotations
@@ -473,6 +482,62 @@ def governed(args, tmp: Path) -> dict[str, Any]:
 # --- main -----------------------------------------------------------------------------------------------
 
 
+TTFT_ANSWER = (
+    "FlexPay 2.0 splits a purchase into equal monthly payments. Plans of 3 or 6 months are at 0% APR. "
+    "Longer plans carry the APR shown before you accept. There is no fee to set a plan up, and a late "
+    "payment costs the fee in your agreement."
+)
+
+
+def ttft(args, tmp: Path) -> dict[str, Any]:
+    """Time to the first content through the gateway, streamed and buffered, on an upstream that decodes slowly."""
+    import openai
+
+    sys.path.insert(0, str(common.ROOT / "tests"))
+    from upstream import ThreadedServer, Upstream
+
+    from loopwright.server.app import create_app
+
+    words = len(TTFT_ANSWER.split())
+    with Upstream(answer=TTFT_ANSWER) as up:
+        ws, key = _passthrough_workspace(tmp / "ttft", up.port)
+        with ThreadedServer(create_app(ws)) as server:
+            client = openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=60)
+
+            def streamed_call(question: str) -> tuple[float, float]:
+                # Streamed, the upstream pauses before each word; buffered, it answers after all of them.
+                up.chunk_delay_s, up.delay_s = args.word_ms / 1e3, 0.0
+                t0, first = time.perf_counter(), None
+                messages = [{"role": "user", "content": question}]
+                for chunk in client.chat.completions.create(model=MODEL, messages=messages, stream=True):
+                    if first is None and chunk.choices and chunk.choices[0].delta.content:
+                        first = time.perf_counter() - t0
+                return first * 1e3, (time.perf_counter() - t0) * 1e3
+
+            def buffered_call(question: str) -> float:
+                up.chunk_delay_s, up.delay_s = 0.0, words * args.word_ms / 1e3
+                t0 = time.perf_counter()
+                client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": question}])
+                return (time.perf_counter() - t0) * 1e3
+
+            streamed_call("warm-up, streamed")  # first calls load the policy's recognisers: not measured
+            buffered_call("warm-up, buffered")
+            streamed, buffered, streamed_total = [], [], []
+            for i in range(args.n_ttft):  # each question new, so none is a cache hit
+                first, total = streamed_call(f"What does FlexPay 2.0 cost? ({i})")
+                streamed.append(first)
+                streamed_total.append(total)
+                buffered.append(buffered_call(f"What does FlexPay 2.0 cost? ({i}).."))
+            client.close()
+        ws.close()
+    s50, b50 = percentiles(streamed)["p50"], percentiles(buffered)["p50"]
+    return {
+        "requests": args.n_ttft, "answer_words": words, "word_ms": args.word_ms,
+        "streamed_ttft_ms": percentiles(streamed), "streamed_total_ms": percentiles(streamed_total),
+        "buffered_ttft_ms": percentiles(buffered), "ttft_ratio_buffered_over_streamed_p50": round(b50 / s50, 2),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smoke-sized run: 1 round of 2 s, 40/20/120 requests")
@@ -490,6 +555,10 @@ def main() -> None:
     parser.add_argument("--n-hits", type=int, default=None, help="simulated requests for the hit rate (default 600, quick 120)")
     parser.add_argument("--n-threads", type=int, default=None, help="fresh texts for triage at default vs 1 torch thread (default 120, quick 40)")
     parser.add_argument("--seed", type=int, default=7, help="simulate seed")
+    parser.add_argument("--skip-ttft", action="store_true", help="leave out time to first token, streamed vs buffered")
+    parser.add_argument("--only-ttft", action="store_true", help="run only time to first token, streamed vs buffered")
+    parser.add_argument("--n-ttft", type=int, default=None, help="questions asked streamed and buffered (default 20, quick 5)")
+    parser.add_argument("--word-ms", type=float, default=20.0, help="the upstream's pause before each streamed word")
     args = parser.parse_args()
     q = args.quick
     args.duration = args.duration or (2.0 if q else 8.0)
@@ -499,6 +568,9 @@ def main() -> None:
     args.n_cache = args.n_cache or (20 if q else 100)
     args.n_hits = args.n_hits or (120 if q else 600)
     args.n_threads = args.n_threads or (40 if q else 120)
+    args.n_ttft = args.n_ttft or (5 if q else 20)
+    if args.only_ttft:
+        args.skip_passthrough = args.skip_governed = True
     common.quiet_logs()
     started = time.perf_counter()
     machine = common.machine_info()
@@ -510,15 +582,28 @@ def main() -> None:
             result["passthrough"] = overhead(args, Path(tmp))
         if not args.skip_governed:
             result["governed"] = governed(args, Path(tmp))
+        if not args.skip_ttft:
+            result["ttft"] = ttft(args, Path(tmp))
     from loopwright.embedding import get_embedder
 
     machine["embedder"] = get_embedder().key if not args.skip_governed else None
-    path = common.write_result("gateway", result, started=started)
+    path = common.write_result("gateway-ttft" if args.only_ttft else "gateway", result, started=started)
     report(result)
     print(f"\nwrote {path.relative_to(common.ROOT)}")
 
 
 def report(result: dict[str, Any]) -> None:
+    tt = result.get("ttft")
+    if tt:
+        print_table(
+            f"Time to first token through the gateway: {tt['requests']} questions, a {tt['answer_words']}-word answer "
+            f"streamed by the upstream at {tt['word_ms']:.0f} ms a word (ms)",
+            ["", "p50", "p90", "p99"],
+            [[name, tt[key]["p50"], tt[key]["p90"], tt[key]["p99"]] for name, key in (
+                ("streamed: first text", "streamed_ttft_ms"), ("streamed: last byte", "streamed_total_ms"),
+                ("buffered: first (= last) byte", "buffered_ttft_ms"))],
+        )
+        print(f"  streamed, the first text arrives {tt['ttft_ratio_buffered_over_streamed_p50']}x sooner than a buffered answer at p50")
     pt = result.get("passthrough")
     if pt:
         cfg = pt["config"]

@@ -9,6 +9,7 @@ or streamed as server-sent events, the way vLLM or a hosted API would.
     with Upstream(answer="Hello [1]") as up:          # up.url == "http://127.0.0.1:PORT/v1"
         ...                                           # up.requests: every body it received
         up.fail_with = 503                            # answer 503 from now on (retries under test)
+        up.chunk_delay_s = 0.1                        # streamed: a pause before each word, as a model decodes
 
     with ThreadedServer(create_app(ws)) as server:    # any ASGI app; server.url, server.app
         ...
@@ -64,7 +65,7 @@ def upstream_app(state: Upstream) -> FastAPI:
         prompt = " ".join(str(m.get("content") or "") for m in body.get("messages", []))
         base = {"id": "chatcmpl-up" + uuid.uuid4().hex[:12], "created": int(time.time()), "model": body.get("model") or state.model}
         if body.get("stream"):
-            return StreamingResponse(_chunks(base, answer, prompt), media_type="text/event-stream")
+            return StreamingResponse(_chunks(base, answer, prompt, state.chunk_delay_s), media_type="text/event-stream")
         return JSONResponse(
             {
                 **base,
@@ -77,7 +78,7 @@ def upstream_app(state: Upstream) -> FastAPI:
     return app
 
 
-def _chunks(base: dict, answer: str, prompt: str):
+async def _chunks(base: dict, answer: str, prompt: str, delay_s: float = 0.0):
     def event(delta: dict, finish: str | None = None) -> str:
         chunk = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
         return f"data: {json.dumps(chunk)}\n\n"
@@ -85,6 +86,8 @@ def _chunks(base: dict, answer: str, prompt: str):
     yield event({"role": "assistant", "content": ""})
     words = answer.split(" ")
     for i, word in enumerate(words):
+        if delay_s:
+            await asyncio.sleep(delay_s)
         yield event({"content": word if i == len(words) - 1 else word + " "})
     yield event({}, "stop")
     yield f"data: {json.dumps({**base, 'object': 'chat.completion.chunk', 'choices': [], 'usage': _usage(prompt, answer)})}\n\n"
@@ -100,6 +103,7 @@ class Upstream(ThreadedServer):
         self.fail_with: int | None = None
         self.body: Any = None
         self.delay_s = delay_ms / 1e3
+        self.chunk_delay_s = 0.0  # streamed answers: the pause before each word
         self.requests: list[dict[str, Any]] = []
         super().__init__(upstream_app(self), port=port)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from loopwright.observe.traces import load_records
+from loopwright.observe.traces import load_traces
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.serving.cache import MemoryCache, RedisCache
 
@@ -48,8 +48,8 @@ def _cache_text(ctx: DemoContext) -> str:
 def pii_scan(ctx: DemoContext, log_file: Path, export_file: Path) -> dict[str, Any]:
     """How many raw personal values the simulated customers typed are found in each place loopwright stores data."""
     with export_file.open("w", encoding="utf-8") as f:
-        for record in load_records(ctx.ws):
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        for trace in load_traces(ctx.ws):
+            f.write(json.dumps(trace.to_dict(), ensure_ascii=False) + "\n")
     places = {
         "database": _database_text(ctx),
         "cache": _cache_text(ctx),
@@ -65,11 +65,11 @@ def pii_scan(ctx: DemoContext, log_file: Path, export_file: Path) -> dict[str, A
 def tool_actions(ctx: DemoContext) -> dict[str, Any]:
     """Tool calls on the demo's traffic by outcome, and the signed receipts of the executed ones."""
     statuses: Counter = Counter()
-    for record in load_records(ctx.ws):
-        if record.get("purpose", "serve") != "serve":
+    for trace in load_traces(ctx.ws):
+        if trace.purpose != "serve":
             continue
-        for tool in record.get("tools") or []:
-            statuses[tool["status"]] += 1
+        for tool in trace.tools:
+            statuses[tool.status] += 1
     with ctx.ws.session() as s:
         receipts = [r for r in list_receipts(s) if r.action.startswith("tool.")]
     return {

@@ -77,8 +77,8 @@ class Driver:
                 ChatRequest(self.model, [{"role": "user", "content": request["text"]}], user=request["customer_id"]),
                 principal,
             )
-            record = completion.record
-            verdict = judge(request["expect"], Observed.from_trace(record))
+            trace = completion.trace
+            verdict = judge(request["expect"], Observed.from_trace(trace))
             flexpay = request["intent"] == "flexpay" and bool(request["expect"]["must_contain"])
             served = Served(
                 t=round(time.monotonic() - self.started, 3),
@@ -86,16 +86,16 @@ class Driver:
                 request_id=request["id"],
                 kind=request["kind"],
                 intent=request["intent"],
-                channel=record["channel"],
-                tier=record.get("tier"),
-                cache_hit=bool(record["cache"]["hit"]),
-                outcome=record["outcome"],
+                channel=trace.channel,
+                tier=trace.tier,
+                cache_hit=trace.cache.hit,
+                outcome=trace.outcome,
                 accepted=verdict.passed,
                 flexpay=flexpay,
                 correct=verdict.passed if flexpay else None,
-                latency_ms=record["latency_ms"],
-                cost=record.get("cost") or 0.0,
-                escalated=bool((record.get("route") or {}).get("escalated")),
+                latency_ms=trace.latency_ms,
+                cost=trace.cost or 0.0,
+                escalated=trace.escalated,
                 trace_id=completion.trace_id,
                 failures=tuple(verdict.failures),
             )

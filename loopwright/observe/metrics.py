@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+from loopwright.serving.trace import Trace
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -24,17 +24,17 @@ class Metrics:
         self.cost = Counter("loopwright_cost_usd", "Model cost in USD.", ["tenant", "tier"], registry=self.registry)
         self.tokens = Counter("loopwright_tokens", "Tokens read and written.", ["direction", "tier"], registry=self.registry)
 
-    def observe(self, record: dict[str, Any]) -> None:
-        tier = str(record.get("tier") or "none")
-        tenant = record["principal"]["tenant"]
-        self.requests.labels(tenant, record["channel"], tier, record.get("outcome", "error"), str(record["cache"]["hit"]).lower()).inc()
-        self.latency.labels(tier).observe(record["latency_ms"] / 1e3)
-        for stage, ms in record.get("stages", {}).items():
+    def observe(self, trace: Trace) -> None:
+        """Count one finished call."""
+        tier = str(trace.tier or "none")
+        tenant = trace.principal.tenant
+        self.requests.labels(tenant, trace.channel, tier, trace.outcome, str(trace.cache.hit).lower()).inc()
+        self.latency.labels(tier).observe(trace.latency_ms / 1e3)
+        for stage, ms in trace.stages.items():
             self.stage.labels(stage).observe(ms / 1e3)
-        self.cost.labels(tenant, tier).inc(record.get("cost") or 0.0)
-        tokens = record.get("tokens") or {}
-        self.tokens.labels("in", tier).inc(tokens.get("in", 0))
-        self.tokens.labels("out", tier).inc(tokens.get("out", 0))
+        self.cost.labels(tenant, tier).inc(trace.cost or 0.0)
+        self.tokens.labels("in", tier).inc(trace.tokens.in_)
+        self.tokens.labels("out", tier).inc(trace.tokens.out)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -8,28 +8,29 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from loopwright.observe.traces import load_records
+from loopwright.observe.traces import load_traces
+from loopwright.serving.trace import Trace
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
 
-def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def summarise(traces: Iterable[Trace | dict[str, Any]]) -> dict[str, Any]:
     """Requests, latency percentiles, cache-hit, escalation, decline and defect rates, cost per accepted outcome."""
-    records = list(records)
-    n = len(records)
+    traces = [Trace.from_dict(t) for t in traces]
+    n = len(traces)
     if n == 0:
         return {"requests": 0}
-    latency = np.array([r["latency_ms"] for r in records], dtype=float)
-    outcomes = [r.get("outcome") for r in records]
-    cost = float(sum(r.get("cost") or 0.0 for r in records))
+    latency = np.array([t.latency_ms for t in traces], dtype=float)
+    outcomes = [t.outcome for t in traces]
+    cost = float(sum(t.cost or 0.0 for t in traces))
     accepted = outcomes.count("accepted")
     judged = accepted + outcomes.count("defect")
     return {
         "requests": n,
         "latency_ms": {f"p{q}": round(float(np.percentile(latency, q)), 2) for q in (50, 95, 99)},
-        "cache_hit_rate": round(sum(bool(r["cache"]["hit"]) for r in records) / n, 4),
-        "escalation_rate": round(sum(bool((r.get("route") or {}).get("escalated")) for r in records) / n, 4),
+        "cache_hit_rate": round(sum(t.cache.hit for t in traces) / n, 4),
+        "escalation_rate": round(sum(t.escalated for t in traces) / n, 4),
         "decline_rate": round(outcomes.count("declined") / n, 4),
         "defect_rate": round(outcomes.count("defect") / judged, 4) if judged else None,
         "accepted": accepted,
@@ -39,14 +40,14 @@ def summarise(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def report(ws: Workspace, *, since: str | None = None, until: str | None = None) -> dict[str, Any]:
-    records = list(load_records(ws, since=since, until=until))
+    traces = list(load_traces(ws, since=since, until=until))
     groups: dict[tuple[int, str], list] = defaultdict(list)
-    for r in records:
-        groups[(r["deployment_version"], r["channel"])].append(r)
+    for t in traces:
+        groups[(t.deployment_version, t.channel)].append(t)
     return {
         "since": since,
         "until": until,
-        "overall": summarise(records),
+        "overall": summarise(traces),
         "deployments": [
             {"deployment_version": version, "channel": channel, **summarise(rs)}
             for (version, channel), rs in sorted(groups.items())

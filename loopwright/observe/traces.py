@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.policy.subjects import subject_store
+from loopwright.serving.trace import Trace
 from loopwright.store.schema import FeedbackRow, TraceRow
 
 if TYPE_CHECKING:
@@ -209,6 +210,12 @@ def load_records(ws: Workspace, *, since: str | None = None, until: str | None =
             data = json.loads(record)
             data["outcome"] = outcome
             yield data
+
+
+def load_traces(ws: Workspace, *, since: str | None = None, until: str | None = None, ids: Sequence[str] | None = None):
+    """`load_records`, each parsed into the typed `Trace`."""
+    for record in load_records(ws, since=since, until=until, ids=ids):
+        yield Trace.from_dict(record)
 
 
 def record_feedback(

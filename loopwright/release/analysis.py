@@ -35,6 +35,7 @@ import numpy as np
 from scipy import stats
 
 from loopwright.serving.router import CanaryRules
+from loopwright.serving.trace import Trace
 
 Decision = Literal["wait", "advance", "rollback"]
 _MAX_PAIRS_SIDE = 2000  # Hodges-Lehmann on at most 2000 x 2000 pairwise differences
@@ -116,24 +117,22 @@ def shift_test(metric: str, canary: np.ndarray, stable: np.ndarray, *, alpha: fl
     )
 
 
-def _segment(record: dict[str, Any]) -> str:
-    return (record.get("triage") or {}).get("intent") or "unknown"
+def _segment(trace: Trace) -> str:
+    return trace.intent or "unknown"
 
 
-def features(records: list[dict[str, Any]]) -> dict[str, np.ndarray]:
-    """Per-request indicators and values from trace records."""
+def features(traces: list[Trace]) -> dict[str, np.ndarray]:
+    """Per-request indicators and values from traces."""
     return {
-        "defect_rate": np.array(
-            [r.get("outcome") == "defect" or any(not v.get("passed", True) for v in r.get("validators") or []) for r in records]
-        ),
-        "decline_rate": np.array([r.get("outcome") == "declined" for r in records]),
-        "escalation_rate": np.array([bool((r.get("route") or {}).get("escalated")) for r in records]),
-        "latency_ms": np.array([float(r.get("latency_ms") or 0.0) for r in records]),
-        "cost": np.array([float(r.get("cost") or 0.0) for r in records]),
+        "defect_rate": np.array([t.outcome == "defect" or any(not v.passed for v in t.validators) for t in traces], bool),
+        "decline_rate": np.array([t.outcome == "declined" for t in traces], bool),
+        "escalation_rate": np.array([t.escalated for t in traces], bool),
+        "latency_ms": np.array([float(t.latency_ms or 0.0) for t in traces]),
+        "cost": np.array([float(t.cost or 0.0) for t in traces]),
     }
 
 
-def _segments(canary: list[dict[str, Any]], stable: list[dict[str, Any]], min_samples: int) -> list[str]:
+def _segments(canary: list[Trace], stable: list[Trace], min_samples: int) -> list[str]:
     """Intents with at least `min_samples` requests on each side."""
     from collections import Counter
 
@@ -142,17 +141,19 @@ def _segments(canary: list[dict[str, Any]], stable: list[dict[str, Any]], min_sa
 
 
 def analyse(
-    canary: list[dict[str, Any]],
-    stable: list[dict[str, Any]],
+    canary: list[Trace | dict[str, Any]],
+    stable: list[Trace | dict[str, Any]],
     rules: CanaryRules,
     *,
-    focus: tuple[str, Callable[[dict[str, Any]], bool]] | None = None,
+    focus: tuple[str, Callable[[Trace], bool]] | None = None,
 ) -> Analysis:
-    """Compare canary and stable traces under `rules`; `wait` until both sides have `min_samples`.
+    """Compare canary and stable traces (stored records are parsed) under `rules`; `wait` until both sides
+    have `min_samples`.
 
     `focus` (a name and a predicate) adds one more defect-rate segment: the requests the change
     can touch, e.g. those whose evidence cited a document a corpus release changed.
     """
+    canary, stable = [Trace.from_dict(t) for t in canary], [Trace.from_dict(t) for t in stable]
     alpha = rules.alpha / (max(len(rules.critical), 1) * len(rules.steps))
     if len(canary) < rules.min_samples or len(stable) < rules.min_samples:
         return Analysis(

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
 from loopwright.registry.artifacts import Artifact, list_artifacts, read_file, resolve
 from loopwright.release.judge import Observed, judge
+from loopwright.serving.trace import Trace
 
 if TYPE_CHECKING:
     from loopwright.serving.pipeline import Gateway
@@ -149,7 +150,7 @@ def run_suite(
                 overrides=overrides,
                 purpose="golden",
             )
-            verdict = judge(g.model_dump(), Observed.from_trace(completion.record), check_latency=True)
+            verdict = judge(g.model_dump(), Observed.from_trace(completion.trace), check_latency=True)
             results.append(GoldenResult(g.id, g.critical, verdict.passed, verdict.failures, completion.trace_id, g.tags))
         except LoopwrightError as exc:
             results.append(GoldenResult(g.id, g.critical, False, [f"request failed: {exc.one_line()}"], None, g.tags))
@@ -176,21 +177,22 @@ def gate(candidate: GoldenReport, baseline: GoldenReport | None) -> dict[str, An
     }
 
 
-def golden_from_trace(record: dict[str, Any], golden_id: str) -> dict[str, Any]:
+def golden_from_trace(record: Trace | dict[str, Any], golden_id: str) -> dict[str, Any]:
     """A draft golden from a real (masked) trace, for the team to edit: what it cited, declined or called."""
-    tools = record.get("tools") or []
+    t = Trace.from_dict(record)
+    tools = t.tools
     return Golden(
         id=golden_id,
-        input=record.get("input") or "",
-        tenant=record["principal"]["tenant"],
-        customer_id=record["principal"].get("subject"),
-        intent=(record.get("triage") or {}).get("intent"),
-        must_cite=sorted({c["doc_id"] for c in record.get("citations") or []}),
-        must_decline=record.get("outcome") == "declined",
-        tool=ToolExpectation(name=tools[0]["name"], expect="allowed" if tools[0]["status"] in ("executed", "dry_run") else "blocked")
+        input=t.input or "",
+        tenant=t.principal.tenant,
+        customer_id=t.principal.subject,
+        intent=t.intent,
+        must_cite=sorted({c.doc_id for c in t.citations}),
+        must_decline=t.outcome == "declined",
+        tool=ToolExpectation(name=tools[0].name, expect="allowed" if tools[0].status in ("executed", "dry_run") else "blocked")
         if tools
         else None,
-        tags=["recorded", record["id"]],
+        tags=["recorded", t.id],
     ).model_dump(exclude_defaults=False)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopwright.serving.trace import Trace
+
 
 @dataclass(frozen=True)
 class Observed:
@@ -25,15 +27,17 @@ class Observed:
     pii_leaked: bool = False
 
     @classmethod
-    def from_trace(cls, record: dict[str, Any]) -> Observed:
+    def from_trace(cls, trace: Trace | dict[str, Any]) -> Observed:
+        """What a trace (or a stored trace record) says the system did."""
+        t = Trace.from_dict(trace)
         return cls(
-            text=record.get("output") or "",
-            declined=record.get("outcome") == "declined",
-            cited=tuple(c["doc_id"] for c in record.get("citations") or []),
-            tools=tuple((t["name"], t["status"]) for t in record.get("tools") or []),
-            intent=(record.get("triage") or {}).get("intent"),
-            latency_ms=float(record.get("latency_ms") or 0.0),
-            pii_leaked=any(not v["passed"] for v in record.get("validators") or [] if v["name"] == "pii_leak"),
+            text=t.output or "",
+            declined=t.outcome == "declined",
+            cited=tuple(c.doc_id for c in t.citations),
+            tools=tuple((tool.name, tool.status) for tool in t.tools),
+            intent=t.intent,
+            latency_ms=float(t.latency_ms or 0.0),
+            pii_leaked=any(not v.passed for v in t.validators if v.name == "pii_leak"),
         )
 
 

@@ -61,6 +61,7 @@ from loopwright.serving.router import CanaryRules, RouterPolicy
 from loopwright.store.schema import ArtifactRow, ReleaseRow
 
 if TYPE_CHECKING:
+    from loopwright.serving.trace import Trace
     from loopwright.serving.pipeline import Gateway
     from loopwright.workspace import Workspace
 
@@ -311,19 +312,19 @@ def step_up(ws: Workspace, slot: str, share: float, *, actor: str | None, eviden
 
 def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analysis.Analysis:
     """Compare this step's canary and stable traffic for the release's slot (golden runs excluded)."""
-    from loopwright.observe.traces import load_records
+    from loopwright.observe.traces import load_traces
 
     canary, stable = [], []
-    for record in load_records(ws, since=release.step_started_at):
-        if record.get("purpose", "serve") != "serve" or record.get("outcome") == "error":
+    for trace in load_traces(ws, since=release.step_started_at):
+        if trace.purpose != "serve" or trace.outcome == "error":
             continue
-        slot_artifact = (record.get("bundle") or {}).get(release.slot)
+        slot_artifact = trace.bundle.get(release.slot)
         if slot_artifact is None:
             continue
-        if release.slot in record.get("canary_slots", []) and slot_artifact["digest"] == release.candidate.digest:
-            canary.append(record)
-        elif release.baseline is None or slot_artifact["digest"] == release.baseline.digest:
-            stable.append(record)
+        if release.slot in trace.canary_slots and slot_artifact.digest == release.candidate.digest:
+            canary.append(trace)
+        elif release.baseline is None or slot_artifact.digest == release.baseline.digest:
+            stable.append(trace)
     return canary_analysis.analyse(canary, stable, rules, focus=_focus(ws, release))
 
 
@@ -338,9 +339,8 @@ def _focus(ws: Workspace, release: Release):
     if not changed:
         return None
 
-    def cites_changed(record: dict[str, Any]) -> bool:
-        spans = (record.get("retrieval") or {}).get("spans") or []
-        return any(span["doc_id"] in changed for span in spans)
+    def cites_changed(trace: Trace) -> bool:
+        return trace.retrieval is not None and any(span.doc_id in changed for span in trace.retrieval.spans)
 
     return "cites changed documents", cites_changed
 

@@ -1,7 +1,14 @@
 """The request path: one chat call through every stage of DESIGN.md, each timed onto its trace.
 
-    authenticate -> input policy -> cache -> triage -> retrieval -> route
-    -> generate -> tools -> output policy -> record
+    authenticate (at the edge) -> input policy -> cache -> triage -> retrieval -> route
+    -> tools -> generate -> output policy -> record
+
+`Gateway._prepare` and `Gateway._generate` list the stages in that order; each
+takes the one `Call` and fills it in. Pass-through mode (forward by model
+name) runs the same stages with triage, retrieval and tools switched off.
+`complete` runs them all and returns the answer; `stream` runs them up to
+generation, then yields the backend's tokens through the output policy's
+hold-back window (`loopwright.serving.streaming`).
 
 The bundle (every slot's artifact for this caller) is resolved once, at the
 start, so the whole request and its trace see one consistent deployment even
@@ -11,639 +18,436 @@ so a rollback is a dictionary hit, not a reload.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
-import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from loopwright.corpus.retrieval import RetrievalResult, Retriever, Span
+from loopwright.corpus.retrieval import RetrievalResult, Retriever
 from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
 from loopwright.language import detect_language
 from loopwright.observe.metrics import Metrics
 from loopwright.observe.traces import TraceWriter
-from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key, scan
+from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key
 from loopwright.policy.principal import Principal
-from loopwright.policy.loader import policy_from_artifact
-from loopwright.policy.schema import PolicySet
-from loopwright.policy.validators import OutputContext, decide, docs_of, run_output_validators, summarize_above_ceiling
+from loopwright.policy.validators import docs_of
 from loopwright.registry.artifacts import Artifact
-from loopwright.serving.backends import Backend, BackendContext, Evidence, GenerationRequest, create_backend
-from loopwright.serving.bundle import Bundle, DeploymentWatcher, resolve_bundle, stable_bundle
-from loopwright.serving.cache import cache_key, make_cache
-from loopwright.serving.prompts import PromptBundle
-from loopwright.serving.router import Router, RouterPolicy
+from loopwright.serving.backends import Generation, GenerationRequest
+from loopwright.serving.bundle import resolve_bundle
+from loopwright.serving.cache import cache_key
+from loopwright.serving.actions import act
+from loopwright.serving.call import Answer, Call, ChatRequest, Completion, check_messages, last_user_message, loopwright_object
+from loopwright.serving.components import Components, NotDeployed
+from loopwright.serving.output_policy import OutputPolicy
+from loopwright.serving.streaming import Stream
 from loopwright.serving.tokens import count_tokens
-from loopwright.tools.proposals import confirm as confirm_call
-from loopwright.tools.proposals import describe, propose
+from loopwright.serving.trace import (
+    CacheLookup, Caller, Citation, ErrorRecord, PiiSummary, PolicyFired, RetrievalSummary, RouteRecord, SlotVersion, Tokens,
+    Trace, TriageRecord, VerdictRecord,
+)
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
+__all__ = ["ChatRequest", "Completion", "Gateway", "ModelNotFound", "NotDeployed", "Stream"]
+
 log = logging.getLogger(__name__)
-
-MAX_MESSAGE_CHARS = 32_000
-
 
 class ModelNotFound(NotFound):
     """The request names a model this deployment does not serve."""
 
 
-class NotDeployed(LoopwrightError):
-    """A slot the request path needs has nothing deployed: the server is misconfigured, not the request."""
+def stage(*, passthrough: bool = True):
+    """A request-path stage: it passes once the answer is settled, and in pass-through mode unless `passthrough`."""
+
+    def wrap(fn: Callable[..., None]) -> Callable[..., None]:
+        @functools.wraps(fn)
+        def run(self: Gateway, call: Call, **kwargs: Any) -> None:
+            if not call.settled and (passthrough or not call.passthrough):
+                fn(self, call, **kwargs)
+
+        return run
+
+    return wrap
 
 
-@dataclass
-class ChatRequest:
-    """A chat call, as the gateway sees it (the HTTP layer validates the wire format)."""
-
-    model: str
-    messages: list[dict[str, str]]
-    max_tokens: int | None = None
-    temperature: float | None = None
-    user: str | None = None  # also keys the conversation's PII masks
-    confirm_token: str | None = None  # confirms the one action a previous answer asked about (loopwright.confirmation.token)
-    idempotency_key: str | None = None  # a retried action with the same key acts once
-
-
-@dataclass
-class Completion:
-    """The answer and everything the response's `loopwright` object reports."""
-
-    trace_id: str
-    model: str
-    text: str
-    finish_reason: str
-    tokens_in: int
-    tokens_out: int
-    loopwright: dict[str, Any]
-    record: dict[str, Any] = field(default_factory=dict)  # the full trace, as queued for the store
-
-
-@dataclass
-class _Trace:
-    """The trace under construction; `stage` times a block into `stages`."""
-
-    id: str
-    started: float
-    record: dict[str, Any] = field(default_factory=dict)
-    stages: dict[str, float] = field(default_factory=dict)
-    confirmation: dict[str, Any] | None = None  # a pending action's question, token included: for the response, not the store
-
-    def stage(self, name: str) -> _Timer:
-        return _Timer(self.stages, name)
-
-
-class _Timer:
-    def __init__(self, stages: dict[str, float], name: str):
-        self.stages, self.name = stages, name
-
-    def __enter__(self):
-        self.t0 = time.perf_counter()
-
-    def __exit__(self, *exc):
-        self.stages[self.name] = round(self.stages.get(self.name, 0.0) + (time.perf_counter() - self.t0) * 1e3, 3)
-
-
-class Gateway:
+class Gateway(Components):
     """Serves chat calls for one workspace. Thread-safe; one per process."""
 
     def __init__(self, ws: Workspace, *, as_of: date | None = None, watch: bool = True, poll_s: float = 0.2):
-        self.ws = ws
+        super().__init__(ws, watch=watch, poll_s=poll_s)
         self.as_of = as_of or ws.settings.serve.as_of
-        self.watcher = DeploymentWatcher(ws, poll_s=poll_s)
         self.writer = TraceWriter(ws)
-        self.cache = make_cache(ws.settings.cache.redis_url or None)
         self.retriever = Retriever(ws)
         self.metrics = Metrics()
         self._pii_key = pii_key(ws)
-        self._warm: dict[tuple[str, str], Any] = {}
-        self._warm_lock = threading.Lock()
-        if watch:
-            self.watcher.start()
-
-    def warm_up(self) -> None:
-        """Load what the live stable deployment needs (router, policy and its PII recognisers, prompt,
-        triage, corpus index, backends), so the first request does not pay for it. Best effort: a
-        slot that cannot load is logged and then reported by the requests that need it."""
-        bundle = stable_bundle(self.watcher.current)
-        steps = [
-            lambda: [self.backend(bundle, tier) for tier in self.router(bundle).policy.tiers],
-            lambda: scan("warm-up: call 555-0100", self.policy(bundle).pii),
-            lambda: self.prompt(bundle),
-            lambda: self.triage(bundle) and self.triage(bundle).predict(["warm-up"]),
-            lambda: bundle.get("corpus") and self.retriever.index(self.retriever.commit(bundle.get("corpus").digest)),
-        ]
-        for step in steps:
-            try:
-                step()
-            except LoopwrightError as exc:
-                log.warning("warm-up: %s", exc.one_line())
 
     def close(self) -> None:
-        """Stop watching and drain every queued trace to the store."""
+        """Stop watching, drain every queued trace to the store, release loaded models."""
         self.watcher.stop()
         self.writer.close()
-        for value in list(self._warm.values()):  # backends and the models they keep warm
-            if callable(getattr(value, "close", None)):
-                value.close()
+        self.release_warm()
 
-    # -- warm artifacts -------------------------------------------------------------
+    # -- entry points -----------------------------------------------------------------
 
-    def _component(self, kind: str, digest: str, load: Callable[[], Any]) -> Any:
-        key = (kind, digest)
-        hit = self._warm.get(key)
-        if hit is None:
-            with self._warm_lock:
-                hit = self._warm.get(key)
-                if hit is None:
-                    hit = self._warm[key] = load()
-        return hit
-
-    def router(self, bundle: Bundle) -> Router:
-        artifact = self._require(bundle, "router")
-        return self._component("router", artifact.digest, lambda: Router(RouterPolicy.from_artifact(self.ws, artifact)))
-
-    def backend(self, bundle: Bundle, tier: str) -> Backend:
-        router = self.router(bundle)
-        spec = router.policy.tiers[tier]
-        digest = f"{self._require(bundle, 'router').digest}:{tier}"
-        context = BackendContext(self.ws, self._component)
-        backend = self._component("backend", digest, lambda: create_backend(spec.backend, spec.options, context))
-        for slot in backend.slots:
-            self._require(bundle, slot)
-        return backend
-
-    def prompt(self, bundle: Bundle) -> PromptBundle | None:
-        artifact = bundle.get("prompt")
-        if artifact is None:
-            return None
-        return self._component("prompt", artifact.digest, lambda: PromptBundle.load(self.ws, artifact)).for_flags(bundle.flags)
-
-    def policy(self, bundle: Bundle) -> PolicySet:
-        artifact = self._require(bundle, "policy")
-        return self._component("policy", artifact.digest, lambda: policy_from_artifact(self.ws, artifact))
-
-    def triage(self, bundle: Bundle):
-        artifact = bundle.get("model:triage")
-        if artifact is None:
-            return None
-        from loopwright.serving.triage import TriageModel
-
-        return self._component("triage", artifact.digest, lambda: TriageModel.load(self.ws, artifact))
-
-    @staticmethod
-    def _require(bundle: Bundle, slot: str) -> Artifact:
-        artifact = bundle.get(slot)
-        if artifact is None:
-            raise NotDeployed(f"nothing is deployed on slot {slot!r}", hint=f"`loopwright deploy set {slot} REF`")
-        return artifact
-
-    def principal_for(self, tenant: str, role: str, subject: str | None = None, key_id: str = "") -> Principal:
-        """A principal with the scopes the live policy grants `tenant` (for in-process callers: CLI, goldens, demo)."""
-        policy = self.policy(stable_bundle(self.watcher.current))
-        access = policy.retrieval.tenants.get(tenant)
-        return Principal(tenant, role, tuple(access.scopes) if access else (), subject, key_id)
-
-    def models(self) -> list[str]:
-        """Model names this deployment answers to (for GET /v1/models)."""
-        policy = self.router(stable_bundle(self.watcher.current)).policy
-        if policy.mode == "passthrough":
-            return sorted(policy.tiers)
-        return [policy.assistant_model]
-
-    # -- the request path -------------------------------------------------------------
-
-    def complete(
-        self,
-        request: ChatRequest,
-        principal: Principal,
-        *,
-        overrides: dict[str, Artifact] | None = None,
-        auth_ms: float = 0.0,
-        sync_trace: bool = False,
-        purpose: str = "serve",
-    ) -> Completion:
+    def complete(self, request: ChatRequest, principal: Principal, *, overrides: dict[str, Artifact] | None = None,
+                 auth_ms: float = 0.0, sync_trace: bool = False, purpose: str = "serve") -> Completion:
         """Run one chat call through the pipeline and queue its trace (or write it now, with `sync_trace`).
 
         `purpose="golden"` marks an evaluation call: tools are validated but not
         executed, and the trace never counts as traffic in reports or canary analysis.
         """
-        trace = _Trace(id="tr_" + uuid.uuid4().hex[:24], started=time.perf_counter())
-        trace.stages["auth"] = round(auth_ms, 3)
-        caller = principal.subject or principal.key_id or principal.tenant
-        bundle = resolve_bundle(self.watcher.current, caller, overrides)
-        trace.record.update(
-            id=trace.id,
-            ts=utc_now(),
-            principal=principal.to_dict(),
-            channel=bundle.channel,
-            deployment_version=bundle.deployment_version,
-            bundle=bundle.to_dict()["slots"],
-            canary_slots=list(bundle.canary_slots),
-            flags=dict(bundle.flags),
-            model=request.model,
-            purpose=purpose,
-            cache={"hit": False},
-            policies=[],
-            validators=[],
-            tools=[],
-        )
-        try:
-            completion = self._run(request, principal, bundle, trace)
-        except LoopwrightError as exc:
-            trace.record.update(outcome="error", error={"type": type(exc).__name__, "message": exc.message})
-            self._finish(trace, tokens=(0, 0), cost=0.0, sync=sync_trace)
-            raise
-        except Exception as exc:  # a bug: still leave a trace of the call, then let the server answer 500
-            log.exception("request %s failed", trace.id)
-            trace.record.update(outcome="error", error={"type": type(exc).__name__, "message": "internal error"})
-            self._finish(trace, tokens=(0, 0), cost=0.0, sync=sync_trace)
-            raise
-        self._finish(trace, tokens=(completion.tokens_in, completion.tokens_out), cost=trace.record["cost"], sync=sync_trace)
-        completion.record = trace.record
+        call = self._open(request, principal, overrides, auth_ms, purpose)
+        with self._recorded(call, sync_trace):
+            self._prepare(call)
+            self._generate(call)
+            completion = self._respond(call)
         return completion
 
-    def _run(self, request: ChatRequest, principal: Principal, bundle: Bundle, trace: _Trace) -> Completion:
-        router = self.router(bundle)
-        rp = router.policy
-        _check_messages(request.messages)
-        policy = self.policy(bundle)
-        if rp.mode == "passthrough":
-            return self._passthrough(request, principal, bundle, router, policy, trace)
-        if request.model != rp.assistant_model:
-            raise ModelNotFound(f"the model {request.model!r} does not exist", hint=f"this gateway serves {rp.assistant_model!r}")
+    def stream(self, request: ChatRequest, principal: Principal, *, overrides: dict[str, Artifact] | None = None,
+               auth_ms: float = 0.0, purpose: str = "serve") -> Stream:
+        """Run the stages up to generation now (so a bad request fails before any byte is sent), then return a
+        `Stream`: iterate it for text as the backend produces it and output policy releases it; its `completion`
+        is set, and the trace queued, when the iteration ends."""
+        call = self._open(request, principal, overrides, auth_ms, purpose)
+        with self._recorded(call, False, finish=False):
+            self._prepare(call)
+        return Stream(self, call).start()
 
-        with trace.stage("input_policy"):
-            messages, masked = self._mask(request, policy, trace)
-            question = _last_user_message(messages)
-        trace.record["input"] = question
-        prompt = self.prompt(bundle)
+    # -- the stages, in order -----------------------------------------------------------
+
+    def _prepare(self, call: Call) -> None:
+        """Every stage before generation. Each fills `call` in; one that settles the answer ends the rest."""
+        self._admit(call)         # the model is served here; the messages are sane
+        self._input_policy(call)  # personal data masked; a kind the policy refuses declines
+        self._confirmed(call)     # a confirm token runs the one call it was issued for (no triage, no cache)
+        self._cache(call)         # a hit answers now
+        self._triage(call)        # intent and calibrated confidence          (off in pass-through)
+        self._retrieve(call)      # evidence spans from the live corpus commit (off in pass-through)
+        self._route(call)         # which tier answers
+        self._tools(call)         # an action intent calls its tool contract  (off in pass-through)
+
+    def _open(self, request, principal, overrides, auth_ms, purpose) -> Call:
+        """The call object: the bundle resolved once for this caller, the trace started."""
+        started = time.perf_counter()
+        caller = principal.subject or principal.key_id or principal.tenant
+        bundle = resolve_bundle(self.watcher.current, caller, overrides)
+        trace = Trace(
+            id="tr_" + uuid.uuid4().hex[:24], ts=utc_now(), principal=Caller(**principal.to_dict()),
+            channel=bundle.channel, deployment_version=bundle.deployment_version,
+            bundle={slot: SlotVersion(**v) for slot, v in bundle.to_dict()["slots"].items()},
+            canary_slots=list(bundle.canary_slots), flags=dict(bundle.flags), model=request.model, purpose=purpose,
+            cache=CacheLookup(hit=False), policies=[], validators=[], tools=[], stages={"auth": round(auth_ms, 3)},
+        )
+        return Call(request, principal, bundle, trace, started)
+
+    @stage()
+    def _admit(self, call: Call) -> None:
+        call.router = self.router(call.bundle)
+        rp = call.rp
+        check_messages(call.request.messages)
+        call.policy = self.policy(call.bundle)
+        call.passthrough = rp.mode == "passthrough"
+        model = call.request.model
+        if call.passthrough and model not in rp.tiers:
+            raise ModelNotFound(f"the model {model!r} does not exist", hint=f"served: {', '.join(sorted(rp.tiers))}")
+        if not call.passthrough and model != rp.assistant_model:
+            raise ModelNotFound(f"the model {model!r} does not exist", hint=f"this gateway serves {rp.assistant_model!r}")
+
+    @stage()
+    def _input_policy(self, call: Call) -> None:
+        """Mask personal data in every message with one vault, so a value keeps its mask across turns."""
+        with call.timed("input_policy"):
+            vault = PiiVault(conversation_secret(self._pii_key, call.request.user or call.trace.id))
+            masked = None
+            for m in call.request.messages:
+                done = mask_text(m.get("content") or "", call.policy.pii, vault, hash_key=self._pii_key)
+                call.messages.append({**m, "content": done.text})
+                if m.get("role") == "user" and (m.get("content") or "").strip():
+                    masked = done  # the last user message: the question
+            if masked is None:
+                raise InvalidInput("no user message with content", hint="the last user message is the question")
+            call.question = last_user_message(call.messages)
+        t = call.trace
+        t.pii = PiiSummary(**masked.to_dict())
+        if masked.findings:
+            t.fire("pii.mask", "pii.actions", f"masked {', '.join(sorted(t.pii.entities))}")
+        t.input = call.question
+        if call.passthrough:
+            return
+        call.prompt = self.prompt(call.bundle)
         if masked.refused:
             reason = f"personal data the policy refuses: {', '.join(masked.refused)}"
-            trace.record["policies"].append({"name": "pii.refuse", "rule": "pii.actions", "reason": reason})
-            return self._declined(request, trace, bundle, prompt, reason)
-        if request.confirm_token:  # a confirmation binds to the action it was issued for, never to a fresh classification
-            with trace.stage("tools"):
-                acted = self._act(None, question, principal, policy, request, trace)
-            trace.record["route"] = {"tier": rp.routing.default_tier, "escalated": False, "reason": "confirmation of a pending action"}
-            return self._respond(request, trace, bundle, rp.routing.default_tier, acted, [], key=None, rp=rp, question=question)
+            t.fire("pii.refuse", "pii.actions", reason)
+            self._decline(call, reason, cacheable=False)
 
-        key = None
-        if rp.cache.enabled:
-            with trace.stage("cache"):
-                key = cache_key(question, self._cache_context(bundle, principal, policy), normalise_input=rp.cache.normalise)
-                cached = self.cache.get(key)
-            if cached is not None:
-                return self._from_cache(cached, trace, request)
+    @stage(passthrough=False)
+    def _confirmed(self, call: Call) -> None:
+        """A confirmation binds to the action it was issued for, never to a fresh classification."""
+        if not call.request.confirm_token:
+            return
+        call.tier = call.rp.routing.default_tier
+        call.trace.route = RouteRecord(tier=call.tier, escalated=False, reason="confirmation of a pending action")
+        with call.timed("tools"):
+            text = act(self.ws, call)
+        call.answer = Answer(text, kind="tool", cacheable=False)
 
-        with trace.stage("triage"):
-            triage = self.triage(bundle)
-            result = triage.predict([question])[0] if triage is not None else None
-        intent = result.intent if result else "unknown"
-        trace.record["triage"] = {
-            "intent": intent,
-            "confidence": round(result.confidence, 4) if result else 0.0,
-            "margin": round(result.margin, 4) if result else 0.0,
-            "top": [[name, round(p, 4)] for name, p in result.top] if result else [],
-            "model": bundle.get("model:triage").ref if bundle.get("model:triage") else None,
-        }
+    @stage()
+    def _cache(self, call: Call) -> None:
+        if not call.rp.cache.enabled:
+            return
+        with call.timed("cache"):
+            context = self._cache_context(call)
+            if call.passthrough:  # the whole conversation, as sent, is the question
+                call.cache_key = cache_key(canonical_json(call.messages), {**context, "model": call.request.model},
+                                           normalise_input=False)
+            else:
+                call.cache_key = cache_key(call.question, context, normalise_input=call.rp.cache.normalise)
+            cached = self.cache.get(call.cache_key)
+        if cached is not None:
+            self._from_cache(call, cached)
 
-        if intent in rp.routing.out_of_scope_intents and principal.role in rp.routing.out_of_scope_roles:
-            reason = f"intent {intent} is out of scope for this assistant"
-            trace.record["route"] = {"tier": None, "escalated": False, "reason": reason}
-            trace.record["policies"].append({"name": "router.out_of_scope", "rule": "routing.out_of_scope_intents", "reason": reason})
-            return self._declined(request, trace, bundle, prompt, reason, key=key)
+    @stage(passthrough=False)
+    def _triage(self, call: Call) -> None:
+        with call.timed("triage"):
+            triage = self.triage(call.bundle)
+            result = triage.predict([call.question])[0] if triage is not None else None
+        call.triaged, call.intent = result, result.intent if result else "unknown"
+        model = call.bundle.get("model:triage")
+        call.trace.triage = TriageRecord(
+            intent=call.intent,
+            confidence=round(result.confidence, 4) if result else 0.0,
+            margin=round(result.margin, 4) if result else 0.0,
+            top=[(name, round(p, 4)) for name, p in result.top] if result else [],
+            model=model.ref if model else None,
+        )
+        routing = call.rp.routing
+        if call.intent in routing.out_of_scope_intents and call.principal.role in routing.out_of_scope_roles:
+            reason = f"intent {call.intent} is out of scope for this assistant"
+            call.trace.route = RouteRecord(tier=None, escalated=False, reason=reason)
+            call.trace.fire("router.out_of_scope", "routing.out_of_scope_intents", reason)
+            self._decline(call, reason)
 
-        corpus = self._require(bundle, "corpus")
-        with trace.stage("retrieval"):
-            evidence = self.retriever.search(
-                question, commit=corpus.digest, tenant=principal.tenant, rules=policy.retrieval, k=5, as_of=self.as_of
+    @stage(passthrough=False)
+    def _retrieve(self, call: Call) -> None:
+        call.corpus = self.require(call.bundle, "corpus")
+        with call.timed("retrieval"):
+            call.evidence = self._search(call, call.question, k=5)
+
+    @stage()
+    def _route(self, call: Call) -> None:
+        if call.passthrough:
+            call.tier = call.request.model
+            call.trace.route = RouteRecord(tier=call.tier, escalated=False, reason="passthrough by model name")
+            return
+        r = call.triaged
+        call.tool = call.rp.routing.tool_intents.get(call.intent)
+        with call.timed("route"):
+            call.decision = call.router.decide(
+                intent=call.intent, confidence=r.confidence if r else 0.0, margin=r.margin if r else 0.0,
+                runner_up=r.top[1][0] if r and len(r.top) > 1 else None, question=call.question,
+                needs_tool=call.tool is not None, flags=call.bundle.flags,
             )
+        call.tier = call.decision.tier
+        call.trace.route = RouteRecord(**call.decision.to_dict())
+        if call.rp.tiers[call.tier].options.get("split_parts") and not call.evidence.decline:
+            with call.timed("retrieval"):
+                call.evidence = self._multi_part(call)
+        call.trace.retrieval = RetrievalSummary.of(call.evidence)
 
-        tool = rp.routing.tool_intents.get(intent)
-        with trace.stage("route"):
-            decision = router.decide(
-                intent=intent,
-                confidence=result.confidence if result else 0.0,
-                margin=result.margin if result else 0.0,
-                runner_up=result.top[1][0] if result and len(result.top) > 1 else None,
-                question=question,
-                needs_tool=tool is not None,
-                flags=bundle.flags,
-            )
-        trace.record["route"] = decision.to_dict()
-        if rp.tiers[decision.tier].options.get("split_parts") and not evidence.decline:
-            with trace.stage("retrieval"):
-                evidence = self._multi_part(question, evidence, corpus, principal, policy.retrieval)
-        trace.record["retrieval"] = _retrieval_summary(evidence)
+    @stage(passthrough=False)
+    def _tools(self, call: Call) -> None:
+        if call.tool is not None:
+            with call.timed("tools"):
+                text = act(self.ws, call)
+            if text is not None:
+                call.answer = Answer(text, kind="tool", cacheable=False)
+                return
+        if call.evidence.decline:
+            call.trace.fire("retrieval.decline", "decline_if_stale", call.evidence.reason)
+            self._decline(call, call.evidence.reason)
 
-        if tool is not None:
-            with trace.stage("tools"):
-                acted = self._act(tool, question, principal, policy, request, trace)
-            if acted is not None:
-                return self._respond(request, trace, bundle, decision.tier, acted, [], key=None, rp=rp, question=question)
-        if evidence.decline:
-            trace.record["policies"].append({"name": "retrieval.decline", "rule": "decline_if_stale", "reason": evidence.reason})
-            return self._declined(request, trace, bundle, prompt, evidence.reason, key=key)
-
-        tier = decision.tier
+    @stage()
+    def _generate(self, call: Call, first: Generation | None = None) -> None:
+        """The tier's backend answers (or `first`, an answer already generated) and output policy checks it; a
+        failure the policy escalates is tried once more on the default tier, one it declines declines."""
+        tier = call.tier
+        check = self.output_policy(call)
         while True:
-            text, citations = self._generate(bundle, tier, question, messages, evidence, prompt, request, trace)
-            with trace.stage("output_policy"):
-                action, text = self._validate(text, citations, evidence, corpus, principal, policy, trace)
-            if action == "escalate" and tier != rp.routing.default_tier:
-                trace.record["route"] = {
-                    "tier": rp.routing.default_tier,
-                    "escalated": True,
-                    "reason": f"{decision.reason}; output validator failed on the {tier} tier",
-                }
-                tier = rp.routing.default_tier
+            if first is not None:
+                generation, first = first, None
+            else:
+                with call.timed("generate"):
+                    generation = self.backend(call.bundle, tier).generate(self.generation_request(call))
+            self._generated(call, generation)
+            spans = self.cited(call, generation.citations)
+            with call.timed("output_policy"):
+                action, text = check.apply(generation.text, spans)
+            if action == "escalate" and tier != call.rp.routing.default_tier:
+                tier = call.rp.routing.default_tier
+                call.trace.route = RouteRecord(tier=tier, escalated=True,
+                                               reason=f"{call.decision.reason}; output validator failed on the {call.tier} tier")
+                call.tier = tier
                 continue
             break
         if action in ("decline", "escalate"):
-            why = "; ".join(v["reason"] for v in trace.record["validators"] if not v["passed"])
-            trace.record["policies"].append({"name": f"output.{action}", "rule": "validators", "reason": why})
-            completion = self._declined(request, trace, bundle, prompt, why)
-            if action == "escalate":
-                trace.record["outcome"] = "escalated"
-            return completion
-        return self._respond(request, trace, bundle, tier, text, citations, key=key, rp=rp, question=question)
+            self._refuse_output(call, action)
+            return
+        finish = generation.finish_reason if call.passthrough else "stop"
+        call.answer = Answer(text, spans, finish_reason=finish)
 
-    def _mask(self, request: ChatRequest, policy, trace: _Trace):
-        """Mask personal data in every message with one vault, so a value keeps its mask across turns."""
-        vault = PiiVault(conversation_secret(self._pii_key, request.user or trace.id))
-        messages, masked = [], None
-        for m in request.messages:
-            done = mask_text(m.get("content") or "", policy.pii, vault, hash_key=self._pii_key)
-            messages.append({**m, "content": done.text})
-            if m.get("role") == "user" and (m.get("content") or "").strip():
-                masked = done  # the last user message: the question
-        if masked is None:
-            raise InvalidInput("no user message with content", hint="the last user message is the question")
-        trace.record["pii"] = masked.to_dict()
-        if masked.findings:
-            trace.record["policies"].append(
-                {"name": "pii.mask", "rule": "pii.actions", "reason": f"masked {', '.join(sorted(masked.to_dict()['entities']))}"}
-            )
-        return messages, masked
+    def _respond(self, call: Call) -> Completion:
+        """Record the answer on the trace, build the response's `loopwright` object, fill the cache."""
+        a, t = call.answer, call.trace
+        if a.kind == "cached":
+            payload = {**a.payload, "trace_id": t.id, "cache_hit": True, "channel": t.channel}
+            return Completion(t.id, call.request.model, a.text, "stop", 0, 0, payload, t)
+        if a.kind == "declined":
+            t.output, t.cost, t.tokens = a.text, 0.0, Tokens(in_=0, out=0)
+        else:
+            tokens = t.tokens
+            if not tokens.in_:  # a tool answer: what the tier read (the question) and wrote
+                tokens = Tokens(in_=count_tokens(call.question) + 4, out=count_tokens(a.text))
+            prompt = call.bundle.get("prompt")
+            t.output, t.tier, t.tokens = a.text, call.tier, tokens
+            t.outcome = call.outcome or "answered"
+            t.prompt_bundle = prompt.ref if prompt else None
+            t.cost = round(call.rp.price_of(call.tier).cost(tokens.in_, tokens.out), 8)
+        cited = call.citations()
+        t.citations = self.output_policy(call).within_ceiling(cited) if cited else []
+        payload = loopwright_object(t)
+        payload["confirmation"] = call.confirmation  # the action waiting for the customer's yes, with its token
+        if t.outcome == "escalated":  # declined on the way, then marked escalated: the caller was declined
+            payload["declined"] = True
+        if call.cache_key is not None and a.cacheable and not t.tools:
+            self.cache.put(call.cache_key, {"text": a.text, "payload": payload, "tokens": [t.tokens.in_, t.tokens.out]})
+        return Completion(t.id, call.request.model, a.text, a.finish_reason, t.tokens.in_, t.tokens.out, payload, t)
 
-    def _cache_context(self, bundle: Bundle, principal: Principal, policy) -> dict[str, Any]:
+    @contextmanager
+    def _recorded(self, call: Call, sync: bool, *, finish: bool = True) -> Iterator[None]:
+        """Record the call's trace when the block ends (or only when it fails, with `finish=False`)."""
+        try:
+            yield
+        except LoopwrightError as exc:
+            call.trace.outcome, call.trace.error = "error", ErrorRecord(type=type(exc).__name__, message=exc.message)
+            self.record(call, sync=sync)
+            raise
+        except Exception as exc:  # a bug: still leave a trace of the call, then let the server answer 500
+            log.exception("request %s failed", call.trace.id)
+            call.trace.outcome, call.trace.error = "error", ErrorRecord(type=type(exc).__name__, message="internal error")
+            self.record(call, sync=sync)
+            raise
+        if finish:
+            self.record(call, sync=sync)
+
+    def record(self, call: Call, *, sync: bool = False) -> None:
+        """The last stage: latency onto the trace, metrics observed, the trace queued for the store."""
+        t = call.trace
+        t.latency_ms = round((time.perf_counter() - call.started) * 1e3 + t.stages.get("auth", 0.0), 3)
+        if "cost" not in t.model_fields_set:
+            t.cost = 0.0
+        if "tokens" not in t.model_fields_set:
+            t.tokens = Tokens(in_=0, out=0)
+        self.metrics.observe(t)
+        self.writer.submit(t.to_dict())
+        if sync:
+            self.writer.flush()
+
+    # -- what the stages share (also used by `Stream`) ------------------------------------
+
+    def generation_request(self, call: Call) -> GenerationRequest:
+        """What the tier's backend is asked: the masked conversation and, in governed mode, the numbered evidence."""
+        evidence = [Citation.of(n, s) for n, s in enumerate(call.evidence.spans, 1)] if call.evidence else []
+        r = call.request
+        return GenerationRequest(question=call.question, messages=call.messages, evidence=evidence, prompt=call.prompt,
+                                 max_tokens=r.max_tokens, temperature=r.temperature, model=r.model,
+                                 artifacts=call.bundle.artifacts)
+
+    def cited(self, call: Call, numbers: list[int]) -> list:
+        """The evidence spans an answer cites as [n]."""
+        spans = call.evidence.spans if call.evidence else []
+        return [spans[n - 1] for n in numbers if 0 < n <= len(spans)]
+
+    def output_policy(self, call: Call) -> OutputPolicy:
+        if call.passthrough:
+            return OutputPolicy(call, documents={}, live_commit=None, pii_key=self._pii_key)
+        commit = self.retriever.commit(call.corpus.digest)
+        documents = self.keep_warm("documents", commit.digest, lambda: docs_of(commit))
+        return OutputPolicy(call, documents=documents, live_commit=commit.digest, pii_key=self._pii_key)
+
+    def _generated(self, call: Call, generation: Generation) -> None:
+        call.trace.tokens = Tokens(in_=generation.tokens_in, out=generation.tokens_out)
+        if generation.info:
+            call.trace.generation = generation.info
+
+    def _refuse_output(self, call: Call, action: str) -> None:
+        why = "; ".join(v.reason for v in call.trace.validators if not v.passed)
+        call.trace.fire(f"output.{action}", "validators", why)
+        self._decline(call, why, cacheable=False)
+        if action == "escalate":
+            call.trace.outcome = "escalated"
+
+    def _decline(self, call: Call, reason: str, *, cacheable: bool = True) -> None:
+        prompt = call.prompt
+        text = prompt.decline_message(detect_language(call.question, prompt.decline)) if prompt else "I can't answer that reliably."
+        t = call.trace
+        t.outcome, t.decline_reason = "declined", reason
+        t.tier = t.route.tier if t.route else None
+        call.answer = Answer(text, kind="declined", cacheable=cacheable)
+
+    def _from_cache(self, call: Call, cached: dict[str, Any]) -> None:
+        payload = dict(cached["payload"])
+        t = call.trace
+        t.cache = CacheLookup(hit=True, source_trace=payload.get("trace_id"))
+        t.output = cached["text"]
+        t.triage = TriageRecord(intent=payload.get("intent"), confidence=payload.get("confidence"))
+        t.route = RouteRecord(tier=payload.get("tier"), escalated=False, reason="cache hit")
+        t.tier = payload.get("tier")
+        t.retrieval = RetrievalSummary.model_validate(payload["retrieval"]) if payload.get("retrieval") else None
+        t.citations = [Citation.model_validate(c) for c in payload.get("citations", [])]
+        t.validators = [VerdictRecord.model_validate(v) for v in payload.get("validators", [])]
+        t.outcome = "declined" if payload.get("declined") else "answered"
+        t.cost, t.tokens = 0.0, Tokens(in_=0, out=0)
+        t.policies = [PolicyFired.model_validate(p) for p in payload.get("policies_fired", [])]
+        call.answer = Answer(cached["text"], kind="cached", payload=payload)
+
+    def _search(self, call: Call, query: str, *, k: int) -> RetrievalResult:
+        return self.retriever.search(query, commit=call.corpus.digest, tenant=call.principal.tenant,
+                                     rules=call.policy.retrieval, k=k, as_of=self.as_of)
+
+    def _multi_part(self, call: Call) -> RetrievalResult:
+        """For a question with several parts, add the best span of each part the first search missed."""
+        parts = [p.strip() for p in _split_parts(call.question) if len(p.split()) >= 3]
+        if len(parts) < 2:
+            return call.evidence
+        spans = list(call.evidence.spans)
+        seen = {(s.doc_id, s.start) for s in spans}
+        for part in parts:
+            for span in self._search(call, part, k=3).spans[:1]:
+                if (span.doc_id, span.start) not in seen:
+                    seen.add((span.doc_id, span.start))
+                    spans.insert(len(parts), span)
+        return replace(call.evidence, spans=spans)
+
+    def _cache_context(self, call: Call) -> dict[str, Any]:
         """Everything besides the question that could change the answer: the cache-key salt."""
-        rules = policy.retrieval
+        rules, principal = call.policy.retrieval, call.principal
         return {
-            "bundle": bundle.fingerprint(),
-            "flags": dict(sorted(bundle.flags.items())),
+            "bundle": call.bundle.fingerprint(),
+            "flags": dict(sorted(call.bundle.flags.items())),
             "tenant": principal.tenant,
             "role": principal.role,
             "scopes": list(principal.scopes),
             "access": rules.tenants[principal.tenant].model_dump(mode="json") if principal.tenant in rules.tenants else None,
-            "ceiling": policy.sensitivity.ceiling_for(principal),
+            "ceiling": call.policy.sensitivity.ceiling_for(principal),
         }
-
-    def _act(self, tool: str | None, question: str, principal: Principal, policy, request: ChatRequest, trace: _Trace) -> str | None:
-        """Run the intent's tool (or, with a confirm token, the call it confirms) when the message names what it
-        needs; the answer, or None to answer from the documents. The customer's words, not the classifier alone,
-        decide whether a call runs without asking (`loopwright.tools.proposals`)."""
-        if principal.subject is None and not request.confirm_token:  # tools act for a customer; with none, answer from the documents
-            trace.record["tools"].append({"name": tool, "status": "skipped", "reason": "no customer in the caller's context"})
-            return None
-        conversation = request.user
-        if request.confirm_token:
-            proposal = confirm_call(self.ws, request.confirm_token, principal, policy=policy, conversation=conversation,
-                                    idempotency_key=request.idempotency_key)
-        else:
-            proposal = propose(self.ws, tool, question, principal, policy=policy, conversation=conversation,
-                               idempotency_key=request.idempotency_key, dry_run=trace.record["purpose"] == "golden")
-        result, arguments = proposal.result, proposal.arguments
-        if result is None:
-            trace.record["tools"].append({"name": proposal.tool, "status": "needs_arguments", "reason": "the message names no card or transaction"})
-            return None
-        status = {"done": "executed", "refused": "blocked"}.get(result.status, result.status)
-        if result.status == "refused" and result.refusal.action == "conflict":
-            status = "conflict"  # permitted, but the card (say) is already in that state
-        entry = {"name": result.tool, "status": status, "ticket": result.ticket, "replayed": result.replayed,
-                 "verdicts": [v.to_dict() for v in result.verdicts]}
-        if result.receipt is not None:
-            entry["receipt"] = {"id": result.receipt.id, "seq": result.receipt.seq, "digest": result.receipt.digest,
-                                "signature": result.receipt.signature, "ticket": result.ticket}
-        if result.confirmation is not None:
-            entry["confirmation"] = {k: v for k, v in result.confirmation.items() if k != "token"}  # the store never holds it
-            trace.confirmation = result.confirmation
-        trace.record["tools"].append(entry)
-        if result.status == "done":
-            trace.record["outcome_hint"] = "accepted"  # the receipt proves the action happened
-            return f"{result.output.get('message', 'Done.')} (ticket {result.ticket})"
-        if result.status == "needs_confirmation":
-            # The token travels in the response's `loopwright.confirmation`, never in the text (which is stored).
-            return (f"Please confirm: do you want me to {describe(result.tool, arguments)}? Nothing is done until you "
-                    f"confirm (until {result.confirmation['expires_at']}).")
-        if result.status == "dry_run":
-            return f"{describe(result.tool, arguments)} would run (evaluation: not executed)."
-        refusal = result.refusal
-        if status == "conflict":
-            return f"Nothing to do: {refusal.reason}."
-        trace.record["policies"].append({"name": f"tool.{refusal.name}", "rule": refusal.rule, "reason": refusal.reason})
-        return f"I can't do that: {refusal.reason}."
-
-    def _generate(self, bundle, tier, question, messages, evidence, prompt, request, trace):
-        numbered = [
-            Evidence(i, s.doc_id, s.title, s.text, s.start, s.end, s.commit, round(s.score, 4))
-            for i, s in enumerate(evidence.spans, 1)
-        ]
-        with trace.stage("generate"):
-            generation = self.backend(bundle, tier).generate(
-                GenerationRequest(
-                    question=question,
-                    messages=messages,
-                    evidence=numbered,
-                    prompt=prompt,
-                    max_tokens=request.max_tokens,
-                    temperature=request.temperature,
-                    model=request.model,
-                    artifacts=bundle.artifacts,
-                )
-            )
-        trace.record["tokens"] = {"in": generation.tokens_in, "out": generation.tokens_out}
-        if generation.info:
-            trace.record["generation"] = generation.info
-        cited = [evidence.spans[n - 1] for n in generation.citations if 0 < n <= len(evidence.spans)]
-        return generation.text, cited
-
-    def _validate(self, text, citations, evidence, corpus, principal, policy, trace) -> tuple[str, str]:
-        """Run the policy's output validators; the action they call for and the text to send."""
-        commit = self.retriever.commit(corpus.digest)
-        documents = self._component("documents", commit.digest, lambda: docs_of(commit))
-        ctx = OutputContext(text, citations, evidence, principal, policy, live_commit=commit.digest, documents=documents)
-        verdicts = run_output_validators(ctx)
-        trace.record["validators"] = [v.to_dict() for v in verdicts]
-        trace.record["citations"] = [_citation(n, s) for n, s in enumerate(citations, 1)]
-        action = decide(verdicts)
-        if action == "summarize":
-            trace.record["policies"].append(
-                {"name": "sensitivity.ceiling", "rule": "sensitivity", "reason": "a source above the caller's ceiling: summary instead of verbatim text"}
-            )
-            return "allow", summarize_above_ceiling(ctx)
-        return action, text
-
-    def _declined(self, request, trace, bundle, prompt, reason, *, key: str | None = None) -> Completion:
-        text = prompt.decline_message(detect_language(trace.record.get("input", ""), prompt.decline)) if prompt else "I can't answer that reliably."
-        trace.record.update(outcome="declined", output=text, citations=[], cost=0.0, tokens={"in": 0, "out": 0},
-                            decline_reason=reason, tier=(trace.record.get("route") or {}).get("tier"))
-        payload = self._payload(trace, bundle)
-        if key is not None:  # safe: the key holds the corpus commit and every slot's version
-            self.cache.put(key, {"text": text, "payload": payload, "tokens": [0, 0]})
-        return Completion(trace.id, request.model, text, "stop", 0, 0, payload)
-
-    def _respond(self, request, trace, bundle, tier, text, citations, *, key, rp, question) -> Completion:
-        tokens = trace.record.get("tokens") or {}
-        if not tokens.get("in"):  # a tool answer: what the tier read (the question) and wrote
-            tokens = {"in": count_tokens(question) + 4, "out": count_tokens(text)}
-        cost = rp.price_of(tier).cost(tokens["in"], tokens["out"])
-        trace.record.update(
-            output=text,
-            tier=tier,
-            outcome=trace.record.pop("outcome_hint", "answered"),
-            prompt_bundle=bundle.get("prompt").ref if bundle.get("prompt") else None,
-            cost=round(cost, 8),
-            tokens=tokens,
-        )
-        trace.record.setdefault("citations", [])
-        payload = self._payload(trace, bundle)
-        if key is not None and not trace.record["tools"]:
-            self.cache.put(key, {"text": text, "payload": payload, "tokens": [tokens["in"], tokens["out"]]})
-        return Completion(trace.id, request.model, text, "stop", tokens["in"], tokens["out"], payload)
-
-    def _multi_part(self, question, evidence: RetrievalResult, corpus, principal, rules) -> RetrievalResult:
-        """For a question with several parts, add the best span of each part the first search missed."""
-        parts = [p.strip() for p in _split_parts(question) if len(p.split()) >= 3]
-        if len(parts) < 2:
-            return evidence
-        spans = list(evidence.spans)
-        seen = {(s.doc_id, s.start) for s in spans}
-        for part in parts:
-            extra = self.retriever.search(part, commit=corpus.digest, tenant=principal.tenant, rules=rules, k=3, as_of=self.as_of)
-            for span in extra.spans[:1]:
-                if (span.doc_id, span.start) not in seen:
-                    seen.add((span.doc_id, span.start))
-                    spans.insert(len(parts), span)
-        return replace(evidence, spans=spans)
-
-    def _passthrough(
-        self, request: ChatRequest, principal: Principal, bundle: Bundle, router: Router, policy: PolicySet, trace: _Trace
-    ) -> Completion:
-        """Forward by model name: input masked, cache consulted, output checked for personal data, traced."""
-        rp = router.policy
-        if request.model not in rp.tiers:
-            raise ModelNotFound(f"the model {request.model!r} does not exist", hint=f"served: {', '.join(sorted(rp.tiers))}")
-        with trace.stage("input_policy"):
-            messages, _ = self._mask(request, policy, trace)
-        trace.record["input"] = _last_user_message(messages)
-        trace.record["route"] = {"tier": request.model, "escalated": False, "reason": "passthrough by model name"}
-        key = None
-        if rp.cache.enabled:
-            with trace.stage("cache"):
-                context = {**self._cache_context(bundle, principal, policy), "model": request.model}
-                key = cache_key(canonical_json(messages), context, normalise_input=False)
-                cached = self.cache.get(key)
-            if cached is not None:
-                return self._from_cache(cached, trace, request)
-        with trace.stage("generate"):
-            generation = self.backend(bundle, request.model).generate(
-                GenerationRequest(
-                    question=trace.record["input"],
-                    messages=messages,
-                    evidence=[],
-                    prompt=None,
-                    max_tokens=request.max_tokens,
-                    temperature=request.temperature,
-                    model=request.model,
-                    artifacts=bundle.artifacts,
-                )
-            )
-        if generation.info:
-            trace.record["generation"] = generation.info
-        text = generation.text
-        with trace.stage("output_policy"):
-            leaks = scan(text, policy.pii)
-            if leaks:
-                text = mask_text(text, policy.pii, PiiVault(conversation_secret(self._pii_key, trace.id)), hash_key=self._pii_key).text
-                trace.record["policies"].append({"name": "pii.output", "rule": "pii.actions", "reason": f"masked {len(leaks)} value(s) in the output"})
-        trace.record["tokens"] = {"in": generation.tokens_in, "out": generation.tokens_out}
-        completion = self._respond(request, trace, bundle, request.model, text, [], key=key, rp=rp, question=trace.record["input"])
-        completion.finish_reason = generation.finish_reason
-        return completion
-
-    def _from_cache(self, cached: dict[str, Any], trace: _Trace, request: ChatRequest) -> Completion:
-        payload = dict(cached["payload"])
-        trace.record.update(
-            cache={"hit": True, "source_trace": payload.get("trace_id")},
-            output=cached["text"],
-            triage={"intent": payload.get("intent"), "confidence": payload.get("confidence")},
-            route={"tier": payload.get("tier"), "escalated": False, "reason": "cache hit"},
-            tier=payload.get("tier"),
-            retrieval=payload.get("retrieval"),
-            citations=payload.get("citations", []),
-            validators=payload.get("validators", []),
-            outcome="declined" if payload.get("declined") else "answered",
-            cost=0.0,
-            tokens={"in": 0, "out": 0},
-        )
-        trace.record["policies"] = list(payload.get("policies_fired", []))
-        payload.update(trace_id=trace.id, cache_hit=True, channel=trace.record["channel"])
-        return Completion(trace.id, request.model, cached["text"], "stop", 0, 0, payload)
-
-    def _payload(self, trace: _Trace, bundle: Bundle) -> dict[str, Any]:
-        """The response's `loopwright` object."""
-        record = trace.record
-        triage = record.get("triage") or {}
-        return {
-            "trace_id": trace.id,
-            "intent": triage.get("intent"),
-            "confidence": triage.get("confidence"),
-            "tier": record.get("tier"),
-            "channel": bundle.channel,
-            "citations": record.get("citations", []),
-            "receipts": [t["receipt"] for t in record["tools"] if t.get("receipt")],
-            "tools": [{k: t.get(k) for k in ("name", "status", "ticket")} for t in record["tools"]],
-            "policies_fired": record["policies"],
-            "validators": record["validators"],
-            "retrieval": record.get("retrieval"),
-            "generation": record.get("generation"),  # backend facts: for `hf`, the model and adapter digests
-            "declined": record.get("outcome") == "declined",
-            "cache_hit": False,
-            "confirmation": trace.confirmation,  # the action waiting for the customer's yes, with its token
-        }
-
-    def _finish(self, trace: _Trace, *, tokens: tuple[int, int], cost: float, sync: bool) -> None:
-        latency = round((time.perf_counter() - trace.started) * 1e3 + trace.stages.get("auth", 0.0), 3)
-        trace.record.update(stages=trace.stages, latency_ms=latency)
-        trace.record.setdefault("cost", cost)
-        trace.record.setdefault("tokens", {"in": tokens[0], "out": tokens[1]})
-        self.metrics.observe(trace.record)
-        self.writer.submit(trace.record)
-        if sync:
-            self.writer.flush()
-
-
-def _check_messages(messages: list[dict[str, str]]) -> None:
-    if not messages:
-        raise InvalidInput("messages must not be empty")
-    for m in messages:
-        if len(m.get("content") or "") > MAX_MESSAGE_CHARS:
-            raise InvalidInput(f"a message is longer than {MAX_MESSAGE_CHARS} characters")
-
-
-def _last_user_message(messages: list[dict[str, str]]) -> str:
-    for m in reversed(messages):
-        if m.get("role") == "user" and (m.get("content") or "").strip():
-            return m["content"]
-    raise InvalidInput("no user message with content", hint="the last user message is the question")
 
 
 _PART = re.compile(r"\?|;|\band also\b|\band\b(?=\s+(?:what|how|when|can|is|are|do|does)\b)")
@@ -652,23 +456,3 @@ _PART = re.compile(r"\?|;|\band also\b|\band\b(?=\s+(?:what|how|when|can|is|are|
 def _split_parts(question: str) -> list[str]:
     return [p for p in _PART.split(question) if p.strip()]
 
-
-def _citation(n: int, span: Span) -> dict[str, Any]:
-    return {
-        "n": n, "doc_id": span.doc_id, "title": span.title, "commit": span.commit,
-        "start": span.start, "end": span.end, "text": span.text, "score": round(span.score, 4),
-    }
-
-
-def _retrieval_summary(result: RetrievalResult) -> dict[str, Any]:
-    return {
-        "commit": result.commit,
-        "commit_ref": result.commit_ref,
-        "status": result.status,
-        "decline": result.decline,
-        "reason": result.reason,
-        "fingerprint": result.fingerprint,
-        "spans": [{"doc_id": s.doc_id, "start": s.start, "end": s.end, "score": round(s.score, 4)} for s in result.spans],
-        "stale": [s.doc_id for s in result.stale_evidence],
-        "timings_ms": result.timings_ms,
-    }

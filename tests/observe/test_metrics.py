@@ -5,10 +5,15 @@ from __future__ import annotations
 from prometheus_client.parser import text_string_to_metric_families
 
 from loopwright.observe.metrics import Metrics
+from loopwright.serving.trace import Trace
 
 
-def record(**over) -> dict:
-    return {
+def record(**over) -> Trace:
+    return Trace.from_dict({
+        "id": "tr_1",
+        "ts": "2026-12-01T00:00:00.000000Z",
+        "model": "m",
+        "deployment_version": 1,
         "principal": {"tenant": "acme"},
         "channel": "stable",
         "tier": "small",
@@ -19,7 +24,7 @@ def record(**over) -> dict:
         "cost": 0.25,
         "tokens": {"in": 100, "out": 20},
         **over,
-    }
+    })
 
 
 def samples(metrics: Metrics) -> dict[tuple[str, tuple], float]:

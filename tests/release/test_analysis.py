@@ -5,18 +5,21 @@ import pytest
 
 from loopwright.release.analysis import analyse, hodges_lehmann, rate_test
 from loopwright.serving.router import CanaryRules
+from loopwright.serving.trace import RetrievalSummary, SpanRef, Trace
 
 
 def _records(rng, n, defect_p, latency_scale, cost=0.001):
     return [
-        {
+        Trace.from_dict({
+            "id": f"tr_{i}", "ts": "2026-12-01T00:00:00.000000Z", "principal": {"tenant": "t"}, "channel": "canary",
+            "deployment_version": 1, "model": "m",
             "outcome": "defect" if rng.random() < defect_p else "accepted",
             "latency_ms": float(rng.gamma(2.0, latency_scale)),
             "cost": cost,
             "route": {"escalated": False},
             "validators": [],
-        }
-        for _ in range(n)
+        })
+        for i in range(n)
     ]
 
 
@@ -71,14 +74,19 @@ def test_canary_rules_are_validated(bad):
 
 
 def _touching(records, share, rng):
-    """Mark a `share` of records as having read a changed document (the focus)."""
+    """Make a `share` of records have read a changed document (the focus)."""
     for r in records:
-        r["touched"] = bool(rng.random() < share)
+        doc = "changed" if rng.random() < share else "unchanged"
+        r.retrieval = RetrievalSummary(commit="c", spans=[SpanRef(doc_id=doc, start=0, end=1, score=1.0)])
     return records
 
 
+def _touched(r) -> bool:
+    return r.retrieval.spans[0].doc_id == "changed"
+
+
 def _focus():
-    return "read a changed document", lambda r: r["touched"]
+    return "read a changed document", _touched
 
 
 def test_a_change_nobody_has_read_yet_waits_instead_of_advancing():
@@ -94,8 +102,8 @@ def test_a_regression_confined_to_what_changed_is_caught_by_the_focus_test():
     rng = np.random.default_rng(7)
     canary, stable = _touching(_records(rng, 1000, 0.05, 10), 0.04, rng), _touching(_records(rng, 1000, 0.05, 10), 0.04, rng)
     for r in canary:
-        if r["touched"] and rng.random() < 0.7:
-            r["outcome"] = "defect"  # the stale table: most answers that read it are wrong
+        if _touched(r) and rng.random() < 0.7:
+            r.outcome = "defect"  # the stale table: most answers that read it are wrong
     result = analyse(canary, stable, CanaryRules(min_samples=100, min_focus_samples=30), focus=_focus())
     assert result.decision == "rollback"
     focused = next(m for m in result.metrics if m.metric == "defect_rate[read a changed document]")

@@ -60,9 +60,9 @@ def _traffic(gateway, n, question, expect):
             Principal("larkspur-retail", "customer", subject=f"cus_{i:04d}", key_id="k"),
             sync_trace=True,
         )
-        verdict = judge(expect, Observed.from_trace(c.record))
+        verdict = judge(expect, Observed.from_trace(c.trace))
         record_feedback(gateway.ws, c.trace_id, tenant="larkspur-retail", thumbs=1 if verdict.passed else -1)
-        channels[c.record["channel"]] += 1
+        channels[c.trace.channel] += 1
     return channels
 
 

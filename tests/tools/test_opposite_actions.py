@@ -44,7 +44,7 @@ def _reset(ws, status: str | None) -> None:
 def _ask(gateway, principal, text: str, conversation: str, token: str | None = None):
     request = ChatRequest("larkspur-assistant", [{"role": "user", "content": text}], user=conversation, confirm_token=token)
     completion = gateway.complete(request, principal)
-    executed = [t["name"] for t in completion.record["tools"] if t["status"] == "executed"]
+    executed = [t.name for t in completion.trace.tools if t.status == "executed"]
     return completion, executed
 
 
@@ -75,8 +75,8 @@ def test_no_opposite_action_is_executed_on_held_out_phrases(triaged_bank):
                 lang = stats[p["language"]]
                 lang["runs"] += 1
                 completion, executed = _ask(gateway, principal, text, conversation)
-                tools = completion.record["tools"]
-                triage_tool = tools[0]["name"] if tools else None
+                tools = completion.trace.tools
+                triage_tool = tools[0].name if tools else None
                 if p["wants"] and triage_tool and triage_tool != p["wants"]:
                     lang["triage_other_tool"] += 1
                 asked = (completion.loopwright.get("confirmation") or {})

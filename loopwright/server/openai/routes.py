@@ -9,8 +9,10 @@ from collections.abc import Iterator
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
+from loopwright.errors import LoopwrightError
 from loopwright.policy.principal import Principal
 from loopwright.server.deps import authenticate, gateway_of
+from loopwright.server.errors import for_exception
 from loopwright.server.openai.protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -20,7 +22,7 @@ from loopwright.server.openai.protocol import (
     ResponseMessage,
     Usage,
 )
-from loopwright.serving.pipeline import ChatRequest, Completion
+from loopwright.serving.pipeline import ChatRequest, Completion, Stream
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -42,11 +44,12 @@ def chat_completions(body: ChatCompletionRequest, request: Request, principal: P
         confirm_token=body.confirm_token,
         idempotency_key=request.headers.get("idempotency-key"),
     )
-    completion = gateway.complete(chat, principal, auth_ms=request.state.auth_ms)
     created = int(time.time())
-    if body.stream:
+    if body.stream:  # the stages before generation run here, so a bad request is an error status, not a stream
+        stream = gateway.stream(chat, principal, auth_ms=request.state.auth_ms)
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(_sse(completion, created, include_usage), media_type="text/event-stream")
+        return StreamingResponse(_sse(stream, created, include_usage), media_type="text/event-stream")
+    completion = gateway.complete(chat, principal, auth_ms=request.state.auth_ms)
     return ChatCompletionResponse(
         id=_completion_id(completion),
         created=created,
@@ -65,18 +68,26 @@ def _usage(c: Completion) -> Usage:
     return Usage(prompt_tokens=c.tokens_in, completion_tokens=c.tokens_out, total_tokens=c.tokens_in + c.tokens_out)
 
 
-def _sse(completion: Completion, created: int, include_usage: bool) -> Iterator[str]:
-    """The validated answer as OpenAI chat.completion.chunk events; the last one carries `loopwright`."""
-    base = {"id": _completion_id(completion), "object": "chat.completion.chunk", "created": created, "model": completion.model}
+def _sse(stream: Stream, created: int, include_usage: bool) -> Iterator[str]:
+    """OpenAI chat.completion.chunk events: the text as output policy releases it, then a last chunk with the
+    finish reason (`content_filter` when policy ended the stream) and the `loopwright` object."""
+    completion_id = "chatcmpl-" + stream.trace_id.removeprefix("tr_")
+    base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": stream.model}
 
     def event(delta: dict, finish: str | None = None, **extra) -> str:
         chunk = {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     yield event({"role": "assistant", "content": ""})
-    words = completion.text.split(" ")
-    for i, word in enumerate(words):
-        yield event({"content": word if i == len(words) - 1 else word + " "})
+    try:
+        for text in stream:
+            yield event({"content": text})
+    except LoopwrightError as exc:  # after the first text (an upstream that broke off): OpenAI's error event
+        yield f"data: {for_exception(exc).body.decode()}\n\n"
+        return
+    finally:
+        stream.close()  # the client went away mid-stream: the trace says so
+    completion = stream.completion
     yield event({}, completion.finish_reason, loopwright=completion.loopwright)
     if include_usage:
         usage = {**base, "choices": [], "usage": _usage(completion).model_dump()}

@@ -8,7 +8,6 @@ from loopwright.serving.backends.base import (
     Backend,
     BackendContext,
     BackendError,
-    Evidence,
     Generation,
     GenerationRequest,
     create_backend,
@@ -16,6 +15,6 @@ from loopwright.serving.backends.base import (
 )
 
 __all__ = [
-    "Backend", "BackendContext", "BackendError", "Evidence", "Generation", "GenerationRequest", "create_backend",
+    "Backend", "BackendContext", "BackendError", "Generation", "GenerationRequest", "create_backend",
     "register_backend",
 ]

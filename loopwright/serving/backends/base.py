@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from loopwright.errors import ConfigError, LoopwrightError
 from loopwright.plugins import load_plugins
 from loopwright.serving.prompts import PromptBundle
+from loopwright.serving.trace import Citation
 
 if TYPE_CHECKING:
     from loopwright.registry.artifacts import Artifact
@@ -23,25 +24,11 @@ class BackendError(LoopwrightError):
     """A backend failed to produce an answer (upstream down, timed out, refused)."""
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """One numbered evidence span handed to a generator; `n` is its citation number."""
-
-    n: int
-    doc_id: str
-    title: str
-    text: str
-    start: int
-    end: int
-    commit: str
-    score: float
-
-
 @dataclass
 class GenerationRequest:
     question: str  # the masked user question
     messages: list[dict[str, str]]  # the masked conversation, for passthrough and chat backends
-    evidence: list[Evidence]
+    evidence: list[Citation]  # numbered evidence spans: the generator cites them as [n]
     prompt: PromptBundle | None
     language: str | None = None
     max_tokens: int | None = None
@@ -91,12 +78,13 @@ class Backend(ABC):
     @abstractmethod
     def generate(self, request: GenerationRequest) -> Generation: ...
 
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        """Text deltas; backends that can stream natively override this."""
-        text = self.generate(request).text
-        words = text.split(" ")
-        for i, word in enumerate(words):
-            yield word if i == len(words) - 1 else word + " "
+    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
+        """Text deltas as they are produced, then the finished `Generation` (the whole text, tokens,
+        finish reason) as the last item. Backends that can stream natively override this; the default
+        has the whole answer at once, so it sends it as one delta."""
+        generation = self.generate(request)
+        yield generation.text
+        yield generation
 
     def close(self) -> None:
         """Release connections or models."""

@@ -125,9 +125,25 @@ class HFBackend(Backend):
             info={**info, "ttft_ms": round(result.ttft_s * 1e3, 2)},
         )
 
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
-        handle, _ = self._submit(request)
-        yield from handle
+    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
+        """The engine's deltas as decoded, stripped at both ends as `generate` strips the whole text."""
+        handle, info = self._submit(request)
+        started, spaces = False, ""
+        for delta in handle:
+            if not started:
+                delta = delta.lstrip()
+                started = bool(delta)
+            body = delta.rstrip()
+            if body:
+                yield spaces + body
+                spaces = delta[len(body):]
+            else:
+                spaces += delta  # whitespace is sent only once more text follows it
+        result = handle.result()
+        text = result.text.strip()
+        yield Generation(text=text, citations=request.cited(text), tokens_in=result.tokens_in,
+                         tokens_out=result.tokens_out, finish_reason=result.finish_reason,
+                         info={**info, "ttft_ms": round(result.ttft_s * 1e3, 2)})
 
 
 def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:

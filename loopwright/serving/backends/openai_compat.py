@@ -80,13 +80,27 @@ class OpenAICompatBackend(Backend):
             finish_reason=choice.get("finish_reason") or "stop",
         )
 
-    def stream(self, request: GenerationRequest) -> Iterator[str]:
+    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
+        """The upstream's server-sent deltas as they arrive, then the finished `Generation` (usage asked for)."""
+        parts: list[str] = []
+        finish, usage = "stop", None
         try:
-            for chunk in self._call(**self._params(request), stream=True):
-                if chunk.choices and chunk.choices[0].delta.content:
-                    yield chunk.choices[0].delta.content
+            chunks = self._call(**self._params(request), stream=True, stream_options={"include_usage": True})
+            with chunks:  # closing it (the caller stopped early) closes the upstream connection
+                for chunk in chunks:
+                    usage = chunk.usage or usage
+                    if not chunk.choices:
+                        continue
+                    choice = chunk.choices[0]
+                    finish = choice.finish_reason or finish
+                    if choice.delta.content:
+                        parts.append(choice.delta.content)
+                        yield choice.delta.content
         except self._openai.APIError as exc:
             raise BackendError(f"upstream {self.base_url} failed: {type(exc).__name__}: {exc}") from None
+        text = "".join(parts)
+        yield Generation(text=text, citations=request.cited(text), tokens_in=usage.prompt_tokens if usage else 0,
+                         tokens_out=usage.completion_tokens if usage else 0, finish_reason=finish)
 
     def close(self) -> None:
         self._client.close()

@@ -1,0 +1,63 @@
+"""The tools stage: an intent that needs an action calls its typed tool contract, and the trace records it.
+
+The validator checks ownership, limits and confirmation before the executor
+runs; the executor returns a receipt. The answer says what happened (done with
+its ticket, awaiting confirmation, refused and why).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from loopwright.serving.trace import ToolCall, ToolReceipt, VerdictRecord
+from loopwright.tools.proposals import confirm, describe, propose
+
+if TYPE_CHECKING:
+    from loopwright.serving.call import Call
+    from loopwright.workspace import Workspace
+
+
+def act(ws: Workspace, call: Call) -> str | None:
+    """Run the intent's tool (or, with a confirm token, the call it confirms) when the message names what it
+    needs; the answer, or None to answer from the documents. The customer's words, not the classifier alone,
+    decide whether a call runs without asking (`loopwright.tools.proposals`)."""
+    tool, t, request = call.tool, call.trace, call.request
+    if call.principal.subject is None and not request.confirm_token:  # tools act for a customer; with none, answer from the documents
+        t.tools.append(ToolCall(name=tool, status="skipped", reason="no customer in the caller's context"))
+        return None
+    if request.confirm_token:
+        proposal = confirm(ws, request.confirm_token, call.principal, policy=call.policy, conversation=request.user,
+                           idempotency_key=request.idempotency_key)
+    else:
+        proposal = propose(ws, tool, call.question, call.principal, policy=call.policy, conversation=request.user,
+                           idempotency_key=request.idempotency_key, dry_run=t.purpose == "golden")
+    result, arguments = proposal.result, proposal.arguments
+    if result is None:
+        t.tools.append(ToolCall(name=proposal.tool, status="needs_arguments", reason="the message names no card or transaction"))
+        return None
+    status = {"done": "executed", "refused": "blocked"}.get(result.status, result.status)
+    if result.status == "refused" and result.refusal.action == "conflict":
+        status = "conflict"  # permitted, but the card (say) is already in that state
+    entry = ToolCall(name=result.tool, status=status, ticket=result.ticket, replayed=result.replayed,
+                     verdicts=[VerdictRecord(**v.to_dict()) for v in result.verdicts])
+    if result.receipt is not None:
+        r = result.receipt
+        entry.receipt = ToolReceipt(id=r.id, seq=r.seq, digest=r.digest, signature=r.signature, ticket=result.ticket)
+    if result.confirmation is not None:
+        entry.confirmation = {k: v for k, v in result.confirmation.items() if k != "token"}  # the store never holds it
+        call.confirmation = result.confirmation
+    t.tools.append(entry)
+    if result.status == "done":
+        call.outcome = "accepted"  # the receipt proves the action happened
+        return f"{result.output.get('message', 'Done.')} (ticket {result.ticket})"
+    if result.status == "needs_confirmation":
+        # The token travels in the response's `loopwright.confirmation`, never in the text (which is stored).
+        return (f"Please confirm: do you want me to {describe(result.tool, arguments)}? Nothing is done until you "
+                f"confirm (until {result.confirmation['expires_at']}).")
+    if result.status == "dry_run":
+        return f"{describe(result.tool, arguments)} would run (evaluation: not executed)."
+    refusal = result.refusal
+    if status == "conflict":
+        return f"Nothing to do: {refusal.reason}."
+    t.fire(f"tool.{refusal.name}", refusal.rule, refusal.reason)
+    return f"I can't do that: {refusal.reason}."
