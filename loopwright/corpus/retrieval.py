@@ -139,7 +139,7 @@ class Retriever:
             if (hit := self._indexes.get(commit.tree)) is not None:
                 self._indexes.move_to_end(commit.tree)
                 return hit
-            index = commits.ensure_index(self.ws, commit.tree, commit.documents)
+            index = commits.ensure_index(self.ws, commit.tree, commit.documents, commit.index_digest)
             self._indexes[commit.tree] = index
             while len(self._indexes) > self._warm:
                 self._indexes.popitem(last=False)
