@@ -108,6 +108,33 @@ def release_start(
         raise typer.Exit(1)
 
 
+def release_new_artifact(ws, slot: str, ref: str, *, reason: str, canary: float = 0.1) -> dict | None:
+    """Hand a freshly made artifact to the release plane (gate, then canary; `release.start`).
+
+    For `triage fit --deploy` and `model sample --deploy`. None when it is already live on `slot`.
+    """
+    from loopwright.release.deployment import get_deployment
+
+    live = get_deployment(ws).stable(slot)
+    if live is not None and live.ref == ref:
+        return None
+    release, report = releases.start(ws, slot, ref, canary=canary, reason=reason)
+    return {**release.to_dict(), "gate_report": report}
+
+
+def print_release_outcome(console, slot: str, outcome: dict | None) -> None:
+    """One line: what the release plane did with a new artifact."""
+    if outcome is None:
+        console.print(f"already live on {slot}")
+    elif outcome["state"] == "rejected":
+        console.print(f"[red]release {outcome['id']} rejected by the golden gate[/red]; {slot} unchanged")
+    elif outcome["state"] == "promoted":
+        console.print(f"release {outcome['id']}: passed the gate; {slot} served nothing, so it is now stable")
+    else:
+        console.print(f"release {outcome['id']}: passed the gate; canary at {outcome['share']:.0%} on {slot} "
+                      f"(`loopwright release status`)")
+
+
 def _releases_table(console, found) -> None:
     table = Table("id", "slot", "candidate", "baseline", "state", "share", "started", "last analysis")
     for r in found:
@@ -193,9 +220,14 @@ def rollback(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Return one slot to its previous (or named) artifact, ending any canary on it; running servers follow within a second."""
+    """Return one slot to its previous (or named) artifact, ending any canary on it (during a canary, stable stays); running servers follow within a second."""
     receipt = releases.rollback(open_workspace(workspace), slot, to=to, reason=reason)
-    emit(receipt.to_dict(), json, lambda c: c.print(f"{slot}: {receipt.before['stable']} -> {receipt.after['stable']} (receipt {receipt.id})"))
+
+    def render(console):
+        ended = f"canary {receipt.before['canary']} ended; " if receipt.before.get("canary") else ""
+        console.print(f"{slot}: {ended}{receipt.before['stable'] or 'nothing'} -> {receipt.after['stable'] or 'nothing'} (receipt {receipt.id})")
+
+    emit(receipt.to_dict(), json, render)
 
 
 def register(app: typer.Typer) -> None:

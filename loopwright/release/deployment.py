@@ -116,7 +116,12 @@ def set_stable(
     action: str = "deploy.set",
     session: Session | None = None,
 ) -> Receipt:
-    """Put artifact `ref` live on `slot`'s stable channel, with a receipt naming before and after."""
+    """Put artifact `ref` live on `slot`'s stable channel, with a receipt naming before and after.
+
+    This passes no golden gate and no canary: the receipt says so (`after.ungated`),
+    and `loopwright deploy show` names the slots it left that way. The release plane
+    (`release.start`) is the gated path.
+    """
     if session is None:
         with ws.write() as s:
             return set_stable(ws, slot, ref, actor=actor, reason=reason, action=action, session=s)
@@ -134,7 +139,7 @@ def set_stable(
         action=action,
         subject=f"slot/{slot}",
         before={"stable": before.ref, "digest": before.digest} if before else None,
-        after={"stable": artifact.ref, "digest": artifact.digest},
+        after={"stable": artifact.ref, "digest": artifact.digest, "ungated": True},
         details={"reason": reason, "deployment_version": version},
     )
 

@@ -148,7 +148,10 @@ def start(
     """Gate `ref` for `slot` on the goldens and, if it passes, canary it to `canary` of traffic.
 
     Returns the release and the gate report (None with `skip_gate`). A failed
-    gate ends the release as `rejected`, with the report in its receipt.
+    gate ends the release as `rejected`, with the report in its receipt. On a
+    slot that serves nothing yet there is no stable traffic to compare a canary
+    with, so a candidate that passes the gate goes straight to stable
+    (`promoted`, receipts `release.gate` then `release.promote`).
     """
     from loopwright.release.goldens import gate, load_suite, run_suite
 
@@ -214,7 +217,17 @@ def start(
                 s, ws, actor=actor, action="release.gate", subject=subject, after={**common, "passed": not rejected},
                 details={k: report.get(k) for k in ("mode", "suite", "total", "passed", "failed", "critical_failed", "regressions", "known_failures", "fixed", "failures")},
             )
-        if not rejected:
+        if not rejected and baseline is None:
+            _, version = replace_stable(s, slot, candidate)
+            row.state, row.share, row.ended_at = "promoted", 1.0, now
+            append_receipt(
+                s, ws, actor=actor, action="release.promote", subject=subject,
+                before={"slot": slot, "share": 0.0, "candidate": candidate.ref},
+                after={"slot": slot, "state": "promoted", "stable": candidate.ref},
+                details={"reason": reason or "first artifact on the slot: no stable traffic to canary against",
+                         "evidence": None, "deployment_version": version},
+            )
+        elif not rejected:
             version = put_canary(s, slot, candidate, canary)
             append_receipt(
                 s, ws, actor=actor, action="release.canary", subject=subject, before={"share": 0.0},
@@ -342,28 +355,37 @@ def _canary_rules(ws: Workspace) -> CanaryRules:
 
 
 def rollback(ws: Workspace, slot: str, *, to: str | None = None, actor: str | None = None, reason: str = "") -> Receipt:
-    """Return one slot to its previous stable artifact (or `to`), ending any canary on it. No other slot changes."""
+    """Return one slot to its previous stable artifact (or `to`), ending any canary on it. No other slot changes.
+
+    During a canary, "previous" is what stable serves: the canary ends and stable stays,
+    in every state of the release (a first canary, with nothing before it, included).
+    """
     kind = slot_kind(slot)
     with ws.write() as s:
         state = get_deployment(ws, session=s).slots.get(slot)
-        if state is None or state.stable is None:
+        if state is None or (state.stable is None and state.canary is None):
             raise NotFound(f"nothing is deployed on slot {slot!r}")
         if to is not None:
             target = resolve(ws, to, session=s, kind=kind)
+        elif state.canary is not None:
+            target = state.stable  # None for a first release: the slot goes back to serving nothing
         else:
             target = _previous(s, slot, state.stable)
-        if target.digest == state.stable.digest and state.canary is None:
+        current = state.stable.digest if state.stable else None
+        if state.canary is None and target.digest == current:
             raise ConflictError(f"{slot} already serves {target.ref}")
         row = _active_row(s, slot)
         if row is not None:
             row.state, row.ended_at, row.share = "rolled_back", utc_now(), 0.0
-        drop_canary(s, slot)
-        before, version = replace_stable(s, slot, target)
+        version = drop_canary(s, slot)
+        before = state.stable
+        if target is not None and target.digest != current:
+            before, version = replace_stable(s, slot, target)
         return append_receipt(
             s, ws, actor=actor, action="rollback", subject=f"slot/{slot}",
             before={"stable": before.ref if before else None, "digest": before.digest if before else None,
                     "canary": state.canary.ref if state.canary else None},
-            after={"stable": target.ref, "digest": target.digest},
+            after={"stable": target.ref if target else None, "digest": target.digest if target else None},
             details={"reason": reason or "rolled back by hand", "ended_release": row.id if row else None, "deployment_version": version},
         )
 
@@ -372,8 +394,9 @@ def _previous(session: Session, slot: str, current: Artifact) -> Artifact:
     """What the slot served before `current` became stable, from the receipts."""
     for receipt in reversed(list_receipts(session, subject=f"slot/{slot}")):
         after = receipt.after or {}
-        if after.get("digest") == current.digest and receipt.before and receipt.before.get("digest"):
-            row = session.scalars(sa.select(ArtifactRow).where(ArtifactRow.digest == receipt.before["digest"])).first()
+        before = (receipt.before or {}).get("digest")
+        if after.get("digest") == current.digest and before and before != current.digest:  # not a canary-only rollback
+            row = session.scalars(sa.select(ArtifactRow).where(ArtifactRow.digest == before)).first()
             if row is not None:
                 return get_by_id(session, row.id)
     for release in session.scalars(
