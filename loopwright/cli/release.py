@@ -170,7 +170,8 @@ def release_watch(
     interval: Annotated[float, typer.Option(min=1, help="Seconds between analyses.")] = 30,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Keep analysing canaries until interrupted (the automated controller)."""
+    """Keep analysing canaries until interrupted. `loopwright serve` runs the same controller (one replica at a
+    time, by a store lease); this is for a workspace no server runs on."""
     import time
 
     ws = open_workspace(workspace)

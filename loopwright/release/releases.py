@@ -324,9 +324,12 @@ def _focus(ws: Workspace, release: Release):
 
 def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, Any]]:
     """Analyse every active release once and act: wait, step up, promote, or roll back. Returns what happened."""
+    found = active(ws)
+    if not found:
+        return []
     rules = _canary_rules(ws)
     actions = []
-    for release in active(ws):
+    for release in found:
         result = analyse(ws, release, rules)
         evidence = {"share": release.share, **result.to_dict()}
         if result.decision == "wait":
