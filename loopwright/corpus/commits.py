@@ -290,9 +290,10 @@ def verify_indexes(ws: Workspace) -> Check:
 
     problems, checked, seen = [], 0, set()
     for artifact in artifacts.list_artifacts(ws, kind="corpus"):
-        if MANIFEST not in artifact.files:
-            continue
-        found = commit_of(ws, artifact)
+        try:
+            found = commit_of(ws, artifact)
+        except (UnknownRef, KeyError, ValueError):
+            continue  # not a commit's manifest (a bare corpus artifact): it has no index
         folder = index_folder(ws, found.tree)
         if found.index_digest is None or found.tree in seen or not (folder / "index.json").is_file():
             continue
