@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
-from loopwright.errors import InvalidInput
+from loopwright.errors import InvalidInput, LoopwrightError
 from loopwright.observe.traces import get_trace
 from loopwright.registry.artifacts import resolve
 from loopwright.release import goldens, releases
@@ -118,7 +118,11 @@ def release_new_artifact(ws, slot: str, ref: str, *, reason: str, canary: float 
     live = get_deployment(ws).stable(slot)
     if live is not None and live.ref == ref:
         return None
-    release, report = releases.start(ws, slot, ref, canary=canary, reason=reason)
+    try:
+        release, report = releases.start(ws, slot, ref, canary=canary, reason=reason)
+    except LoopwrightError as exc:
+        raise type(exc)(f"{ref} is registered but not released on {slot}: {exc.message}",
+                        hint=exc.hint or "fix that and run `loopwright release start`, or pass --no-deploy") from None
     return {**release.to_dict(), "gate_report": report}
 
 
