@@ -58,14 +58,15 @@ def show(
 
 @app.command(epilog="Example: loopwright audit verify --json")
 def verify(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
-    """Check the receipt chain (every digest, link and signature, and its signed head), every blob, every
-    corpus index, and the deployment table against its receipts; exit 1 naming what is wrong."""
+    """Check the receipt chain (every digest, link and signature, and its signed head), every artifact against its
+    registration receipt, every blob, every corpus index, and the deployment table against its receipts; exit 1
+    naming what is wrong."""
     from loopwright.corpus.commits import verify_indexes
 
     ws = open_workspace(workspace)
     with ws.session() as s:
         chain = receipts.verify_chain(s, ws)
-        checks = [audit.verify_blobs(ws, s), audit.verify_deployment(s)]
+        checks = [audit.verify_artifacts(s), audit.verify_blobs(ws, s), audit.verify_deployment(s)]
     checks.append(verify_indexes(ws))
     ok = chain.ok and all(c.ok for c in checks)
 

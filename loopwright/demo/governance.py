@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from loopwright.corpus.commits import verify_indexes
 from loopwright.observe.traces import load_records
-from loopwright.registry.audit import verify_blobs, verify_deployment
+from loopwright.registry.audit import verify_artifacts, verify_blobs, verify_deployment
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.serving.cache import MemoryCache, RedisCache
 
@@ -90,7 +90,7 @@ def governance(ctx: DemoContext) -> None:
     tools = tool_actions(ctx)
     with ctx.ws.session() as s:
         chain = verify_chain(s, ctx.ws)
-        checks = [verify_blobs(ctx.ws, s), verify_deployment(s)]
+        checks = [verify_artifacts(s), verify_blobs(ctx.ws, s), verify_deployment(s)]
     checks.append(verify_indexes(ctx.ws))
     problems = [f"{c.name}: {p}" for c in checks for p in c.problems]
     ctx.row("governance", "raw PII found (database, cache, logs, exported traces)", scan["total_found"], "", target="0",
@@ -99,7 +99,7 @@ def governance(ctx: DemoContext) -> None:
     ctx.row("governance", "tool actions blocked by a validator", tools["blocked"], "")
     ctx.row("governance", "tool actions executed (with receipts)", tools["executed"], "", receipts=tools["receipts"])
     ctx.row("governance", "audit chain verified", chain.ok, "", target="intact", met=chain.ok)
-    ctx.row("governance", "blobs, indexes and deployment verified against their digests and receipts", not problems, "",
+    ctx.row("governance", "artifacts, blobs, indexes and deployment verified against their digests and receipts", not problems, "",
             target="no problem", met=not problems)
     ctx.phases.append({
         "name": "governance", "title": "Governance check", "start_t": start, "end_t": ctx.now(),

@@ -1,6 +1,7 @@
 """Whole-workspace checks behind `loopwright audit verify`, beyond the receipt chain itself.
 
 - every blob: its bytes hash to its name, and every artifact file's blob is there;
+- every artifact row: its digest is its content's, and the one its registration receipt signed;
 - the deployment table: replaying the deployment receipts from the first one
   gives exactly the table's rows (so a hand edit of the table is seen).
 
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from loopwright.registry.artifacts import content_digest
 from loopwright.store.schema import ArtifactRow, DeploymentRow, ReceiptRow
 
 if TYPE_CHECKING:
@@ -68,6 +70,26 @@ def verify_blobs(ws: Workspace, session: Session) -> Check:
     return Check("blobs", checked, problems)
 
 
+def verify_artifacts(session: Session) -> Check:
+    """Every artifact row's digest is its content's (kind and file manifest) and the one its registration receipt signed."""
+    registered: dict[str, str] = {}
+    for subject, after_text in session.execute(
+        sa.select(ReceiptRow.subject, ReceiptRow.after).where(ReceiptRow.subject.like("%@%")).order_by(ReceiptRow.seq)
+    ):
+        after = json.loads(after_text) or {}
+        if isinstance(after, dict) and after.get("ref") == subject and after.get("digest"):
+            registered.setdefault(subject, after["digest"])
+    problems, checked = [], 0
+    for row in session.scalars(sa.select(ArtifactRow).order_by(ArtifactRow.id)):
+        checked += 1
+        ref = f"{row.kind}/{row.name}@{row.version}"
+        if content_digest(row.kind, json.loads(row.files)) != row.digest:
+            problems.append(f"{ref}: its file list does not hash to its digest (the artifacts table was edited)")
+        elif registered.get(ref) != row.digest:
+            problems.append(f"{ref}: no registration receipt signed digest {row.digest[:12]}")
+    return Check("artifacts", checked, problems)
+
+
 @dataclass(frozen=True)
 class Placement:
     """What the receipts say one slot's channel serves, and the receipt that put it there."""
@@ -100,7 +122,9 @@ def replay_deployment(session: Session) -> dict[tuple[str, str], Placement]:
     """
     state: dict[tuple[str, str], Placement] = {}
     rows = session.execute(
-        sa.select(ReceiptRow.seq, ReceiptRow.digest, ReceiptRow.action, ReceiptRow.subject, ReceiptRow.after).order_by(ReceiptRow.seq)
+        sa.select(ReceiptRow.seq, ReceiptRow.digest, ReceiptRow.action, ReceiptRow.subject, ReceiptRow.after)
+        .where(sa.or_(ReceiptRow.subject.startswith("slot/"), ReceiptRow.subject.startswith("release/")))
+        .order_by(ReceiptRow.seq)
     )
     for seq, digest, action, subject, after_text in rows:
         after = json.loads(after_text) or {}
