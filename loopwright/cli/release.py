@@ -174,15 +174,25 @@ def release_watch(
     interval: Annotated[float, typer.Option(min=1, help="Seconds between analyses.")] = 30,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Keep analysing canaries until interrupted. `loopwright serve` runs the same controller (one replica at a
-    time, by a store lease); this is for a workspace no server runs on."""
+    """Keep analysing canaries until interrupted. `loopwright serve` runs the same controller; both take turns
+    through one store lease, so a canary is never acted on twice."""
     import time
 
-    ws = open_workspace(workspace)
-    while True:
-        for a in releases.tick(ws):
-            typer.echo(f"{a['slot']} (release {a['release']}): {a['action']} - {a['reason']}")
-        time.sleep(interval)
+    from loopwright.release.controller import ReleaseController
+
+    controller = ReleaseController(open_workspace(workspace), interval_s=interval)
+    waiting = False
+    try:
+        while True:
+            actions = controller.step()
+            if actions is None and not waiting:
+                typer.echo("another process (a `loopwright serve` replica) holds the release-controller lease; waiting")
+            waiting = actions is None
+            for a in actions or []:
+                typer.echo(f"{a['slot']} (release {a['release']}): {a['action']} - {a['reason']}")
+            time.sleep(interval)
+    finally:
+        controller.stop()
 
 
 @release_app.command("promote", epilog="Example: loopwright release promote corpus")

@@ -35,3 +35,27 @@ def test_controllers_take_turns_and_give_the_lease_up(workspace):
     assert second.step() is None
     first.stop()  # never started: stop only gives the lease up
     assert second.step() == []
+
+
+def test_release_watch_waits_while_a_server_holds_the_lease(workspace):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    assert leases.acquire(workspace.engine, LEASE, "a-server", 60)
+    proc = subprocess.Popen([sys.executable, "-m", "loopwright", "release", "watch", "--interval", "1", "--workspace", str(workspace.root)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=os.environ.copy())
+    try:
+        time.sleep(10)  # start-up, then turns under the server's lease
+        assert proc.poll() is None and leases.holder_of(workspace.engine, LEASE) == "a-server"
+        leases.release(workspace.engine, LEASE, "a-server")
+        deadline = time.monotonic() + 30
+        while leases.holder_of(workspace.engine, LEASE) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert leases.holder_of(workspace.engine, LEASE) not in (None, "a-server")  # watch took it once free
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+    assert "holds the release-controller lease; waiting" in out
+    assert leases.holder_of(workspace.engine, LEASE) is None  # given up on exit
