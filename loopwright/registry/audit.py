@@ -121,6 +121,7 @@ def replay_deployment(session: Session) -> dict[tuple[str, str], Placement]:
     `release.rollback`) on `release/<id>`.
     """
     state: dict[tuple[str, str], Placement] = {}
+    skipped: set[str] = set()  # releases that skipped the golden gate: what they promote is ungated
     rows = session.execute(
         sa.select(ReceiptRow.seq, ReceiptRow.digest, ReceiptRow.action, ReceiptRow.subject, ReceiptRow.after)
         .where(sa.or_(ReceiptRow.subject.startswith("slot/"), ReceiptRow.subject.startswith("release/")))
@@ -133,9 +134,11 @@ def replay_deployment(session: Session) -> dict[tuple[str, str], Placement]:
             slot = subject.removeprefix("slot/")
             if action == "rollback":
                 state.pop((slot, "canary"), None)
-            if after.get("digest"):
-                state[(slot, "stable")] = Placement(after["digest"], 1.0, rid, action, action != "rollback" and after.get("ungated", True))
+            if after.get("digest"):  # a direct set never passes the gate; a rollback returns to what served before
+                state[(slot, "stable")] = Placement(after["digest"], 1.0, rid, action, action != "rollback")
             continue
+        if action == "release.gate_skipped":
+            skipped.add(subject)
         if not subject.startswith("release/") or "slot" not in after:
             continue
         slot = after["slot"]
@@ -147,7 +150,9 @@ def replay_deployment(session: Session) -> dict[tuple[str, str], Placement]:
         elif action in ("release.promote", "release.abort", "release.rollback"):
             state.pop((slot, "canary"), None)
             if action == "release.promote":
-                state[(slot, "stable")] = Placement(_digest_of_ref(session, after.get("stable")) or "?", 1.0, rid, action, False)
+                state[(slot, "stable")] = Placement(
+                    _digest_of_ref(session, after.get("stable")) or "?", 1.0, rid, action, subject in skipped
+                )
     return state
 
 

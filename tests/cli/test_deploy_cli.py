@@ -65,5 +65,7 @@ def test_triage_fit_deploy_goes_through_the_release_plane(bank, triage_fit):
         assert actions == ["release.gate", "release.promote"]
         assert not list_receipts(s, subject="slot/model:triage"), "no direct, ungated set"
     assert get_deployment(bank).stable("model:triage").digest == triage_fit.artifact.digest
+    shown = json.loads(runner.invoke(app, ["deploy", "show", "--json", "--workspace", str(bank.root)]).stdout)
+    assert shown["stable_placed_by"]["model:triage"]["ungated"] is False  # gated by the goldens
     again = runner.invoke(app, ["triage", "fit", "--deploy", "--json", "--workspace", str(bank.root)])
     assert again.exit_code == 0 and json.loads(again.stdout)["release"] is None  # already live

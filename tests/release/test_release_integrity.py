@@ -53,13 +53,13 @@ def test_rollback_during_a_later_canary_also_keeps_stable(bank):
     _replay_matches(bank)
 
 
-def test_a_release_on_an_empty_slot_goes_to_stable_once_gated(bank):
+def test_a_release_on_an_empty_slot_goes_to_stable_without_a_canary(bank):
     prompt = get_deployment(bank).stable("prompt")
     release, _ = releases.start(bank, "prompt:es", prompt.ref, canary=0.1, skip_gate=True)
     assert release.state == "promoted" and get_deployment(bank).stable("prompt:es").digest == prompt.digest
     with bank.session() as s:
         placed = replay_deployment(s)[("prompt:es", "stable")]
-    assert placed.action == "release.promote" and not placed.ungated
+    assert placed.action == "release.promote" and placed.ungated  # --skip-gate: shown as ungated
     _replay_matches(bank)
 
 
@@ -76,7 +76,7 @@ def test_every_release_step_replays_to_the_table(bank):
     _replay_matches(bank)
     with bank.session() as s:
         placed = replay_deployment(s)[("corpus", "stable")]
-    assert placed.digest == good.digest and placed.action == "release.promote" and not placed.ungated
+    assert placed.digest == good.digest and placed.action == "release.promote" and placed.ungated  # skipped its gate
 
 
 def test_a_triage_head_is_refused_on_a_generation_slot(workspace):
