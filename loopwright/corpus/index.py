@@ -3,7 +3,8 @@
 An index belongs to a corpus *tree* (the digest of a commit's documents and
 their metadata, see `commits.tree_digest`), not to the commit: a revert that
 restores an earlier tree reuses that tree's index and ranks byte-for-byte the
-same. It is saved under `state_dir/indexes/<tree>/` and loaded, not rebuilt.
+same. It is saved under `state_dir/indexes/<tree>/` and loaded, not rebuilt,
+once its files match the digest its commit records (`commits.ensure_index`).
 
 Ranking one query (N chunks, D = 384):
 
