@@ -43,6 +43,10 @@ class ServeSection(_Section):
         description="The date freshness is judged against; empty means today. A sample pins its own "
         "'today' so its results do not drift with the calendar.",
     )
+    release_interval_s: float = Field(
+        30.0, ge=0, description="Seconds between canary analyses by the replica holding the release-controller "
+        "lease (automatic promotion and rollback); 0 turns the controller off in this process.",
+    )
 
 
 class CacheSection(_Section):
@@ -110,6 +114,8 @@ def render_default_config(name: str, sample: str | None, as_of: date | None = No
         'host = "127.0.0.1"\n'
         "port = 8700\n"
         f"{as_of_line}"
+        "# One replica at a time runs canary analysis and automatic rollback this often (seconds; 0: off).\n"
+        "release_interval_s = 30\n"
         "\n[cache]\n"
         "# Empty: in-process LRU. LOOPWRIGHT_REDIS_URL overrides.\n"
         'redis_url = ""\n'

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
 from loopwright.errors import IntegrityError
-from loopwright.registry import receipts
+from loopwright.registry import audit, receipts
 
 app = typer.Typer(help="The append-only, signed, hash-chained audit log of every state change.", no_args_is_help=True)
 
@@ -81,19 +81,29 @@ def show(
 
 @app.command(epilog="Example: loopwright audit verify --json")
 def verify(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
-    """Check every receipt's digest, link and signature; exit 1 naming the first broken one."""
+    """Check the receipt chain (every digest, link and signature, and its signed head), every artifact against its
+    registration receipt, every blob, every corpus index, and the deployment table against its receipts; exit 1
+    naming what is wrong."""
+    from loopwright.corpus.commits import verify_indexes
+
     ws = open_workspace(workspace)
     with ws.session() as s:
-        report = receipts.verify_chain(s, ws)
+        chain = receipts.verify_chain(s, ws)
+        checks = [audit.verify_artifacts(s), audit.verify_blobs(ws, s), audit.verify_deployment(s)]
+    checks.append(verify_indexes(ws))
+    ok = chain.ok and all(c.ok for c in checks)
 
     def render(console):
-        if report.ok:
-            console.print(f"audit chain intact: {report.checked} receipts verified")
+        if chain.ok:
+            console.print(f"audit chain intact: {chain.checked} receipts verified")
         else:
-            console.print(
-                f"[red]audit chain broken at receipt {report.broken_seq} ({report.broken_id}): {report.reason}[/red]"
-            )
+            console.print(f"[red]audit chain broken at receipt {chain.broken_seq} ({chain.broken_id}): {chain.reason}[/red]")
+        for check in checks:
+            if check.ok:
+                console.print(f"{check.name}: {check.checked} verified")
+            for problem in check.problems:
+                console.print(f"[red]{check.name}: {problem}[/red]")
 
-    emit(report.to_dict(), json, render)
-    if not report.ok:
+    emit({**chain.to_dict(), "ok": ok, "chain_ok": chain.ok, "checks": [c.to_dict() for c in checks]}, json, render)
+    if not ok:
         raise typer.Exit(1)

@@ -24,6 +24,8 @@ def serve(
     """Start the OpenAI-compatible gateway. SIGTERM drains in-flight requests and queued traces.
 
     Replicas are more `serve` processes on the same workspace (PostgreSQL, and Redis for the cache) behind a load balancer.
+    One replica at a time (a lease in the store) also runs canary analysis and automatic promotion or rollback,
+    every [serve] release_interval_s seconds.
     """
     import uvicorn
 
@@ -32,7 +34,7 @@ def serve(
     ws = open_workspace(workspace)
     ws.engine  # noqa: B018 - fail now, in one line, if the database does not answer
     uvicorn.run(
-        create_app(ws, warm=True),
+        create_app(ws, warm=True, release_interval_s=ws.settings.serve.release_interval_s),
         host=host or ws.settings.serve.host,
         port=port or ws.settings.serve.port,
         log_level="warning",

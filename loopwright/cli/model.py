@@ -53,7 +53,7 @@ def register(
 
 @app.command(epilog="Example: loopwright model sample --deploy")
 def sample(
-    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Put it live on slot model:small, with a receipt.")] = False,
+    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Release it on slot model:small: golden gate, then canary (`release start`).")] = False,
     small: Annotated[bool, typer.Option(help="A ~0.2M-parameter model that trains in seconds (for tests).")] = False,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse a model trained before on the same inputs (see LOOPWRIGHT_CACHE_DIR).")] = True,
     workspace: WorkspaceOpt = None,
@@ -66,17 +66,27 @@ def sample(
     ws = open_workspace(workspace)
     config = SampleLMConfig.small() if small else SampleLMConfig()
     with _progress("training model/bank-lm", json) as progress:
-        result = register_sample_lm(ws, config, deploy=deploy, progress=progress, use_cache=cache)
+        result = register_sample_lm(ws, config, progress=progress, use_cache=cache)
+    release = None
+    if deploy:
+        from loopwright.release.releases import release_new_artifact
+
+        ppl = result.to_dict()["heldout_perplexity"]["trained"]
+        release = release_new_artifact(ws, SLOT, result.artifact.ref, reason=f"sample LM: held-out perplexity {ppl:.1f}")
 
     def render(console):
         d = result.to_dict()
         how = "from the cache" if d["cache_hit"] else "trained"
         console.print(f"{result.artifact.short}  {how} in {d['seconds']:.1f} s")
         console.print(f"held-out perplexity {d['heldout_perplexity']['trained']:.1f} (untrained {d['heldout_perplexity']['untrained']:.0f})")
-        if result.deploy_receipt:
-            console.print(f"now live on {SLOT} (receipt {result.deploy_receipt.seq})")
+        if deploy:
+            from loopwright.cli.release import print_release_outcome
 
-    emit(result.to_dict(), json, render)
+            print_release_outcome(console, SLOT, release)
+
+    emit({**result.to_dict(), "release": release}, json, render)
+    if release is not None and release["state"] == "rejected":
+        raise typer.Exit(1)
 
 
 @app.command("adapter-register", epilog="Example: loopwright model adapter-register ./lora --name grace --base model/bank-lm")

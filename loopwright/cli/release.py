@@ -108,6 +108,19 @@ def release_start(
         raise typer.Exit(1)
 
 
+def print_release_outcome(console, slot: str, outcome: dict | None) -> None:
+    """One line: what the release plane did with a new artifact."""
+    if outcome is None:
+        console.print(f"already live on {slot}")
+    elif outcome["state"] == "rejected":
+        console.print(f"[red]release {outcome['id']} rejected by the golden gate[/red]; {slot} unchanged")
+    elif outcome["state"] == "promoted":
+        console.print(f"release {outcome['id']}: passed the gate; {slot} served nothing, so it is now stable")
+    else:
+        console.print(f"release {outcome['id']}: passed the gate; canary at {outcome['share']:.0%} on {slot} "
+                      f"(`loopwright release status`)")
+
+
 def _releases_table(console, found) -> None:
     table = Table("id", "slot", "candidate", "baseline", "state", "share", "started", "last analysis")
     for r in found:
@@ -143,14 +156,25 @@ def release_watch(
     interval: Annotated[float, typer.Option(min=1, help="Seconds between analyses.")] = 30,
     workspace: WorkspaceOpt = None,
 ) -> None:
-    """Keep analysing canaries until interrupted (the automated controller)."""
+    """Keep analysing canaries until interrupted. `loopwright serve` runs the same controller; both take turns
+    through one store lease, so a canary is never acted on twice."""
     import time
 
-    ws = open_workspace(workspace)
-    while True:
-        for a in releases.tick(ws):
-            typer.echo(f"{a['slot']} (release {a['release']}): {a['action']} - {a['reason']}")
-        time.sleep(interval)
+    from loopwright.release.controller import ReleaseController
+
+    controller = ReleaseController(open_workspace(workspace), interval_s=interval)
+    waiting = False
+    try:
+        while True:
+            actions = controller.step()
+            if actions is None and not waiting:
+                typer.echo("another process (a `loopwright serve` replica) holds the release-controller lease; waiting")
+            waiting = actions is None
+            for a in actions or []:
+                typer.echo(f"{a['slot']} (release {a['release']}): {a['action']} - {a['reason']}")
+            time.sleep(interval)
+    finally:
+        controller.stop()
 
 
 @release_app.command("promote", epilog="Example: loopwright release promote corpus")
@@ -193,9 +217,14 @@ def rollback(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Return one slot to its previous (or named) artifact, ending any canary on it; running servers follow within a second."""
+    """Return one slot to its previous (or named) artifact, ending any canary on it (during a canary, stable stays); running servers follow within a second."""
     receipt = releases.rollback(open_workspace(workspace), slot, to=to, reason=reason)
-    emit(receipt.to_dict(), json, lambda c: c.print(f"{slot}: {receipt.before['stable']} -> {receipt.after['stable']} (receipt {receipt.id})"))
+
+    def render(console):
+        ended = f"canary {receipt.before['canary']} ended; " if receipt.before.get("canary") else ""
+        console.print(f"{slot}: {ended}{receipt.before['stable'] or 'nothing'} -> {receipt.after['stable'] or 'nothing'} (receipt {receipt.id})")
+
+    emit(receipt.to_dict(), json, render)
 
 
 def register(app: typer.Typer) -> None:

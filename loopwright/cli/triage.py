@@ -8,6 +8,8 @@ import typer
 from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
+from loopwright.cli.release import print_release_outcome
+from loopwright.release.releases import release_new_artifact
 from loopwright.serving.triage import SLOT, TriageModel
 from loopwright.training import triage
 
@@ -19,14 +21,17 @@ def fit(
     dataset: Annotated[str, typer.Option(help="Dataset artifact with utterances.jsonl (text, intent, language).")] = triage.DEFAULT_DATASET,
     seed: Annotated[int, typer.Option(help="Salts the hash that splits texts into train, validation and test.")] = 0,
     c: Annotated[float, typer.Option("--c", help="Inverse L2 regularisation strength of the head.")] = triage.TriageConfig.c,
-    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help=f"Put the model live on slot {SLOT}, with a receipt.")] = True,
+    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help=f"Release the model on slot {SLOT}: golden gate, then canary (`release start`).")] = True,
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse a head fitted before on the same inputs (see LOOPWRIGHT_CACHE_DIR).")] = True,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """Fit the triage model on a dataset; print accuracy and calibration error per language on the held-out split."""
     ws = open_workspace(workspace)
-    result = triage.fit_triage(ws, dataset, triage.TriageConfig(seed=seed, c=c), deploy=deploy, use_cache=cache)
+    result = triage.fit_triage(ws, dataset, triage.TriageConfig(seed=seed, c=c), use_cache=cache)
+    overall = result.metrics["overall"]
+    reason = f"triage fit: test accuracy {overall['accuracy']:.3f}, ECE {overall['ece']:.3f}"
+    release = release_new_artifact(ws, SLOT, result.artifact.ref, reason=reason) if deploy else None
 
     def render(console):
         m = result.metrics
@@ -38,10 +43,11 @@ def fit(
         how = "from the cache" if result.cache_hit else "fitted"
         console.print(f"{result.artifact.short}  {how} in {result.seconds:.1f} s")
         if deploy:
-            live = "now live" if result.deploy_receipt else "already live"
-            console.print(f"{live} on {SLOT}" + (f" (receipt {result.deploy_receipt.seq})" if result.deploy_receipt else ""))
+            print_release_outcome(console, SLOT, release)
 
-    emit(result.to_dict(), json, render)
+    emit({**result.to_dict(), "release": release}, json, render)
+    if release is not None and release["state"] == "rejected":
+        raise typer.Exit(1)
 
 
 @app.command(epilog='Example: loopwright triage predict "I lost my card yesterday"')

@@ -10,6 +10,12 @@ A commit's *tree* digest covers only the documents and their metadata, like a
 git tree: a revert restores an earlier tree exactly, so it reuses that tree's
 index and its retrieval fingerprints (see `index.py`).
 
+The manifest also records the digest of the index built from the commit's
+documents (`index`: every index file's sha256). An index folder that does
+not match it (edited, or damaged) is never served: it is rebuilt from the
+commit's verified documents, and if the rebuild does not reproduce the
+recorded digest either (the embedding cache was altered, say) loading fails.
+
 Staged changes are an ordered list of operations in
 `state_dir/corpus/<name>.staged.json` (document bytes go to the blob store),
 read and rewritten under a file lock with an atomic rename, so separate CLI
@@ -19,7 +25,10 @@ invocations see each other's staging and a failed command leaves it as it was.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
+import logging
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopwright.corpus.documents import Document, ParsedDocument, parse_bytes, read_documents
 from loopwright.digests import canonical_json, digest_of
-from loopwright.errors import ConflictError, InvalidInput, NotFound, UnknownRef
+from loopwright.errors import ConflictError, IntegrityError, InvalidInput, NotFound, UnknownRef
 from loopwright.files import write_atomic
 from loopwright.registry import artifacts
 from loopwright.registry.artifacts import Artifact
@@ -38,7 +47,10 @@ from loopwright.registry.payloads import CorpusCommit, CorpusRevert
 
 if TYPE_CHECKING:
     from loopwright.corpus.index import CorpusIndex
+    from loopwright.registry.audit import Check
     from loopwright.workspace import Workspace
+
+logger = logging.getLogger(__name__)
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -76,6 +88,7 @@ class Commit:
     author: str
     documents: dict[str, DocEntry]
     changes: dict[str, list[str]]
+    index_digest: str | None = None  # None for commits made before manifests recorded it
 
     @property
     def digest(self) -> str:
@@ -154,7 +167,7 @@ def commit_of(ws: Workspace, artifact: Artifact) -> Commit:
         raise UnknownRef(f"{artifact.ref} is not a corpus commit")
     m = json.loads(artifact_bytes(ws, artifact, MANIFEST))
     docs = {k: DocEntry(Document.model_validate(v["meta"]), v["digest"]) for k, v in m["documents"].items()}
-    return Commit(artifact, m["parent"], m["tree"], m["message"], m["author"], docs, m["changes"])
+    return Commit(artifact, m["parent"], m["tree"], m["message"], m["author"], docs, m["changes"], m.get("index"))
 
 
 def artifact_bytes(ws: Workspace, artifact: Artifact, path: str) -> bytes:
@@ -201,23 +214,95 @@ def parsed_documents(ws: Workspace, docs: dict[str, DocEntry]) -> list[tuple[Doc
     return out
 
 
-def ensure_index(ws: Workspace, tree: str, docs: dict[str, DocEntry]) -> CorpusIndex:
-    """The index of `tree`: loaded when it was built before, otherwise built (reusing cached vectors) and saved."""
+def index_folder(ws: Workspace, tree: str) -> Path:
+    return ws.state_dir / "indexes" / tree
+
+
+def index_digest(folder: Path) -> str:
+    """The digest of an index folder: every file's path and sha256, build timings (`build.json`) aside."""
+    from loopwright.corpus.index import BUILD_FILE
+
+    files = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        rel = path.relative_to(folder).as_posix()
+        if rel != BUILD_FILE:
+            files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return digest_of(files)
+
+
+def build_index(ws: Workspace, tree: str, docs: dict[str, DocEntry]) -> tuple[CorpusIndex, str]:
+    """Build `tree`'s index from the verified documents (reusing cached vectors), save it, and return it with its digest."""
     from loopwright.corpus.embeddings import EmbeddingCache
     from loopwright.corpus.index import CorpusIndex
     from loopwright.embedding import get_embedder
 
-    folder = ws.state_dir / "indexes" / tree
-    if (folder / "index.json").is_file():
-        if CorpusIndex.is_current(folder):
-            return CorpusIndex.load(folder)
-        shutil.rmtree(folder, ignore_errors=True)  # derived data in an older format: built again below
+    folder = index_folder(ws, tree)
     embedder = get_embedder()
     cache = EmbeddingCache(ws.state_dir / "embeddings", embedder.key)
     index = CorpusIndex.build(tree, parsed_documents(ws, docs), embedder, cache)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    index.save(folder)
-    return index.for_serving()
+    fresh = folder.with_name(f".{tree}.build-{os.getpid()}")
+    shutil.rmtree(fresh, ignore_errors=True)
+    index.save(fresh)
+    digest = index_digest(fresh)
+    # What was there is not trusted; an identical folder stays (a reader may be loading it), any other is replaced.
+    if folder.is_dir() and index_digest(folder) == digest:
+        shutil.rmtree(fresh, ignore_errors=True)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            fresh.rename(folder)
+        except OSError:  # another process put the same tree's index there meanwhile
+            shutil.rmtree(fresh, ignore_errors=True)
+    return index.for_serving(), digest
+
+
+def ensure_index(ws: Workspace, tree: str, docs: dict[str, DocEntry], expected: str | None = None) -> CorpusIndex:
+    """The index of `tree`, checked against `expected` (the digest its commit records) before it is served.
+
+    A matching folder is loaded. A missing, outdated or altered one is rebuilt
+    from the verified documents; a rebuild that does not reproduce `expected`
+    raises `IntegrityError` (nothing is served). Without `expected` (a commit
+    older than the recorded digests) the folder cannot be checked, so it is
+    always rebuilt.
+    """
+    from loopwright.corpus.index import CorpusIndex
+
+    folder = index_folder(ws, tree)
+    if expected is not None and (folder / "index.json").is_file():
+        if index_digest(folder) == expected:
+            return CorpusIndex.load(folder)
+        if CorpusIndex.is_current(folder):  # an older format is expected to differ; an altered folder is not
+            logger.warning("index %s does not match the digest its commit records: rebuilt from the documents, not served", tree[:12])
+    index, digest = build_index(ws, tree, docs)
+    if expected is not None and digest != expected:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise IntegrityError(
+            f"index of corpus tree {tree[:12]} rebuilt from its verified documents has digest {digest[:12]}, "
+            f"not the {expected[:12]} its commit records; it is not served",
+            hint="the embedding cache (.loopwright/embeddings) may have been altered: remove it and retry",
+        )
+    return index
+
+
+def verify_indexes(ws: Workspace) -> Check:
+    """Every index folder on disk that a corpus commit records a digest for matches it (missing ones are rebuilt on use)."""
+    from loopwright.registry.audit import Check
+
+    problems, checked, seen = [], 0, set()
+    for artifact in artifacts.list_artifacts(ws, kind="corpus"):
+        try:
+            found = commit_of(ws, artifact)
+        except (UnknownRef, KeyError, ValueError):
+            continue  # not a commit's manifest (a bare corpus artifact): it has no index
+        folder = index_folder(ws, found.tree)
+        if found.index_digest is None or found.tree in seen or not (folder / "index.json").is_file():
+            continue
+        seen.add(found.tree)
+        checked += 1
+        if index_digest(folder) != found.index_digest:
+            problems.append(f"index of {found.ref} (tree {found.tree[:12]}) does not match the digest its commit records")
+    return Check("indexes", checked, problems)
 
 
 # ---- staging --------------------------------------------------------------------------------------
@@ -365,8 +450,8 @@ def _record(
         raise InvalidInput("nothing to commit: the corpus would be unchanged", hint="stage changes with `corpus add`, `certify` or `retire`")
     tree = tree_digest(docs)
     author = author or ws.actor
-    # Build (or find) the index first: if that fails, nothing is registered.
-    ensure_index(ws, tree, docs)
+    # Build the index first: if that fails, nothing is registered.
+    _, built = build_index(ws, tree, docs)
     manifest = {
         "format": FORMAT,
         "corpus": name,
@@ -376,6 +461,7 @@ def _record(
         "author": author,
         "documents": {k: e.to_json() for k, e in sorted(docs.items())},
         "changes": changes.to_dict(),
+        "index": built,
     }
     files = {MANIFEST: canonical_json(manifest).encode("utf-8")}
     for doc_id, entry in docs.items():

@@ -3,7 +3,8 @@
 An index belongs to a corpus *tree* (the digest of a commit's documents and
 their metadata, see `commits.tree_digest`), not to the commit: a revert that
 restores an earlier tree reuses that tree's index and ranks byte-for-byte the
-same. It is saved under `state_dir/indexes/<tree>/` and loaded, not rebuilt.
+same. It is saved under `state_dir/indexes/<tree>/` and loaded, not rebuilt,
+once its files match the digest its commit records (`commits.ensure_index`).
 
 Ranking one query (N chunks, D = 384):
 
@@ -62,7 +63,10 @@ def _bm25s():
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     return bm25s
 
-FORMAT = 2  # 2: Spanish stop words dropped from the BM25 vocabulary
+FORMAT = 3  # 2: Spanish stop words dropped from the BM25 vocabulary; 3: byte-reproducible files (see `save`)
+BUILD_FILE = "build.json"  # how the build went (seconds, vectors reused): not ranking data, not in the digest
+_BUILD_KEYS = ("embedded", "reused", "seconds", "built_at")
+_ARRAYS = ("doc", "ordinal", "start", "end", "kind", "span_ptr", "span_start", "span_end", "span_kind")
 RRF_K = 60
 DEPTH = 50  # how far down each list fusion looks
 # Numbers keep their separators ("9.9", "5,000", "3.80"); words are any run of
@@ -349,31 +353,32 @@ class CorpusIndex:
     # ---- persistence --------------------------------------------------------------------------
 
     def save(self, folder: Path) -> None:
-        """Write to `folder` atomically: a temporary sibling, renamed into place."""
+        """Write to `folder` atomically: a temporary sibling, renamed into place.
+
+        The same tree and vectors always give the same bytes (no timestamps:
+        `.npy` files, not a zip; build timings go to `build.json`), so the
+        digest a corpus commit records for its index can be checked again at
+        every load and reproduced by a rebuild (see `commits.ensure_index`).
+        """
         with atomic_folder(folder) as tmp:
             docs = [{"meta": d.to_json(), "text": t} for d, t in zip(self.docs, self.texts, strict=True)]
             (tmp / "docs.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
             (tmp / "chunks.json").write_text(
                 json.dumps({"hash": self.chunk_hash, "context": self.chunk_context}, ensure_ascii=False), encoding="utf-8"
             )
-            np.savez(
-                tmp / "chunks.npz",
-                doc=self.chunk_doc,
-                ordinal=self.chunk_ordinal,
-                start=self.chunk_start,
-                end=self.chunk_end,
-                kind=self.chunk_kind,
-                span_ptr=self.span_ptr,
-                span_start=self.span_start,
-                span_end=self.span_end,
-                span_kind=self.span_kind,
-            )
+            (tmp / "arrays").mkdir()
+            columns = {"doc": self.chunk_doc, "ordinal": self.chunk_ordinal, "start": self.chunk_start, "end": self.chunk_end,
+                       "kind": self.chunk_kind, "span_ptr": self.span_ptr, "span_start": self.span_start,
+                       "span_end": self.span_end, "span_kind": self.span_kind}
+            for name in _ARRAYS:
+                np.save(tmp / "arrays" / f"{name}.npy", columns[name], allow_pickle=False)
             if self.vectors is None:
                 raise IntegrityError(f"index {self.tree[:12]} was loaded for serving and cannot be saved again")
             np.save(tmp / "vectors.npy", self.vectors.numpy())
             if self.bm25 is not None:
                 self.bm25.save(str(tmp / "bm25"), show_progress=False)
-            (tmp / "index.json").write_text(canonical_json(self.info), encoding="utf-8")
+            (tmp / "index.json").write_text(canonical_json({k: v for k, v in self.info.items() if k not in _BUILD_KEYS}), encoding="utf-8")
+            (tmp / BUILD_FILE).write_text(canonical_json({k: self.info[k] for k in _BUILD_KEYS if k in self.info}), encoding="utf-8")
 
     @staticmethod
     def is_current(folder: Path) -> bool:
@@ -393,9 +398,10 @@ class CorpusIndex:
                 raise IntegrityError(f"index {folder.name[:12]} has format {info.get('format')}, expected {FORMAT}")
             docs_raw = json.loads((folder / "docs.json").read_text(encoding="utf-8"))
             strings = json.loads((folder / "chunks.json").read_text(encoding="utf-8"))
-            with np.load(folder / "chunks.npz") as arrays:
-                chunks = {k: arrays[k] for k in arrays.files}
+            chunks = {name: np.load(folder / "arrays" / f"{name}.npy", allow_pickle=False) for name in _ARRAYS}
             chunks.update(strings)
+            if (folder / BUILD_FILE).is_file():
+                info = {**info, **json.loads((folder / BUILD_FILE).read_text(encoding="utf-8"))}
             vectors = np.load(folder / "vectors.npy")
             bm25 = (
                 bm25s.BM25.load(str(folder / "bm25"), show_progress=False, verbosity=0)

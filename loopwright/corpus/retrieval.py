@@ -137,7 +137,7 @@ class Retriever:
     def _load_index(self, commit: commits.Commit) -> CorpusIndex:
         # One load or build at a time, even of different commits: a build embeds the whole corpus.
         with self._build_lock:
-            return commits.ensure_index(self.ws, commit.tree, commit.documents)
+            return commits.ensure_index(self.ws, commit.tree, commit.documents, commit.index_digest)
 
     def search(
         self,

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from loopwright.corpus.commits import verify_indexes
 from loopwright.observe.traces import load_traces
+from loopwright.registry.audit import verify_artifacts, verify_blobs, verify_deployment
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.serving.cache import MemoryCache, RedisCache
 
@@ -88,18 +90,25 @@ def governance(ctx: DemoContext) -> None:
     tools = tool_actions(ctx)
     with ctx.ws.session() as s:
         chain = verify_chain(s, ctx.ws)
+        checks = [verify_artifacts(s), verify_blobs(ctx.ws, s), verify_deployment(s)]
+    checks.append(verify_indexes(ctx.ws))
+    problems = [f"{c.name}: {p}" for c in checks for p in c.problems]
     ctx.row("governance", "raw PII found (database, cache, logs, exported traces)", scan["total_found"], "", target="0",
             met=scan["total_found"] == 0)
     ctx.row("governance", "tool actions attempted", tools["attempted"], "")
     ctx.row("governance", "tool actions blocked by a validator", tools["blocked"], "")
     ctx.row("governance", "tool actions executed (with receipts)", tools["executed"], "", receipts=tools["receipts"])
     ctx.row("governance", "audit chain verified", chain.ok, "", target="intact", met=chain.ok)
+    ctx.row("governance", "artifacts, blobs, indexes and deployment verified against their digests and receipts", not problems, "",
+            target="no problem", met=not problems)
     ctx.phases.append({
         "name": "governance", "title": "Governance check", "start_t": start, "end_t": ctx.now(),
-        "metrics": {"pii_scan": scan, "tools": tools, "audit": chain.to_dict()},
+        "metrics": {"pii_scan": scan, "tools": tools, "audit": chain.to_dict(), "checks": [c.to_dict() for c in checks]},
         "summary": f"Scanned the database, cache, logs and exported traces for the {scan['values_checked']} personal values "
                    f"the simulated customers typed: {scan['total_found']} found. Tools: {tools['attempted']} attempted, "
                    f"{tools['blocked']} blocked, {tools['executed']} executed with signed receipts. Audit chain: "
-                   f"{'intact' if chain.ok else 'BROKEN at ' + str(chain.broken_id)} ({chain.checked} receipts).",
+                   f"{'intact' if chain.ok else 'BROKEN at ' + str(chain.broken_id)} ({chain.checked} receipts); "
+                   + ", ".join(f"{c.checked} {c.name}" for c in checks)
+                   + (" verified." if not problems else f" checked, problems: {'; '.join(problems[:3])}."),
         "trace_ids": [], "receipt_ids": tools["receipts"],
     })

@@ -238,7 +238,7 @@ def incident(ctx: DemoContext) -> None:
             len(forced["served"]), "", traces=forced["served"])
 
     # Straight onto stable, then `rollback corpus` by hand while 32 clients hammer a live server.
-    receipt = set_stable(ws, "corpus", bad.ref, reason="demo: the bad commit lands on stable")
+    receipt = set_stable(ws, "corpus", bad.ref, reason="demo: forced straight onto stable, ungated (an operator's mistake)")
     ctx.event("incident", f"{bad.ref} put straight on stable", receipt.id)
     live = _rollback_under_load(ctx, bad.digest, good.digest)
     ctx.event("incident", "rollback corpus (by hand, under load)", live["receipt"])

@@ -266,16 +266,28 @@ def _subject_traces(session, subject: str):
     return session.scalars(sa.select(TraceRow).where(TraceRow.subject == subject).order_by(TraceRow.ts))
 
 
+_ERASED_FIELDS = ("input", "output", "citations", "pii")
+_KEPT_TOOL_FIELDS = ("name", "status", "ticket", "receipt")
+
+
 def _erase_traces(session, ws, subject: str) -> int:
-    """Drop what the customer wrote and was told (masked as it was), and their feedback text; keep the
-    operational fields (versions, route, latency, cost) that reports and audits rest on."""
+    """Pseudonymise the subject's traces: drop what the customer wrote and was told (masked as it was),
+    error messages, tool verdicts and their feedback text; replace the subject by its pseudonym and drop
+    the key id. The operational fields (versions, route, latency, cost) that reports and audits rest on stay."""
+    from loopwright.policy.subjects import pseudonym
+
+    alias = pseudonym(ws, subject)
     n = 0
     for row in _subject_traces(session, subject):
         record = json.loads(row.record)
-        for key in ("input", "output", "citations", "pii"):
+        for key in _ERASED_FIELDS:
             record.pop(key, None)
+        if isinstance(record.get("error"), dict):
+            record["error"] = {"type": record["error"].get("type")}
+        record["tools"] = [{k: t[k] for k in _KEPT_TOOL_FIELDS if k in t} for t in record.get("tools") or []]
+        record["principal"] = {**record["principal"], "subject": alias, "key_id": None}
         record["erased"] = True
-        row.record, row.subject = json.dumps(record, ensure_ascii=False, sort_keys=True), None
+        row.record, row.subject = json.dumps(record, ensure_ascii=False, sort_keys=True), alias
         session.execute(sa.update(FeedbackRow).where(FeedbackRow.trace_id == row.id).values(text=None))
         n += 1
     return n
@@ -286,4 +298,16 @@ def _export_traces(session, ws, subject: str) -> list[dict[str, Any]]:
     return [_with_feedback(session, row) for row in _subject_traces(session, subject)]
 
 
-subject_store("traces", erase=_erase_traces)(_export_traces)
+def _remaining_traces(session, ws, subject: str) -> dict[str, Any] | None:
+    """After an erase: how many pseudonymised traces remain, and why."""
+    from loopwright.policy.subjects import pseudonym
+
+    ids = [row.id for row in _subject_traces(session, pseudonym(ws, subject))]
+    if not ids:
+        return None
+    return {"count": len(ids), "trace_ids": ids, "pseudonym": pseudonym(ws, subject),
+            "why": "operational fields (versions, route, latency, cost, outcome) kept for reports, canary analysis "
+                   "and audits; what you wrote and were told, your id and your key id are gone"}
+
+
+subject_store("traces", erase=_erase_traces, remains=_remaining_traces)(_export_traces)

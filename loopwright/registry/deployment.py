@@ -20,7 +20,7 @@ from loopwright.errors import InvalidInput
 from loopwright.registry.artifacts import Artifact, get_by_id, resolve
 from loopwright.registry.counter import bump_version, deployment_version
 from loopwright.registry.flags import Flag, load_flags
-from loopwright.registry.payloads import DeployNote, DeploySet, Pointer
+from loopwright.registry.payloads import DeployNote, DeploySet, Placed, Pointer
 from loopwright.registry.receipts import Receipt, append_receipt
 from loopwright.store.schema import DeploymentRow
 
@@ -122,8 +122,10 @@ def set_stable(
 ) -> Receipt:
     """Put artifact `ref` live on `slot`'s stable channel, with a receipt (of type `receipt`) naming before and after.
 
-    This is the mechanism only: whether the artifact can be served (its policy parses, an adapter fits
-    its base) is the release plane's check, `loopwright.release.validation.deploy_checked`.
+    This is the mechanism only, and passes no golden gate and no canary: the receipt says so
+    (`after.ungated`), and `loopwright deploy show` names the slots it left that way. Whether the
+    artifact can be served is the release plane's check (`loopwright.release.validation.deploy_checked`),
+    and `release.start` is the gated path.
     """
     if session is None:
         with ws.write() as s:
@@ -133,10 +135,11 @@ def set_stable(
     before, version = replace_stable(session, slot, artifact)
     payload = receipt(
         before=Pointer(stable=before.ref, digest=before.digest) if before else None,
-        after=Pointer(stable=artifact.ref, digest=artifact.digest),
+        after=Placed(stable=artifact.ref, digest=artifact.digest),
         details=DeployNote(reason=reason, deployment_version=version),
     )
     return append_receipt(session, ws, payload, subject=f"slot/{slot}", actor=actor)
+
 
 def put_canary(session: Session, slot: str, artifact: Artifact, share: float) -> int:
     """Serve `artifact` on `slot`'s canary channel to `share` of callers; returns the new deployment version.

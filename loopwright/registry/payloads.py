@@ -150,12 +150,18 @@ class DeployNote(Part):
     deployment_version: int = Field(description="The counter running servers watch, after the change.")
 
 
+class Placed(Pointer):
+    """What a slot's stable channel was pointed at without the release plane."""
+
+    ungated: bool = Field(True, description="Always true: no golden gate and no canary were passed (`deploy show` marks it).")
+
+
 class DeploySet(Payload):
-    """An artifact put live on a slot's stable channel by hand (`deploy set`) or by a fit that deploys."""
+    """An artifact put live on a slot's stable channel by hand (`deploy set --force`) or by an install or fit."""
 
     action = Action.DEPLOY_SET
     before: Pointer | None = Field(description="What the slot served; None on its first deployment.")
-    after: Pointer
+    after: Placed
     details: DeployNote | None = None
 
 
@@ -390,6 +396,7 @@ class KeyRevoke(Payload):
 
     action = Action.KEY_REVOKE
     before: KeyOwner
+    after: Reason | None = None  # why, when the system revoked it (a subject's erasure)
 
 
 class Erased(Part):

@@ -7,6 +7,10 @@ request) leaves `details_digest`, and with it the chain, intact.
 
 What a receipt records is a typed payload (`loopwright.registry.payloads`),
 one class per action; `Receipt.payload` reads it back.
+
+Removing the newest receipts leaves a shorter chain that is whole, so each
+append also signs the chain's head (its last seq and digest) into a row of its
+own (`receipt_head`); `verify_chain` checks that the chain ends where the head says.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from sqlalchemy.orm import Session
 from loopwright.digests import canonical_json, sha256_hex, utc_now
 from loopwright.errors import NotFound
 from loopwright.registry.payloads import Action, Payload, parse_payload
-from loopwright.store.schema import ReceiptRow
+from loopwright.store.schema import ReceiptHeadRow, ReceiptRow
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -98,9 +102,13 @@ def append_receipt(session: Session, ws: Workspace, payload: Payload, *, subject
     """Append a signed receipt of `payload` about `subject` inside the caller's write transaction (see `Workspace.write`).
 
     The caller holds the store's write lock, so reading the chain head and
-    inserting the next link cannot interleave with another writer.
+    inserting the next link cannot interleave with another writer. The next
+    link follows the signed head, not the newest row: after rows are removed
+    from the end, the gap stays visible instead of being written over.
     """
-    head = session.execute(sa.select(ReceiptRow.seq, ReceiptRow.digest).order_by(ReceiptRow.seq.desc()).limit(1)).first()
+    head = session.get(ReceiptHeadRow, 1) or session.execute(
+        sa.select(ReceiptRow.seq, ReceiptRow.digest).order_by(ReceiptRow.seq.desc()).limit(1)
+    ).first()  # no signed head yet: a chain written before heads were kept
     parts = payload.parts()
     details_text = canonical_json(parts["details"])
     row = ReceiptRow(
@@ -119,8 +127,23 @@ def append_receipt(session: Session, ws: Workspace, payload: Payload, *, subject
     row.digest = _body_digest(row)
     row.signature = ws.signer.sign(row.digest)
     session.add(row)
+    _sign_head(session, ws, row.seq, row.digest)
     session.flush()
     return _to_receipt(row)
+
+
+def _head_digest(seq: int, digest: str) -> str:
+    return sha256_hex(canonical_json({"head_seq": seq, "head_digest": digest}))
+
+
+def _sign_head(session: Session, ws: Workspace, seq: int, digest: str) -> None:
+    """Move the signed head to receipt `seq`, in the transaction that appends it."""
+    head = session.get(ReceiptHeadRow, 1)
+    if head is None:
+        head = ReceiptHeadRow(id=1)
+        session.add(head)
+    head.seq, head.digest, head.key_id = seq, digest, ws.signer.key_id
+    head.signature = ws.signer.sign(_head_digest(seq, digest))
 
 
 def _to_receipt(row: ReceiptRow) -> Receipt:
@@ -210,4 +233,18 @@ def verify_chain(session: Session, ws: Workspace) -> ChainReport:
         if problem:
             return ChainReport(False, checked, row.seq, f"rc-{row.digest[:12]}", problem)
         prev, expected_seq, checked = row.digest, expected_seq + 1, checked + 1
+    problem = _tail_problem(session.get(ReceiptHeadRow, 1), ws, checked, prev)
+    if problem:
+        return ChainReport(False, checked, checked, f"rc-{prev[:12]}" if checked else None, problem)
     return ChainReport(True, checked)
+
+
+def _tail_problem(head: ReceiptHeadRow | None, ws: Workspace, last_seq: int, last_digest: str) -> str | None:
+    """Why the chain's end disagrees with its signed head, or None."""
+    if head is None:
+        return "the signed chain head is missing" if last_seq else None
+    if head.key_id != ws.signer.key_id or not ws.signer.verify(_head_digest(head.seq, head.digest), head.signature):
+        return "the chain head's signature is not valid for the workspace key"
+    if head.seq != last_seq or head.digest != last_digest:
+        return f"the chain ends at receipt {last_seq} but its signed head names receipt {head.seq} (receipts removed from the end)"
+    return None

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from loopwright.digests import canonical_json, utc_now
-from loopwright.errors import ConflictError, InvalidInput, NotFound
+from loopwright.errors import ConflictError, InvalidInput, LoopwrightError, NotFound
 from loopwright.registry.artifacts import Artifact, get_by_id, resolve
 from loopwright.registry.payloads import (
     Action,
@@ -177,7 +177,10 @@ def start(
     """Gate `ref` for `slot` on the goldens and, if it passes, canary it to `canary` of traffic.
 
     Returns the release and the gate report (None with `skip_gate`). A failed
-    gate ends the release as `rejected`, with the report in its receipt.
+    gate ends the release as `rejected`, with the report in its receipt. On a
+    slot that serves nothing yet there is no stable traffic to compare a canary
+    with, so a candidate that passes the gate goes straight to stable
+    (`promoted`, receipts `release.gate` then `release.promote`).
     """
     from loopwright.release.goldens import gate, load_suite, run_suite
 
@@ -242,7 +245,17 @@ def start(
             summary = GateSummary(**{k: report.get(k) for k in GateSummary.model_fields})
             verdict = GateVerdict(**dict(common), passed=not rejected)
             append_receipt(s, ws, ReleaseGate(after=verdict, details=summary), subject=subject, actor=actor)
-        if not rejected:
+        if not rejected and baseline is None:
+            _, version = replace_stable(s, slot, candidate)
+            row.state, row.share, row.ended_at = "promoted", 1.0, now
+            payload = ReleasePromote(
+                before=EndFrom(slot=slot, share=0.0, candidate=candidate.ref),
+                after=EndState(slot=slot, state="promoted", stable=candidate.ref),
+                details=EndNote(reason=reason or "first artifact on the slot: no stable traffic to canary against",
+                                evidence=None, deployment_version=version),
+            )
+            append_receipt(s, ws, payload, subject=subject, actor=actor)
+        elif not rejected:
             version = put_canary(s, slot, candidate, canary)
             payload = ReleaseCanary(
                 before=Share(share=0.0),
@@ -347,9 +360,12 @@ def _focus(ws: Workspace, release: Release):
 
 def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, Any]]:
     """Analyse every active release once and act: wait, step up, promote, or roll back. Returns what happened."""
+    found = active(ws)
+    if not found:
+        return []
     rules = _canary_rules(ws)
     actions = []
-    for release in active(ws):
+    for release in found:
         result = analyse(ws, release, rules)
         evidence = {"share": release.share, **result.to_dict()}
         if result.decision == "wait":
@@ -378,30 +394,39 @@ def _canary_rules(ws: Workspace) -> CanaryRules:
 
 
 def rollback(ws: Workspace, slot: str, *, to: str | None = None, actor: str | None = None, reason: str = "") -> Receipt:
-    """Return one slot to its previous stable artifact (or `to`), ending any canary on it. No other slot changes."""
+    """Return one slot to its previous stable artifact (or `to`), ending any canary on it. No other slot changes.
+
+    During a canary, "previous" is what stable serves: the canary ends and stable stays,
+    in every state of the release (a first canary, with nothing before it, included).
+    """
     kind = slot_kind(slot)
     with ws.write() as s:
         state = get_deployment(ws, session=s).slots.get(slot)
-        if state is None or state.stable is None:
+        if state is None or (state.stable is None and state.canary is None):
             raise NotFound(f"nothing is deployed on slot {slot!r}")
         if to is not None:
             target = resolve(ws, to, session=s, kind=kind)
+        elif state.canary is not None:
+            target = state.stable  # None for a first release: the slot goes back to serving nothing
         else:
             target = _previous(s, slot, state.stable)
-        if target.digest == state.stable.digest and state.canary is None:
+        current = state.stable.digest if state.stable else None
+        if state.canary is None and target.digest == current:
             raise ConflictError(f"{slot} already serves {target.ref}")
         row = _active_row(s, slot)
         if row is not None:
             row.state, row.ended_at, row.share = "rolled_back", utc_now(), 0.0
-        drop_canary(s, slot)
-        before, version = replace_stable(s, slot, target)
+        version = drop_canary(s, slot)
+        before = state.stable
+        if target is not None and target.digest != current:
+            before, version = replace_stable(s, slot, target)
         payload = Rollback(
             before=RolledBackFrom(
                 stable=before.ref if before else None,
                 digest=before.digest if before else None,
                 canary=state.canary.ref if state.canary else None,
             ),
-            after=Pointer(stable=target.ref, digest=target.digest),
+            after=Pointer(stable=target.ref if target else None, digest=target.digest if target else None),
             details=RollbackNote(reason=reason or "rolled back by hand", ended_release=row.id if row else None, deployment_version=version),
         )
         return append_receipt(s, ws, payload, subject=f"slot/{slot}", actor=actor)
@@ -413,8 +438,9 @@ def _previous(session: Session, slot: str, current: Artifact) -> Artifact:
         change = receipt.payload
         if not isinstance(change, (DeploySet, Rollback)) or change.after.digest != current.digest:
             continue
-        if change.before is not None and change.before.digest:
-            row = session.scalars(sa.select(ArtifactRow).where(ArtifactRow.digest == change.before.digest)).first()
+        before = change.before.digest if change.before is not None else None
+        if before and before != current.digest:  # not a canary-only rollback
+            row = session.scalars(sa.select(ArtifactRow).where(ArtifactRow.digest == before)).first()
             if row is not None:
                 return get_by_id(session, row.id)
     for release in session.scalars(
@@ -423,3 +449,19 @@ def _previous(session: Session, slot: str, current: Artifact) -> Artifact:
         if release.candidate_id == current.id and release.baseline_id:
             return get_by_id(session, release.baseline_id)
     raise NotFound(f"slot {slot!r} has no earlier artifact to roll back to", hint="pass --to REF")
+
+
+def release_new_artifact(ws: Workspace, slot: str, ref: str, *, reason: str, canary: float = 0.1) -> dict | None:
+    """Hand a freshly made artifact to the release plane (gate, then canary: `start`), naming it in any error.
+
+    For `triage fit --deploy` and `model sample --deploy`. None when it is already live on `slot`.
+    """
+    live = get_deployment(ws).stable(slot)
+    if live is not None and live.ref == ref:
+        return None
+    try:
+        release, report = start(ws, slot, ref, canary=canary, reason=reason)
+    except LoopwrightError as exc:
+        raise type(exc)(f"{ref} is registered but not released on {slot}: {exc.message}",
+                        hint=exc.hint or "fix that and run `loopwright release start`, or pass --no-deploy") from None
+    return {**release.to_dict(), "gate_report": report}

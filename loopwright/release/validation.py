@@ -24,6 +24,8 @@ def check_servable(ws: Workspace, artifact: Artifact, slot: str | None = None) -
     from loopwright.serving.prompts import PromptBundle
     from loopwright.serving.router import RouterPolicy
 
+    if slot is not None and artifact.kind == "model":
+        check_model_role(artifact, slot)
     loaders = {"router": RouterPolicy.from_artifact, "policy": policy_from_artifact, "prompt": PromptBundle.load,
                "adapter": lambda ws, a: _check_adapter(ws, a, slot), "model": _check_model}
     load = loaders.get(artifact.kind)
@@ -33,6 +35,28 @@ def check_servable(ws: Workspace, artifact: Artifact, slot: str | None = None) -
         load(ws, artifact)
     except (ConfigError, NotFound, InvalidInput, IntegrityError) as exc:
         raise InvalidInput(f"{artifact.ref} cannot be served: {exc.message}", hint=exc.hint) from None
+
+
+def check_model_role(model: Artifact, slot: str) -> None:
+    """Raise `InvalidInput` when a model's format does not fit the slot's role.
+
+    `model:triage` loads triage heads; every other model role is a generation
+    tier that loads a causal LM. Models of neither known format (a test's stub
+    files) are not judged here: loading them is.
+    """
+    from loopwright.hf.checkpoint import FORMAT as HF_FORMAT
+    from loopwright.serving.triage import HEAD_FORMAT, SLOT as TRIAGE_SLOT
+
+    fmt, task = model.config.get("format"), model.config.get("task")
+    if slot == TRIAGE_SLOT and fmt == HF_FORMAT:
+        raise InvalidInput(f"{model.ref} is a {task or 'checkpoint'} model; slot {slot} holds a triage head",
+                           hint="`loopwright triage fit` makes one")
+    if slot != TRIAGE_SLOT and fmt == HEAD_FORMAT:
+        raise InvalidInput(f"{model.ref} is a triage head; slot {slot} holds a causal LM",
+                           hint=f"deploy it on {TRIAGE_SLOT}")
+    if slot != TRIAGE_SLOT and fmt == HF_FORMAT and task != "causal-lm":
+        raise InvalidInput(f"{model.ref} is an {task} model; slot {slot} holds a causal LM",
+                           hint="register a *ForCausalLM checkpoint with `loopwright model register --task causal-lm`")
 
 
 def _check_model(ws: Workspace, model: Artifact) -> None:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 
 from loopwright import __version__
+from loopwright.release.controller import ReleaseController
 from loopwright.server import admin, errors
 from loopwright.server.openai import routes
 from loopwright.serving.auth import Authenticator
@@ -32,8 +33,12 @@ def create_app(
     max_body_bytes: int = 1_000_000,
     poll_s: float = 0.2,
     warm: bool = False,
+    release_interval_s: float = 0.0,
 ) -> FastAPI:
     """An app serving `ws`. The gateway starts with the app and drains its traces when it stops.
+
+    `release_interval_s` > 0 runs the release controller (canary analysis, automatic promotion and
+    rollback) in this process, taking turns with other replicas through a store lease.
 
     `warm` (what `loopwright serve` does): load what the live deployment needs before the first
     request, then move every object alive at that point out of the garbage collector's reach
@@ -48,9 +53,12 @@ def create_app(
             app.state.gateway.warm_up()
             gc.collect()
             gc.freeze()
+        controller = ReleaseController(ws, interval_s=release_interval_s).start() if release_interval_s > 0 else None
         try:
             yield
         finally:
+            if controller is not None:
+                controller.stop()
             app.state.gateway.close()
 
     app = FastAPI(

@@ -36,6 +36,7 @@ def create_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA secure_delete=ON")  # freed pages are zeroed: erased data does not linger in the file
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -45,6 +46,22 @@ def create_engine(url: str) -> Engine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+
+def checkpoint_wal(engine: Engine) -> bool:
+    """On SQLite, copy the write-ahead log into the database and truncate it (after an erase, so erased
+    rows leave the log too); True when the log is empty afterwards. A no-op elsewhere.
+
+    A reader still holding an older snapshot (a running server mid-request) can keep part of the log;
+    the call then returns False and the next checkpoint finishes the job.
+    """
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy, _log_pages, _moved = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        log.warning("WAL checkpoint after an erase was blocked by a reader; the next checkpoint completes it")
+    return not busy
 
 
 @contextmanager

@@ -162,3 +162,30 @@ class FlagRow(Base):
     percentage: Mapped[float] = mapped_column(Float)
     description: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[str] = mapped_column(String(32))
+
+
+class ReceiptHeadRow(Base):
+    """The signed head of the receipt chain (one row): the last receipt's seq and digest.
+
+    Kept apart from `receipts` so that deleting the newest receipts is seen:
+    the chain then ends before the receipt its head names.
+    """
+
+    __tablename__ = "receipt_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    digest: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    key_id: Mapped[str] = mapped_column(String(16))
+
+
+class LeaseRow(Base):
+    """A named lease one process holds until `expires_at` (epoch seconds), e.g. the release controller's."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[float] = mapped_column(Float)
+    acquired_at: Mapped[str] = mapped_column(String(32))

@@ -29,7 +29,20 @@ def _erase_tool_calls(session: Session, ws: Any, subject: str) -> int:
     return len(rows) + (pending.rowcount or 0)
 
 
-@subject_store("tool_calls", erase=_erase_tool_calls)
+def _remaining_tool_calls(session: Session, ws: Any, subject: str) -> dict[str, Any] | None:
+    """After an erase: the tool actions' receipts, which stay."""
+    rows = session.scalars(
+        sa.select(ToolCallRow).where(ToolCallRow.subject == subject, ToolCallRow.erased_at.is_not(None)).order_by(ToolCallRow.created_at)
+    ).all()
+    if not rows:
+        return None
+    found = [get_receipt(session, str(r.receipt_seq)) for r in rows]
+    return {"receipts": [{"id": r.id, "seq": r.seq, "digest": r.digest} for r in found],
+            "why": "each tool action's receipt stays in the signed chain as proof of what was done; its details "
+                   "(arguments, output) are erased and only their digest remains"}
+
+
+@subject_store("tool_calls", erase=_erase_tool_calls, remains=_remaining_tool_calls)
 def _export_tool_calls(session: Session, ws: Any, subject: str) -> list[dict[str, Any]]:
     """Tool calls that acted for the subject, each with its receipt."""
     out = []

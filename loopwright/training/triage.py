@@ -268,7 +268,9 @@ def fit_triage(
     """Fit (or take from the cache) the triage head on `dataset`, register it as `model/triage`.
 
     With `deploy`, it also goes live on slot `model:triage`, in the same
-    transaction as its registration; both write receipts.
+    transaction as its registration, by a direct set that its receipt marks
+    ungated (for fixtures and the demo's set-up); `loopwright triage fit`
+    releases it through the golden gate instead.
     """
     config = config or TriageConfig()
     try:

@@ -73,7 +73,7 @@ def _json_invocations(ws, ref, trace_id, tmp):
         ("trace", "list"): ["trace", "list", "--limit", "5"],
         ("report",): ["report"],
         ("deploy", "show"): ["deploy", "show"],
-        ("deploy", "set"): ["deploy", "set", "prompt", ref],
+        ("deploy", "set"): ["deploy", "set", "prompt", ref, "--force", "--reason", "test: straight to stable"],
         ("init",): ["init", str(ws.root.parent / "other")],
         ("simulate",): ["simulate", "--n", "3", "--seed", "1"],
         ("search",): ["search", "domestic wire fee", "--tenant", "larkspur-retail"],

@@ -39,6 +39,7 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert rows[("incident", "other slots unchanged")]["met"] is True
     assert rows[("governance", "raw PII found (database, cache, logs, exported traces)")]["value"] == 0
     assert rows[("governance", "audit chain verified")]["met"] is True
+    assert rows[("governance", "artifacts, blobs, indexes and deployment verified against their digests and receipts")]["met"] is True
     # The FlexPay figure comes with the interval its sample size allows, recomputable from its traces.
     after = next(p for p in results["phases"] if p["name"] == "inference_first")["metrics"]["after"]
     low, high = after["flexpay_accuracy_ci95"]

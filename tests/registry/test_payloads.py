@@ -9,7 +9,7 @@ from loopwright.registry.payloads import (
     DeploySet,
     Part,
     Payload,
-    Pointer,
+    Placed,
     ToolAction,
     ToolCall,
     parse_payload,
@@ -70,7 +70,7 @@ def test_a_receipt_that_no_longer_fits_its_type_is_marked_in_the_audit_log(works
     from loopwright.cli import app
 
     with workspace.write() as s:
-        append_receipt(s, workspace, DeploySet(before=None, after=Pointer(stable="corpus/bank@1", digest="d" * 64)), subject="slot/corpus")
+        append_receipt(s, workspace, DeploySet(before=None, after=Placed(stable="corpus/bank@1", digest="d" * 64)), subject="slot/corpus")
     with workspace.engine.begin() as conn:
         conn.execute(sa.text("UPDATE receipts SET after = :v WHERE seq = 1"), {"v": '{"stable":"corpus/bank@1"}'})
     result = CliRunner().invoke(app, ["audit", "log", "--workspace", str(workspace.root)], env={"COLUMNS": "300"})

@@ -8,14 +8,14 @@ import pytest
 import sqlalchemy as sa
 
 from loopwright.registry import artifacts
-from loopwright.registry.payloads import DeployNote, DeploySet, Pointer
+from loopwright.registry.payloads import DeployNote, DeploySet, Placed
 from loopwright.registry.receipts import append_receipt, get_receipt, list_receipts, verify_chain
 from loopwright.workspace import Workspace
 
 
 def _receipt(ws, n):
     with ws.write() as s:
-        payload = DeploySet(before=None, after=Pointer(stable=f"thing/t@{n}", digest=f"{n:064x}"), details=DeployNote(reason="t", deployment_version=n))
+        payload = DeploySet(before=None, after=Placed(stable=f"thing/t@{n}", digest=f"{n:064x}"), details=DeployNote(reason="t", deployment_version=n))
         return append_receipt(s, ws, payload, subject=f"thing/{n}")
 
 

@@ -200,7 +200,7 @@ def test_people() -> None:
     assert {a["customer_id"] for a in accounts if a["type"] == "checking"} == ids
     assert len({k["last4"] for k in cards}) == len(cards)
     for card in cards:
-        assert len(card["pan"]) == 16 and luhn_valid(card["pan"]) and card["pan"].endswith(card["last4"])
+        assert "pan" not in card and card["token"].startswith("tok_") and re.fullmatch(r"\d{4}", card["last4"])
         assert card["customer_id"] in ids and card["status"] == "active"
     card_ids = {k["id"] for k in cards}
     ages = []
@@ -221,3 +221,15 @@ def test_tenants_and_prices() -> None:
     prices = json.loads((DATA_DIR / "prices.json").read_text(encoding="utf-8"))
     for key in ("input_per_1k", "output_per_1k"):
         assert prices["large"][key] >= 10 * prices["small"][key] > 0
+
+
+def test_the_data_holds_no_card_number_but_published_test_numbers():
+    """Cards keep last four and a token; the only full numbers are the published test ones customers "type"."""
+    from loopwright.samples.bank.actions import TEST_PANS
+
+    numbers = set()
+    for path in DATA_DIR.rglob("*"):
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            numbers |= {m.replace(" ", "").replace("-", "") for m in re.findall(r"\b\d(?:[ -]?\d){12,18}\b", text)}
+    assert {n for n in numbers if luhn_valid(n)} <= set(TEST_PANS)

@@ -226,4 +226,4 @@ def test_escalation_and_unfreeze_confirmation(book, policy, customer):
 def test_the_book_keeps_no_card_or_account_number(book):
     with book.engine.connect() as conn:
         dump = " ".join(str(row) for t in ("bank_cards", "bank_accounts") for row in conn.execute(sa.text(f"SELECT * FROM {t}")))
-    assert CARDS[0]["pan"] not in dump and CARDS[0]["last4"] in dump
+    assert CARDS[0]["token"] not in dump and CARDS[0]["last4"] in dump

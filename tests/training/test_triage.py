@@ -202,16 +202,19 @@ def test_cli_fit_and_predict(workspace, first_fit):
     runner = CliRunner()
     add_dataset(workspace)
     root = str(workspace.root)
-    fit = runner.invoke(app, ["fit", "--json", "-w", root])
+    fit = runner.invoke(app, ["fit", "--no-deploy", "--json", "-w", root])
     assert fit.exit_code == 0, fit.output
     doc = json.loads(fit.stdout)
-    assert doc["cache_hit"] and doc["deployed"] and doc["digest"] == first_fit[1].artifact.digest
+    assert doc["cache_hit"] and not doc["deployed"] and doc["release"] is None and doc["digest"] == first_fit[1].artifact.digest
     table = runner.invoke(app, ["fit", "--no-deploy", "-w", root])
     assert table.exit_code == 0 and "ECE (T=1)" in table.output and "vi" in table.output
-    predicted = runner.invoke(app, ["predict", "--json", "-w", root, "quiero congelar mi tarjeta"])
+    # --deploy goes through the release plane, whose golden gate needs a suite this bare workspace lacks
+    gated = runner.invoke(app, ["fit", "-w", root])
+    assert gated.exit_code != 0 and "registered but not released on model:triage" in gated.exception.message
+    predicted = runner.invoke(app, ["predict", "--json", "-w", root, "--model", "model/triage", "quiero congelar mi tarjeta"])
     assert predicted.exit_code == 0, predicted.output
     assert json.loads(predicted.stdout)["intent"] == "card_freeze"
-    empty = runner.invoke(app, ["predict", "-w", root, "   "])
+    empty = runner.invoke(app, ["predict", "-w", root, "--model", "model/triage", "   "])
     assert empty.exit_code != 0 and isinstance(empty.exception, InvalidInput)
     for command in ("fit", "predict"):
         assert "Example: loopwright triage" in runner.invoke(app, [command, "--help"]).output

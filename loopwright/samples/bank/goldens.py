@@ -83,7 +83,7 @@ def _pii_goldens(rng: random.Random, people: People) -> list[dict]:
                 customer = rng.choice(people.customers)
                 card = next(k for k in people.cards if k["customer_id"] == customer["id"])
                 datum = {
-                    "pan": actions.spaced_pan(card["pan"]) if rng.random() < 0.5 else card["pan"],
+                    "pan": actions.spaced_pan(actions.typed_pan(card)) if rng.random() < 0.5 else actions.typed_pan(card),
                     "phone": customer["phone"],
                     "email": customer["email"],
                     "ssn": rng.choice(actions.TEST_SSNS),

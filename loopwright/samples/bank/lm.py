@@ -179,7 +179,8 @@ def register_sample_lm(
 ) -> SampleResult:
     """Train (or take from the cache) the sample LM and register it as `model/bank-lm`.
 
-    With `deploy`, it goes live on slot `model:small` (a receipt), unless it already is.
+    With `deploy`, it goes live on slot `model:small` by a direct set its receipt marks
+    ungated, unless it already is; `loopwright model sample --deploy` releases it through the gate instead.
     """
     from loopwright.hf.checkpoint import register_checkpoint
     from loopwright.registry.deployment import get_deployment, set_stable

@@ -4,6 +4,7 @@ All of it is fictional: 555-01xx phone numbers, example.com e-mail addresses,
 and Luhn-valid card numbers in the 400000 test range.
 """
 
+import hashlib
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -124,6 +125,11 @@ def _accounts(rng: random.Random, customers: list[dict]) -> list[dict]:
     return out
 
 
+def card_token(card_id: str) -> str:
+    """The card's stand-in for its number: random-looking, derived from nothing secret or personal."""
+    return "tok_" + hashlib.sha256(f"larkspur-sample-card:{card_id}".encode()).hexdigest()[:20]
+
+
 def _cards(rng: random.Random, customers: list[dict]) -> list[dict]:
     out = []
     used_last4: set[str] = set()
@@ -135,11 +141,13 @@ def _cards(rng: random.Random, customers: list[dict]) -> list[dict]:
                 partial = "400000" + "".join(str(rng.randrange(10)) for _ in range(9))
                 pan = partial + luhn_check_digit(partial)
             used_last4.add(pan[-4:])
+            card_id = f"card_{len(out) + 1:03d}"
+            # Only the last four digits and a token are kept: the data holds no card number to leak or erase.
             out.append({
-                "id": f"card_{len(out) + 1:03d}",
+                "id": card_id,
                 "customer_id": customer["id"],
                 "last4": pan[-4:],
-                "pan": pan,
+                "token": card_token(card_id),
                 "status": "active",
             })
     return out

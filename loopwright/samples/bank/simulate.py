@@ -142,7 +142,7 @@ def _staff(rng: random.Random, world: _World, lang: str, customer: dict) -> dict
 
 def _pii(rng: random.Random, world: _World, lang: str, customer: dict) -> dict:
     q = rng.choice(world.with_facts[lang])
-    pan = rng.choice(world.cards_of[customer["id"]])["pan"]
+    pan = actions.typed_pan(rng.choice(world.cards_of[customer["id"]]))
     kind = rng.choice(list(actions.PII_CARRIERS))
     datum = {"pan": rng.choice([pan, actions.spaced_pan(pan)]), "phone": customer["phone"],
              "email": customer["email"], "ssn": rng.choice(actions.TEST_SSNS)}[kind]

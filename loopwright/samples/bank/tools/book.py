@@ -91,7 +91,7 @@ def load_records(
     rows += more
     more = [
         BankCardRow(id=c["id"], customer_id=c["customer_id"], last4=c["last4"],
-                    pan_digest=keyed_digest(key, c["pan"]), status=c.get("status", "active"))
+                    pan_digest=keyed_digest(key, c["token"]), status=c.get("status", "active"))
         for c in cards
     ]
     counts["cards"] = len(more)
