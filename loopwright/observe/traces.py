@@ -2,7 +2,9 @@
 
 `TraceWriter` queues records and a background thread inserts them in batches;
 `close()` drains the queue, so a server stopped with SIGTERM loses none.
-Every query is scoped to a tenant: another tenant's trace is "not found".
+Every query is scoped: by a `TraceView` (what one caller may read and grade:
+`TraceView.of(principal, policy)`), or by tenant. A trace outside the scope is
+"not found", exactly as a missing one, so its existence is not revealed.
 """
 
 from __future__ import annotations
@@ -13,23 +15,29 @@ import queue
 import threading
 import time
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput, NotFound
+from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key
 from loopwright.policy.subjects import subject_store
 from loopwright.store.schema import FeedbackRow, TraceRow
 
 if TYPE_CHECKING:
+    from loopwright.policy.principal import Principal
+    from loopwright.policy.schema import PiiRules, PolicySet
     from loopwright.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("answered", "accepted", "defect", "escalated", "declined", "error")
+MAX_OFFSET = 1_000_000_000
+"""The largest `offset` a trace listing takes: well inside every engine's integer range."""
 _STOP = object()
 
 
@@ -233,11 +241,63 @@ def _stamp(when: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def get_trace(ws: Workspace, trace_id: str, *, tenant: str | None) -> dict[str, Any]:
-    """A trace by id; with `tenant`, another tenant's trace is reported as not found."""
+@dataclass(frozen=True)
+class TraceView:
+    """The traces one caller may read and grade: those of `tenants`, narrowed to one customer
+    (`subject`) or to the calls of one key (`key_id`) when set."""
+
+    tenants: tuple[str, ...]
+    subject: str | None = None
+    key_id: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal, policy: PolicySet) -> TraceView:
+        """Operators: their tenant. Agents: their tenant and every tenant whose retrieval scopes the key
+        holds. Anyone else: their own calls (the key's customer, else the key). See `AccessRules`."""
+        access = policy.access
+        if principal.role in access.operators:
+            return cls((principal.tenant,))
+        if principal.role in access.agents:
+            served = [
+                name for name, rules in sorted(policy.retrieval.tenants.items())
+                if name != principal.tenant and set(rules.scopes) <= set(principal.scopes)
+            ]
+            return cls((principal.tenant, *served))
+        if principal.subject:
+            return cls((principal.tenant,), subject=principal.subject)
+        return cls((principal.tenant,), key_id=principal.key_id or "-")  # "-" matches no key: a keyless caller sees nothing
+
+    def where(self, query):
+        """`query` narrowed to this view."""
+        query = query.where(TraceRow.tenant.in_(self.tenants))
+        if self.subject is not None:
+            query = query.where(TraceRow.subject == self.subject)
+        if self.key_id is not None:
+            query = query.where(TraceRow.key_id == self.key_id)
+        return query
+
+    def sees(self, tenant: str, subject: str | None, key_id: str | None) -> bool:
+        """Whether a trace with these columns is in view."""
+        return (
+            tenant in self.tenants
+            and (self.subject is None or subject == self.subject)
+            and (self.key_id is None or key_id == self.key_id)
+        )
+
+
+def _scope(tenant: str | None, view: TraceView | None) -> TraceView | None:
+    """The view a query runs under: `view`, else the whole of `tenant`, else everything (None)."""
+    if view is not None:
+        return view
+    return TraceView((tenant,)) if tenant is not None else None
+
+
+def get_trace(ws: Workspace, trace_id: str, *, tenant: str | None = None, view: TraceView | None = None) -> dict[str, Any]:
+    """A trace by id; one outside `view` (or another `tenant`'s) is reported as not found."""
+    scope = _scope(tenant, view)
     with ws.session() as s:
         row = s.get(TraceRow, trace_id)
-        if row is None or (tenant is not None and row.tenant != tenant):
+        if row is None or (scope is not None and not scope.sees(row.tenant, row.subject, row.key_id)):
             raise NotFound(f"no trace {trace_id!r}")
         return _with_feedback(s, row)
 
@@ -256,7 +316,8 @@ def _with_feedback(session, row: TraceRow) -> dict[str, Any]:
 def list_traces(
     ws: Workspace,
     *,
-    tenant: str | None,
+    tenant: str | None = None,
+    view: TraceView | None = None,
     since: str | None = None,
     until: str | None = None,
     intent: str | None = None,
@@ -264,13 +325,16 @@ def list_traces(
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Trace summaries, newest first, filtered and paged."""
+    """Trace summaries in `view` (or `tenant`), newest first, filtered and paged."""
     if outcome is not None and outcome not in OUTCOMES:
         raise InvalidInput(f"unknown outcome {outcome!r}", hint=f"one of: {', '.join(OUTCOMES)}")
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise InvalidInput("limit must be 1..1000 and offset >= 0")
+    if not 1 <= limit <= 1000 or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"limit must be 1..1000 and offset 0..{MAX_OFFSET}")
     query = sa.select(TraceRow).order_by(TraceRow.ts.desc(), TraceRow.id.desc())
-    for column, value in ((TraceRow.tenant, tenant), (TraceRow.intent, intent), (TraceRow.outcome, outcome)):
+    scope = _scope(tenant, view)
+    if scope is not None:
+        query = scope.where(query)
+    for column, value in ((TraceRow.intent, intent), (TraceRow.outcome, outcome)):
         if value is not None:
             query = query.where(column == value)
     if since:
@@ -317,16 +381,20 @@ def record_feedback(
     ws: Workspace,
     trace_id: str,
     *,
-    tenant: str | None,
+    tenant: str | None = None,
+    view: TraceView | None = None,
     thumbs: int | None = None,
     score: float | None = None,
     text: str | None = None,
     consent: bool = False,
+    pii: PiiRules | None = None,
 ) -> str:
-    """Store feedback on a trace and update its outcome; returns the new outcome.
+    """Store feedback on a trace in `view` (or `tenant`) and update its outcome; returns the new outcome.
 
     Thumbs up or a score of 3+ (of 5) marks the outcome accepted; thumbs down or
-    a lower score marks it a defect. Free text is kept only with consent.
+    a lower score marks it a defect. Free text is kept only with consent, and
+    masked first by the `pii` rules (the live policy's; the defaults when None),
+    as the input policy masks a message.
     """
     if thumbs is None and score is None and not text:
         raise InvalidInput("feedback needs thumbs, a score or text")
@@ -334,9 +402,14 @@ def record_feedback(
         raise InvalidInput("thumbs must be 1 (up) or -1 (down)")
     if score is not None and not 0 <= score <= 5:
         raise InvalidInput("score must be between 0 and 5")
+    if text and consent:
+        key = pii_key(ws)
+        text = mask_text(text, pii, PiiVault(conversation_secret(key, trace_id)), hash_key=key).text
+    scope = _scope(tenant, view)
     with ws.engine.begin() as conn:
-        row = conn.execute(sa.select(TraceRow.tenant, TraceRow.outcome).where(TraceRow.id == trace_id)).first()
-        if row is None or (tenant is not None and row.tenant != tenant):
+        columns = (TraceRow.tenant, TraceRow.subject, TraceRow.key_id, TraceRow.outcome)
+        row = conn.execute(sa.select(*columns).where(TraceRow.id == trace_id)).first()
+        if row is None or (scope is not None and not scope.sees(row.tenant, row.subject, row.key_id)):
             raise NotFound(f"no trace {trace_id!r}")
         conn.execute(
             sa.insert(FeedbackRow).values(

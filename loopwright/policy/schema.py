@@ -19,6 +19,8 @@ on_fail = "decline"
 [retrieval]                  # see loopwright.corpus.rules.RetrievalRules
 [adapters]                   # LoRA caps, enforced at registration and at load
 max_rank = 16
+[access]                     # who reads and grades which traces, and reads /metrics
+operators = ["admin"]
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -198,6 +200,23 @@ class AdapterCaps(_Strict):
     )
 
 
+class AccessRules(_Strict):
+    """Who reads and grades which traces (`GET /v1/traces`, `POST /v1/feedback`) and who reads `/metrics`.
+
+    A key of any other role sees only its own calls: its customer's (the key's
+    `subject`) when it acts for one, else the calls made with that key.
+    """
+
+    agents: tuple[str, ...] = Field(
+        ("agent",),
+        description="Roles that read the traces of their own tenant and of every tenant whose retrieval scopes "
+        "are all among the key's scopes (contact-centre staff, reading the customers they serve).",
+    )
+    operators: tuple[str, ...] = Field(
+        ("admin", "operator"), description="Roles that read every trace of their own tenant, and `/metrics` for it."
+    )
+
+
 class PolicySet(_Strict):
     """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
 
@@ -209,6 +228,7 @@ class PolicySet(_Strict):
     )
     retrieval: RetrievalRules = Field(default_factory=RetrievalRules, description="Retrieval scope, certification and freshness rules.")
     adapters: AdapterCaps = Field(default_factory=AdapterCaps, description="Caps on the LoRA adapters a model may load.")
+    access: AccessRules = Field(default_factory=AccessRules, description="Who reads and grades which traces, and reads metrics.")
 
     def role_tools(self, role: str) -> RoleTools:
         """The role's tool permissions (none for a role the policy does not name)."""

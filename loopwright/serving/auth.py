@@ -33,6 +33,10 @@ class AuthError(LoopwrightError):
     """A missing, malformed, unknown or revoked API key."""
 
 
+class PermissionDenied(LoopwrightError):
+    """A valid key whose role may not do this (HTTP 403)."""
+
+
 def create_key(
     ws: Workspace, *, tenant: str, role: str, scopes: tuple[str, ...] = (), subject: str | None = None
 ) -> tuple[str, Principal]:

@@ -254,12 +254,14 @@ class Gateway:
         try:
             completion = self._run(request, principal, bundle, trace)
         except LoopwrightError as exc:
-            trace.record.update(outcome="error", error={"type": type(exc).__name__, "message": exc.message})
+            trace.record.update(outcome="error", model=self._masked(bundle, trace, request.model),
+                                error={"type": type(exc).__name__, "message": self._masked(bundle, trace, exc.message)})
             self._finish(trace, tokens=(0, 0), cost=0.0, sync=sync_trace)
             raise
         except Exception as exc:  # a bug: still leave a trace of the call, then let the server answer 500
             log.exception("request %s failed", trace.id)
-            trace.record.update(outcome="error", error={"type": type(exc).__name__, "message": "internal error"})
+            trace.record.update(outcome="error", model=self._masked(bundle, trace, request.model),
+                                error={"type": type(exc).__name__, "message": "internal error"})
             self._finish(trace, tokens=(0, 0), cost=0.0, sync=sync_trace)
             raise
         self._finish(trace, tokens=(completion.tokens_in, completion.tokens_out), cost=trace.record["cost"], sync=sync_trace)
@@ -384,6 +386,15 @@ class Gateway:
                 {"name": "pii.mask", "rule": "pii.actions", "reason": f"masked {', '.join(sorted(masked.to_dict()['entities']))}"}
             )
         return messages, masked
+
+    def _masked(self, bundle: Bundle, trace: _Trace, text: str) -> str:
+        """`text` masked as the input policy masks a message: for request fields and error messages that
+        an error trace echoes (the call failed before, or instead of, its input was masked)."""
+        try:
+            rules = self.policy(bundle).pii
+        except LoopwrightError:  # no policy deployed: the default rules
+            rules = None
+        return mask_text(text, rules, PiiVault(conversation_secret(self._pii_key, trace.id)), hash_key=self._pii_key).text
 
     def _cache_context(self, bundle: Bundle, principal: Principal, policy) -> dict[str, Any]:
         """Everything besides the question that could change the answer: the cache-key salt."""
