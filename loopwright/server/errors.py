@@ -70,12 +70,17 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 def openapi_without_422(app: FastAPI) -> dict[str, Any]:
     """The app's OpenAPI schema without FastAPI's automatic 422 (this API answers 400 instead, in OpenAI's
-    shape) and the validation-error schemas only it used. Built once, as FastAPI does."""
+    shape) and the validation-error schemas only it used, every error as OpenAI's error body. Built once."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
         for path in schema.get("paths", {}).values():
             for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
+                answers = operation.get("responses", {})
+                answers.pop("422", None)
+                for status, answer in answers.items():
+                    if status[0] in "45":  # errors are JSON even where the route's success is not (/metrics)
+                        answer["content"] = error
         components = schema.get("components", {}).get("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
             components.pop(name, None)
