@@ -215,6 +215,13 @@ class AccessRules(_Strict):
     operators: tuple[str, ...] = Field(
         ("admin", "operator"), description="Roles that read every trace of their own tenant, and `/metrics` for it."
     )
+    customers: tuple[str, ...] = Field(
+        ("customer",), description="Roles of keys that act for one customer (or an app): they read their own calls only."
+    )
+
+    def roles(self) -> set[str]:
+        """Every role these rules name."""
+        return {*self.agents, *self.operators, *self.customers}
 
 
 class PolicySet(_Strict):
@@ -229,6 +236,14 @@ class PolicySet(_Strict):
     retrieval: RetrievalRules = Field(default_factory=RetrievalRules, description="Retrieval scope, certification and freshness rules.")
     adapters: AdapterCaps = Field(default_factory=AdapterCaps, description="Caps on the LoRA adapters a model may load.")
     access: AccessRules = Field(default_factory=AccessRules, description="Who reads and grades which traces, and reads metrics.")
+
+    def roles(self) -> set[str]:
+        """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""
+        return self.access.roles() | set(self.tools.roles) | {r for t in self.sensitivity.tenants.values() for r in t.roles}
+
+    def tenants(self) -> set[str]:
+        """Every tenant the policy defines: with retrieval rules or a sensitivity ceiling."""
+        return set(self.retrieval.tenants) | set(self.sensitivity.tenants)
 
     def role_tools(self, role: str) -> RoleTools:
         """The role's tool permissions (none for a role the policy does not name)."""
