@@ -64,7 +64,7 @@ def metrics(request: Request, principal: Principal = Depends(operator)) -> Plain
 
 
 @router.get("/v1/traces/{trace_id}", tags=["traces"], response_model=dict[str, Any], responses=responses(400, 401, 404))
-def get_trace(trace_id: str, request: Request, view: TraceView = Depends(trace_view)) -> dict[str, Any]:
+def get_trace(trace_id: Text, request: Request, view: TraceView = Depends(trace_view)) -> dict[str, Any]:
     """One trace in full, if the caller may see it; any other id is a 404, whether or not it exists."""
     gateway = gateway_of(request)
     gateway.writer.flush(timeout=5)
@@ -83,9 +83,9 @@ class TraceList(BaseModel):
 def list_traces(
     request: Request,
     view: TraceView = Depends(trace_view),
-    since: str | None = Query(None, max_length=64, description="ISO-8601 UTC lower bound on the trace time."),
-    intent: str | None = Query(None, max_length=50),
-    outcome: str | None = Query(None, max_length=16),
+    since: Text | None = Query(None, max_length=64, description="ISO-8601 UTC lower bound on the trace time."),
+    intent: Text | None = Query(None, max_length=50),
+    outcome: Text | None = Query(None, max_length=16),
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> TraceList:
