@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from contextlib import asynccontextmanager
 from datetime import date
 
@@ -21,6 +22,8 @@ from loopwright.server.openai import routes
 from loopwright.serving.auth import Authenticator
 from loopwright.serving.pipeline import Gateway
 from loopwright.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -92,7 +95,7 @@ class _Contain:
         except Exception:
             if started:  # a stream that failed half-way: nothing left to answer with
                 raise
-            errors.log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
             await _reply(send, 500, "internal error; see the server log", "api_error", "internal_error")
 
 
