@@ -61,7 +61,7 @@ def test_feedback_text_with_a_lone_surrogate_is_a_400(live):
 
 @pytest.mark.parametrize(
     ("changes", "param"),
-    [({"stream": "yes"}, "stream"), ({"stream": 1}, "stream"), ({"confirm": "true"}, "confirm"), ({"max_tokens": "5"}, "max_tokens"),
+    [({"stream": "yes"}, "stream"), ({"stream": 1}, "stream"), ({"n": "1"}, "n"), ({"max_tokens": "5"}, "max_tokens"),
      ({"temperature": "0.5"}, "temperature"), ({"stream_options": {"include_usage": "yes"}}, "stream_options.include_usage")],
 )
 def test_loose_types_are_400s_not_guesses(live, changes, param):
