@@ -16,6 +16,11 @@ from loopwright import __version__
 from loopwright.cli import audit, corpus, demo, deploy, flags, gateway, model, policy, registry, release, simulate, tools, triage, workspace
 from loopwright.errors import LoopwrightError
 
+try:  # typer vendors click (typer._click) since 0.2x: its usage errors are that copy's classes
+    from typer._click import exceptions as click
+except ImportError:  # pragma: no cover - an older typer on plain click
+    from click import exceptions as click
+
 app = typer.Typer(
     name="loopwright",
     help="Run training, self-learning and inference of a language-model application as one governed loop.",
@@ -60,10 +65,25 @@ def _root(
 
 
 def main() -> None:
-    """Console-script entry point. Typer handles usage errors and exit codes; library errors become one line."""
+    """Console-script entry point. Usage errors (a value out of range, an unknown option) and library
+    errors become one line on stderr and a non-zero exit: never a box, never a traceback."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        app()
+        code = app(standalone_mode=False)  # click's errors reach us instead of typer's rich box
+        sys.exit(code if isinstance(code, int) else 0)
+    except click.NoArgsIsHelpError as exc:  # a bare group: its help, as before
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.UsageError as exc:
+        where = f" (hint: `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        typer.echo(f"error: {' '.join(exc.format_message().split())}{where}", err=True)
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
     except LoopwrightError as exc:
         typer.echo(f"error: {exc.one_line()}", err=True)
         sys.exit(exc.exit_code)

@@ -51,9 +51,15 @@ def keys_create(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Create an API key. The key is printed once; only its hash is stored."""
+    """Create an API key. The key is printed once; only its hash is stored.
+
+    The tenant, the role and every scope must be ones the live policy defines.
+    """
+    from loopwright.policy.loader import deployed_policy
+
     ws = open_workspace(workspace)
-    secret, principal = auth.create_key(ws, tenant=tenant, role=role, scopes=tuple(scope or ()), subject=subject)
+    policy = deployed_policy(ws)
+    secret, principal = auth.create_key(ws, tenant=tenant, role=role, scopes=tuple(scope or ()), subject=subject, policy=policy)
     emit({"key": secret, **principal.to_dict()}, json, lambda c: c.print(f"{secret}\n(key id {principal.key_id}; shown once, store it now)"))
 
 

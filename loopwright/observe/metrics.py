@@ -36,5 +36,18 @@ class Metrics:
         self.tokens.labels("in", tier).inc(trace.tokens.in_)
         self.tokens.labels("out", tier).inc(trace.tokens.out)
 
-    def exposition(self) -> bytes:
-        return generate_latest(self.registry)
+    def exposition(self, tenant: str | None = None) -> bytes:
+        """The Prometheus text format; with `tenant`, samples labelled with another tenant are left out."""
+        return generate_latest(self.registry if tenant is None else _OneTenant(self.registry, tenant))
+
+
+class _OneTenant:
+    """A view of a registry without the samples of other tenants (unlabelled samples are kept)."""
+
+    def __init__(self, registry: CollectorRegistry, tenant: str):
+        self.registry, self.tenant = registry, tenant
+
+    def collect(self):
+        for family in self.registry.collect():  # fresh objects on every collect: safe to filter in place
+            family.samples = [s for s in family.samples if s.labels.get("tenant", self.tenant) == self.tenant]
+            yield family

@@ -2,7 +2,9 @@
 
 `TraceWriter` queues records and a background thread inserts them in batches;
 `close()` drains the queue, so a server stopped with SIGTERM loses none.
-Every query is scoped to a tenant: another tenant's trace is "not found".
+Every query is scoped: by a `TraceView` (what one caller may read and grade:
+`TraceView.of(principal, policy)`), or by tenant. A trace outside the scope is
+"not found", exactly as a missing one, so its existence is not revealed.
 """
 
 from __future__ import annotations
@@ -12,35 +14,47 @@ import logging
 import queue
 import threading
 import time
-from datetime import UTC, datetime
+import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput, NotFound
+from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key
 from loopwright.policy.subjects import subject_store
 from loopwright.serving.trace import Trace
 from loopwright.store.schema import FeedbackRow, TraceRow
 
 if TYPE_CHECKING:
+    from loopwright.policy.principal import Principal
+    from loopwright.policy.schema import PiiRules, PolicySet
     from loopwright.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("answered", "accepted", "defect", "escalated", "declined", "error")
+MAX_OFFSET = 1_000_000_000
+"""The largest `offset` a trace listing takes: well inside every engine's integer range."""
 _STOP = object()
 
 
 def _row(record: dict[str, Any]) -> dict[str, Any]:
-    """The `traces` columns for one record (plain values: a bulk insert needs no ORM objects)."""
+    """The `traces` columns for one record (plain values: a bulk insert needs no ORM objects).
+
+    Text that cannot be stored (not valid Unicode, longer than its column) raises here, before
+    the insert, so one bad record never costs its batch: see `TraceWriter._write`.
+    """
     principal = record["principal"]
-    return dict(
+    row = dict(
         id=record["id"],
         ts=record["ts"],
         tenant=principal["tenant"],
         subject=principal.get("subject"),
+        key_id=principal.get("key_id") or None,
         channel=record["channel"],
         deployment_version=record["deployment_version"],
         model=record["model"],
@@ -52,10 +66,65 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         cost=record["cost"],
         record=json.dumps(record, ensure_ascii=False, sort_keys=True),
     )
+    for name, value in row.items():
+        if not isinstance(value, str):
+            continue
+        value.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError here, not in the driver later
+        limit = _WIDTHS.get(name)
+        if limit is not None and len(value) > limit:
+            if name in _IDENTITY:
+                raise ValueError(f"{name} is longer than {limit} characters")
+            row[name] = value[:limit]  # a query column; the record keeps the whole value
+    return row
+
+
+_WIDTHS = {c.name: c.type.length for c in TraceRow.__table__.columns if getattr(c.type, "length", None)}
+_IDENTITY = {"id", "ts", "tenant", "subject", "key_id"}
+
+
+def _clean(value: Any, limit: int = 200) -> str:
+    """`value` as text that any column can hold: valid UTF-8, at most `limit` characters."""
+    return str(value).encode("utf-8", "replace").decode("utf-8")[:limit]
+
+
+def _error_row(record: Any, reason: str) -> dict[str, Any]:
+    """A minimal error trace standing in for a record that could not be stored: its id, time, caller,
+    and why. Every value is cleaned, so this row itself always stores."""
+    get = record.get if isinstance(record, dict) else lambda key, default=None: getattr(record, key, default)
+    principal = get("principal") or {}
+    principal = principal if isinstance(principal, dict) else {}
+    trace_id = _clean(get("id") or "tr_" + uuid.uuid4().hex[:24], 40)
+    ts = _clean(get("ts") or utc_now(), 32)
+    caller = {k: _clean(principal[k], 100) for k in ("tenant", "role", "subject", "key_id") if principal.get(k)}
+    caller.setdefault("tenant", "unknown")
+    stored = {
+        "id": trace_id, "ts": ts, "principal": caller, "outcome": "error",
+        "error": {"type": "TraceWriteError", "message": _clean(reason, 500)},
+    }
+    return dict(
+        id=trace_id, ts=ts, tenant=caller["tenant"], subject=caller.get("subject"), key_id=caller.get("key_id"),
+        channel=_clean(get("channel") or "unknown", 16), deployment_version=_number(get("deployment_version"), int),
+        model="unknown", intent=None, tier=None, cache_hit=False, outcome="error",
+        latency_ms=_number(get("latency_ms"), float), cost=_number(get("cost"), float),
+        record=json.dumps(stored, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def _number(value: Any, kind: type) -> Any:
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        return kind(0)
 
 
 class TraceWriter:
-    """Background, batched trace inserts with drain-on-close."""
+    """Background, batched trace inserts with drain-on-close.
+
+    The thread never dies of a record: one that cannot be stored (text that is not
+    valid Unicode, a value too long for its column) is replaced by a minimal error
+    trace that says why, and the rest of its batch is written as usual. `alive`
+    is what `/healthz` reports: a writer that stopped anyway means no traces.
+    """
 
     def __init__(self, ws: Workspace, *, max_queue: int = 50_000, batch: int = 200):
         self.ws = ws
@@ -64,8 +133,14 @@ class TraceWriter:
         self._flushed = threading.Condition()
         self._submitted = 0  # traces queued so far; FIFO, so "written >= n" means the first n are in
         self._written = 0
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name="trace-writer", daemon=True)
         self._thread.start()
+
+    @property
+    def alive(self) -> bool:
+        """Whether queued traces are being written (false once the thread stopped, or while closing)."""
+        return self._thread.is_alive() and not self._closing
 
     def submit(self, record: dict[str, Any]) -> None:
         """Queue a trace; blocks only if the queue is full (back-pressure, never loss)."""
@@ -81,6 +156,7 @@ class TraceWriter:
 
     def close(self) -> None:
         """Drain the queue and stop the thread."""
+        self._closing = True
         self._queue.put(_STOP)
         self._thread.join()
 
@@ -103,22 +179,56 @@ class TraceWriter:
                     break
                 items.append(item)
             if items:
-                self._write(items)
+                try:
+                    self._write(items)
+                except Exception:  # a bug in this module: log it, keep the thread (and every later trace)
+                    log.exception("trace writer: %d traces not written", len(items))
+                finally:
+                    with self._flushed:
+                        self._written += len(items)
+                        self._flushed.notify_all()
 
     def _write(self, records: list[dict[str, Any]]) -> None:
+        rows = []
+        for record in records:
+            try:
+                rows.append(_row(record))
+            except Exception as exc:  # noqa: BLE001 - whatever makes it unstorable, store why instead
+                reason = f"trace could not be stored: {type(exc).__name__}: {exc}"
+                log.error("trace writer: %s", _clean(reason, 500))
+                rows.append(_error_row(record, reason))
         for attempt in range(5):
             try:
                 with self.ws.engine.begin() as conn:
-                    conn.execute(sa.insert(TraceRow), [_row(r) for r in records])
-                break
+                    conn.execute(sa.insert(TraceRow), rows)
+                return
             except sa.exc.OperationalError as exc:  # e.g. a locked SQLite file under heavy load: retry
                 log.warning("trace write failed (attempt %d): %s", attempt + 1, exc)
                 time.sleep(0.1 * 2**attempt)
-        else:
-            log.error("dropping %d traces after 5 failed writes", len(records))
-        with self._flushed:
-            self._written += len(records)
-            self._flushed.notify_all()
+            except sa.exc.SQLAlchemyError:  # a row the database refuses (a duplicate id, say): one at a time
+                self._write_each(rows)
+                return
+        log.error("dropping %d traces after 5 failed writes", len(rows))
+
+    def _write_each(self, rows: list[dict[str, Any]]) -> None:
+        """Rows one by one, after their batch failed: a refused row is stored as an error trace."""
+        for row in rows:
+            try:
+                with self.ws.engine.begin() as conn:
+                    conn.execute(sa.insert(TraceRow), [row])
+                continue
+            except sa.exc.SQLAlchemyError as exc:
+                reason = f"trace could not be stored: {type(exc).__name__}: {str(exc).splitlines()[0]}"
+            record = json.loads(row["record"])
+            if record.get("error", {}).get("type") == "TraceWriteError":
+                log.error("trace writer: dropping %s: %s", row["id"], reason)
+                continue
+            log.error("trace writer: %s", _clean(reason, 500))
+            try:
+                with self.ws.engine.begin() as conn:
+                    conn.execute(sa.insert(TraceRow), [_error_row(record, reason)])
+            except sa.exc.SQLAlchemyError as exc:  # e.g. the id itself already exists
+                log.error("trace writer: dropping %s: %s", row["id"], str(exc).splitlines()[0])
 
 
 def _stamp(when: str) -> str:
@@ -132,11 +242,63 @@ def _stamp(when: str) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def get_trace(ws: Workspace, trace_id: str, *, tenant: str | None) -> dict[str, Any]:
-    """A trace by id; with `tenant`, another tenant's trace is reported as not found."""
+@dataclass(frozen=True)
+class TraceView:
+    """The traces one caller may read and grade: those of `tenants`, narrowed to one customer
+    (`subject`) or to the calls of one key (`key_id`) when set."""
+
+    tenants: tuple[str, ...]
+    subject: str | None = None
+    key_id: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal, policy: PolicySet) -> TraceView:
+        """Operators: their tenant. Agents: their tenant and every tenant whose retrieval scopes the key
+        holds. Anyone else: their own calls (the key's customer, else the key). See `AccessRules`."""
+        access = policy.access
+        if principal.role in access.operators:
+            return cls((principal.tenant,))
+        if principal.role in access.agents:
+            served = [
+                name for name, rules in sorted(policy.retrieval.tenants.items())
+                if name != principal.tenant and set(rules.scopes) <= set(principal.scopes)
+            ]
+            return cls((principal.tenant, *served))
+        if principal.subject:
+            return cls((principal.tenant,), subject=principal.subject)
+        return cls((principal.tenant,), key_id=principal.key_id or "-")  # "-" matches no key: a keyless caller sees nothing
+
+    def where(self, query):
+        """`query` narrowed to this view."""
+        query = query.where(TraceRow.tenant.in_(self.tenants))
+        if self.subject is not None:
+            query = query.where(TraceRow.subject == self.subject)
+        if self.key_id is not None:
+            query = query.where(TraceRow.key_id == self.key_id)
+        return query
+
+    def sees(self, tenant: str, subject: str | None, key_id: str | None) -> bool:
+        """Whether a trace with these columns is in view."""
+        return (
+            tenant in self.tenants
+            and (self.subject is None or subject == self.subject)
+            and (self.key_id is None or key_id == self.key_id)
+        )
+
+
+def _scope(tenant: str | None, view: TraceView | None) -> TraceView | None:
+    """The view a query runs under: `view`, else the whole of `tenant`, else everything (None)."""
+    if view is not None:
+        return view
+    return TraceView((tenant,)) if tenant is not None else None
+
+
+def get_trace(ws: Workspace, trace_id: str, *, tenant: str | None = None, view: TraceView | None = None) -> dict[str, Any]:
+    """A trace by id; one outside `view` (or another `tenant`'s) is reported as not found."""
+    scope = _scope(tenant, view)
     with ws.session() as s:
         row = s.get(TraceRow, trace_id)
-        if row is None or (tenant is not None and row.tenant != tenant):
+        if row is None or (scope is not None and not scope.sees(row.tenant, row.subject, row.key_id)):
             raise NotFound(f"no trace {trace_id!r}")
         return _with_feedback(s, row)
 
@@ -155,7 +317,8 @@ def _with_feedback(session, row: TraceRow) -> dict[str, Any]:
 def list_traces(
     ws: Workspace,
     *,
-    tenant: str | None,
+    tenant: str | None = None,
+    view: TraceView | None = None,
     since: str | None = None,
     until: str | None = None,
     intent: str | None = None,
@@ -163,13 +326,16 @@ def list_traces(
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Trace summaries, newest first, filtered and paged."""
+    """Trace summaries in `view` (or `tenant`), newest first, filtered and paged."""
     if outcome is not None and outcome not in OUTCOMES:
         raise InvalidInput(f"unknown outcome {outcome!r}", hint=f"one of: {', '.join(OUTCOMES)}")
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise InvalidInput("limit must be 1..1000 and offset >= 0")
+    if not 1 <= limit <= 1000 or not 0 <= offset <= MAX_OFFSET:
+        raise InvalidInput(f"limit must be 1..1000 and offset 0..{MAX_OFFSET}")
     query = sa.select(TraceRow).order_by(TraceRow.ts.desc(), TraceRow.id.desc())
-    for column, value in ((TraceRow.tenant, tenant), (TraceRow.intent, intent), (TraceRow.outcome, outcome)):
+    scope = _scope(tenant, view)
+    if scope is not None:
+        query = scope.where(query)
+    for column, value in ((TraceRow.intent, intent), (TraceRow.outcome, outcome)):
         if value is not None:
             query = query.where(column == value)
     if since:
@@ -222,16 +388,20 @@ def record_feedback(
     ws: Workspace,
     trace_id: str,
     *,
-    tenant: str | None,
+    tenant: str | None = None,
+    view: TraceView | None = None,
     thumbs: int | None = None,
     score: float | None = None,
     text: str | None = None,
     consent: bool = False,
+    pii: PiiRules | None = None,
 ) -> str:
-    """Store feedback on a trace and update its outcome; returns the new outcome.
+    """Store feedback on a trace in `view` (or `tenant`) and update its outcome; returns the new outcome.
 
     Thumbs up or a score of 3+ (of 5) marks the outcome accepted; thumbs down or
-    a lower score marks it a defect. Free text is kept only with consent.
+    a lower score marks it a defect. Free text is kept only with consent, and
+    masked first by the `pii` rules (the live policy's; the defaults when None),
+    as the input policy masks a message.
     """
     if thumbs is None and score is None and not text:
         raise InvalidInput("feedback needs thumbs, a score or text")
@@ -239,9 +409,14 @@ def record_feedback(
         raise InvalidInput("thumbs must be 1 (up) or -1 (down)")
     if score is not None and not 0 <= score <= 5:
         raise InvalidInput("score must be between 0 and 5")
+    if text and consent:
+        key = pii_key(ws)
+        text = mask_text(text, pii, PiiVault(conversation_secret(key, trace_id)), hash_key=key).text
+    scope = _scope(tenant, view)
     with ws.engine.begin() as conn:
-        row = conn.execute(sa.select(TraceRow.tenant, TraceRow.outcome).where(TraceRow.id == trace_id)).first()
-        if row is None or (tenant is not None and row.tenant != tenant):
+        columns = (TraceRow.tenant, TraceRow.subject, TraceRow.key_id, TraceRow.outcome)
+        row = conn.execute(sa.select(*columns).where(TraceRow.id == trace_id)).first()
+        if row is None or (scope is not None and not scope.sees(row.tenant, row.subject, row.key_id)):
             raise NotFound(f"no trace {trace_id!r}")
         conn.execute(
             sa.insert(FeedbackRow).values(
@@ -287,7 +462,7 @@ def _erase_traces(session, ws, subject: str) -> int:
         record["tools"] = [{k: t[k] for k in _KEPT_TOOL_FIELDS if k in t} for t in record.get("tools") or []]
         record["principal"] = {**record["principal"], "subject": alias, "key_id": None}
         record["erased"] = True
-        row.record, row.subject = json.dumps(record, ensure_ascii=False, sort_keys=True), alias
+        row.record, row.subject, row.key_id = json.dumps(record, ensure_ascii=False, sort_keys=True), alias, None
         session.execute(sa.update(FeedbackRow).where(FeedbackRow.trace_id == row.id).values(text=None))
         n += 1
     return n

@@ -19,6 +19,8 @@ on_fail = "decline"
 [retrieval]                  # see loopwright.corpus.rules.RetrievalRules
 [adapters]                   # LoRA caps, enforced at registration and at load
 max_rank = 16
+[access]                     # who reads and grades which traces, and reads /metrics
+operators = ["admin"]
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -173,6 +175,30 @@ class AdapterCaps(_Strict):
     )
 
 
+class AccessRules(_Strict):
+    """Who reads and grades which traces (`GET /v1/traces`, `POST /v1/feedback`) and who reads `/metrics`.
+
+    A key of any other role sees only its own calls: its customer's (the key's
+    `subject`) when it acts for one, else the calls made with that key.
+    """
+
+    agents: tuple[str, ...] = Field(
+        ("agent",),
+        description="Roles that read the traces of their own tenant and of every tenant whose retrieval scopes "
+        "are all among the key's scopes (contact-centre staff, reading the customers they serve).",
+    )
+    operators: tuple[str, ...] = Field(
+        ("admin", "operator"), description="Roles that read every trace of their own tenant, and `/metrics` for it."
+    )
+    customers: tuple[str, ...] = Field(
+        ("customer",), description="Roles of keys that act for one customer (or an app): they read their own calls only."
+    )
+
+    def roles(self) -> set[str]:
+        """Every role these rules name."""
+        return {*self.agents, *self.operators, *self.customers}
+
+
 class PolicySet(_Strict):
     """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
 
@@ -184,6 +210,15 @@ class PolicySet(_Strict):
     )
     retrieval: RetrievalRules = Field(default_factory=RetrievalRules, description="Retrieval scope, certification and freshness rules.")
     adapters: AdapterCaps = Field(default_factory=AdapterCaps, description="Caps on the LoRA adapters a model may load.")
+    access: AccessRules = Field(default_factory=AccessRules, description="Who reads and grades which traces, and reads metrics.")
+
+    def roles(self) -> set[str]:
+        """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""
+        return self.access.roles() | set(self.tools.roles) | {r for t in self.sensitivity.tenants.values() for r in t.roles}
+
+    def tenants(self) -> set[str]:
+        """Every tenant the policy defines: with retrieval rules or a sensitivity ceiling."""
+        return set(self.retrieval.tenants) | set(self.sensitivity.tenants)
 
     def role_tools(self, role: str) -> RoleTools:
         """The role's tool permissions (none for a role the policy does not name)."""

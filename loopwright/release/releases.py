@@ -245,7 +245,9 @@ def start(
             summary = GateSummary(**{k: report.get(k) for k in GateSummary.model_fields})
             verdict = GateVerdict(**dict(common), passed=not rejected)
             append_receipt(s, ws, ReleaseGate(after=verdict, details=summary), subject=subject, actor=actor)
-        if not rejected and baseline is None:
+        # A slot that serves nothing has no stable traffic to canary against, and goes straight to stable once
+        # gated; except an adapter slot, whose stable callers are served by the base model alone.
+        if not rejected and baseline is None and slot_kind(slot) != "adapter":
             _, version = replace_stable(s, slot, candidate)
             row.state, row.share, row.ended_at = "promoted", 1.0, now
             payload = ReleasePromote(

@@ -1,4 +1,4 @@
-"""Traces, feedback, health and metrics. Every read is scoped to the caller's tenant."""
+"""Traces, feedback, health and metrics. Every read is scoped to what the caller may see (`TraceView`)."""
 
 from __future__ import annotations
 
@@ -6,22 +6,32 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from loopwright.observe import traces
+from loopwright.observe.traces import MAX_OFFSET, TraceView
 from loopwright.policy.principal import Principal
-from loopwright.server.deps import authenticate, gateway_of
+from loopwright.server.deps import gateway_of, live_policy, operator, trace_view
+from loopwright.server.errors import ErrorResponse, error_response, responses
+from loopwright.server.text import Text
 
 router = APIRouter()
 
 
 class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    trace_id: str = Field(min_length=1, max_length=40)
+    model_config = ConfigDict(extra="forbid", strict=True)
+    trace_id: Text = Field(min_length=1, max_length=40)
     thumbs: Literal[-1, 1] | None = Field(None, description="1 up, -1 down.")
     score: float | None = Field(None, ge=0, le=5, description="Rubric score, 0 to 5.")
-    text: str | None = Field(None, max_length=4000, description="Free text; kept only with consent.")
+    text: Text | None = Field(None, max_length=4000, description="Free text; kept only with consent, masked as the input policy masks.")
     consent: bool = Field(False, description="The user agreed to this feedback being used for learning.")
+
+    @field_validator("thumbs", mode="before")
+    @classmethod
+    def _not_a_bool(cls, value):
+        if isinstance(value, bool):  # True == 1 would pass the Literal
+            raise ValueError("thumbs must be 1 or -1, not a boolean")
+        return value
 
 
 class FeedbackOut(BaseModel):
@@ -29,53 +39,76 @@ class FeedbackOut(BaseModel):
     outcome: str
 
 
-@router.get("/healthz", tags=["ops"])
-def healthz(request: Request) -> dict[str, Any]:
+class Health(BaseModel):
+    status: Literal["ok"]
+    deployment_version: int
+
+
+@router.get("/healthz", tags=["ops"], response_model=Health, responses={503: {"model": ErrorResponse, "description": "Not ready: traces are not being written."}})
+def healthz(request: Request):
+    """Ready when the gateway's trace writer is running: a server that cannot trace its calls is not ready."""
     gateway = gateway_of(request)
-    return {"status": "ok", "deployment_version": gateway.watcher.current.version}
+    if not gateway.writer.alive:
+        return error_response(503, "not ready: the trace writer has stopped, so calls are not traced", "api_error", "not_ready")
+    return Health(status="ok", deployment_version=gateway.watcher.current.version)
 
 
-@router.get("/metrics", tags=["ops"], response_class=PlainTextResponse)
-def metrics(request: Request, principal: Principal = Depends(authenticate)) -> PlainTextResponse:
-    return PlainTextResponse(gateway_of(request).metrics.exposition(), media_type="text/plain; version=0.0.4")
+@router.get(
+    "/metrics", tags=["ops"], response_class=PlainTextResponse, responses=responses(401, 403),
+    openapi_extra={"responses": {"200": {"content": {"text/plain": {"schema": {"type": "string"}}}}}},
+)
+def metrics(request: Request, principal: Principal = Depends(operator)) -> PlainTextResponse:
+    """Prometheus metrics for an operator's tenant (samples labelled with another tenant are left out)."""
+    body = gateway_of(request).metrics.exposition(tenant=principal.tenant)
+    return PlainTextResponse(body, media_type="text/plain; version=0.0.4")
 
 
-@router.get("/v1/traces/{trace_id}", tags=["traces"])
-def get_trace(trace_id: str, request: Request, principal: Principal = Depends(authenticate)) -> dict[str, Any]:
+@router.get("/v1/traces/{trace_id}", tags=["traces"], response_model=dict[str, Any], responses=responses(400, 401, 404))
+def get_trace(trace_id: Text, request: Request, view: TraceView = Depends(trace_view)) -> dict[str, Any]:
+    """One trace in full, if the caller may see it; any other id is a 404, whether or not it exists."""
     gateway = gateway_of(request)
     gateway.writer.flush(timeout=5)
-    return traces.get_trace(gateway.ws, trace_id, tenant=principal.tenant)
+    return traces.get_trace(gateway.ws, trace_id, view=view)
 
 
-@router.get("/v1/traces", tags=["traces"])
+class TraceList(BaseModel):
+    object: Literal["list"] = "list"
+    data: list[dict[str, Any]]
+    limit: int
+    offset: int
+    has_more: bool
+
+
+@router.get("/v1/traces", tags=["traces"], response_model=TraceList, responses=responses(400, 401))
 def list_traces(
     request: Request,
-    principal: Principal = Depends(authenticate),
-    since: str | None = Query(None, description="ISO-8601 UTC lower bound on the trace time."),
-    intent: str | None = Query(None),
-    outcome: str | None = Query(None),
+    view: TraceView = Depends(trace_view),
+    since: Text | None = Query(None, max_length=64, description="ISO-8601 UTC lower bound on the trace time."),
+    intent: Text | None = Query(None, max_length=50),
+    outcome: Text | None = Query(None, max_length=16),
     limit: int = Query(50, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
-) -> dict[str, Any]:
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+) -> TraceList:
+    """The caller's visible traces, newest first."""
     gateway = gateway_of(request)
     gateway.writer.flush(timeout=5)  # read-your-writes, as for one trace: the caller's last call is listed
-    data = traces.list_traces(
-        gateway.ws, tenant=principal.tenant, since=since, intent=intent, outcome=outcome, limit=limit, offset=offset
-    )
-    return {"object": "list", "data": data, "limit": limit, "offset": offset, "has_more": len(data) == limit}
+    data = traces.list_traces(gateway.ws, view=view, since=since, intent=intent, outcome=outcome, limit=limit, offset=offset)
+    return TraceList(data=data, limit=limit, offset=offset, has_more=len(data) == limit)
 
 
-@router.post("/v1/feedback", tags=["traces"], response_model=FeedbackOut)
-def feedback(body: FeedbackIn, request: Request, principal: Principal = Depends(authenticate)) -> FeedbackOut:
+@router.post("/v1/feedback", tags=["traces"], response_model=FeedbackOut, responses=responses(400, 401, 404, 413, 429))
+def feedback(body: FeedbackIn, request: Request, view: TraceView = Depends(trace_view)) -> FeedbackOut:
+    """Grade a trace the caller may see (thumbs or score); free text is masked before it is stored."""
     gateway = gateway_of(request)
     gateway.writer.flush(timeout=5)
     outcome = traces.record_feedback(
         gateway.ws,
         body.trace_id,
-        tenant=principal.tenant,
+        view=view,
         thumbs=body.thumbs,
         score=body.score,
         text=body.text,
         consent=body.consent,
+        pii=live_policy(request).pii,
     )
     return FeedbackOut(trace_id=body.trace_id, outcome=outcome)

@@ -7,9 +7,9 @@ a flood is refused quickly instead of queueing without bound.
 
 from __future__ import annotations
 
-import gc
-
 import asyncio
+import gc
+import logging
 from contextlib import asynccontextmanager
 from datetime import date
 
@@ -23,6 +23,8 @@ from loopwright.server.openai import routes
 from loopwright.serving.auth import Authenticator
 from loopwright.serving.pipeline import Gateway
 from loopwright.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 
 def create_app(
@@ -68,11 +70,41 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.authenticator = Authenticator(ws)
+    app.openapi = lambda: errors.openapi_without_422(app)
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(admin.router)
     app.add_middleware(_Guard, max_in_flight=max_in_flight, max_body_bytes=max_body_bytes)
+    app.add_middleware(_Contain)
     return app
+
+
+class _Contain:
+    """Pure ASGI middleware: an unexpected exception becomes the 500 in OpenAI's shape here, and goes no
+    further. Starlette's own last-resort handler answers too, but then re-raises, and uvicorn closes
+    the connection: the client's next request on that keep-alive connection was reset."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started = False
+
+        async def tracked_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception:
+            if started:  # a stream that failed half-way: nothing left to answer with
+                raise
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            await _reply(send, 500, "internal error; see the server log", "api_error", "internal_error")
 
 
 class _Guard:
@@ -121,8 +153,8 @@ class _TooLarge(HTTPException):
         super().__init__(413, f"request body over {limit} bytes")
 
 
-async def _reply(send, status: int, message: str, type_: str) -> None:
-    response = errors.error_response(status, message, type_)
+async def _reply(send, status: int, message: str, type_: str, code: str | None = None) -> None:
+    response = errors.error_response(status, message, type_, code)
     await response({"type": "http"}, _no_receive, send)
 
 

@@ -24,6 +24,7 @@ from loopwright.registry.receipts import append_receipt
 from loopwright.store.schema import ApiKeyRow
 
 if TYPE_CHECKING:
+    from loopwright.policy.schema import PolicySet
     from loopwright.workspace import Workspace
 
 KEY_PREFIX = "lw-"
@@ -34,13 +35,29 @@ class AuthError(LoopwrightError):
     """A missing, malformed, unknown or revoked API key."""
 
 
+class PermissionDenied(LoopwrightError):
+    """A valid key whose role may not do this (HTTP 403)."""
+
+
 def create_key(
-    ws: Workspace, *, tenant: str, role: str, scopes: tuple[str, ...] = (), subject: str | None = None
+    ws: Workspace,
+    *,
+    tenant: str,
+    role: str,
+    scopes: tuple[str, ...] = (),
+    subject: str | None = None,
+    policy: PolicySet | None = None,
 ) -> tuple[str, Principal]:
-    """Make a key for a principal; returns the plaintext key (shown once) and the principal."""
+    """Make a key for a principal; returns the plaintext key (shown once) and the principal.
+
+    With `policy` (what `loopwright keys create` passes: the live one), the tenant, the role
+    and every scope must be ones it defines; see `check_principal`.
+    """
     for label, value in (("tenant", tenant), ("role", role)):
         if not value or not value.replace("-", "").replace("_", "").isalnum():
             raise InvalidInput(f"invalid {label} {value!r}", hint="letters, digits, '-' and '_'")
+    if policy is not None:
+        check_principal(policy, tenant=tenant, role=role, scopes=scopes)
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     key_id = "key_" + secrets.token_hex(8)
     with ws.write() as s:
@@ -58,6 +75,23 @@ def create_key(
         grant = KeyGrant(tenant=tenant, role=role, scopes=sorted(scopes), subject=subject)
         append_receipt(s, ws, KeyCreate(after=grant), subject=f"key/{key_id}")
     return secret, Principal(tenant, role, tuple(sorted(scopes)), subject, key_id)
+
+
+def check_principal(policy: PolicySet, *, tenant: str, role: str, scopes: tuple[str, ...]) -> None:
+    """Refuse a tenant the policy does not define, a role it does not name, or a scope the tenant lacks."""
+    tenants = policy.tenants()
+    if tenant not in tenants:
+        raise InvalidInput(f"unknown tenant {tenant!r}", hint=f"tenants in the live policy: {', '.join(sorted(tenants)) or 'none'}")
+    roles = policy.roles()
+    if role not in roles:
+        raise InvalidInput(f"unknown role {role!r}", hint=f"roles in the live policy: {', '.join(sorted(roles))}")
+    access = policy.retrieval.tenants.get(tenant)
+    allowed = set(access.scopes) if access else set()
+    extra = sorted(set(scopes) - allowed)
+    if extra:
+        raise InvalidInput(
+            f"scope {extra[0]!r} is not one of tenant {tenant!r}'s", hint=f"its scopes: {', '.join(sorted(allowed)) or 'none'}"
+        )
 
 
 def revoke_key(ws: Workspace, key_id: str) -> None:

@@ -336,16 +336,28 @@ class Gateway(Components):
         try:
             yield
         except LoopwrightError as exc:
-            call.trace.outcome, call.trace.error = "error", ErrorRecord(type=type(exc).__name__, message=exc.message)
+            self._failed(call, type(exc).__name__, exc.message)
             self.record(call, sync=sync)
             raise
         except Exception as exc:  # a bug: still leave a trace of the call, then let the server answer 500
             log.exception("request %s failed", call.trace.id)
-            call.trace.outcome, call.trace.error = "error", ErrorRecord(type=type(exc).__name__, message="internal error")
+            self._failed(call, type(exc).__name__, "internal error")
             self.record(call, sync=sync)
             raise
         if finish:
             self.record(call, sync=sync)
+
+    def _failed(self, call: Call, kind: str, message: str) -> None:
+        """An error trace: the request fields and the message it echoes masked as the input policy masks a
+        message (the call failed before, or instead of, masking its input)."""
+        try:
+            rules = (call.policy or self.policy(call.bundle)).pii
+        except LoopwrightError:  # no policy deployed: the default rules
+            rules = None
+        vault = PiiVault(conversation_secret(self._pii_key, call.trace.id))
+        t = call.trace
+        t.outcome, t.model = "error", mask_text(call.request.model, rules, vault, hash_key=self._pii_key).text
+        t.error = ErrorRecord(type=kind, message=mask_text(message, rules, vault, hash_key=self._pii_key).text)
 
     def record(self, call: Call, *, sync: bool = False) -> None:
         """The last stage: latency onto the trace, metrics observed, the trace queued for the store."""

@@ -102,6 +102,7 @@ class TraceRow(Base):
     ts: Mapped[str] = mapped_column(String(32), index=True)
     tenant: Mapped[str] = mapped_column(String(100), index=True)
     subject: Mapped[str | None] = mapped_column(String(100), nullable=True, index=True)
+    key_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)  # the calling key: what a key without a subject may read
     channel: Mapped[str] = mapped_column(String(16))
     deployment_version: Mapped[int] = mapped_column(Integer)
     model: Mapped[str] = mapped_column(String(100))

@@ -156,16 +156,18 @@ def test_feedback_changes_the_outcome(live):
 
 
 @SQLITE
-def test_health_metrics_models_and_openapi(live):
+def test_health_metrics_models_and_openapi(live, new_key):
     anonymous = http_client(live.server, None)
     health = anonymous.get("/healthz")
     assert health.status_code == 200
     assert health.json() == {"status": "ok", "deployment_version": get_deployment(live.ws).version}
 
     assert_openai_error(anonymous.get("/metrics"), 401, type_="authentication_error")
+    assert_openai_error(live.http.get("/metrics"), 403, type_="permission_error")  # a customer key: operators only
     live.ask(SAVINGS)
     live.ask(LATE_FEE)
-    metrics = live.http.get("/metrics")
+    operator = live.as_key(new_key(live.ws, tenant="larkspur-retail", role="admin"))
+    metrics = operator.http.get("/metrics")
     assert metrics.status_code == 200 and metrics.headers["content-type"].startswith("text/plain")
     text = metrics.text
     assert "# TYPE loopwright_requests_total counter" in text

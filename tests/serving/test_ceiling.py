@@ -11,8 +11,9 @@ CUTOFFS = ("612", "688")  # figures of the restricted scoring note
 
 
 def _quotes_cutoffs(text: str) -> bool:
-    """The figures as numbers (not inside an id or a digest)."""
-    return any(re.search(rf"\b{n}\b", text) for n in CUTOFFS)
+    """The figures as numbers: not inside an id or a digest, nor part of a decimal (a latency of 612.4 ms, a
+    confidence of 0.688), which a loaded machine makes often enough to fail the test by chance."""
+    return any(re.search(rf"(?<![\d.])\b{n}\b(?!\.\d)", text) for n in CUTOFFS)
 
 
 def _request():

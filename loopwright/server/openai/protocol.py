@@ -1,6 +1,8 @@
 """The wire schema of the OpenAI chat API, as far as loopwright serves it.
 
-Unknown fields are ignored (clients send many); known ones are validated.
+Unknown fields are ignored (clients send many); known ones are validated
+strictly: `"stream": "yes"` or `"max_tokens": "5"` is a 400, not a guess, and every
+string is `Text` (valid Unicode, see `loopwright.server.text`).
 """
 
 from __future__ import annotations
@@ -9,18 +11,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from loopwright.server.text import Text
+
 
 class ContentPart(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    type: str
-    text: str | None = None
+    model_config = ConfigDict(extra="ignore", strict=True)
+    type: Text
+    text: Text | None = None
 
 
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     role: Literal["system", "user", "assistant", "tool", "developer"]
-    content: str | list[ContentPart] | None = None
-    name: str | None = None
+    content: Text | list[ContentPart] | None = None
+    name: Text | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):
@@ -29,13 +33,13 @@ class ChatMessage(BaseModel):
 
 
 class StreamOptions(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
     include_usage: bool = False
 
 
 class ChatCompletionRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-    model: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="ignore", strict=True)
+    model: Text = Field(min_length=1, max_length=200)
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
     stream_options: StreamOptions | None = None
@@ -43,8 +47,8 @@ class ChatCompletionRequest(BaseModel):
     max_completion_tokens: int | None = Field(None, ge=1, le=100_000)
     temperature: float | None = Field(None, ge=0, le=2)
     n: int = Field(1, ge=1, le=1)
-    user: str | None = Field(None, max_length=200)
-    confirm_token: str | None = Field(
+    user: Text | None = Field(None, max_length=200)
+    confirm_token: Text | None = Field(
         None, min_length=1, max_length=200,
         description="loopwright: confirms the one action a previous answer asked about (its `loopwright.confirmation.token`), "
                     "in the same conversation (`user`). A bare `confirm: true` confirms nothing.",

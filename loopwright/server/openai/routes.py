@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from loopwright.errors import LoopwrightError
 from loopwright.policy.principal import Principal
 from loopwright.server.deps import authenticate, gateway_of
-from loopwright.server.errors import for_exception
+from loopwright.server.errors import for_exception, responses
 from loopwright.server.openai.protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -27,12 +27,18 @@ from loopwright.serving.pipeline import ChatRequest, Completion, Stream
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-@router.get("/models", response_model=ModelList)
+@router.get("/models", response_model=ModelList, responses=responses(401, 503))
 def list_models(request: Request, principal: Principal = Depends(authenticate)) -> ModelList:
     return ModelList(data=[ModelCard(id=name) for name in gateway_of(request).models()])
 
 
-@router.post("/chat/completions", response_model=ChatCompletionResponse)
+_STREAM = {"200": {"content": {"text/event-stream": {"schema": {"type": "string", "description": "With `stream: true`: chat.completion.chunk events."}}}}}
+
+
+@router.post(
+    "/chat/completions", response_model=ChatCompletionResponse, responses=responses(400, 401, 404, 413, 429, 502, 503),
+    openapi_extra={"responses": _STREAM},
+)
 def chat_completions(body: ChatCompletionRequest, request: Request, principal: Principal = Depends(authenticate)):
     gateway = gateway_of(request)
     chat = ChatRequest(
