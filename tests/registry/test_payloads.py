@@ -64,16 +64,19 @@ def test_one_payload_class_per_action():
             action = Action.DEPLOY_SET
 
 
-def test_a_receipt_that_no_longer_fits_its_type_is_marked_in_the_audit_log(workspace):
+def test_a_receipt_that_no_longer_fits_its_type_is_marked_in_the_audit_log(workspace, monkeypatch):
     from typer.testing import CliRunner
 
-    from loopwright.cli import app
+    from loopwright.cli import app, common
+
+    # Wide enough that the mark is not wrapped (the shared console's width is fixed when it is first sized).
+    monkeypatch.setattr(common.console, "_width", 300)
 
     with workspace.write() as s:
         append_receipt(s, workspace, DeploySet(before=None, after=Placed(stable="corpus/bank@1", digest="d" * 64)), subject="slot/corpus")
     with workspace.engine.begin() as conn:
         conn.execute(sa.text("UPDATE receipts SET after = :v WHERE seq = 1"), {"v": '{"stable":"corpus/bank@1"}'})
-    result = CliRunner().invoke(app, ["audit", "log", "--workspace", str(workspace.root)], env={"COLUMNS": "300"})
+    result = CliRunner().invoke(app, ["audit", "log", "--workspace", str(workspace.root)])
     assert result.exit_code == 0 and "does not fit its type" in result.output
     shown = CliRunner().invoke(app, ["audit", "show", "1", "--workspace", str(workspace.root)])
     assert isinstance(shown.exception, IntegrityError) and "does not fit DeploySet: after.digest" in str(shown.exception)
