@@ -27,6 +27,23 @@ def test_sqlite_runs_in_wal_mode(tmp_path):
     engine.dispose()
 
 
+def test_a_wal_checkpoint_blocked_by_a_reader_says_so_and_a_later_one_completes(tmp_path, caplog):
+    from loopwright.store.engine import checkpoint_wal
+
+    engine = open_engine(f"sqlite:///{tmp_path / 'wal.db'}")
+    reader = engine.connect()
+    try:
+        reader.exec_driver_sql("SELECT count(*) FROM receipts").scalar()  # in a transaction: holds a snapshot of the log
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE deployment_version SET version = version + 1")
+        assert checkpoint_wal(engine) is False
+        assert "blocked by a reader" in caplog.text
+    finally:
+        reader.close()
+    assert checkpoint_wal(engine) is True
+    engine.dispose()
+
+
 @pytest.mark.parametrize(
     "url",
     ["postgresql+psycopg://postgres@127.0.0.1:1/test", "nosuchdb://x", "sqlite:////nonexistent-dir/x/y.db"],

@@ -9,6 +9,7 @@ receipt hash chain linear across threads and processes; reads are not.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -18,6 +19,8 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 # Arbitrary constant naming loopwright's write lock among PostgreSQL advisory locks.
 _PG_WRITE_LOCK = 0x6C77_7269
@@ -48,6 +51,9 @@ def create_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
 
 
+CHECKPOINT_WAIT_MS = 2000
+
+
 def checkpoint_wal(engine: Engine) -> bool:
     """On SQLite, copy the write-ahead log into the database and truncate it (after an erase, so erased
     rows leave the log too); True when the log is empty afterwards. A no-op elsewhere.
@@ -58,7 +64,14 @@ def checkpoint_wal(engine: Engine) -> bool:
     if engine.dialect.name != "sqlite":
         return True
     with engine.connect() as conn:
-        busy, _log_pages, _moved = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        # TRUNCATE waits for readers through the busy handler (60 s for writes): an erase should not hang that
+        # long behind a server's open read, so it waits briefly and leaves the rest to the next checkpoint.
+        waits = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout = {CHECKPOINT_WAIT_MS}")
+        try:
+            busy, _log_pages, _moved = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+        finally:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout = {int(waits)}")
     if busy:
         log.warning("WAL checkpoint after an erase was blocked by a reader; the next checkpoint completes it")
     return not busy
