@@ -97,13 +97,14 @@ def _error_row(record: Any, reason: str) -> dict[str, Any]:
     ts = _clean(get("ts") or utc_now(), 32)
     caller = {k: _clean(principal[k], 100) for k in ("tenant", "role", "subject", "key_id") if principal.get(k)}
     caller.setdefault("tenant", "unknown")
-    stored = {
-        "id": trace_id, "ts": ts, "principal": caller, "outcome": "error",
-        "error": {"type": "TraceWriteError", "message": _clean(reason, 500)},
+    channel, version = _clean(get("channel") or "unknown", 16), _number(get("deployment_version"), int)
+    stored = {  # the fields every `Trace` has, so readers of the typed record read this one too
+        "id": trace_id, "ts": ts, "principal": caller, "channel": channel, "deployment_version": version,
+        "model": "unknown", "outcome": "error", "error": {"type": "TraceWriteError", "message": _clean(reason, 500)},
     }
     return dict(
         id=trace_id, ts=ts, tenant=caller["tenant"], subject=caller.get("subject"), key_id=caller.get("key_id"),
-        channel=_clean(get("channel") or "unknown", 16), deployment_version=_number(get("deployment_version"), int),
+        channel=channel, deployment_version=version,
         model="unknown", intent=None, tier=None, cache_hit=False, outcome="error",
         latency_ms=_number(get("latency_ms"), float), cost=_number(get("cost"), float),
         record=json.dumps(stored, ensure_ascii=False, sort_keys=True),
@@ -304,7 +305,8 @@ def get_trace(ws: Workspace, trace_id: str, *, tenant: str | None = None, view: 
 
 
 def _with_feedback(session, row: TraceRow) -> dict[str, Any]:
-    """A stored trace with its current outcome and its feedback, oldest first."""
+    """A stored trace as stored (an export holds every field, those of a later version included), with its
+    current outcome and its feedback, oldest first."""
     record = json.loads(row.record)
     record["outcome"] = row.outcome
     record["feedback"] = [
@@ -460,7 +462,7 @@ def _erase_traces(session, ws, subject: str) -> int:
         if isinstance(record.get("error"), dict):
             record["error"] = {"type": record["error"].get("type")}
         record["tools"] = [{k: t[k] for k in _KEPT_TOOL_FIELDS if k in t} for t in record.get("tools") or []]
-        record["principal"] = {**record["principal"], "subject": alias, "key_id": None}
+        record["principal"] = {**record["principal"], "subject": alias, "key_id": ""}  # no key: as `Caller` reads it
         record["erased"] = True
         row.record, row.subject, row.key_id = json.dumps(record, ensure_ascii=False, sort_keys=True), alias, None
         session.execute(sa.update(FeedbackRow).where(FeedbackRow.trace_id == row.id).values(text=None))

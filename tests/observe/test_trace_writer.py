@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from test_traces import trace
 
-from loopwright.observe.traces import TraceWriter, get_trace, list_traces
+from loopwright.observe.traces import TraceWriter, get_trace, list_traces, load_traces
 
 
 def test_a_record_with_a_lone_surrogate_is_stored_as_an_error_trace_and_its_batch_is_kept(workspace):
@@ -25,6 +25,9 @@ def test_a_record_with_a_lone_surrogate_is_stored_as_an_error_trace_and_its_batc
     assert get_trace(workspace, trace(4)["id"], tenant="acme")["output"] == "answer 4"
     writer.close()
     assert not writer.alive
+    # every reader of the typed record (reports, canary analysis, the demo) reads the error trace too
+    typed = {t.id: t for t in load_traces(workspace)}
+    assert typed[bad["id"]].outcome == "error" and typed[bad["id"]].error.type == "TraceWriteError"
 
 
 def test_records_the_database_refuses_are_replaced_one_by_one(workspace):
