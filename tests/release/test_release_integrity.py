@@ -10,7 +10,7 @@ from loopwright.errors import InvalidInput
 from loopwright.registry import artifacts
 from loopwright.registry.audit import replay_deployment, verify_deployment
 from loopwright.release import releases
-from loopwright.registry.deployment import get_deployment, set_stable
+from loopwright.registry.deployment import get_deployment
 from loopwright.release.validation import deploy_checked
 from loopwright.serving.triage import HEAD_FORMAT
 
