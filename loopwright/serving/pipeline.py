@@ -33,8 +33,8 @@ from loopwright.corpus.retrieval import RetrievalResult, Retriever
 from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
 from loopwright.language import detect_language
-from loopwright.observe.metrics import Metrics
-from loopwright.observe.traces import TraceWriter
+from loopwright.serving.metrics import Metrics
+from loopwright.serving.trace_store import TraceWriter
 from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key
 from loopwright.policy.principal import Principal
 from loopwright.policy.validators import docs_of
