@@ -41,7 +41,7 @@ def _free_port() -> int:
 
 
 class Phoenix:
-    def __init__(self, executable: str, *, startup_s: float = 240.0):
+    def __init__(self, executable: str, *, startup_s: float = 420.0):
         self.executable, self.startup_s = executable, startup_s
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -55,15 +55,18 @@ class Phoenix:
         deadline = time.monotonic() + self.startup_s
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
-                raise RuntimeError(f"phoenix exited with {self._proc.returncode}: {self._tail()}")
+                tail = self._tail()
+                self.__exit__()
+                raise RuntimeError(f"phoenix exited with {self._proc.returncode}: {tail}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
+        tail = self._tail()
         self.__exit__()
-        raise RuntimeError(f"phoenix did not answer within {self.startup_s:.0f} s: {self._tail()}")
+        raise RuntimeError(f"phoenix did not answer within {self.startup_s:.0f} s: {tail}")
 
     def __exit__(self, *exc) -> None:
         self._proc.terminate()

@@ -21,8 +21,7 @@ from loopwright.serving.call import ChatRequest
 from loopwright.serving.pipeline import Gateway
 from loopwright.serving.trace import Caller, Trace
 
-pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
+SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 NOW = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)
 
 
@@ -84,6 +83,7 @@ class _Receiver:
         self.server = ThreadedServer(app)
 
 
+@SQLITE
 def test_alerts_fire_once_reach_the_webhook_and_resolve(triaged_bank):
     receiver = _Receiver()
     gateway = Gateway(triaged_bank, watch=False)
@@ -111,6 +111,7 @@ def test_alerts_fire_once_reach_the_webhook_and_resolve(triaged_bank):
     assert [(r["state"], r["objective"]) for r in receiver.received] == [("firing", "defects")] * 2 + [("resolved", "defects")] * 2
 
 
+@SQLITE
 def test_cli_reports_the_sample_policys_objectives(triaged_bank):
     result = CliRunner().invoke(cli, ["slo", "--workspace", str(triaged_bank.root), "--json"])
     assert result.exit_code == 0, result.output
