@@ -1,7 +1,7 @@
 """OpenTelemetry export into a real receiver: Arize Phoenix started on a free port, spans read back from it.
 
 Phoenix is started once for the module (one to several minutes on two cores, by their load).
-cores). Without it the tests skip on a developer's machine and fail under CI,
+Without it the tests skip on a developer's machine and fail under CI,
 as the PostgreSQL tests do; `scripts/services.sh` installs it.
 """
 
