@@ -87,6 +87,7 @@ class Gateway(Components):
         self.writer = TraceWriter(ws)
         self.retriever = Retriever(ws)
         self.metrics = Metrics()
+        self.sinks: list[Callable[[Trace], None]] = []  # told of every finished trace; must not block (OTel export)
         self._pii_key = pii_key(ws)
 
     def close(self) -> None:
@@ -369,6 +370,8 @@ class Gateway(Components):
             t.tokens = Tokens(in_=0, out=0)
         self.metrics.observe(t)
         self.writer.submit(t.to_dict())
+        for sink in self.sinks:
+            sink(t)
         if sync:
             self.writer.flush()
 
