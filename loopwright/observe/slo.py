@@ -24,7 +24,7 @@ import httpx
 import numpy as np
 import sqlalchemy as sa
 
-from loopwright.observe.traces import load_traces
+from loopwright.serving.trace_store import load_traces
 from loopwright.policy.loader import deployed_policy
 from loopwright.store.schema import SloAlertRow
 
