@@ -14,7 +14,7 @@ import typer
 
 from loopwright import __version__
 from loopwright.cli import (
-    audit, corpus, demo, deploy, flags, gateway, model, policy, registry, release, simulate, slo, tools, triage, workspace,
+    advise, audit, corpus, demo, deploy, flags, gateway, model, policy, registry, release, simulate, slo, tools, triage, workspace,
 )
 from loopwright.errors import LoopwrightError
 
@@ -41,6 +41,7 @@ gateway.register(app)
 corpus.register(app)
 release.register(app)
 slo.register(app)
+advise.register(app)
 app.add_typer(triage.app, name="triage")
 app.add_typer(model.app, name="model")
 app.add_typer(policy.app, name="policy")

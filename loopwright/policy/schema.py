@@ -249,6 +249,22 @@ class SloRules(_Strict):
     webhook: str = Field("", description="URL that receives each alert as JSON when it fires and when it resolves; empty: recorded only.")
 
 
+class AdvisorRules(_Strict):
+    """What the lever advisor (`loopwright advise`) counts as a finding."""
+
+    min_samples: int = Field(30, strict=True, ge=1, description="Fewest calls in a segment (a document, intent, language) it judges.")
+    min_defects: int = Field(5, strict=True, ge=1, description="Fewest defects in an intent before it is an adapter finding.")
+    alpha: float = Field(0.01, gt=0, lt=1, description="Significance of a segment's excess defect rate, before Bonferroni.")
+    language_share: float = Field(
+        0.6, gt=0, le=1, description="A significantly worse language is a training finding when it lags in this share of intents."
+    )
+    max_defect_rate: float = Field(0.05, ge=0, le=1, description="Above it, quality comes first: no cost or latency finding.")
+    large_tier: str = Field("large", description="The router tier whose confident calls could go to a cheaper one.")
+    confident: float = Field(0.7, ge=0, le=1, description="Triage confidence at which a call counts as confident.")
+    movable_share: float = Field(0.2, gt=0, le=1, description="Share of traffic confident on the large tier that makes a router finding.")
+    cache_gap: float = Field(0.1, gt=0, le=1, description="Repeats the cache misses, as a share of traffic, that make a cache finding.")
+
+
 class PolicySet(_Strict):
     """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
 
@@ -262,6 +278,7 @@ class PolicySet(_Strict):
     adapters: AdapterCaps = Field(default_factory=AdapterCaps, description="Caps on the LoRA adapters a model may load.")
     access: AccessRules = Field(default_factory=AccessRules, description="Who reads and grades which traces, and reads metrics.")
     slo: SloRules = Field(default_factory=SloRules, description="Service-level objectives and burn-rate alerts.")
+    advisor: AdvisorRules = Field(default_factory=AdvisorRules, description="What the lever advisor counts as a finding.")
 
     def roles(self) -> set[str]:
         """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""

@@ -221,6 +221,8 @@ class Gateway(Components):
             triage = self.triage(call.bundle)
             result = triage.predict([call.question])[0] if triage is not None else None
         call.triaged, call.intent = result, result.intent if result else "unknown"
+        # Among the languages the assistant answers in (its decline messages): per-language quality needs it.
+        call.trace.language = detect_language(call.question, call.prompt.decline if call.prompt else ("en",))
         model = call.bundle.get("model:triage")
         call.trace.triage = TriageRecord(
             intent=call.intent,
@@ -411,7 +413,8 @@ class Gateway(Components):
 
     def _decline(self, call: Call, reason: str, *, cacheable: bool = True) -> None:
         prompt = call.prompt
-        text = prompt.decline_message(detect_language(call.question, prompt.decline)) if prompt else "I can't answer that reliably."
+        language = call.trace.language or (detect_language(call.question, prompt.decline) if prompt else "en")
+        text = prompt.decline_message(language) if prompt else "I can't answer that reliably."
         t = call.trace
         t.outcome, t.decline_reason = "declined", reason
         t.tier = t.route.tier if t.route else None

@@ -222,6 +222,7 @@ class Trace(_Record):
     validators: list[VerdictRecord] = Field(default_factory=list, description="Output validators' verdicts.")
     tools: list[ToolCall] = Field(default_factory=list, description="Tool calls, with receipts.")
     input: str | None = Field(None, description="The question, masked.")
+    language: str | None = Field(None, description="The question's language (ISO 639-1), among those the assistant answers in.")
     pii: PiiSummary | None = Field(None, description="Input policy's findings.")
     triage: TriageRecord | None = None
     route: RouteRecord | None = None

@@ -1,0 +1,267 @@
+"""The lever advisor: what the traces say is wrong, and which lever fits it, cheapest stage first.
+
+The seed's rule, in code: start with inference, escalate to self-learning,
+schedule training only for a foundational shift. Each check below segments the
+served traffic one way and recommends one lever, with its evidence, the effect
+to expect and the command to run:
+
+    evidence is stale or uncertified in one document  -> corpus   (inference: a corpus commit)
+    cost high while quality is fine                    -> router   (confident FAQ intents to the small tier)
+    repeats the cache does not catch                   -> cache    (turn it on, normalise the key)
+    defects concentrated in one intent, one term        -> adapter  (self-learning: curate, review, adapt)
+    one language lagging across most intents            -> training (a multilingual training cycle)
+
+A concentration is a one-sided Fisher exact test of the segment's defect rate
+against the rest of the traffic, at the policy's `alpha` divided by the
+number of segments tested (Bonferroni), with at least `min_samples` calls in
+the segment. A lagging language explains the intents it lags in: an intent
+is an adapter finding only if it stays significant without that language.
+Thresholds live in the policy's `[advisor]` section.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from scipy.stats import fisher_exact
+
+from loopwright.policy.loader import deployed_policy
+from loopwright.serving.trace_store import load_traces
+
+if TYPE_CHECKING:
+    from loopwright.policy.schema import AdvisorRules
+    from loopwright.serving.trace import Trace
+    from loopwright.workspace import Workspace
+
+STAGES = ("inference", "self-learning", "training")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing the traffic shows, and the lever that fits it."""
+
+    lever: str  # corpus, router, cache, adapter, training
+    stage: str  # inference, self-learning, training
+    title: str
+    evidence: dict[str, Any]
+    expected: str
+    command: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Advice:
+    """The findings, cheapest stage first, and what they were read from."""
+
+    calls: int
+    defect_rate: float
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def lever(self) -> str | None:
+        """The one lever to pull first, if any."""
+        return self.findings[0].lever if self.findings else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"calls": self.calls, "defect_rate": self.defect_rate, "lever": self.lever,
+                "findings": [f.to_dict() for f in self.findings]}
+
+
+def is_defect(t: Trace) -> bool:
+    """A defect by feedback, a receipt or a failed output validator (the canary analysis' definition)."""
+    return t.outcome == "defect" or any(not v.passed for v in t.validators)
+
+
+def _excess(bad_in: int, n_in: int, bad_out: int, n_out: int) -> float:
+    """One-sided p-value that the segment's defect rate is higher than the rest's."""
+    if n_in == 0 or n_out == 0:
+        return 1.0
+    return float(fisher_exact([[bad_in, n_in - bad_in], [bad_out, n_out - bad_out]], alternative="greater")[1])
+
+
+def _rate(bad: int, n: int) -> float:
+    return round(bad / n, 4) if n else 0.0
+
+
+def _words(text: str) -> set[str]:
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    return {w for w in re.findall(r"[^\W\d_]{3,}", folded) if not w.startswith("<")}
+
+
+def shared_term(bad: Sequence[str], good: Sequence[str]) -> tuple[str, int] | None:
+    """The word most over-represented in `bad` texts against `good` ones (smoothed log-odds), with its count."""
+    bad_counts = Counter(w for text in bad for w in _words(text))
+    good_counts = Counter(w for text in good for w in _words(text))
+    scored = [
+        (math.log((c + 0.5) / (len(bad) + 1)) - math.log((good_counts[w] + 0.5) / (len(good) + 1)), c, w)
+        for w, c in bad_counts.items() if c >= max(3, len(bad) // 4)
+    ]
+    if not scored:
+        return None
+    _, count, word = max(scored)
+    return word, count
+
+
+def _stale_documents(traces: Sequence[Trace], rules: AdvisorRules) -> list[Finding]:
+    hits: Counter[str] = Counter()
+    for t in traces:
+        for doc in set(t.retrieval.stale if t.retrieval else ()):
+            hits[doc] += 1
+    declined = sum(1 for t in traces if t.outcome == "declined")
+    return [
+        Finding("corpus", "inference", f"evidence in {doc} is stale or uncertified",
+                {"document": doc, "calls": n, "share_of_traffic": _rate(n, len(traces)), "declined_calls": declined},
+                f"up to {n} calls answered from fresh evidence instead of declined",
+                f"loopwright corpus add NEW_VERSION_OF_{doc}.md && loopwright corpus certify {doc} && "
+                f"loopwright corpus commit -m 'refresh {doc}'")
+        for doc, n in hits.most_common() if n >= rules.min_samples
+    ]
+
+
+def _cited_documents(traces: Sequence[Trace], rules: AdvisorRules) -> list[Finding]:
+    by_doc: dict[str, list[Trace]] = defaultdict(list)
+    for t in traces:
+        for doc in {c.doc_id for c in t.citations}:
+            by_doc[doc].append(t)
+    total_bad, total = sum(map(is_defect, traces)), len(traces)
+    alpha = rules.alpha / max(len(by_doc), 1)
+    out = []
+    for doc, own in sorted(by_doc.items()):
+        bad, n = sum(map(is_defect, own)), len(own)
+        if n < rules.min_samples or _excess(bad, n, total_bad - bad, total - n) >= alpha:
+            continue
+        # A wrong page misleads every question that reads it; defects from one intent alone are that intent's.
+        top = Counter(t.intent for t in own if is_defect(t)).most_common(1)[0][0]
+        others = [t for t in own if t.intent != top]
+        reading = {t.id for t in others}
+        rest = [t for t in traces if t.intent != top and t.id not in reading]
+        if _excess(sum(map(is_defect, others)), len(others), sum(map(is_defect, rest)), len(rest)) < alpha:
+            out.append(Finding("corpus", "inference", f"answers citing {doc} are defects more often",
+                               {"document": doc, "calls": n, "defect_rate": _rate(bad, n),
+                                "rest_defect_rate": _rate(total_bad - bad, total - n)},
+                               f"defect rate on {doc} down toward {_rate(total_bad - bad, total - n):.1%}",
+                               f"loopwright corpus add FIXED_{doc}.md && loopwright corpus commit -m 'fix {doc}'"))
+    return out
+
+
+def _lagging_language(traces: Sequence[Trace], rules: AdvisorRules) -> Finding | None:
+    by_language: dict[str, list[Trace]] = defaultdict(list)
+    for t in traces:
+        if t.language:
+            by_language[t.language].append(t)
+    if len(by_language) < 2:
+        return None
+    alpha = rules.alpha / len(by_language)
+    worst = None
+    for language, own in by_language.items():
+        rest = [t for t in traces if t.language and t.language != language]
+        bad, other_bad = sum(map(is_defect, own)), sum(map(is_defect, rest))
+        p = _excess(bad, len(own), other_bad, len(rest))
+        if len(own) < rules.min_samples or p >= alpha:
+            continue
+        lagging, compared = _intents_lagging(own, rest)
+        if compared and lagging / compared >= rules.language_share and (worst is None or p < worst[1]):
+            worst = (language, p, _rate(bad, len(own)), _rate(other_bad, len(rest)), lagging, compared)
+    if worst is None:
+        return None
+    language, p, rate, other, lagging, compared = worst
+    return Finding("training", "training", f"{language} lags across {lagging} of {compared} intents",
+                   {"language": language, "defect_rate": rate, "other_languages_defect_rate": other,
+                    "intents_lagging": lagging, "intents_compared": compared, "p_value": p},
+                   f"{language} defect rate toward {other:.1%}, on every intent at once (no one adapter fixes it)",
+                   "loopwright data prepare RECIPE && loopwright train RECIPE && loopwright eval MODEL && "
+                   "loopwright promote MODEL")
+
+
+def _intents_lagging(own: Sequence[Trace], rest: Sequence[Trace], min_per_intent: int = 5) -> tuple[int, int]:
+    """(intents where `own` has the higher defect rate, intents with enough calls on both sides to compare)."""
+    mine, theirs = defaultdict(list), defaultdict(list)
+    for t in own:
+        mine[t.intent].append(is_defect(t))
+    for t in rest:
+        theirs[t.intent].append(is_defect(t))
+    compared = [i for i in mine if len(mine[i]) >= min_per_intent and len(theirs.get(i, ())) >= min_per_intent]
+    lagging = sum(1 for i in compared if sum(mine[i]) / len(mine[i]) > sum(theirs[i]) / len(theirs[i]))
+    return lagging, len(compared)
+
+
+def _intent_defects(traces: Sequence[Trace], rules: AdvisorRules, explained: str | None) -> list[Finding]:
+    pool = [t for t in traces if t.intent and t.language != explained]
+    by_intent: dict[str, list[Trace]] = defaultdict(list)
+    for t in pool:
+        by_intent[t.intent].append(t)
+    total_bad = sum(map(is_defect, pool))
+    alpha = rules.alpha / max(len(by_intent), 1)
+    out = []
+    for intent, own in sorted(by_intent.items()):
+        bad = [t for t in own if is_defect(t)]
+        p = _excess(len(bad), len(own), total_bad - len(bad), len(pool) - len(own))
+        if len(own) < rules.min_samples or len(bad) < rules.min_defects or p >= alpha:
+            continue
+        term = shared_term([t.input or "" for t in bad], [t.input or "" for t in pool if not is_defect(t)])
+        out.append(Finding(
+            "adapter", "self-learning", f"defects concentrated in {intent}" + (f" around '{term[0]}'" if term else ""),
+            {"intent": intent, "calls": len(own), "defects": len(bad), "defect_rate": _rate(len(bad), len(own)),
+             "rest_defect_rate": _rate(total_bad - len(bad), len(pool) - len(own)), "p_value": p,
+             "shared_term": term[0] if term else None, "term_count": term[1] if term else 0},
+            f"{intent} defect rate at least halved, other intents unchanged (forgetting checked by the golden gate)",
+            "loopwright learn curate --target triage && loopwright learn review DATASET && "
+            "loopwright learn adapter --target triage DATASET"))
+    return out
+
+
+def _economics(traces: Sequence[Trace], rules: AdvisorRules) -> list[Finding]:
+    defect_rate = sum(map(is_defect, traces)) / len(traces)
+    if defect_rate > rules.max_defect_rate:
+        return []  # quality first: a cheaper route must not hide a quality problem
+    out = []
+    large = [t for t in traces if t.tier == rules.large_tier]
+    movable = [t for t in large if t.triage and (t.triage.confidence or 0.0) >= rules.confident and not t.tools]
+    if len(large) >= rules.min_samples and len(movable) / len(traces) >= rules.movable_share:
+        intents = Counter(t.intent for t in movable).most_common(5)
+        out.append(Finding("router", "inference", f"{len(movable) / len(traces):.0%} of calls are confident and sent to the large tier",
+                           {"calls": len(traces), "large_tier_calls": len(large), "confident_on_large": len(movable),
+                            "defect_rate": round(defect_rate, 4), "top_intents": [i for i, _ in intents]},
+                           "those calls at the small tier's price, quality held by the golden gate and the canary",
+                           "edit router.toml ([routing] small_intents, min_confidence) && loopwright registry add router ... "
+                           "&& loopwright release start router ROUTER_REF"))
+    seen: set[str] = set()
+    repeats = 0
+    for t in traces:
+        key = " ".join(sorted(_words(t.input or "")))
+        repeats += key in seen
+        seen.add(key)
+    hits = sum(1 for t in traces if t.cache.hit)
+    if len(traces) >= rules.min_samples and (repeats - hits) / len(traces) >= rules.cache_gap:
+        out.append(Finding("cache", "inference", f"{repeats / len(traces):.0%} of calls repeat an earlier question, "
+                           f"{hits / len(traces):.0%} hit the cache",
+                           {"calls": len(traces), "repeats": repeats, "cache_hits": hits},
+                           f"cache hit rate toward {repeats / len(traces):.0%}",
+                           "edit router.toml ([cache] enabled = true, normalise = true) && loopwright release start router ROUTER_REF"))
+    return out
+
+
+def advise_traces(traces: Iterable[Trace], rules: AdvisorRules) -> Advice:
+    """The findings for `traces` (served calls only count), cheapest stage first."""
+    served = [t for t in traces if t.purpose == "serve" and t.outcome != "error"]
+    if not served:
+        return Advice(0, 0.0, [])
+    language = _lagging_language(served, rules)
+    findings = [*_stale_documents(served, rules), *_cited_documents(served, rules), *_economics(served, rules),
+                *_intent_defects(served, rules, language.evidence["language"] if language else None),
+                *([language] if language else [])]
+    findings.sort(key=lambda f: STAGES.index(f.stage))
+    return Advice(len(served), round(sum(map(is_defect, served)) / len(served), 4), findings)
+
+
+def advise(ws: Workspace, *, since: str | None = None, until: str | None = None) -> Advice:
+    """The findings over the stored traces between `since` and `until`, under the live policy's `[advisor]`."""
+    return advise_traces(load_traces(ws, since=since, until=until), deployed_policy(ws).advisor)
