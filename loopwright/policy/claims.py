@@ -141,14 +141,14 @@ _FEE = {"fee", "fees", "charge", "charges", "charged", "charging", "cost", "cost
         "penalties", "cargo", "cargos", "comision", "comisiones", "costo", "costos", "coste", "cobra", "cobran",
         "cobrar", "cobro", "cobramos", "cobrara", "interes", "intereses", "penalizacion", "recargo", "phi", "phat"}
 _FREE = {"free", "gratis", "gratuito", "gratuita", "gratuitos", "gratuitas"}  # a fee mention that is its own negation
-_NEG = {"no", "not", "cannot", "without", "none", "never", "zero", "waived", "waive", "waives", "nothing", "sin",
+_NEG = {"no", "not", "cannot", "without", "none", "never", "neither", "nor", "ni", "tampoco", "zero", "waived", "waive", "waives", "nothing", "sin",
         "ningun", "ninguna", "ninguno", "nunca", "exento", "exenta", "exonera", "exonerado", "exonerada", "exime",
         "khong", "chang", "chua", "mien"} | _FREE
 
 _STOP = frozenset(
     "a an and are as at be by can do does for from has have how i if in is it its my of on or our that the their "
     "this to was we what when where which who will with you your yes there also any each per "
-    "el la los las un una y o de del en por para con que es son se su sus al lo como mas muy le te tu usted "
+    "el la los las un una y o de del en por para con que es son se su sus al lo como mas muy le te tu usted si "
     "va la cua co duoc cho cac nhung voi nay do thi ban toi khi de trong tu se"
     .split()
 )
@@ -314,12 +314,16 @@ def _unit_after(tok: Tokens, j: int, *, digits: bool = True) -> tuple[str, Any, 
     return None
 
 
-def _dates(folded: str) -> list[tuple[int, int, frozenset]]:
+def _dates(text: str, folded: str) -> list[tuple[int, int, frozenset]]:
     """(start, end, readings) for every date in folded text, longest first where they overlap."""
     found = []
     for rx in _DATES:
         for m in rx.finditer(folded):
             g = m.groupdict()
+            if not g["m"].isdigit() and len(g["m"].rstrip(".")) <= 4 and g["m"] not in ("may", "june", "july"):
+                written = text[m.start("m") : m.end("m")]
+                if not (written[0].isupper() and not written.isupper()):
+                    continue  # "APR 9.9%", "mar 3": an abbreviation counts only as written "Apr", "Sept."
             month = _MONTHS.get(g["m"].rstrip(".")) if not g["m"].isdigit() else int(g["m"])
             day = int(g["d"]) if g.get("d") else None
             year = int(g["y"]) if g.get("y") else None
@@ -406,7 +410,7 @@ def _extract(text: str, lexicon: Lexicon) -> tuple[list[Claim], Tokens]:
     for a, b, name in _products(tok, lexicon):
         take("product", name, a, b)
     folded = fold(text)
-    for s, e, readings in _dates(folded):
+    for s, e, readings in _dates(text, folded):
         idx = [k for k in range(len(w)) if tok.starts[k] >= s and tok.ends[k] <= e and not taken[k]]
         if idx:
             take("date", readings, idx[0], idx[-1] + 1)
@@ -441,9 +445,14 @@ def _extract(text: str, lexicon: Lexicon) -> tuple[list[Claim], Tokens]:
             continue
         value, end, as_words = got
         after = _unit_after(tok, end, digits=not as_words)
+        one = set(w[i:end]) <= _ONE
         if as_words and any(x in _AMBIGUOUS for x in w[i:end]) and (
-                after is None or after[0] == "counter" and set(w[i:end]) <= _ONE):
+                after is None or after[0] == "counter" and one
+                or one and i > 0 and (taken[i - 1] or w[i - 1] in {"lan", "veces", "times"})):  # "2 lần một ngày": per day
             i = end
+            continue
+        if after is None and end < len(w) and w[end] in {"st", "nd", "rd", "th"} and not as_words:
+            i = end + 1  # an ordinal ("3rd"), not a quantity
             continue
         if after is None or after[0] == "counter":
             take("number", value, i, end)
@@ -461,6 +470,7 @@ def _extract(text: str, lexicon: Lexicon) -> tuple[list[Claim], Tokens]:
     return claims, tok
 
 
+_COMPARATIVE = {"more", "less", "fewer", "later", "longer", "than", "mas", "menos", "qua", "hon"}
 _CLAUSE_WORDS = {"when", "if", "unless", "because", "but", "while", "although", "cuando", "si", "pero", "aunque",
                  "mientras", "porque", "khi", "neu", "nhung", "thi", "vi"}
 
@@ -475,7 +485,8 @@ def _fee_claims(tok: Tokens) -> list[Claim]:
             continue
         mentions = [j for j in range(start, k) if w[j] in _FEE or w[j] in _FREE]
         if mentions:
-            cues = sum(w[j] in _NEG for j in range(start, k))
+            # "no more than 2", "không quá $50": a limit on a quantity, not a negated fee
+            cues = sum(w[j] in _NEG and (j + 1 >= len(w) or w[j + 1] not in _COMPARATIVE) for j in range(start, k))
             zero = any(_DIGITS.fullmatch(w[j]) and _digits(w[j]) == 0 for j in range(start, k))
             negated = cues % 2 == 1 or (cues == 0 and zero)
             first = mentions[0]
@@ -510,15 +521,21 @@ def _stem(word: str) -> str:
 
 
 def features(tok: Tokens, claims: Sequence[Claim], skip: Claim | None = None,
-             window: tuple[int, int] | None = None) -> set[str]:
+             window: tuple[int, int, int] | None = None) -> set[str]:
     """What a text (or a window of it) says, for alignment: content-word stems and claim values."""
-    a, b = window or (0, len(tok.words))
     owned = {}
     for c in claims:
         for k in range(c.first, c.last):
             owned[k] = c
+    if window is None:
+        span = range(len(tok.words))
+    else:  # `n` words either side of the claim, punctuation not counted
+        first, last, n = window
+        before = [k for k in range(first - 1, -1, -1) if tok.words[k] not in _PUNCT][:n]
+        after = [k for k in range(last, len(tok.words)) if tok.words[k] not in _PUNCT][:n]
+        span = sorted(before + after)
     out = set()
-    for k in range(max(0, a), min(len(tok.words), b)):
+    for k in span:
         c = owned.get(k)
         if c is not None:
             if c is not skip and c.kind != "negation":
@@ -549,6 +566,7 @@ class Unit:
     claims: list[Claim]
     features: set[str]
     ambient: list[Claim]  # claims of the span's title: true of every unit of the span
+    around: list[set[str]] = field(default_factory=list)  # each claim's nearby words, as an answer claim's
 
     def holds(self, claim: Claim) -> bool:
         """Whether this unit states `claim`."""
@@ -583,6 +601,8 @@ def _same(claim: Claim, c: Claim) -> bool:
         return any(all(x is None or x == y for x, y in zip(r, s)) for r in claim.value for s in c.value)
     if k in ("amount", "percent"):
         return abs(claim.value - c.value) < 1e-9
+    if k == "product":  # "FlexPay" (the family) is named by a "FlexPay 2.0" span; "FlexPay 1.0" is not
+        return c.value == claim.value or c.value.startswith(claim.value) and not claim.value[-1:].isdigit()
     return claim.value == c.value
 
 
@@ -596,7 +616,8 @@ def _count(c: Claim) -> float:
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n\s*\n")
 
 
-def span_units(text: str, *, title: str = "", context: str = "", lexicon: Lexicon = Lexicon()) -> list[Unit]:
+def span_units(text: str, *, title: str = "", context: str = "", lexicon: Lexicon = Lexicon(),
+               window: int = 5) -> list[Unit]:
     """The statements of a cited span: a table row read as "header: cell" pairs, else its sentences."""
     header = next((line for line in context.splitlines() if line.strip().startswith("|")), "")
     ambient = extract_claims(title, lexicon) if title else []
@@ -614,7 +635,8 @@ def span_units(text: str, *, title: str = "", context: str = "", lexicon: Lexico
         claims, tok = _extract(piece, lexicon)
         if len(years) == 1:  # "Labor Day | September 7" in the "2026 holiday schedule"
             claims = [_with_year(c, next(iter(years))) for c in claims]
-        units.append(Unit(piece, claims, features(tok, claims) | {_key(c) for c in ambient}, ambient))
+        around = [features(tok, claims, skip=c, window=(c.first, c.last, window)) for c in claims]
+        units.append(Unit(piece, claims, features(tok, claims) | {_key(c) for c in ambient}, ambient, around))
     return units
 
 
@@ -632,7 +654,7 @@ def _cells(row: str) -> list[str]:
 def sentence_claims(sentence: str, lexicon: Lexicon, window: int) -> list[tuple[Claim, set[str]]]:
     """Each claim of an answer sentence with the features of the words around it (its alignment key)."""
     claims, tok = _extract(sentence, lexicon)
-    return [(c, features(tok, claims, skip=c, window=(c.first - window, c.last + window))) for c in claims]
+    return [(c, features(tok, claims, skip=c, window=(c.first, c.last, window))) for c in claims]
 
 
 def support(claim: Claim, around: set[str], units: Sequence[Unit]) -> bool:
@@ -654,4 +676,21 @@ def support(claim: Claim, around: set[str], units: Sequence[Unit]) -> bool:
     candidates = [u for s, u in scored if s == best] if best > 0 else [u for _, u in scored]
     if claim.kind == "negation":
         return any(claim.value in u.polarities() for u in candidates)
-    return any(u.holds(claim) for u in candidates)
+    if claim.kind in ("product", "date") and any(_same(claim, c) for u in candidates for c in u.ambient):
+        return True
+    # Then the same inside the units: the value must sit where the claim's nearby words point ("the $5
+    # monthly maintenance fee is waived with a $500 minimum balance": $5 is the fee), at an occurrence that
+    # shares at least half as many as the best one (a paraphrase moves words; coordinated values share theirs).
+    occurrences = [(len(around & near), c) for u in candidates for c, near in zip(u.claims, u.around, strict=True)
+                   if _comparable(claim, c)]
+    if not occurrences:
+        return False
+    top = max(n for n, _ in occurrences)
+    return any(_same(claim, c) for n, c in occurrences if 2 * n >= top)
+
+
+def _comparable(claim: Claim, c: Claim) -> bool:
+    """Whether `c` is a value `claim` could be confused with (and so must be told apart from)."""
+    if claim.kind == "number":
+        return c.kind not in ("product", "negation")
+    return c.kind == claim.kind or (claim.kind == "duration" and c.kind == "number")

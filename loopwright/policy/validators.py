@@ -209,7 +209,8 @@ def grounding(ctx: OutputContext, settings: GroundingSettings) -> Verdict:
     def units_of(span: SpanLike) -> list:
         if id(span) not in units:
             units[id(span)] = span_units(span.text, title=getattr(span, "title", "") or "",
-                                         context=getattr(span, "context", "") or "", lexicon=lexicon)
+                                         context=getattr(span, "context", "") or "", lexicon=lexicon,
+                                         window=settings.window)
         return units[id(span)]
 
     checked = 0
