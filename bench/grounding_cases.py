@@ -14,9 +14,12 @@ or duration to another value (another value of the same document where there
 is one, so the wrong table row is tested), a product to a sibling product, or
 the sentence to its negation (each negated fact is written as a pair).
 
-`HELDOUT` templates were written at the same time as `TUNE` ones, before the
-checker was run on any of them, and were never used while tuning it; the
-benchmark reports them apart.
+`TUNE` templates were used while tuning the checker. `SEEN` was written as a
+held-out set beside them, but its failures were read and acted on (they led to
+clause-level fee negation, "neither", "no more than N", "một ngày" as "per
+day", and telling values apart inside one sentence), so it is tuning data now
+and counted as such. `HELDOUT` was written after the checker's last change and
+run once; the benchmark reports it apart.
 """
 
 from __future__ import annotations
@@ -248,7 +251,7 @@ TUNE: dict[str, dict[str, list]] = {
     },
 }
 
-HELDOUT: dict[str, dict[str, list]] = {
+SEEN: dict[str, dict[str, list]] = {  # the first held-out batch: looked at while tuning, so tuning data now
     "fp_late": {
         "en": ["Miss a payment on a {p} plan and there's a {fee} charge for it{c}."],
         "es": ["En {p}, un pago tardío tiene un recargo de {fee}{c}."],
@@ -376,6 +379,139 @@ HELDOUT: dict[str, dict[str, list]] = {
         "en": ["Since {dt}, FlexPay 2.0 has replaced {old} for new plans{c}."],
         "es": ["Los planes abiertos a partir del {dt} usan FlexPay 2.0 y no {old}{c}."],
         "vi": ["Các gói mở từ {dt} trở đi dùng FlexPay 2.0 thay cho {old}{c}."],
+    },
+}
+
+HELDOUT: dict[str, dict[str, list]] = {  # written after the checker's last change; run once
+    "fp_late": {
+        "en": ["Heads up: {p} charges {fee} if an installment comes in after the due date{c}."],
+        "es": ["Ojo: si una cuota de {p} se paga después del vencimiento, hay un cargo de {fee}{c}."],
+        "vi": ["Lưu ý: {p} thu {fee} nếu một kỳ được trả sau ngày đến hạn{c}."],
+    },
+    "fp_range": {
+        "en": ["To be eligible for {p}, a card purchase has to be at least {lo} and no more than {hi}{c}."],
+        "es": ["Para usar {p}, la compra debe ser de {lo} como mínimo y {hi} como máximo{c}."],
+        "vi": ["Để dùng {p}, giao dịch phải từ {lo} trở lên và không vượt quá {hi}{c}."],
+    },
+    "fp_apr": {
+        "en": ["Pick a {d} term and the plan's APR is {r}{c}."],
+        "es": ["Un plazo de {d} lleva {r} de APR{c}."],
+        "vi": ["Với kỳ hạn {d}, APR của gói là {r}{c}."],
+    },
+    "fp_zero": {
+        "en": ["There's {r} APR on the {d} option{c}."],
+        "es": ["La opción de {d} tiene una APR del {r}{c}."],
+        "vi": ["Lựa chọn {d} có APR là {r}{c}."],
+    },
+    "fp_max": {
+        "en": ["At any one time you can run {n} plans at most{c}."],
+        "es": ["No puedes tener más de {n} planes activos a la vez{c}."],
+        "vi": ["Bạn chỉ được mở tối đa {n} gói cùng một lúc{c}."],
+    },
+    "fp_setup": {
+        "en": [("Good news: starting a {p} plan carries no setup charge{c}.",
+                "Note that starting a {p} plan carries a setup charge{c}.")],
+        "es": [("Con {p} no pagas nada por abrir el plan{c}.", "Con {p} pagas un cargo por abrir el plan{c}.")],
+        "vi": [("Mở gói {p} không mất phí thiết lập nào{c}.", "Mở gói {p} phải trả phí thiết lập{c}.")],
+    },
+    "fp_early": {
+        "en": [("Paying your plan off before the end costs nothing extra{c}.",
+                "Paying your plan off before the end costs an extra fee{c}.")],
+        "es": [("Puedes saldar el plan antes sin ningún costo{c}.", "Puedes saldar el plan antes pagando un costo{c}.")],
+        "vi": [("Trả hết gói trước thời hạn không bị thu phí{c}.", "Trả hết gói trước thời hạn sẽ bị thu phí{c}.")],
+    },
+    "fp_start": {
+        "en": ["{old} stopped being used for new plans on {dt}, when FlexPay 2.0 took over{c}."],
+        "es": ["A partir del {dt}, los planes nuevos usan FlexPay 2.0 en vez de {old}{c}."],
+        "vi": ["Kể từ {dt}, gói mới dùng FlexPay 2.0 thay vì {old}{c}."],
+    },
+    "sav_goal": {
+        "en": ["Up to {cap}, {p} balances earn {hi} APY{c}."],
+        "es": ["Los saldos de {p} hasta {cap} ganan {hi} APY{c}."],
+        "vi": ["Số dư {p} đến {cap} được {hi} APY{c}."],
+    },
+    "sav_ls": {
+        "en": ["The {p} rate is {r} APY, whatever the balance{c}."],
+        "es": ["{p} tiene una tasa de {r} APY para cualquier saldo{c}."],
+        "vi": ["Lãi suất {p} là {r} APY cho mọi mức số dư{c}."],
+    },
+    "sav_nofee": {
+        "en": [("Our savings accounts don't carry a monthly fee{c}.", "Our savings accounts do carry a monthly fee{c}.")],
+        "es": [("Las cuentas de ahorro no cobran cargo mensual{c}.", "Las cuentas de ahorro cobran un cargo mensual{c}.")],
+        "vi": [("Tài khoản tiết kiệm không tính phí hàng tháng{c}.", "Tài khoản tiết kiệm có tính phí hàng tháng{c}.")],
+    },
+    "fee_stop": {
+        "en": ["Placing a stop payment will cost you {fee}{c}."],
+        "es": ["El stop payment (detener un pago) tiene un cargo de {fee}{c}."],
+        "vi": ["Yêu cầu stop payment có phí {fee}{c}."],
+    },
+    "fee_od": {
+        "en": ["Overdrafts are {fee} apiece, capped at {n} per day{c}."],
+        "es": ["Cada sobregiro (overdraft) cuesta {fee}, con un máximo de {n} por día{c}."],
+        "vi": ["Phí overdraft là {fee} mỗi lần, tối đa {n} lần trong ngày{c}."],
+    },
+    "fee_odwaive": {
+        "en": [("Being overdrawn by {amt} or under doesn't trigger an overdraft fee{c}.",
+                "Being overdrawn by {amt} or under does trigger an overdraft fee{c}.")],
+        "es": [("Si te sobregiras por {amt} o menos, no hay cargo por sobregiro{c}.",
+                "Si te sobregiras por {amt} o menos, hay cargo por sobregiro{c}.")],
+        "vi": [("Âm tài khoản từ {amt} trở xuống sẽ không bị tính phí thấu chi{c}.",
+                "Âm tài khoản từ {amt} trở xuống sẽ bị tính phí thấu chi{c}.")],
+    },
+    "fee_maint": {
+        "en": ["You avoid the {fee} monthly maintenance fee by keeping at least {bal} every day{c}."],
+        "es": ["Manteniendo un saldo diario mínimo de {bal} te ahorras la comisión mensual de {fee}{c}."],
+        "vi": ["Giữ số dư tối thiểu {bal} mỗi ngày để được miễn phí duy trì {fee} hằng tháng{c}."],
+    },
+    "wire_intl": {
+        "en": ["The fee for an outgoing international wire is {fee}{c}."],
+        "es": ["Mandar un wire internacional cuesta {fee}{c}."],
+        "vi": ["Chuyển tiền quốc tế đi sẽ tốn {fee}{c}."],
+    },
+    "wire_limit": {
+        "en": ["Online, you can wire at most {amt} per day{c}."],
+        "es": ["Por la banca en línea puedes enviar hasta {amt} diarios en transferencias{c}."],
+        "vi": ["Qua kênh trực tuyến, mỗi ngày chuyển tối đa {amt}{c}."],
+    },
+    "wire_days": {
+        "en": ["International wires generally take between 1 and {d}{c}."],
+        "es": ["Un giro internacional tarda por lo general entre 1 y {d}{c}."],
+        "vi": ["Chuyển tiền quốc tế thường mất từ 1 đến {d}{c}."],
+    },
+    "disp_window": {
+        "en": ["The deadline to dispute is {d} after the statement date{c}."],
+        "es": ["El plazo para disputar es de {d} desde la fecha del estado de cuenta{c}."],
+        "vi": ["Thời hạn khiếu nại là trong vòng {d} tính từ ngày sao kê{c}."],
+    },
+    "disp_credit": {
+        "en": ["For a dispute above {amt}, you'll see provisional credit within {d}{c}."],
+        "es": ["En disputas mayores de {amt} recibes crédito provisional dentro de {d}{c}."],
+        "vi": ["Khiếu nại lớn hơn {amt} sẽ được ghi có tạm thời trong {d}{c}."],
+    },
+    "grace": {
+        "en": ["The chargeback grace window is {d} from the merchant's refund promise{c}."],
+        "es": ["El periodo de gracia es de {d} desde que el comercio promete devolver el dinero{c}."],
+        "vi": ["Thời gian ân hạn là {d} kể từ khi người bán hứa hoàn tiền{c}."],
+    },
+    "holiday": {
+        "en": ["We're closed on {dt} for Labor Day{c}."],
+        "es": ["Cerramos el {dt} por Labor Day{c}."],
+        "vi": ["Chúng tôi nghỉ vào {dt} nhân dịp Labor Day{c}."],
+    },
+    "debit_atm": {
+        "en": ["Your daily ATM withdrawal limit is {amt}{c}."],
+        "es": ["El límite diario para retirar en cajero (ATM) es de {amt}{c}."],
+        "vi": ["Hạn mức rút tiền ATM mỗi ngày là {amt}{c}."],
+    },
+    "ec_open": {
+        "en": ["You'll need {amt} to open {p}{c}."],
+        "es": ["Abrir {p} requiere un depósito inicial de {amt}{c}."],
+        "vi": ["Cần {amt} để mở tài khoản {p}{c}."],
+    },
+    "ec_dd": {
+        "en": ["Direct deposits into {p} can land up to {d} early{c}."],
+        "es": ["En {p}, tu depósito directo puede llegar hasta {d} antes{c}."],
+        "vi": ["Tiền lương gửi trực tiếp vào {p} có thể về sớm tới {d}{c}."],
     },
 }
 
@@ -508,7 +644,7 @@ def cases(seed: int = 7) -> list[Case]:
     """Every faithful answer (each template in every format) and one mutation per slot per faithful answer."""
     rng = random.Random(seed)
     out: list[Case] = []
-    for split, table in (("tune", TUNE), ("heldout", HELDOUT)):
+    for split, table in (("tune", TUNE), ("tune", SEEN), ("heldout", HELDOUT)):
         for fact, by_lang in table.items():
             slots = SLOTS[fact]
             for lang, templates in by_lang.items():
