@@ -102,6 +102,7 @@ _MULT = {"hundred": 100, "thousand": 1000, "million": 1_000_000, "mil": 1000, "m
 _VI_MARKED = {"không": 0, "một": 1, "hai": 2, "ba": 3, "bốn": 4, "tư": 4, "năm": 5, "lăm": 5, "nhăm": 5, "sáu": 6,
               "bảy": 7, "bẩy": 7, "tám": 8, "chín": 9, "mốt": 1, "mười": "muoi", "mươi": "muoi", "trăm": "tram",
               "nghìn": "nghin", "ngàn": "ngan", "triệu": "trieu", "linh": "linh", "lẻ": "le"}
+_VI_MARKS = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.IGNORECASE)
 _TEN_VI = "muoi"  # mười (10) or mươi (x10): which one is decided by what precedes it
 _JOIN = {"and", "y", "linh", "le"}  # "one hundred and five", "treinta y cinco", "một trăm linh năm"
 _POINT = {"point", "punto", "coma", "phay", "cham"}
@@ -143,7 +144,8 @@ _FEE = {"fee", "fees", "charge", "charges", "charged", "charging", "cost", "cost
 _FREE = {"free", "gratis", "gratuito", "gratuita", "gratuitos", "gratuitas"}  # a fee mention that is its own negation
 _NEG = {"no", "not", "cannot", "without", "none", "never", "neither", "nor", "ni", "tampoco", "zero", "waived", "waive", "waives", "nothing", "sin",
         "ningun", "ninguna", "ninguno", "nunca", "exento", "exenta", "exonera", "exonerado", "exonerada", "exime",
-        "khong", "chang", "chua", "mien"} | _FREE
+        "khong", "chang", "chua", "mien", "avoid", "avoids", "avoided", "evita", "evitas", "evitar", "ahorra",
+        "ahorras", "ahorrar", "tranh"} | _FREE
 
 _STOP = frozenset(
     "a an and are as at be by can do does for from has have how i if in is it its my of on or our that the their "
@@ -203,20 +205,27 @@ class Tokens:
     starts: list[int]
     ends: list[int]
 
+    marked: bool = False  # written with Vietnamese diacritics
+
     @classmethod
     def of(cls, text: str) -> Tokens:
         folded = fold(text).replace("n't", " not").replace("n’t", " not")
         ms = list(_TOKEN.finditer(folded))
-        return cls(text, [m.group() for m in ms], [m.start() for m in ms], [m.end() for m in ms])
+        return cls(text, [m.group() for m in ms], [m.start() for m in ms], [m.end() for m in ms],
+                   bool(_VI_MARKS.search(text)))
 
     def raw(self, a: int, b: int) -> str:
         return self.text[self.starts[a] : self.ends[b - 1]] if b > a else ""
 
     def numeral(self, k: int) -> str | None:
-        """Token `k` as a key of the numeral tables, or None: a Vietnamese word with diacritics must be spelled
-        as a numeral is, so "từ" (from) is not "tư" (four)."""
+        """Token `k` as a key of the numeral tables, or None: in text written with Vietnamese diacritics a
+        numeral must be spelled as one ("từ", from, and "sau", after, are not "tư", four, and "sáu", six);
+        in text typed without them a word is read by its folded form."""
         word = self.words[k]
         original = self.text[self.starts[k] : self.ends[k]].lower()
+        if word in _VI_WORDS and self.marked:
+            marked = _VI_MARKED.get(original)
+            return None if marked is None else (word if isinstance(marked, int) else marked)
         if original.isascii() or word not in _VI_WORDS:
             return word if word in _UNITS or word in _MULT or word == _TEN_VI or word in _JOIN or word in _POINT else None
         marked = _VI_MARKED.get(original)
@@ -476,8 +485,8 @@ _CLAUSE_WORDS = {"when", "if", "unless", "because", "but", "while", "although", 
 
 
 def _fee_claims(tok: Tokens) -> list[Claim]:
-    """One negation claim per clause that mentions a fee: negated when it holds an odd number of cues (a
-    free-word is one), or no cue but a zero amount ("Fee $0")."""
+    """One negation claim per clause that mentions a fee: negated when it holds a negator or a free-word
+    (not both), or neither but a zero amount ("Fee $0")."""
     w = tok.words
     out, start = [], 0
     for k in range(len(w) + 1):
@@ -486,9 +495,13 @@ def _fee_claims(tok: Tokens) -> list[Claim]:
         mentions = [j for j in range(start, k) if w[j] in _FEE or w[j] in _FREE]
         if mentions:
             # "no more than 2", "không quá $50": a limit on a quantity, not a negated fee
-            cues = sum(w[j] in _NEG and (j + 1 >= len(w) or w[j + 1] not in _COMPARATIVE) for j in range(start, k))
+            negator = any(w[j] in _NEG and w[j] not in _FREE and (j + 1 >= len(w) or w[j + 1] not in _COMPARATIVE)
+                          for j in range(start, k))
+            free = any(w[j] in _FREE for j in range(start, k))
             zero = any(_DIGITS.fullmatch(w[j]) and _digits(w[j]) == 0 for j in range(start, k))
-            negated = cues % 2 == 1 or (cues == 0 and zero)
+            # Several negators are one negation ("sin ningún costo", "no se cobra nada": negative concord);
+            # a negator and a free-word cancel ("not free", "no es gratis").
+            negated = negator != free or (not negator and not free and zero)
             first = mentions[0]
             out.append(Claim("negation", negated, tok.raw(max(start, first - 2), min(k, first + 2)), first, first + 1))
         start = k + 1
