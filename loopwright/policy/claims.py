@@ -592,7 +592,7 @@ class Unit:
         have = {c.kind for c in [*self.claims, *self.ambient]}
         if kind == "number":
             return bool(have - {"product", "negation"})
-        return kind in have or (kind == "duration" and "number" in have)
+        return kind in have
 
     def polarities(self) -> set[bool]:
         """What the unit says about fees: explicit mentions, else its amounts (non-zero: a fee; zero: none)."""
@@ -681,7 +681,9 @@ def support(claim: Claim, around: set[str], units: Sequence[Unit]) -> bool:
     """
     units = [u for u in units if u.states(claim.kind)]
     if not units:
-        return False
+        # A fee the spans say nothing about ("dispute a charge": a transaction) contradicts none of them; a
+        # promise of no fee needs a span that makes it.
+        return claim.kind == "negation" and claim.value is False
     scored = [(len(around & u.features), u) for u in units]
     if not scored:
         return False
@@ -706,4 +708,4 @@ def _comparable(claim: Claim, c: Claim) -> bool:
     """Whether `c` is a value `claim` could be confused with (and so must be told apart from)."""
     if claim.kind == "number":
         return c.kind not in ("product", "negation")
-    return c.kind == claim.kind or (claim.kind == "duration" and c.kind == "number")
+    return c.kind == claim.kind
