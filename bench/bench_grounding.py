@@ -44,6 +44,7 @@ from loopwright.samples.bank.install import CONFIG_DIR  # noqa: E402
 COMMIT = "0" * 64
 CUSTOMER = Principal("larkspur-retail", "customer", ("retail",), "cus_001")
 GOAL_CATCH, GOAL_FALSE_BLOCK = 0.98, 0.02
+SPLITS = ("tune", "seen", "heldout", "all")
 
 
 def sample_spans(doc_id: str) -> list[Span]:
@@ -109,7 +110,7 @@ def main() -> None:
         return {"n": n, "flagged": flagged, "rate": round(flagged / n, 4) if n else None}
 
     results: dict = {"answers": len(all_cases), "goals": {"catch": GOAL_CATCH, "false_block": GOAL_FALSE_BLOCK}}
-    for split in ("tune", "heldout", "all"):
+    for split in SPLITS:
         results[split] = {
             "mutations_caught": rate(split, "mutation"),
             "faithful_blocked": rate(split, "faithful"),
@@ -122,7 +123,7 @@ def main() -> None:
     results["check_ms"] = {"p50": round(timings[len(timings) // 2], 3), "p99": round(timings[int(len(timings) * 0.99)], 3)}
     results["misses"] = [{"split": c.split, "lang": c.lang, "mutation": c.mutation, "answer": c.answer} for c in misses]
     results["false_blocks"] = [{"split": c.split, "lang": c.lang, "answer": c.answer, "reason": r} for c, r in false_blocks]
-    for split in ("tune", "heldout", "all"):
+    for split in SPLITS:
         r = results[split]
         rows = [[lang, r["per_language"][lang]["mutations_caught"]["n"], r["per_language"][lang]["mutations_caught"]["rate"],
                  r["per_language"][lang]["faithful_blocked"]["n"], r["per_language"][lang]["faithful_blocked"]["rate"]]

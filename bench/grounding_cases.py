@@ -18,7 +18,10 @@ the sentence to its negation (each negated fact is written as a pair).
 held-out set beside them, but its failures were read and acted on (they led to
 clause-level fee negation, "neither", "no more than N", "một ngày" as "per
 day", and telling values apart inside one sentence), so it is tuning data now
-and counted as such. `HELDOUT` was written after the checker's last change and
+and counted as such. `SEEN_2` was the next held-out batch: its one run as
+held-out is recorded in bench/README.md, and its failures were then acted on
+(negative concord, "avoid", diacritic-aware Vietnamese numerals), so it is
+reported as `seen`. `HELDOUT` was written after the checker's last change and
 run once; the benchmark reports it apart.
 """
 
@@ -382,7 +385,7 @@ SEEN: dict[str, dict[str, list]] = {  # the first held-out batch: looked at whil
     },
 }
 
-HELDOUT: dict[str, dict[str, list]] = {  # written after the checker's last change; run once
+SEEN_2: dict[str, dict[str, list]] = {  # the second held-out batch: run once as such, then acted on
     "fp_late": {
         "en": ["Heads up: {p} charges {fee} if an installment comes in after the due date{c}."],
         "es": ["Ojo: si una cuota de {p} se paga después del vencimiento, hay un cargo de {fee}{c}."],
@@ -515,6 +518,134 @@ HELDOUT: dict[str, dict[str, list]] = {  # written after the checker's last chan
     },
 }
 
+HELDOUT: dict[str, dict[str, list]] = {  # the third batch: written after the checker's last change; run once
+    "fp_late": {
+        "en": ["Late on a {p} installment? That's a {fee} fee{c}."],
+        "es": ["Pagar una cuota de {p} con retraso te cuesta {fee}{c}."],
+        "vi": ["Chậm trả một kỳ {p} thì mất phí {fee}{c}."],
+    },
+    "fp_range": {
+        "en": ["{p} works for card purchases from {lo} through {hi}{c}."],
+        "es": ["{p} sirve para compras con tarjeta entre {lo} y {hi}{c}."],
+        "vi": ["{p} dành cho giao dịch thẻ trong khoảng {lo} đến {hi}{c}."],
+    },
+    "fp_apr": {
+        "en": ["On a {d} plan you'd pay {r} APR{c}."],
+        "es": ["La tasa de un plan a {d} es {r} APR{c}."],
+        "vi": ["Trả góp {d} chịu APR {r}{c}."],
+    },
+    "fp_zero": {
+        "en": ["The {d} plan is at {r} APR{c}."],
+        "es": ["A {d}, la APR es de {r}{c}."],
+        "vi": ["Gói trả góp {d} có APR ở mức {r}{c}."],
+    },
+    "fp_max": {
+        "en": ["The cap is {n} active plans per customer at once{c}."],
+        "es": ["Se permiten {n} planes activos como máximo{c}."],
+        "vi": ["Mỗi khách hàng có tối đa {n} gói hoạt động cùng lúc{c}."],
+    },
+    "fp_setup": {
+        "en": [("There's nothing to pay to set up a {p} plan{c}.", "There's a fee to pay to set up a {p} plan{c}.")],
+        "es": [("Abrir el plan no tiene costo alguno{c}.", "Abrir el plan tiene un costo{c}.")],
+        "vi": [("Không có phí khi mở gói {p}{c}.", "Có phí khi mở gói {p}{c}.")],
+    },
+    "fp_early": {
+        "en": [("Early payoff of a plan is free{c}.", "Early payoff of a plan is not free{c}.")],
+        "es": [("Liquidar antes el plan es gratuito{c}.", "Liquidar antes el plan no es gratuito{c}.")],
+        "vi": [("Tất toán sớm không tốn phí{c}.", "Tất toán sớm vẫn tốn phí{c}.")],
+    },
+    "fp_start": {
+        "en": ["From {dt} on, new plans are FlexPay 2.0 rather than {old}{c}."],
+        "es": ["Desde el {dt} ya no se abren planes de {old}, sino de FlexPay 2.0{c}."],
+        "vi": ["Từ {dt}, các gói mới là FlexPay 2.0 chứ không còn là {old}{c}."],
+    },
+    "sav_goal": {
+        "en": ["A {p} pays {hi} APY for the first {cap}{c}."],
+        "es": ["{p} da {hi} APY por los primeros {cap}{c}."],
+        "vi": ["{p} trả {hi} APY cho {cap} đầu tiên{c}."],
+    },
+    "sav_ls": {
+        "en": ["Every {p} balance earns {r} APY{c}."],
+        "es": ["En {p} todos los saldos ganan {r} APY{c}."],
+        "vi": ["Mọi số dư trong {p} đều hưởng {r} APY{c}."],
+    },
+    "sav_nofee": {
+        "en": [("There's no monthly charge on savings{c}.", "There's a monthly charge on savings{c}.")],
+        "es": [("El ahorro no tiene comisión mensual{c}.", "El ahorro tiene una comisión mensual{c}.")],
+        "vi": [("Tiết kiệm không mất phí hàng tháng{c}.", "Tiết kiệm có mất phí hàng tháng{c}.")],
+    },
+    "fee_stop": {
+        "en": ["Stop payments are {fee} each{c}."],
+        "es": ["Cada stop payment cuesta {fee}{c}."],
+        "vi": ["Mỗi lệnh stop payment có giá {fee}{c}."],
+    },
+    "fee_od": {
+        "en": ["You'll pay {fee} per overdraft, for up to {n} a day{c}."],
+        "es": ["Pagas {fee} por cada sobregiro, hasta {n} al día{c}."],
+        "vi": ["Bạn trả {fee} cho mỗi lần thấu chi, nhiều nhất {n} lần mỗi ngày{c}."],
+    },
+    "fee_odwaive": {
+        "en": [("An overdraft of {amt} or less comes with no fee{c}.", "An overdraft of {amt} or less comes with a fee{c}.")],
+        "es": [("No cobramos sobregiros de {amt} o menos{c}.", "Cobramos los sobregiros de {amt} o menos{c}.")],
+        "vi": [("Thấu chi {amt} trở xuống được miễn phí{c}.", "Thấu chi {amt} trở xuống vẫn bị thu phí{c}.")],
+    },
+    "fee_maint": {
+        "en": ["Get {dd} of direct deposits in a month and the {fee} fee is waived{c}."],
+        "es": ["Con {dd} de depósitos directos en el mes, la comisión de {fee} queda exenta{c}."],
+        "vi": ["Nhận {dd} tiền gửi trực tiếp trong tháng thì được miễn phí {fee}{c}."],
+    },
+    "wire_intl": {
+        "en": ["It costs {fee} to send a wire abroad{c}."],
+        "es": ["Un wire internacional saliente vale {fee}{c}."],
+        "vi": ["Gửi tiền ra nước ngoài (wire quốc tế) tốn {fee}{c}."],
+    },
+    "wire_limit": {
+        "en": ["Online wires top out at {amt} a day{c}."],
+        "es": ["En línea, el máximo diario para transferencias es {amt}{c}."],
+        "vi": ["Giới hạn chuyển khoản online mỗi ngày là {amt}{c}."],
+    },
+    "wire_days": {
+        "en": ["Give an international wire 1 to {d} to arrive{c}."],
+        "es": ["Cuenta con 1 a {d} para que llegue un giro internacional{c}."],
+        "vi": ["Tiền chuyển quốc tế về trong khoảng 1 đến {d}{c}."],
+    },
+    "disp_window": {
+        "en": ["Disputes have to be in within {d} of the statement date{c}."],
+        "es": ["Hay {d} a partir del estado de cuenta para disputar{c}."],
+        "vi": ["Phải khiếu nại trong {d} kể từ ngày sao kê{c}."],
+    },
+    "disp_credit": {
+        "en": ["Provisional credit for disputes over {amt} comes within {d}{c}."],
+        "es": ["El crédito provisional, para disputas de más de {amt}, llega en un plazo de {d}{c}."],
+        "vi": ["Tín dụng tạm thời cho khiếu nại trên {amt} có trong vòng {d}{c}."],
+    },
+    "grace": {
+        "en": ["We hold your dispute open for {d} once the merchant promises a refund{c}."],
+        "es": ["Mantenemos la disputa abierta {d} cuando el comercio promete reembolsar{c}."],
+        "vi": ["Khiếu nại được giữ mở {d} sau khi người bán hứa hoàn tiền{c}."],
+    },
+    "holiday": {
+        "en": ["On {dt} (Labor Day) branches don't open{c}."],
+        "es": ["Por Labor Day, el {dt} no abrimos sucursales{c}."],
+        "vi": ["Vào {dt} (Labor Day) các chi nhánh không mở cửa{c}."],
+    },
+    "debit_atm": {
+        "en": ["ATMs will give you up to {amt} per day{c}."],
+        "es": ["En cajeros (ATM) puedes sacar hasta {amt} por día{c}."],
+        "vi": ["Mỗi ngày bạn rút được tối đa {amt} ở ATM{c}."],
+    },
+    "ec_open": {
+        "en": ["The minimum to open {p} is {amt}{c}."],
+        "es": ["{p} se abre con un depósito mínimo de {amt}{c}."],
+        "vi": ["{p} yêu cầu tiền gửi mở tài khoản tối thiểu {amt}{c}."],
+    },
+    "ec_dd": {
+        "en": ["{p} may credit a direct deposit up to {d} before payday{c}."],
+        "es": ["Con {p} el depósito directo puede adelantarse hasta {d}{c}."],
+        "vi": ["{p} có thể ghi có tiền gửi trực tiếp sớm hơn tới {d}{c}."],
+    },
+}
+
 SIBLINGS = {"FlexPay 2.0": ["FlexPay 1.0", "FlexPay 3.0"], "FlexPay 1.0": ["FlexPay 2.0", "FlexPay 3.0"], "Goal Saver": ["Larkspur Saver"],
             "Larkspur Saver": ["Goal Saver"], "Everyday Checking": ["Rewards Checking"]}
 
@@ -644,7 +775,7 @@ def cases(seed: int = 7) -> list[Case]:
     """Every faithful answer (each template in every format) and one mutation per slot per faithful answer."""
     rng = random.Random(seed)
     out: list[Case] = []
-    for split, table in (("tune", TUNE), ("tune", SEEN), ("heldout", HELDOUT)):
+    for split, table in (("tune", TUNE), ("tune", SEEN), ("seen", SEEN_2), ("heldout", HELDOUT)):
         for fact, by_lang in table.items():
             slots = SLOTS[fact]
             for lang, templates in by_lang.items():
