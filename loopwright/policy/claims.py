@@ -135,8 +135,8 @@ _DURATIONS = (
     (("gio",), "hour", 1), (("tieng",), "hour", 1),
 )
 # Vietnamese counter nouns (and their Spanish/English kin) that license a word numeral.
-_COUNTERS = {"goi", "ky", "lan", "giao", "the", "khoan", "plans", "planes", "cuotas", "installments", "times",
-             "veces"}
+# (Not "thẻ", card: folded it is English "the", and "once the merchant..." would read as eleven.)
+_COUNTERS = {"goi", "ky", "lan", "giao", "khoan", "plans", "planes", "cuotas", "installments", "times", "veces"}
 
 _FEE = {"fee", "fees", "charge", "charges", "charged", "charging", "cost", "costs", "interest", "penalty",
         "penalties", "cargo", "cargos", "comision", "comisiones", "costo", "costos", "coste", "cobra", "cobran",
