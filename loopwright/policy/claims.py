@@ -1,8 +1,10 @@
 """Claims: the checkable facts in a text (English, Spanish, Vietnamese), normalised so equal values compare equal.
 
-    claims = extract_claims("The late fee is fifteen dollars.", products)   # [Claim(kind='amount', value=15.0, ...)]
-    units = span_units(span, products)                                      # the span's sentences / table row
-    support(claims[0], sentence_features, units)                            # True when a unit says the same
+    lexicon = Lexicon.of(["FlexPay 2.0", "Goal Saver"])                    # the policy's product names
+    extract_claims("The late fee is fifteen dollars.", lexicon)             # [negation False, amount 15.0]
+    units = span_units(span.text, title=span.title, context=span.context, lexicon=lexicon)
+    for claim, around in sentence_claims(answer_sentence, lexicon, window=5):
+        support(claim, around, units)                                       # False: no cited unit states it
 
 Every text is first *folded*: case-folded, accents stripped one character for
 one (so offsets survive and "đô la", "do la" and "ĐÔ LA" read alike: Vietnamese
@@ -27,24 +29,39 @@ with or without diacritics). Categories, and what each matches:
   supported by any value of the same size in the span (a duration's count, a
   date's year). Words that are also ordinary words ("one", "un/una", and every
   Vietnamese numeral: "năm" is also "year", "không" also "not") count only
-  before a unit or a counter noun ("one week", "bốn gói").
+  before a unit or a counter noun ("one week", "bốn gói"); in text written
+  with diacritics a numeral must carry its own ("từ", from, is not "tư", four).
 - **product**: the names in the lexicon the policy supplies (longest match,
   spacing and ".0" ignored: "FlexPay 2" = "FlexPay 2.0"), plus any CamelCase
   name with a version number ("FlexPay 3.0"), so an invented version is caught
   even when the lexicon lacks it. A span's title counts as naming its product.
-- **negation** (of a fee): each mention of a fee, charge, cost, interest or
-  penalty (cargo, comisión, cobrar, phí, phạt...), negated by a cue within 3
-  words of it (no, not, without, none, waived, free, zero, $0; sin, ningún,
-  gratis; không, chẳng, miễn). "No fee" / "sin cargo" / "không tính phí" against
-  a span stating a fee (an explicit mention, else a non-zero amount) is
-  unsupported, and the reverse.
+- **negation** (of a fee): each clause (cut at punctuation and at when / if /
+  but, cuando / si / pero, khi / nếu / thì) that mentions a fee, charge, cost,
+  interest or penalty (cargo, comisión, cobrar, phí, phạt...) is negated when it
+  holds a negator (no, not, without, none, neither, waived, avoid; sin, ningún,
+  evitar; không, chẳng, miễn, tránh) or a free-word (free, gratis), not both;
+  several negators are one ("sin ningún costo"), and "no more than 2" is a
+  limit, not a negation. "No fee" / "sin cargo" / "không tính phí" against a
+  span stating a fee (an explicit mention, else a non-zero amount) is
+  unsupported, and the reverse; a fee the cited spans say nothing about (as in
+  "dispute a charge") contradicts none of them.
+
+How a claim is matched (`support`): against the units of the cited spans that
+state a value of its kind, those its nearby words (5 either side, values
+included) share most with; then, inside them, at a value whose own nearby words
+share at least half as many as the best one's. So "$25" for a stop payment
+fails on a fee table that holds $25 in the wire row, and "$500" as the
+maintenance fee fails on a sentence where $500 is the minimum balance.
 
 Known limits: negation is checked for fees only ("cannot be split" flipped to
 "can be split" passes); amounts are dollars only (€ and £ read as dollars); a
 number written as words in a language other than these three is not read; an
-ordinal ("first installment") is not a number; a claim is matched against the
-span unit its nearby words align with best (see `support`), so a paraphrase
-that shares no words with the span falls back to "anywhere in the cited spans".
+ordinal ("first installment") is not a number, nor is "one"/"một" before a
+counter noun ("one plan"); Vietnamese typed without diacritics stays ambiguous
+("sau ngay": after the day, or six days); an answer whose words share none with
+its cited spans (a Spanish answer citing an English table) falls back to "the
+value appears in a cited unit", so a value moved to the wrong row is caught
+only where the words align.
 """
 
 from __future__ import annotations
