@@ -215,7 +215,7 @@ def grounding(ctx: OutputContext, settings: GroundingSettings) -> Verdict:
 
     checked = 0
     for raw in _answer_sentences(ctx.answer):
-        sentence = _clean(raw).strip()
+        sentence = re.sub(r"\s+(?=[.!?,;:])", "", " ".join(_clean(raw).split()))  # marks gone, no gap left
         found = [(c, around) for c, around in sentence_claims(sentence, lexicon, settings.window) if c.kind in kinds]
         words = _tokens(sentence)
         if not found and len(words) < settings.min_words:
