@@ -161,7 +161,9 @@ class ValidatorRule(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    on_fail: Literal["decline", "escalate", "summarize"] = Field("decline", description="What a failed verdict does to the answer.")
+    on_fail: Literal["decline", "escalate", "fallback", "summarize"] = Field(
+        "decline", description="What a failed verdict does to the answer (`fallback`: the router's fallback tier answers)."
+    )
 
 
 class AdapterCaps(_Strict):

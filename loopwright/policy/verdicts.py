@@ -11,12 +11,13 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 # `conflict`: a tool call that is permitted but finds its resource already in the asked-for state.
-Action = Literal["allow", "decline", "escalate", "summarize", "refuse", "confirm", "conflict"]
+Action = Literal["allow", "decline", "escalate", "fallback", "summarize", "refuse", "confirm", "conflict"]
 """What the caller of a validator does with a verdict:
 
 - `allow`: nothing; the check passed.
 - `decline`: answer with a refusal instead of the candidate answer.
 - `escalate`: hand the turn to the large tier or a person.
+- `fallback`: answer from the router's fallback tier instead (decline if that answer fails too).
 - `summarize`: replace verbatim text from sources above the caller's ceiling by a summary.
 - `refuse`: a tool call is not executed.
 - `confirm`: a tool call waits for the user's explicit confirmation.
@@ -32,9 +33,15 @@ class Verdict:
     rule: str
     reason: str
     action: Action = "allow"
+    claims: tuple[str, ...] = ()  # what a failed grounding check found unsupported ("amount '$25'")
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.claims:
+            del out["claims"]
+        else:
+            out["claims"] = list(self.claims)
+        return out
 
 
 def passed(name: str, rule: str, reason: str = "ok") -> Verdict:

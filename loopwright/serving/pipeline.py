@@ -280,8 +280,10 @@ class Gateway(Components):
     @stage()
     def _generate(self, call: Call, first: Generation | None = None) -> None:
         """The tier's backend answers (or `first`, an answer already generated) and output policy checks it; a
-        failure the policy escalates is tried once more on the default tier, one it declines declines."""
+        failure the policy escalates is tried once more on the default tier, one it sends to the fallback is
+        answered by the router's fallback tier (each tier at most once), one it declines declines."""
         tier = call.tier
+        tried = {tier}
         check = self.output_policy(call)
         while True:
             if first is not None:
@@ -293,15 +295,27 @@ class Gateway(Components):
             spans = self.cited(call, generation.citations)
             with call.timed("output_policy"):
                 action, text = check.apply(generation.text, spans)
-            if action == "escalate" and tier != call.rp.routing.default_tier:
+            if action == "escalate" and call.rp.routing.default_tier not in tried:
                 tier = call.rp.routing.default_tier
                 call.trace.route = RouteRecord(tier=tier, escalated=True,
                                                reason=f"{call.decision.reason}; output validator failed on the {call.tier} tier")
                 call.tier = tier
+                tried.add(tier)
+                continue
+            fallback = call.rp.routing.fallback_tier
+            if action == "fallback" and fallback is not None and fallback not in tried:
+                failing = [v for v in call.trace.validators if not v.passed and v.action == "fallback"]
+                call.trace.fire("output.fallback", ", ".join(v.rule for v in failing),
+                                f"the {tier} tier's answer failed ({'; '.join(v.reason for v in failing)}): "
+                                f"answered by the {fallback} tier")
+                call.trace.route = RouteRecord(tier=fallback, escalated=False,
+                                               reason=f"{call.decision.reason}; output validator failed on the {tier} tier")
+                tier = call.tier = fallback
+                tried.add(tier)
                 continue
             break
-        if action in ("decline", "escalate"):
-            self._refuse_output(call, action)
+        if action in ("decline", "escalate", "fallback"):
+            self._refuse_output(call, "decline" if action == "fallback" else action)
             return
         finish = generation.finish_reason if call.passthrough else "stop"
         call.answer = Answer(text, spans, finish_reason=finish)

@@ -58,6 +58,10 @@ class Routing(_Model):
     cap_window: int = Field(200, ge=10, description="How many recent requests the cap looks at.")
     default_tier: str = Field("large", description="The escalation tier.")
     small_tier: str = Field("small", description="The tier for easy questions.")
+    fallback_tier: str | None = Field(
+        None, description="The tier that answers when an output validator with `on_fail = \"fallback\"` fails (the reader); "
+        "none: such a failure declines.",
+    )
     out_of_scope_intents: tuple[str, ...] = Field(
         (), description="Intents the assistant declines outright (chit-chat, other products): no retrieval, no generation."
     )
@@ -139,8 +143,8 @@ class RouterPolicy(_Model):
             if tier.price not in self.prices:
                 raise ValueError(f"tier {name!r} names price {tier.price!r}, not in prices.json")
         if self.mode == "governed":
-            for name in (self.routing.default_tier, self.routing.small_tier):
-                if name not in self.tiers:
+            for name in (self.routing.default_tier, self.routing.small_tier, self.routing.fallback_tier):
+                if name is not None and name not in self.tiers:
                     raise ValueError(f"routing names tier {name!r}, which is not configured")
         return self
 

@@ -70,6 +70,7 @@ class VerdictRecord(_Record):
     rule: str
     reason: str
     action: str = Field("allow", description="What a failure does: decline, escalate, summarize...")
+    claims: list[str] = Field(default_factory=list, description="Grounding: the claims no cited span states.")
 
 
 class ToolReceipt(_Record):

@@ -74,6 +74,8 @@ def test_the_sample_policy_loads_with_every_section():
         ('on_fail = "decline"', 'on_fail = "decline"\nmin_overlap = "most"', "min_overlap",
          "validators.grounding.min_overlap: wrong type"),
         ("[validators.grounding]", "[validators.vibes]", "vibes", "unknown output validator 'vibes'"),
+        ('on_fail = "decline"', 'on_fail = "decline"\nwindow = "wide"', '"wide"', "validators.grounding.window: wrong type"),
+        ('on_fail = "decline"', 'on_fail = "decline"\nclaims = ["vibes"]', "claims", "validators.grounding.claims.0"),
         ("min_score = 0.5", "min_score = 0.5\nphone_regions = [\"XX\"]", "phone_regions", "unknown phone region"),
         ("min_score = 0.5", "min_score = 0.5\n[pii.actions]\nSHOE_SIZE = \"mask\"", "SHOE_SIZE", "unknown PII entity"),
         ("min_score = 0.5", "min_score = true", "min_score", "pii.min_score: wrong type"),
