@@ -65,7 +65,7 @@ class Dedup(_Strict):
     """Exact and near-duplicate removal (loopwright.dedup: normalised-text hashes, then MinHash LSH)."""
 
     exact: bool = True
-    """Drop rows whose normalised text (case, accents, punctuation and spacing folded) was seen before."""
+    """Drop rows whose normalised text (`dedup.normalise`: compatibility forms, case and spacing folded) was seen before."""
     near: bool = True
     """Drop rows whose character-shingle Jaccard similarity to a kept row reaches `threshold`."""
     threshold: float = Field(0.8, gt=0.0, le=1.0)
@@ -84,8 +84,8 @@ class Toxicity(_Strict):
     threshold: float = Field(0.8, gt=0.0, lt=1.0)
     """Drop a row whose profanity probability reaches this."""
     terms: tuple[str, ...] = ()
-    """Extra words that drop a row wherever they occur as a whole word (case and accents folded); the classifier
-    is trained on English, so Spanish and Vietnamese insults belong here."""
+    """Extra words that drop a row wherever they occur as whole words (case folded, accents kept: list an unaccented
+    spelling too if it is meant); the classifier is trained on English, so Spanish and Vietnamese insults belong here."""
 
 
 class Pii(_Strict):
@@ -141,9 +141,9 @@ class Splits(_Strict):
     """Share in validation; the rest is test."""
     seed: int = 0
     """Salts the split hash."""
-    leakage_threshold: float = Field(0.7, gt=0.0, le=1.0)
-    """Near-duplicate similarity across splits that fails the job (nothing is stored); keep it at or below
-    `dedup.threshold` to catch pairs the dedup step keeps apart."""
+    leakage_threshold: float = Field(0.8, gt=0.0, le=1.0)
+    """Near-duplicate similarity across splits that fails the job (nothing is stored). At `dedup.threshold`, what
+    the dedup step keeps always passes (the same LSH); below it, the check is stricter than the dedup."""
 
     @model_validator(mode="after")
     def _leaves_test(self) -> Splits:

@@ -8,6 +8,7 @@ once masked; duplicates go last, so the copy kept is one that passed the rest.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable
 
@@ -15,7 +16,6 @@ from loopwright import dedup
 from loopwright.errors import ConfigError
 from loopwright.policy.pii import PiiVault, mask_text, scan
 from loopwright.policy.schema import PiiRules
-from loopwright.text import strip_accents
 from loopwright.training.data.sources import Row
 from loopwright.training.recipes import Dedup, Pii, Toxicity
 
@@ -54,7 +54,8 @@ def filter_pii(rows: list[Row], config: Pii, tick: Tick | None = None) -> tuple[
 
 
 def _fold(text: str) -> str:
-    return strip_accents(text).casefold()
+    # case only: stripping Vietnamese tones would make innocent words of insults ("vãi" -> "vai", a shoulder)
+    return unicodedata.normalize("NFC", text).casefold()
 
 
 def toxicity_scores(texts: list[str]) -> list[float]:
