@@ -26,9 +26,8 @@ _INSTALL_HINT = "pip install alt-profanity-check"
 
 
 def _rules(config: Pii) -> PiiRules:
-    default = PiiRules()
-    entities = config.entities if config.entities is not None else tuple(default.actions)
-    return PiiRules(actions={e: "mask" for e in entities}, languages=default.languages, phone_regions=default.phone_regions)
+    entities = config.entities if config.entities is not None else tuple(PiiRules().actions)
+    return PiiRules(actions={e: "mask" for e in entities})
 
 
 def filter_pii(rows: list[Row], config: Pii, tick: Tick | None = None) -> tuple[list[Row], Counter]:

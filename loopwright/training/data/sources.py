@@ -106,7 +106,8 @@ def _parse(source: Source, data: bytes) -> list[Row]:
         language = item.get("language") or source.language or detect_language(item["text"], LANGUAGES)
         if language not in LANGUAGES:
             raise InvalidInput(f"{where}: unknown language {language!r}", hint=f"one of: {', '.join(LANGUAGES)}")
-        rows.append(Row(f"{source.name}:{item.get('id', number)}", item["text"], language, intent, source.name))
+        original = str(item.get("id", number)).replace("#", "-")  # `#` marks oversampled copies
+        rows.append(Row(f"{source.name}:{original}", item["text"], language, intent, source.name))
     if not rows:
         raise InvalidInput(f"source {source.name!r} has no rows")
     return rows
