@@ -1,6 +1,11 @@
 """Near-duplicate detection (loopwright.dedup, as `data prepare` runs it): precision and recall on planted copies.
 
-    python bench/bench_dedup.py [--plant 400] [--seed 0]
+    python bench/bench_dedup.py [--plant 400] [--seed 0] [--quick]
+
+Three settings side by side at each threshold: the raw text with 5-character
+shingles (dedup's own normalisation only), the text `data prepare` compares
+(`filters.comparable`: accents, case and punctuation folded) with 5-character
+shingles, and the same with 3-character shingles.
 
 The base set is the sample's labelled utterances in three languages (the base
 `utterances.jsonl` and the multilingual phrasebook), first reduced to one row
@@ -30,6 +35,7 @@ from common import ROOT, print_table, write_result  # noqa: E402
 from loopwright import dedup  # noqa: E402
 from loopwright.samples.bank.noise import recase, strip_punctuation, typo  # noqa: E402
 from loopwright.text import strip_accents  # noqa: E402
+from loopwright.training.data.filters import comparable  # noqa: E402
 
 DATA = ROOT / "loopwright" / "samples" / "bank" / "data"
 POLITE = {"en": ["please", "thanks"], "es": ["por favor", "gracias"], "vi": ["ạ", "giúp em"]}
@@ -58,8 +64,16 @@ def _edit(text: str, language: str, kind: str, rng: random.Random) -> str:
 KINDS = ("typo", "case", "punct", "accents", "polite", "two edits")
 
 
-def measure(base: list[tuple[str, str]], threshold: float, plant: int, seed: int) -> dict:
-    groups = dedup.duplicate_groups([t for t, _ in base], threshold=threshold)
+SETTINGS = {"raw, 5-shingles": (False, 5), "folded, 5-shingles": (True, 5), "folded, 3-shingles": (True, 3)}
+
+
+def measure(base: list[tuple[str, str]], threshold: float, plant: int, seed: int, setting: str) -> dict:
+    fold, shingle = SETTINGS[setting]
+
+    def groups_of(texts: list[str]) -> list[list[int]]:
+        return dedup.duplicate_groups([comparable(t) if fold else t for t in texts], threshold=threshold, shingle=shingle)
+
+    groups = groups_of([t for t, _ in base])
     dropped = {i for g in groups for i in g[1:]}
     clean = [row for i, row in enumerate(base) if i not in dropped]
     rng = random.Random(f"{seed}:{threshold}")
@@ -72,13 +86,14 @@ def measure(base: list[tuple[str, str]], threshold: float, plant: int, seed: int
         truth[(i, len(texts))] = kind
         texts.append(copy)
     started = time.perf_counter()
-    found = dedup.duplicate_groups(texts, threshold=threshold)
+    found = groups_of(texts)
     seconds = time.perf_counter() - started
     predicted = {pair for g in found for pair in itertools.combinations(g, 2)}
     hit = predicted & set(truth)
     per_kind = {k: sum(1 for p, kind in truth.items() if kind == k and p in hit) / sum(1 for kind in truth.values() if kind == k)
                 for k in KINDS}
     return {
+        "setting": setting,
         "threshold": threshold,
         "base_rows": len(base),
         "base_after_dedup": len(clean),
@@ -102,10 +117,10 @@ def main() -> None:
     base = _texts()
     thresholds = (0.8,) if args.quick else (0.6, 0.7, 0.8, 0.9)
     plant = 100 if args.quick else args.plant
-    runs = [measure(base, t, plant, args.seed) for t in thresholds]
-    print_table("near-duplicate detection on planted copies (num_perm 128, 5-character shingles)",
-                ["threshold", "rows", "planted", "predicted pairs", "precision", "recall", *KINDS, "s"],
-                [[r["threshold"], r["base_after_dedup"] + r["planted"], r["planted"], r["predicted_pairs"], r["precision"],
+    runs = [measure(base, t, plant, args.seed, setting) for setting in SETTINGS for t in thresholds]
+    print_table("near-duplicate detection on planted copies (num_perm 128)",
+                ["setting", "threshold", "rows", "planted", "predicted pairs", "precision", "recall", *KINDS, "s"],
+                [[r["setting"], r["threshold"], r["base_after_dedup"] + r["planted"], r["planted"], r["predicted_pairs"], r["precision"],
                   r["recall"], *r["recall_by_edit"].values(), r["seconds"]] for r in runs])
     path = write_result("dedup" + ("-quick" if args.quick else ""), {"runs": runs, "seed": args.seed}, started=started)
     print(f"\nwrote {path}")

@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace
+from loopwright.training.data.card import summary
 from loopwright.training.data.prepare import Progress, prepare_dataset
 from loopwright.training.data.splits import SPLITS
 
@@ -56,7 +57,7 @@ def prepare(
         card = result.card
         steps = Table("step", "in", "out", "why", title=f"dataset/{card['dataset']}: steps")
         for s in card["steps"]:
-            steps.add_row(s["step"], str(s["in"]), str(s["out"]), ", ".join(f"{k} {v}" for k, v in s["reasons"].items()) or "-")
+            steps.add_row(s["step"], str(s["in"]), str(s["out"]), summary(s["reasons"]))
         out.print(steps)
         languages = sorted({lang for b in card["splits"].values() for lang in b["by_language"]})
         splits = Table("split", "rows", *languages, title="splits")

@@ -65,6 +65,18 @@ class Card:
         }
 
 
+def summary(reasons: dict[str, int]) -> str:
+    """Reasons for people: `oversampled:STRATUM` and `pii_masked:ENTITY` counts folded into one figure each."""
+    folded: Counter = Counter()
+    for key, n in reasons.items():
+        head, _, tail = key.partition(":")
+        if tail and head == "oversampled":
+            folded["oversampled"] += n
+        elif not tail:
+            folded[key] += n
+    return ", ".join(f"{k} {v}" for k, v in sorted(folded.items())) or "-"
+
+
 def _table(head: list[str], rows: list[list[Any]]) -> list[str]:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -85,7 +97,7 @@ def render_markdown(card: dict[str, Any]) -> str:
     lines += ["", "## Steps", ""]
     lines += _table(
         ["step", "in", "out", "why"],
-        [[s["step"], s["in"], s["out"], ", ".join(f"{k} {v}" for k, v in s["reasons"].items()) or "-"] for s in card["steps"]],
+        [[s["step"], s["in"], s["out"], summary(s["reasons"])] for s in card["steps"]],
     )
     splits = card["splits"]
     languages = sorted({lang for b in splits.values() for lang in b["by_language"]})

@@ -16,8 +16,10 @@ from loopwright import dedup
 from loopwright.errors import ConfigError
 from loopwright.policy.pii import PiiVault, mask_text, scan
 from loopwright.policy.schema import PiiRules
+from loopwright.serving.triage import clean_text
 from loopwright.training.data.sources import Row
 from loopwright.training.recipes import Dedup, Pii, Toxicity
+from loopwright.training.triage import normalize_text
 
 # (done, total) as a step goes; the CLI draws it as a progress bar
 Tick = Callable[[int, int], None]
@@ -83,13 +85,20 @@ def filter_toxicity(rows: list[Row], config: Toxicity) -> tuple[list[Row], Count
     return kept, reasons
 
 
+def comparable(text: str) -> str:
+    """The text duplicates are compared on: accents, case and punctuation folded (`triage.normalize_text`), the
+    identity splits hash too. Folding first lifts near-duplicate recall on planted copies at 0.8 (5-character
+    shingles) from 0.55 to 0.67 at precision 0.99 (bench/bench_dedup.py): a dropped accent is no longer an edit."""
+    return normalize_text(clean_text(text))
+
+
 def drop_exact(rows: list[Row], config: Dedup) -> tuple[list[Row], Counter]:
-    """The first row of each normalised text (`dedup.content_hash`); every row of a text labelled two ways is dropped."""
+    """The first row of each `comparable` text (by `dedup.content_hash`); every row of a text labelled two ways is dropped."""
     if not config.exact:
         return rows, Counter()
     groups: dict[str, list[Row]] = {}
     for row in rows:
-        groups.setdefault(dedup.content_hash(row.text), []).append(row)
+        groups.setdefault(dedup.content_hash(comparable(row.text)), []).append(row)
     kept, reasons = [], Counter()
     for group in groups.values():
         if len({r.intent for r in group}) > 1:
@@ -105,7 +114,7 @@ def drop_near(rows: list[Row], config: Dedup) -> tuple[list[Row], Counter]:
     """The first row of each near-duplicate group (MinHash LSH, `dedup.duplicate_groups`): earlier sources win."""
     if not config.near or not rows:
         return rows, Counter()
-    groups = dedup.duplicate_groups([r.text for r in rows], threshold=config.threshold, num_perm=config.num_perm,
+    groups = dedup.duplicate_groups([comparable(r.text) for r in rows], threshold=config.threshold, num_perm=config.num_perm,
                                     shingle=config.shingle)
     dropped = {i for g in groups for i in g[1:]}
     reasons = Counter({"near_duplicate": len(dropped)}) if dropped else Counter()

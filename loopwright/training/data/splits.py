@@ -13,17 +13,16 @@ import hashlib
 
 from loopwright import dedup
 from loopwright.errors import InvalidInput
-from loopwright.serving.triage import clean_text
+from loopwright.training.data.filters import comparable
 from loopwright.training.data.sources import Row
 from loopwright.training.recipes import Dedup, Splits
-from loopwright.training.triage import normalize_text
 
 SPLITS = ("train", "val", "test")
 
 
 def split_of(text: str, splits: Splits) -> str:
-    """`train`, `val` or `test`: sha256 of `seed:normalised text` read as a fraction in [0, 1)."""
-    digest = hashlib.sha256(f"{splits.seed}:{normalize_text(clean_text(text))}".encode()).digest()
+    """`train`, `val` or `test`: sha256 of `seed:comparable(text)` read as a fraction in [0, 1)."""
+    digest = hashlib.sha256(f"{splits.seed}:{comparable(text)}".encode()).digest()
     fraction = int.from_bytes(digest[:8], "big") / 2**64
     if fraction < splits.train:
         return "train"
@@ -54,7 +53,7 @@ def check_leakage(parts: dict[str, list[Row]], splits: Splits, shape: Dedup) -> 
             a, b = parts[left], parts[right]
             if not a or not b:
                 continue
-            pairs = dedup.near_pairs([r.text for r in a], [r.text for r in b], threshold=splits.leakage_threshold,
+            pairs = dedup.near_pairs([comparable(r.text) for r in a], [comparable(r.text) for r in b], threshold=splits.leakage_threshold,
                                      num_perm=shape.num_perm, shingle=shape.shingle)
             found += [(left, right, a[x], b[y]) for x, y, *_ in pairs]
     if found:
