@@ -42,8 +42,8 @@ def _progress(quiet: bool) -> Iterator[Progress | None]:
 @app.command(epilog="Example: loopwright data prepare bank/config/recipes/multilingual.toml")
 def prepare(
     recipe: Annotated[Path, typer.Argument(help="A data recipe (TOML): sources with licence, provenance, consent and "
-                                           "sensitivity; [dedup], [toxicity], [pii], [balancing], [curriculum], [splits]. "
-                                           "Every field: README, 'Data recipes'.")],
+                                           "sensitivity, then the dedup, toxicity, pii, balancing, curriculum and splits "
+                                           "tables. Every field: README, 'Training data'.")],
     cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse files prepared before from the same recipe, sources and model.")] = True,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,

@@ -6,7 +6,7 @@
     [dedup]  [toxicity]  [pii]  [balancing]  [curriculum]  [splits]
 
 Every field is documented below (`loopwright data prepare --help` points here
-and README's "Data recipes" lists them). Unknown keys are errors, and every
+and README's "Training data" lists them). Unknown keys are errors, and every
 error names the file, the line and the field. The recipe's bytes are stored in
 the artifact it makes (`recipe.toml`) and its parsed form in the artifact's config.
 """
@@ -204,7 +204,7 @@ def parse_recipe(text: str, source_name: str = "recipe.toml") -> DataRecipe:
         where = ".".join(str(p) for p in loc) or "recipe"
         raise ConfigError(
             f"{source_name}:{line or '?'}: {where}: {_reason(err)}",
-            hint="README's 'Data recipes' section lists every field",
+            hint="README's 'Training data' section lists every field",
         ) from None
 
 

@@ -134,6 +134,7 @@ class PrepareResult:
     seconds: float
 
     def to_dict(self) -> dict[str, Any]:
+        """What `data prepare --json` prints."""
         return {
             "artifact": self.artifact.ref,
             "digest": self.artifact.digest,

@@ -30,9 +30,11 @@ class Row:
     source: str
 
     def to_dict(self) -> dict[str, Any]:
+        """The row as the prepared split files hold it."""
         return {"id": self.id, "text": self.text, "language": self.language, "intent": self.intent, "source": self.source}
 
     def with_text(self, text: str) -> Row:
+        """The same row with its text replaced (PII masked)."""
         return replace(self, text=text)
 
 
