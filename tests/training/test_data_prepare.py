@@ -1,7 +1,8 @@
 """`loopwright data prepare`: recipes that do not validate, missing data, a leakage check that fails, toxicity
 and PII filtering on real text, stable and disjoint splits, balancing, the manifest and the card, the CLI's errors.
 
-Everything runs on a real SQLite workspace, the real classifier and recognisers, with small recipes written here.
+Everything runs on real workspaces (SQLite; what is stored, on PostgreSQL too), the real classifier and recognisers,
+with small recipes written here.
 """
 
 from __future__ import annotations
@@ -95,21 +96,21 @@ def test_missing_data_is_one_error_naming_the_source(lite_workspace, tmp_path):
     assert list_artifacts(lite_workspace) == []
 
 
-def test_leakage_across_splits_fails_the_job_and_stores_nothing(lite_workspace, tmp_path):
+def test_leakage_across_splits_fails_the_job_and_stores_nothing(workspace, tmp_path, cache_dir):
     # Planted near duplicates (a word changed) that land in different splits, with near dedup switched off.
     rows = utterances(40, "balance")
     rows += [{**r, "text": r["text"].replace("question", "questions")} for r in rows]
     path = recipe(tmp_path, {"a": rows}, "[dedup]\nnear = false\n[splits]\nleakage_threshold = 0.7\n")
-    blobs_before = sorted(p.name for p in lite_workspace.blobs.root.rglob("*") if p.is_file())
-    receipts_before = len(list_receipts(lite_workspace))
+    blobs_before = sorted(p.name for p in workspace.blobs.root.rglob("*") if p.is_file())
+    receipts_before = len(list_receipts(workspace))
     with pytest.raises(LeakageError, match=r"leakage check failed: \d+ near-duplicate pair\(s\) cross splits"):
-        prepare_dataset(lite_workspace, path, use_cache=False)
-    assert list_artifacts(lite_workspace) == []
-    assert len(list_receipts(lite_workspace)) == receipts_before
-    assert sorted(p.name for p in lite_workspace.blobs.root.rglob("*") if p.is_file()) == blobs_before
+        prepare_dataset(workspace, path, use_cache=False)
+    assert list_artifacts(workspace) == []
+    assert len(list_receipts(workspace)) == receipts_before
+    assert sorted(p.name for p in workspace.blobs.root.rglob("*") if p.is_file()) == blobs_before
     # With near dedup on, the copies go and the same data passes.
     path.write_text(path.read_text("utf-8").replace("near = false", "near = true\nthreshold = 0.7"), "utf-8")
-    result = prepare_dataset(lite_workspace, path)
+    result = prepare_dataset(workspace, path)
     near = next(s for s in result.card["steps"] if s["step"] == "near_dedup")
     assert near["reasons"]["near_duplicate"] == 40
 
@@ -166,13 +167,13 @@ def test_rare_strata_are_oversampled_in_train_only(lite_workspace, tmp_path):
     assert copies and all(c["language"] == "vi" for c in copies)
 
 
-def test_the_artifact_carries_recipe_manifest_card_and_a_typed_receipt(lite_workspace, tmp_path):
+def test_the_artifact_carries_recipe_manifest_card_and_a_typed_receipt(workspace, tmp_path, cache_dir):
     rows = {"en-rows": utterances(30, "balance"), "vi-rows": utterances(20, "fees", "vi", stem="phí")}
     path = recipe(tmp_path, rows, sensitivity="confidential")
-    result = prepare_dataset(lite_workspace, path)
+    result = prepare_dataset(workspace, path)
     artifact = result.artifact
-    assert read_file(lite_workspace, artifact, "recipe.toml") == path.read_bytes()
-    manifest = json.loads(read_file(lite_workspace, artifact, "manifest.json"))
+    assert read_file(workspace, artifact, "recipe.toml") == path.read_bytes()
+    manifest = json.loads(read_file(workspace, artifact, "manifest.json"))
     assert [s["name"] for s in manifest["sources"]] == ["en-rows", "vi-rows"]
     for entry in manifest["sources"]:
         assert entry["licence"] == "CC-BY-4.0" and entry["consent"] == "synthetic: no real persons"
@@ -183,14 +184,15 @@ def test_the_artifact_carries_recipe_manifest_card_and_a_typed_receipt(lite_work
         if after["step"] not in ("balance", "curriculum"):
             assert after["in"] == before["out"], (before["step"], after["step"])
     assert result.card["input"]["by_language"] == {"en": 30, "vi": 20}
-    assert "## Splits per class" in read_file(lite_workspace, artifact, "card.md").decode()
-    receipt = [r for r in list_receipts(lite_workspace) if r.subject == artifact.ref][-1]
+    assert "## Splits per class" in read_file(workspace, artifact, "card.md").decode()
+    receipt = [r for r in list_receipts(workspace) if r.subject == artifact.ref][-1]
     payload = receipt.payload
     assert isinstance(payload, DataPrepare) and payload.details.rows_in == 50
     assert payload.details.splits == {k: b["rows"] for k, b in result.card["splits"].items()}
     # The same recipe and sources again: the cached files, the same artifact, no new receipt.
-    again = prepare_dataset(lite_workspace, path)
-    assert again.cache_hit and again.artifact.ref == artifact.ref
+    receipts = len(list_receipts(workspace))
+    again = prepare_dataset(workspace, path)
+    assert again.cache_hit and again.artifact.ref == artifact.ref and len(list_receipts(workspace)) == receipts
 
 
 def _cli(ws, *args: str) -> subprocess.CompletedProcess:
