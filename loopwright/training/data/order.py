@@ -20,7 +20,6 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -31,6 +30,7 @@ from loopwright.errors import NotFound
 from loopwright.registry.artifacts import resolve
 from loopwright.registry.deployment import deployed_artifact
 from loopwright.serving.triage import SLOT, TriageModel, clean_text, softmax
+from loopwright.training.data.filters import Tick
 from loopwright.training.data.sources import Row
 from loopwright.training.recipes import Balancing, Curriculum
 
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from loopwright.registry.artifacts import Artifact
     from loopwright.workspace import Workspace
 
-Tick = Callable[[int, int], None]
 BATCH = 64
 
 
