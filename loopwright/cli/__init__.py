@@ -14,7 +14,8 @@ import typer
 
 from loopwright import __version__
 from loopwright.cli import (
-    advise, audit, corpus, demo, deploy, flags, gateway, model, policy, registry, release, simulate, slo, tools, triage, workspace,
+    advise, audit, corpus, data, demo, deploy, flags, gateway, model, policy, registry, release, simulate, slo, tools, triage,
+    workspace,
 )
 from loopwright.errors import LoopwrightError
 
@@ -43,6 +44,7 @@ release.register(app)
 slo.register(app)
 advise.register(app)
 app.add_typer(triage.app, name="triage")
+app.add_typer(data.app, name="data")
 app.add_typer(model.app, name="model")
 app.add_typer(policy.app, name="policy")
 app.add_typer(policy.subject_app, name="subject")

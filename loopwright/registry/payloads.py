@@ -26,6 +26,7 @@ prefix instead of a member here. Tool receipts are one family: the action is
     |   +-- ModelRegister, AdapterRegister
     |   +-- CorpusCommit, CorpusRevert
     |   +-- TriageFit                 triage.fit (a training job)
+    |   +-- DataPrepare               data.prepare (a dataset made from a recipe)
     +-- ToolAction                    tool.<name>
 """
 
@@ -62,6 +63,7 @@ class Action(StrEnum):
     CORPUS_COMMIT = "corpus.commit"
     CORPUS_REVERT = "corpus.revert"
     TRIAGE_FIT = "triage.fit"
+    DATA_PREPARE = "data.prepare"
     TOOL = "tool"  # stored as tool.<name>
 
 
@@ -484,6 +486,26 @@ class TriageFit(ArtifactRegister):
 
     action = Action.TRIAGE_FIT
     details: FitRegistration | None = None
+
+
+class PrepareRegistration(Registration):
+    """A data-prepare job: its recipe, rows in and out, why rows went, split sizes, with its parents and provenance."""
+
+    recipe_digest: str = Field(description="sha256 of the recipe file's bytes (stored as recipe.toml in the artifact).")
+    rows_in: int = Field(description="Rows read from all sources.")
+    rows_out: int = Field(description="Rows in the three splits, oversampled copies included.")
+    removed: dict[str, int] = Field(description="Rows dropped per reason (pii, toxic_classifier, near_duplicate...).")
+    splits: dict[str, int] = Field(description="Rows per split.")
+    cache_hit: bool = Field(description="The prepared files came from the cache (same recipe, sources and model).")
+    cache_key: str
+    seconds: float
+
+
+class DataPrepare(ArtifactRegister):
+    """A dataset prepared from a recipe (`loopwright data prepare`) and registered with its manifest and data card."""
+
+    action = Action.DATA_PREPARE
+    details: PrepareRegistration | None = None
 
 
 # ---- tools -------------------------------------------------------------------------------------

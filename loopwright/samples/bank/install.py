@@ -37,6 +37,8 @@ def install_sample(ws: Workspace) -> list[Artifact]:
     """Register and deploy the sample; returns the artifacts registered."""
     for folder in ("docs", "incident"):
         shutil.copytree(DATA_DIR / folder, ws.root / "bank" / folder, dirs_exist_ok=True)
+    # The multilingual sources, where config/recipes/multilingual.toml finds them (`loopwright data prepare`).
+    shutil.copytree(DATA_DIR / "multilingual", ws.root / "bank" / "data" / "multilingual", dirs_exist_ok=True)
     # The configuration as editable files: change one, register it, and release it like any change.
     shutil.copytree(CONFIG_DIR, ws.root / "bank" / "config", dirs_exist_ok=True)
     registered = [

@@ -1,0 +1,40 @@
+"""The sample's expanded Spanish and Vietnamese corpus and its recipe: every source present, licensed, new text."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from loopwright.samples.bank import DATA_DIR
+from loopwright.samples.bank.catalog import INTENTS
+from loopwright.samples.bank.noise import fold
+from loopwright.training.recipes import load_recipe
+
+RECIPE = DATA_DIR.parent / "config" / "recipes" / "multilingual.toml"
+
+
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines()]
+
+
+def test_the_recipe_validates_and_names_every_file_with_its_terms():
+    recipe, _ = load_recipe(RECIPE)
+    paths = [RECIPE.parent / s.path for s in recipe.sources if s.path]
+    assert len(paths) == 4 and all(p.is_file() for p in paths)
+    assert {s.dataset for s in recipe.sources if s.dataset} == {"dataset/intents"}
+    assert all(s.licence == "CC0-1.0" and s.provenance and s.consent for s in recipe.sources)
+
+
+@pytest.mark.parametrize("language", ["es", "vi"])
+def test_new_utterances_cover_every_intent_and_repeat_no_base_text(language):
+    rows = _rows(DATA_DIR / "multilingual" / f"utterances-{language}.jsonl")
+    per_intent = Counter(r["intent"] for r in rows)
+    assert set(per_intent) == {i["name"] for i in INTENTS} and min(per_intent.values()) >= 30
+    assert {r["language"] for r in rows} == {language}
+    base = {fold(r["text"]) for r in _rows(DATA_DIR / "utterances.jsonl")}
+    assert not [r["text"] for r in rows if fold(r["text"]) in base]
+    passages = _rows(DATA_DIR / "multilingual" / f"passages-{language}.jsonl")
+    assert len(passages) == 12 and all("intent" not in p for p in passages)
