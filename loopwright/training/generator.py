@@ -39,18 +39,18 @@ class GeneratorConfig:
 
     vocab_size: int = 3072
     """BPE vocabulary, special tokens included: large enough that most words are one token (shorter copies)."""
-    hidden_size: int = 192
+    hidden_size: int = 128
     """Model width."""
-    layers: int = 4
+    layers: int = 3
     """Decoder layers."""
-    heads: int = 6
+    heads: int = 4
     """Attention heads (as many key/value heads)."""
-    intermediate_size: int = 512
+    intermediate_size: int = 352
     """MLP width."""
     context_length: int = 768
     """Longest sequence the model takes; a longer example is dropped from training, a longer prompt is a 400."""
-    steps: int = 600
-    """Optimiser steps."""
+    steps: int = 300
+    """Optimiser steps: whole prompts of ~300 tokens are ~6x the tokens of a `training.lm` window batch."""
     batch_size: int = 8
     """Examples per step."""
     lr: float = 2e-3
