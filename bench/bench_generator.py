@@ -1,6 +1,6 @@
 """The sample's generator against the extractive stapler: held-out documents and the goldens, same run.
 
-    python bench/bench_generator.py [--steps N] [--quick]
+    python bench/bench_generator.py [--steps N] [--quick] [--answerable-only | --no-goldens] [--workspace DIR]
 
 In a throwaway bank workspace with the corpus fix live (FlexPay 2.0 certified,
 as after the demo's inference phase), it trains the sample's generator
@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import bank_workspace, deploy_router, print_table, quiet_logs, router_toml, write_result  # noqa: E402
+from common import bank_workspace, print_table, quiet_logs, router_toml, write_result  # noqa: E402
 
 _MARK = re.compile(r"\s*\[\d{1,2}(?:\s*,\s*\d{1,2})*\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -89,12 +89,14 @@ def heldout(ws, engine, tokenizer, items) -> dict:
     return {"figures": out, "examples": examples}
 
 
-def goldens(ws, generator_ref: str) -> dict:
+def goldens(ws, generator_ref: str, *, answerable_only: bool) -> dict:
     from loopwright.registry import artifacts
     from loopwright.release.goldens import load_suite, run_suite
     from loopwright.serving.pipeline import Gateway
 
     suite_artifact, suite = load_suite(ws)
+    if answerable_only:  # the goldens a generator can change: no tool, no decline
+        suite = [g for g in suite if not g.must_decline and g.tool is None]
     shipped = router_toml("router.toml")
     generated = router_toml("router.toml", **{"tiers.large": {
         "backend": "hf", "price": "large",
@@ -126,6 +128,13 @@ def goldens(ws, generator_ref: str) -> dict:
     return out
 
 
+def _certified(ws, doc_id: str) -> bool:
+    from loopwright.corpus.commits import commit_of
+    from loopwright.registry.deployment import get_deployment
+
+    return commit_of(ws, get_deployment(ws).stable("corpus")).documents[doc_id].meta.certified
+
+
 def _prices() -> bytes:
     from loopwright.samples.bank import DATA_DIR
 
@@ -136,6 +145,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps (default: the config's)")
     parser.add_argument("--quick", action="store_true", help="a 60-step model: checks the script, not the model")
+    parser.add_argument("--no-goldens", action="store_true", help="held-out families only (a loaded machine)")
+    parser.add_argument("--answerable-only", action="store_true", help="run only the goldens with no tool and no decline")
     parser.add_argument("--workspace", type=Path, default=None, help="reuse a bank workspace made by an earlier run")
     args = parser.parse_args()
     quiet_logs()
@@ -144,8 +155,8 @@ def main() -> None:
 
     from loopwright.hf.checkpoint import load_causal_lm
     from loopwright.hf.engine import GenerationEngine
-    from loopwright.registry.deployment import set_stable
-    from loopwright.samples.bank.generator import heldout_items, register_sample_generator, training_items
+    from loopwright.registry.deployment import get_deployment, set_stable
+    from loopwright.samples.bank.generator import heldout_items, register_sample_generator
     from loopwright.training.generator import GeneratorConfig
     from loopwright.workspace import Workspace
 
@@ -161,23 +172,24 @@ def main() -> None:
     else:
         ws = bank_workspace(args.workspace or Path(tmp) / "ws")
     t0 = time.perf_counter()
-    n_train = len(training_items(ws, config.seed))
     items = heldout_items(ws)
     examples_s = time.perf_counter() - t0
     answerable = [i for i in items if i.answer is not None]
     t0 = time.perf_counter()
-    artifact, trained = register_sample_generator(ws, config)
+    artifact, trained = register_sample_generator(
+        ws, config, progress=lambda step, total, loss: step % 20 == 0 and print(f"step {step}/{total} loss {loss:.3f}", flush=True))
     train_s = time.perf_counter() - t0
     set_stable(ws, "model:large", artifact.ref, reason="bench: the sample generator")
     model, tokenizer = load_causal_lm(ws, artifact, dtype="float32")
     with GenerationEngine(model, tokenizer, max_batch=16, max_new_tokens=96) as engine:
         held = heldout(ws, engine, tokenizer, items)
-    gold = goldens(ws, artifact.ref)
+    gold = {} if args.no_goldens else goldens(ws, artifact.ref, answerable_only=args.answerable_only)
     report = trained.report()
     result = {
         "config": report["config"], "parameters": report["parameters"], "examples": report["examples"],
-        "training_items": n_train, "examples_s": round(examples_s, 1), "train_s": round(train_s, 1),
-        "cache_hit": trained.cache_hit, "loss": report["loss"],
+        "heldout_items_s": round(examples_s, 1), "examples_and_train_s": round(train_s, 1),
+        "cache_hit": trained.cache_hit, "triage_deployed": get_deployment(ws).stable("model:triage") is not None,
+        "flexpay_certified": _certified(ws, "flexpay-2-0"), "loss": report["loss"],
         "heldout": {"items": len(items), "retrieval_holds_fact": len(answerable), **held},
         "goldens": gold,
     }

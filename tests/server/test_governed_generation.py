@@ -5,7 +5,8 @@ gateway renders them for the bank (its real retrieval and prompt bundle), so
 its greedy answers are known: one copies a span and cites it, the other states
 a fee with no citation. Served by the `hf` backend in-process, and by the
 `openai` backend against a second `loopwright serve` in pass-through mode over
-the same model (a real OpenAI-compatible HTTP upstream).
+the same model (a real OpenAI-compatible HTTP upstream). No triage model is
+deployed: the sample's first router sends every question to the large tier anyway.
 """
 
 from __future__ import annotations
@@ -44,23 +45,23 @@ def _deploy_router(ws, large: str) -> None:
 
 
 @pytest.fixture
-def generator(triaged_bank):
+def generator(bank):
     """A tiny generator that learnt two answers to the bank's own rendered prompts, live on `model:large`."""
     from loopwright.hf.checkpoint import register_checkpoint
 
-    r = _Renderer(triaged_bank)
+    r = _Renderer(bank)
     cited = r.item(CITED_Q, "en", ("$25",), ("wire-transfers",))
     assert cited.answer and re.search(r"\$25.*\[\d\]$", cited.answer), cited.answer
     uncited = r.item(UNCITED_Q, "en", ("$29",), ("fee-schedule",))
     examples = [cited.example(), [*uncited.messages, {"role": "assistant", "content": UNCITED_ANSWER}]]
     trained = train_generator(examples, TINY)
-    model = register_checkpoint(triaged_bank, trained.folder, "tiny-generator", task="causal-lm")
-    set_stable(triaged_bank, "model:large", model.ref, reason="test generator")
+    model = register_checkpoint(bank, trained.folder, "tiny-generator", task="causal-lm")
+    set_stable(bank, "model:large", model.ref, reason="test generator")
     return cited, model
 
 
 @pytest.fixture
-def upstream_ws(tmp_path, monkeypatch, triaged_bank):
+def upstream_ws(tmp_path, monkeypatch, bank):
     """A second, empty workspace with a database of its own (its SQLite file in its own state folder)."""
     import os
 
@@ -114,25 +115,25 @@ def _check_uncited(live: Live) -> None:
     assert [v["name"] for v in failed] == ["grounding"] and "without a citation" in failed[0]["reason"]
 
 
-def test_the_hf_backend_answers_from_numbered_evidence_and_its_citations_are_parsed(triaged_bank, generator, serve,
+def test_the_hf_backend_answers_from_numbered_evidence_and_its_citations_are_parsed(bank, generator, serve,
                                                                                   new_key):
     cited, model = generator
-    _deploy_router(triaged_bank, 'backend = "hf"\nprice = "large"\n'
+    _deploy_router(bank, 'backend = "hf"\nprice = "large"\n'
                                  'options = { model_slot = "model:large", adapter_slot = "", max_new_tokens = 48 }')
-    live = _governed(triaged_bank, serve, new_key)
+    live = _governed(bank, serve, new_key)
     record = _check_cited(live, cited, stream=False)
     assert record["generation"]["model"] == model.digest
     _check_cited(live, cited, stream=True)
     _check_uncited(live)
 
 
-def test_the_openai_backend_against_a_real_upstream_serve_is_governed_the_same_way(triaged_bank, generator,
+def test_the_openai_backend_against_a_real_upstream_serve_is_governed_the_same_way(bank, generator,
                                                                                  upstream_ws, serve, new_key):
     """The upstream is `loopwright serve` in pass-through mode over the hf backend: it sees the rendered prompt."""
     from loopwright.hf.checkpoint import register_checkpoint, verified_folder
 
     cited, model = generator
-    up_model = register_checkpoint(upstream_ws, verified_folder(triaged_bank, model), "tiny-generator", task="causal-lm")
+    up_model = register_checkpoint(upstream_ws, verified_folder(bank, model), "tiny-generator", task="causal-lm")
     set_stable(upstream_ws, "model:large", up_model.ref, reason="upstream model")
     router = ('mode = "passthrough"\n\n[tiers.tiny-generator]\nbackend = "hf"\nprice = "large"\n'
               'options = { model_slot = "model:large", adapter_slot = "", max_new_tokens = 48 }\n')
@@ -145,9 +146,9 @@ def test_the_openai_backend_against_a_real_upstream_serve_is_governed_the_same_w
     upstream = serve(upstream_ws)
     up_key = new_key(upstream_ws, tenant="larkspur-retail", role="app")
 
-    _deploy_router(triaged_bank, f'backend = "openai"\nprice = "large"\noptions = {{ base_url = "{upstream.url}/v1", '
+    _deploy_router(bank, f'backend = "openai"\nprice = "large"\noptions = {{ base_url = "{upstream.url}/v1", '
                                  f'model = "tiny-generator", api_key = "{up_key}", max_retries = 0 }}')
-    live = _governed(triaged_bank, serve, new_key)
+    live = _governed(bank, serve, new_key)
     record = _check_cited(live, cited, stream=False)
     up = http_client(upstream, up_key)
     sent = up.get("/v1/traces", params={"limit": 1}).json()["data"][0]
