@@ -129,3 +129,43 @@ def sample_adapter(
         console.print(f"{result.artifact.short}  {how} in {d['seconds']:.1f} s  loss {d['loss']['first']:.2f} -> {d['loss']['last']:.2f}")
 
     emit(result.to_dict(), json, render)
+
+
+@app.command("sample-generator", epilog="Example: loopwright model sample-generator --deploy")
+def sample_generator(
+    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Release it on slot model:large: golden gate, then canary (`release start`).")] = False,
+    small: Annotated[bool, typer.Option(help="A tiny model that trains in seconds (for tests: it learns the format only).")] = False,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Train the sample's generator (copy the span that answers, cite it as [n]) on evidence this workspace's
+    retriever returns; cached by its examples' digest; register it as model/bank-generator."""
+    from loopwright.samples.bank.generator import SLOT, register_sample_generator
+    from loopwright.training.generator import GeneratorConfig
+
+    ws = open_workspace(workspace)
+    config = GeneratorConfig.small() if small else GeneratorConfig()
+    with _progress("training model/bank-generator", json) as progress:
+        artifact, trained = register_sample_generator(ws, config, progress=progress)
+    release = None
+    if deploy:
+        from loopwright.release.releases import release_new_artifact
+
+        release = release_new_artifact(ws, SLOT, artifact.ref, reason="the sample's generator")
+    report = trained.report()
+    data = {"artifact": artifact.ref, "digest": artifact.digest, "cache_hit": trained.cache_hit,
+            "seconds": round(trained.seconds, 3), "config": report["config"], "examples": report["examples"],
+            "loss": report["loss"], "release": release}
+
+    def render(console):
+        how = "from the cache" if trained.cache_hit else "trained"
+        console.print(f"{artifact.short}  {how} in {trained.seconds:.1f} s on {report['examples']['trained']} examples  "
+                      f"loss {report['loss']['first']:.2f} -> {report['loss']['last']:.2f}")
+        if deploy:
+            from loopwright.cli.release import print_release_outcome
+
+            print_release_outcome(console, SLOT, release)
+
+    emit(data, json, render)
+    if release is not None and release["state"] == "rejected":
+        raise typer.Exit(1)

@@ -142,7 +142,7 @@ _STOP = frozenset(
     .split()
 )
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_CITE_MARK = re.compile(r"\[(?:\^?\d+|[a-z0-9][a-z0-9._:#-]*)\]|\((?:source|fuente|nguồn):[^)]*\)", re.IGNORECASE)
+_CITE_MARK = re.compile(r"\[(?:\^?\d+(?:\s*,\s*\d+)*|[a-z0-9][a-z0-9._:#-]*)\]|\((?:source|fuente|nguồn):[^)]*\)", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?。])\s+|\n+")
 
 

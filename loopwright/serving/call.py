@@ -63,6 +63,7 @@ class Answer:
 
     text: str
     spans: list[Span] = field(default_factory=list)  # the cited evidence spans, in citation order
+    numbers: list[int] = field(default_factory=list)  # each span's [n] in the answer's text; empty: 1, 2, ... in order
     kind: str = "generated"  # generated | declined | cached | tool
     finish_reason: str = "stop"
     cacheable: bool = True  # a tool's answer, or one declined before the cache key existed, is not stored
@@ -117,8 +118,10 @@ class Call:
             stages[stage] = round(stages.get(stage, 0.0) + (time.perf_counter() - t0) * 1e3, 3)
 
     def citations(self) -> list[Citation]:
-        """The answer's cited spans as numbered citations."""
-        return [Citation.of(n, s) for n, s in enumerate(self.answer.spans if self.answer else [], 1)]
+        """The answer's cited spans as numbered citations, each with the number the answer's text gives it."""
+        spans = self.answer.spans if self.answer else []
+        numbers = self.answer.numbers if self.answer and self.answer.numbers else range(1, len(spans) + 1)
+        return [Citation.of(n, s) for n, s in zip(numbers, spans)]
 
 
 def loopwright_object(t: Trace) -> dict[str, Any]:

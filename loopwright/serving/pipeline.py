@@ -285,14 +285,16 @@ class Gateway(Components):
         tier = call.tier
         tried = {tier}
         check = self.output_policy(call)
+        request = self.generation_request(call)
         while True:
             if first is not None:
                 generation, first = first, None
             else:
                 with call.timed("generate"):
-                    generation = self.backend(call.bundle, tier).generate(self.generation_request(call))
+                    generation = self.backend(call.bundle, tier).generate(request)
             self._generated(call, generation)
-            spans = self.cited(call, generation.citations)
+            numbers = self.cited_numbers(request, generation)
+            spans = self.cited(call, numbers)
             with call.timed("output_policy"):
                 action, text = check.apply(generation.text, spans)
             if action == "escalate" and call.rp.routing.default_tier not in tried:
@@ -318,7 +320,7 @@ class Gateway(Components):
             self._refuse_output(call, "decline" if action == "fallback" else action)
             return
         finish = generation.finish_reason if call.passthrough else "stop"
-        call.answer = Answer(text, spans, finish_reason=finish)
+        call.answer = Answer(text, spans, numbers, finish_reason=finish)
 
     def _respond(self, call: Call) -> Completion:
         """Record the answer on the trace, build the response's `loopwright` object, fill the cache."""
@@ -400,6 +402,13 @@ class Gateway(Components):
         return GenerationRequest(question=call.question, messages=call.messages, evidence=evidence, prompt=call.prompt,
                                  max_tokens=r.max_tokens, temperature=r.temperature, model=r.model,
                                  artifacts=call.bundle.artifacts)
+
+    @staticmethod
+    def cited_numbers(request: GenerationRequest, generation: Generation) -> list[int]:
+        """The evidence numbers a generated answer cites: parsed from its text ([n], [n, m]), which is what the
+        caller reads, so a model's own citation list is not trusted over it; a backend whose text carries no
+        marks may list them (`Generation.citations`)."""
+        return request.cited(generation.text) or [n for n in generation.citations if 0 < n <= len(request.evidence)]
 
     def cited(self, call: Call, numbers: list[int]) -> list:
         """The evidence spans an answer cites as [n]."""

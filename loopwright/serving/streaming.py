@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from loopwright.serving.pipeline import Gateway
 
 # End of a sentence (with its citation marks) or of a line, where the next sentence has begun.
-_BOUNDARY = re.compile(r"(?:[.!?。](?:[\"')\]]*)(?:\s*\[\d{1,3}\])*\s+|\n+)(?=[^\s\[])")
+_BOUNDARY = re.compile(r"(?:[.!?。](?:[\"')\]]*)(?:\s*\[\d{1,3}(?:,\s*\d{1,3})*\])*\s+|\n+)(?=[^\s\[])")
 STOPPED = "content_filter"
 
 
@@ -140,8 +140,9 @@ class Stream:
         if self._last is not None:
             call.trace.validators = [self._check.safe_reason(v) for v in self._last.verdicts]
         g._generated(call, generation)
-        spans = g.cited(call, self._request.cited(released))
-        call.answer = Answer(released, spans, finish_reason=generation.finish_reason if call.passthrough else "stop")
+        numbers = self._request.cited(released)
+        call.answer = Answer(released, g.cited(call, numbers), numbers,
+                             finish_reason=generation.finish_reason if call.passthrough else "stop")
 
     def _offer(self, record: StreamRecord, piece: str) -> Iterator[str]:
         """Release `piece` if the answer with it passes output policy; False when the stream is settled otherwise:
@@ -185,7 +186,8 @@ class Stream:
         if generation.info:
             call.trace.generation = generation.info
         call.outcome = "escalated" if checked.action == "escalate" else "declined"
-        call.answer = Answer(released, g.cited(call, request.cited(released)), kind="stopped", finish_reason=STOPPED,
+        numbers = request.cited(released)
+        call.answer = Answer(released, g.cited(call, numbers), numbers, kind="stopped", finish_reason=STOPPED,
                              cacheable=False)
 
 

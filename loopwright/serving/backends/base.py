@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from loopwright.registry.artifacts import Artifact
     from loopwright.workspace import Workspace
 
-_CITATION = re.compile(r"\[(\d{1,2})\]")
+# A citation mark as generators write it: [2], [1, 3] or [1][3] (each bracket is matched on its own).
+_CITATION = re.compile(r"\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
 
 
 class BackendError(LoopwrightError):
@@ -43,14 +44,25 @@ class GenerationRequest:
         return self.messages
 
     def cited(self, text: str) -> list[int]:
-        """The evidence numbers `text` cites as [n]."""
-        return sorted({int(n) for n in _CITATION.findall(text) if 0 < int(n) <= len(self.evidence)})
+        """The evidence numbers `text` cites as [n] (or [n, m]), in the order first cited; a number with no
+        evidence behind it ([7] of 5 spans) cites nothing."""
+        return cited_numbers(text, len(self.evidence))
+
+
+def cited_numbers(text: str, evidence: int) -> list[int]:
+    """The numbers 1..`evidence` that `text` cites as [n] or [n, m], in the order first cited, each once."""
+    seen: dict[int, None] = {}
+    for group in _CITATION.findall(text):
+        for n in map(int, group.split(",")):
+            if 0 < n <= evidence:
+                seen.setdefault(n, None)
+    return list(seen)
 
 
 @dataclass
 class Generation:
     text: str
-    citations: list[int] = field(default_factory=list)  # evidence numbers used
+    citations: list[int] = field(default_factory=list)  # evidence numbers the text cites, in the order first cited
     tokens_in: int = 0
     tokens_out: int = 0
     finish_reason: str = "stop"

@@ -50,6 +50,7 @@ class HFOptions(BaseModel):
     window_ms: float = Field(5.0, ge=0, le=1000, description="How long an idle engine waits for more requests to batch.")
     max_batch: int = Field(16, ge=1, le=256, description="Most sequences decoded together.")
     max_queue: int = Field(64, ge=1, description="Requests waiting to join the batch; past it, 429.")
+    split_parts: bool = Field(False, description="The gateway's: each part of a multi-part question adds its best span.")
 
 
 class HFBackend(Backend):
