@@ -131,6 +131,8 @@ class HeldOutQuestion:
             raise InvalidInput(f"question {qid!r}: a question has facts or must be declined, not both or neither")
         if not isinstance(row["question"], str) or not row["question"].strip():
             raise InvalidInput(f"question {qid!r}: question must be non-empty text")
+        if not isinstance(row["docs"], list) or not all(isinstance(d, str) and d for d in row["docs"]):
+            raise InvalidInput(f"question {qid!r}: docs must be a list of document ids")
         return cls(id=str(qid), language=row["language"], question=row["question"], facts=tuple(tuple(f) for f in facts),
                    docs=tuple(row["docs"]), kind=row["kind"], must_decline=row["must_decline"], tenant=str(row["tenant"]))
 

@@ -136,6 +136,7 @@ def test_loader_reads_rows_after_a_header(tmp_path):
     ({**ROW, "must_decline": True}, "has facts or must be declined"),
     ({**ROW, "facts": []}, "has facts or must be declined"),
     ({k: v for k, v in ROW.items() if k != "docs"}, "is missing docs"),
+    ({**ROW, "docs": "flexpay-2-0"}, "docs must be a list of document ids"),
 ])
 def test_loader_names_the_problem(tmp_path, row, problem):
     with pytest.raises(InvalidInput) as err:
