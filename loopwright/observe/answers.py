@@ -23,7 +23,10 @@ matches), citation markers dropped, thousands separators dropped and a decimal
 comma read as a point ("$5.000" = "$5,000" = "$5000", "9,9 %" = "9.9%"),
 trailing decimal zeros dropped ("$15.00" = "$15", "4.10%" = "4.1%"), "$ 15" =
 "$15", "9am" = "9 am", other punctuation read as a space. Anything subtler (a
-number in words, a paraphrase) must be listed as its own surface form.
+number in words, a paraphrase) must be listed as its own surface form. A fact
+counts wherever the answer states it, so an answer that staples spans gets
+credit for an amount it quotes for another reason ("$25" is a wire fee and an
+opening deposit); the first-sentence rate and citation precision show that.
 """
 
 from __future__ import annotations
