@@ -147,3 +147,31 @@ def test_loader_names_the_problem(tmp_path, row, problem):
 def test_loader_refuses_a_repeated_id(tmp_path):
     with pytest.raises(InvalidInput, match="appears twice"):
         load_questions(_write(tmp_path, ROW, ROW))
+
+
+def test_grades_real_gateway_answers_from_their_traces(triaged_bank):
+    """Held-out questions through the real gateway: graded from the in-process trace and from the stored one alike."""
+    from pathlib import Path
+
+    from loopwright.observe.traces import load_traces
+    from loopwright.samples.bank import REFERENCE_DATE
+    from loopwright.serving.pipeline import ChatRequest, Gateway
+
+    heldout = {q.id: q for q in load_questions(Path(__file__).resolve().parents[1] / "data" / "heldout_qa.jsonl")}
+    asked = [heldout[i] for i in ("en-009", "en-068", "en-064")]  # a table cell, chit-chat, another customer's balance
+    gateway = Gateway(triaged_bank, as_of=REFERENCE_DATE, watch=False)
+    try:
+        principal = gateway.principal_for("larkspur-retail", "customer", "cus_001", key_id="test")
+        traces = [gateway.complete(ChatRequest(model="larkspur-assistant", messages=[{"role": "user", "content": q.question}]),
+                                   principal, purpose="golden").trace for q in asked]
+        gateway.writer.flush()
+    finally:
+        gateway.close()
+    live = [grade(q, Response.from_trace(t)) for q, t in zip(asked, traces, strict=True)]
+    stored = {t.id: t for t in load_traces(triaged_bank, ids=[t.id for t in traces])}
+    assert [grade(q, Response.from_trace(stored[t.id])) for q, t in zip(asked, traces, strict=True)] == live
+    cell, poem, other = live
+    assert cell.correct and cell.cited_with_fact >= 1 and cell.response.latency_ms > 0 and cell.response.cost > 0
+    assert poem.correct and poem.response.refused and poem.response.cost == 0
+    # the stapler answers a question about another customer's balance with spans: graded wrong, as it is
+    assert not other.response.refused and not other.correct
