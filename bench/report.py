@@ -4,7 +4,7 @@
 
 Each results file gets a section: the command that produced it, when, on what
 machine (and how busy it was), then its figures. Benchmarks this script knows
-(gateway, router) get their headline tables; any other gets a flat table of its
+(gateway, router, hf_quant, answers) get their headline tables; any other gets a flat table of its
 scalar figures. A summary at the top lists every target a benchmark checked
 (keys named `targets_met`, `target_met*`) and whether it was met.
 """
@@ -184,7 +184,13 @@ def hf_quant(data: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "router": router, "hf_quant": hf_quant}
+def answers(data: dict[str, Any]) -> str:
+    """bench_answers writes its per-language x per-tier table as Markdown itself."""
+    return data["markdown"]
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "router": router, "hf_quant": hf_quant,
+                                                         "answers": answers}
 
 
 def render(paths: list[Path]) -> str:
