@@ -273,11 +273,18 @@ class Gateway(Components):
         if wanted.wants_tools or wanted.wants_json:
             self.backend(call.bundle, call.tier).check(self.generation_request(call))
 
+    def _tier_backend(self, call: Call):
+        """The tier's backend, or None when a slot it needs is not deployed (a tool then takes the words' arguments)."""
+        try:
+            return self.backend(call.bundle, call.tier)
+        except NotDeployed:
+            return None
+
     @stage(passthrough=False)
     def _tools(self, call: Call) -> None:
         if call.tool is not None:
             with call.timed("tools"):
-                text = act(self.ws, call, self.backend(call.bundle, call.tier))
+                text = act(self.ws, call, self._tier_backend(call))
             if text is not None:
                 call.answer = Answer(text, kind="tool", cacheable=False)
                 return

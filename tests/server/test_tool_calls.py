@@ -48,7 +48,7 @@ QUESTION = [{"role": "user", "content": "What is the late fee for FlexPay 2.0?"}
 
 def _router(tiers: str) -> bytes:
     return f'mode = "passthrough"\n\n[tiers.{LOCAL}]\nbackend = "hf"\nprice = "small"\n' \
-           f'options = {{ max_new_tokens = 64 }}\n{tiers}'.encode()
+           f'options = {{ max_new_tokens = 96 }}\n{tiers}'.encode()
 
 
 def _deploy(ws, toml: bytes) -> None:
