@@ -114,7 +114,8 @@ class HFBackend(Backend):
         adapter = request.artifacts.get(o.adapter_slot) if o.adapter_slot else None
         engine, lock = self._engine(model)
         name = self._attached(engine, lock, model, adapter) if adapter is not None else None
-        ids = prompt_ids(engine.tokenizer, chat_messages(request.messages_for_model()))
+        offered = [t.to_openai() for t in request.steering.tools] if request.steering.wants_tools else None
+        ids = prompt_ids(engine.tokenizer, chat_messages(request.messages_for_model()), tools=offered)
         wanted = min(request.max_tokens or o.max_new_tokens, o.max_new_tokens)
         allowed = constraint(engine.tokenizer, request.steering, budget=wanted)
         handle = engine.submit(ids, max_new_tokens=wanted, temperature=request.temperature, adapter=name, allowed=allowed)
@@ -231,10 +232,12 @@ def _json_or_text(arguments: str) -> Any:
         return arguments
 
 
-def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
-    """Token ids of the conversation through the tokenizer's chat template, ready for the assistant's turn."""
+def prompt_ids(tokenizer: Any, messages: list[dict[str, str]], tools: list[dict[str, Any]] | None = None) -> list[int]:
+    """Token ids of the conversation through the tokenizer's chat template, ready for the assistant's turn; `tools`
+    (OpenAI function specs) go to templates that render them (a model trained for tool calls reads them there)."""
     if tokenizer.chat_template:
-        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        extra = {"tools": tools} if tools else {}
+        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, **extra)
         ids = list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
     else:
         ids = tokenizer("\n".join(m["content"] for m in messages), add_special_tokens=False)["input_ids"]
