@@ -52,7 +52,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 questions")
     parser.add_argument("--new-tokens", type=int, default=96)
     args = parser.parse_args()
-    started = time.time()
+    started = time.perf_counter()
 
     import jsonschema_rs
     import torch
