@@ -261,7 +261,7 @@ def overhead(args, tmp: Path) -> dict[str, Any]:
 
 def _trace_breakdown(root: Path) -> dict[str, Any]:
     """From the gateway's own traces (drained on SIGTERM): how many were written, and where in-process time went."""
-    from loopwright.observe.traces import load_records
+    from loopwright.serving.trace_store import load_records
     from loopwright.workspace import Workspace
 
     ws = Workspace.open(root)
@@ -297,7 +297,7 @@ def _ask(gateway, request: dict[str, Any], model: str):
 
 
 def governed(args, tmp: Path) -> dict[str, Any]:
-    from loopwright.observe.traces import load_records
+    from loopwright.serving.trace_store import load_records
     from loopwright.release.judge import Observed, judge
     from loopwright.samples.bank import REFERENCE_DATE
     from loopwright.samples.bank.simulate import simulate

@@ -61,7 +61,7 @@ _runs = iter(range(1, 10_000))
 def run_config(template: Path, label: str, router_text: str, stream: list[dict[str, Any]]) -> dict[str, Any]:
     """On a fresh copy of the template workspace, deploy `router_text`, serve `stream` through a new
     Gateway, and judge every answer from its trace."""
-    from loopwright.observe.traces import load_records
+    from loopwright.serving.trace_store import load_records
     from loopwright.release.judge import Observed, judge
     from loopwright.samples.bank import REFERENCE_DATE
     from loopwright.serving.pipeline import ChatRequest, Gateway

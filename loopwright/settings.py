@@ -55,6 +55,18 @@ class CacheSection(_Section):
     )
 
 
+class ObserveSection(_Section):
+    otlp_endpoint: str = Field(
+        "", description="OTLP/HTTP receiver for every call's span tree (Arize Phoenix, an OpenTelemetry collector), "
+        "as a base URL (http://host:4318) or the traces URL; empty turns export off. LOOPWRIGHT_OTLP_ENDPOINT overrides it.",
+    )
+    otlp_queue: int = Field(
+        2048, ge=1, description="Traces waiting for export at most; beyond it a trace's spans are dropped and counted "
+        "(loopwright_otel_dropped_spans in /metrics), so a slow receiver never slows a request.",
+    )
+    service_name: str = Field("loopwright", description="The exported spans' service.name (and Phoenix project).")
+
+
 class Settings(_Section):
     """Everything `loopwright.toml` may hold."""
 
@@ -62,11 +74,13 @@ class Settings(_Section):
     store: StoreSection = StoreSection()
     serve: ServeSection = ServeSection()
     cache: CacheSection = CacheSection()
+    observe: ObserveSection = ObserveSection()
 
 
 _ENV_OVERRIDES = {
     "LOOPWRIGHT_DATABASE_URL": ("store", "database_url"),
     "LOOPWRIGHT_REDIS_URL": ("cache", "redis_url"),
+    "LOOPWRIGHT_OTLP_ENDPOINT": ("observe", "otlp_endpoint"),
 }
 
 
@@ -119,4 +133,7 @@ def render_default_config(name: str, sample: str | None, as_of: date | None = No
         "\n[cache]\n"
         "# Empty: in-process LRU. LOOPWRIGHT_REDIS_URL overrides.\n"
         'redis_url = ""\n'
+        "\n[observe]\n"
+        "# OTLP/HTTP receiver for every call's spans (e.g. Phoenix at http://127.0.0.1:6006); empty: off.\n"
+        'otlp_endpoint = ""\n'
     )

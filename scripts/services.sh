@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the tests talk to, set up when missing: PostgreSQL and Redis started, Debian's Chromium installed
-# (the report and console tests drive a real browser; never a browser download). `make test` runs this.
+# (the report and console tests drive a real browser; never a browser download), and Arize Phoenix in a
+# virtualenv of its own (the OpenTelemetry export tests send spans to it). `make test` runs this.
 set -uo pipefail
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
@@ -27,5 +28,13 @@ if ! command -v chromium >/dev/null 2>&1; then
   else
     echo "warning: chromium is missing: run 'apt-get install chromium' as root (LOOPWRIGHT_SKIP_BROWSER=1 skips the browser tests)" >&2
   fi
+fi
+# Phoenix pinned, in .venv-phoenix beside the project's venv: its ~150 packages stay out of loopwright's own.
+PHOENIX_VERSION=20.26.1
+if [ ! -x .venv-phoenix/bin/phoenix ]; then
+  echo "installing Arize Phoenix $PHOENIX_VERSION into .venv-phoenix (a few minutes, once)"
+  (python3 -m venv .venv-phoenix && .venv-phoenix/bin/pip install --quiet --disable-pip-version-check \
+      "arize-phoenix==$PHOENIX_VERSION" 2>&1 | grep -v "^WARNING: Location") \
+    || echo "warning: could not install Arize Phoenix; the OpenTelemetry export tests will fail under CI" >&2
 fi
 exit 0

@@ -155,3 +155,15 @@ def test_the_lower_floors_never_import_the_planes():
         if _package(t) in PLANES
     ]
     assert wrong == []
+
+
+def test_only_the_top_imports_observe():
+    # observe (views, reports, export, SLOs) reads what the floors below write; none of them reads it back.
+    wrong = [
+        f"{m} -> {t}"
+        for m, targets in import_graph().items()
+        if _package(m) in LOWER + PLANES
+        for t in targets
+        if _package(t) == "observe"
+    ]
+    assert wrong == []

@@ -13,7 +13,9 @@ import sys
 import typer
 
 from loopwright import __version__
-from loopwright.cli import audit, corpus, demo, deploy, flags, gateway, model, policy, registry, release, simulate, tools, triage, workspace
+from loopwright.cli import (
+    audit, corpus, demo, deploy, flags, gateway, model, policy, registry, release, simulate, slo, tools, triage, workspace,
+)
 from loopwright.errors import LoopwrightError
 
 try:  # typer vendors click (typer._click) since 0.2x: its usage errors are that copy's classes
@@ -38,6 +40,7 @@ simulate.register(app)
 gateway.register(app)
 corpus.register(app)
 release.register(app)
+slo.register(app)
 app.add_typer(triage.app, name="triage")
 app.add_typer(model.app, name="model")
 app.add_typer(policy.app, name="policy")

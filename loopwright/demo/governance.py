@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from loopwright.corpus.commits import verify_indexes
-from loopwright.observe.traces import load_traces
+from loopwright.serving.trace_store import load_traces
 from loopwright.registry.audit import verify_artifacts, verify_blobs, verify_deployment
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.serving.cache import MemoryCache, RedisCache

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from loopwright.observe.traces import load_traces
+from loopwright.serving.trace_store import load_traces
 from loopwright.serving.trace import Trace
 
 if TYPE_CHECKING:

@@ -1,8 +1,6 @@
-"""Traces: one record per inference call, written off the response path, queried by tenant.
+"""Traces as callers and operators read them: scoped queries, feedback, a subject's export and erasure.
 
-`TraceWriter` queues records and a background thread inserts them in batches;
-`close()` drains the queue, so a server stopped with SIGTERM loses none.
-Every query is scoped: by a `TraceView` (what one caller may read and grade:
+The gateway writes them (`loopwright.serving.trace_store`). Every query is scoped: by a `TraceView` (what one caller may read and grade:
 `TraceView.of(principal, policy)`), or by tenant. A trace outside the scope is
 "not found", exactly as a missing one, so its existence is not revealed.
 """
@@ -10,14 +8,7 @@ Every query is scoped: by a `TraceView` (what one caller may read and grade:
 from __future__ import annotations
 
 import json
-import logging
-import queue
-import threading
-import time
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -26,7 +17,7 @@ from loopwright.digests import utc_now
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key
 from loopwright.policy.subjects import subject_store
-from loopwright.serving.trace import Trace
+from loopwright.serving.trace_store import stamp
 from loopwright.store.schema import FeedbackRow, TraceRow
 
 if TYPE_CHECKING:
@@ -34,213 +25,10 @@ if TYPE_CHECKING:
     from loopwright.policy.schema import PiiRules, PolicySet
     from loopwright.workspace import Workspace
 
-log = logging.getLogger(__name__)
 
 OUTCOMES = ("answered", "accepted", "defect", "escalated", "declined", "error")
 MAX_OFFSET = 1_000_000_000
 """The largest `offset` a trace listing takes: well inside every engine's integer range."""
-_STOP = object()
-
-
-def _row(record: dict[str, Any]) -> dict[str, Any]:
-    """The `traces` columns for one record (plain values: a bulk insert needs no ORM objects).
-
-    Text that cannot be stored (not valid Unicode, longer than its column) raises here, before
-    the insert, so one bad record never costs its batch: see `TraceWriter._write`.
-    """
-    principal = record["principal"]
-    row = dict(
-        id=record["id"],
-        ts=record["ts"],
-        tenant=principal["tenant"],
-        subject=principal.get("subject"),
-        key_id=principal.get("key_id") or None,
-        channel=record["channel"],
-        deployment_version=record["deployment_version"],
-        model=record["model"],
-        intent=(record.get("triage") or {}).get("intent"),
-        tier=(record.get("route") or {}).get("tier"),
-        cache_hit=bool(record["cache"]["hit"]),
-        outcome=record["outcome"],
-        latency_ms=record["latency_ms"],
-        cost=record["cost"],
-        record=json.dumps(record, ensure_ascii=False, sort_keys=True),
-    )
-    for name, value in row.items():
-        if not isinstance(value, str):
-            continue
-        value.encode("utf-8")  # a lone surrogate raises UnicodeEncodeError here, not in the driver later
-        limit = _WIDTHS.get(name)
-        if limit is not None and len(value) > limit:
-            if name in _IDENTITY:
-                raise ValueError(f"{name} is longer than {limit} characters")
-            row[name] = value[:limit]  # a query column; the record keeps the whole value
-    return row
-
-
-_WIDTHS = {c.name: c.type.length for c in TraceRow.__table__.columns if getattr(c.type, "length", None)}
-_IDENTITY = {"id", "ts", "tenant", "subject", "key_id"}
-
-
-def _clean(value: Any, limit: int = 200) -> str:
-    """`value` as text that any column can hold: valid UTF-8, at most `limit` characters."""
-    return str(value).encode("utf-8", "replace").decode("utf-8")[:limit]
-
-
-def _error_row(record: Any, reason: str) -> dict[str, Any]:
-    """A minimal error trace standing in for a record that could not be stored: its id, time, caller,
-    and why. Every value is cleaned, so this row itself always stores."""
-    get = record.get if isinstance(record, dict) else lambda key, default=None: getattr(record, key, default)
-    principal = get("principal") or {}
-    principal = principal if isinstance(principal, dict) else {}
-    trace_id = _clean(get("id") or "tr_" + uuid.uuid4().hex[:24], 40)
-    ts = _clean(get("ts") or utc_now(), 32)
-    caller = {k: _clean(principal[k], 100) for k in ("tenant", "role", "subject", "key_id") if principal.get(k)}
-    caller.setdefault("tenant", "unknown")
-    channel, version = _clean(get("channel") or "unknown", 16), _number(get("deployment_version"), int)
-    stored = {  # the fields every `Trace` has, so readers of the typed record read this one too
-        "id": trace_id, "ts": ts, "principal": caller, "channel": channel, "deployment_version": version,
-        "model": "unknown", "outcome": "error", "error": {"type": "TraceWriteError", "message": _clean(reason, 500)},
-    }
-    return dict(
-        id=trace_id, ts=ts, tenant=caller["tenant"], subject=caller.get("subject"), key_id=caller.get("key_id"),
-        channel=channel, deployment_version=version,
-        model="unknown", intent=None, tier=None, cache_hit=False, outcome="error",
-        latency_ms=_number(get("latency_ms"), float), cost=_number(get("cost"), float),
-        record=json.dumps(stored, ensure_ascii=False, sort_keys=True),
-    )
-
-
-def _number(value: Any, kind: type) -> Any:
-    try:
-        return kind(value)
-    except (TypeError, ValueError):
-        return kind(0)
-
-
-class TraceWriter:
-    """Background, batched trace inserts with drain-on-close.
-
-    The thread never dies of a record: one that cannot be stored (text that is not
-    valid Unicode, a value too long for its column) is replaced by a minimal error
-    trace that says why, and the rest of its batch is written as usual. `alive`
-    is what `/healthz` reports: a writer that stopped anyway means no traces.
-    """
-
-    def __init__(self, ws: Workspace, *, max_queue: int = 50_000, batch: int = 200):
-        self.ws = ws
-        self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
-        self._batch = batch
-        self._flushed = threading.Condition()
-        self._submitted = 0  # traces queued so far; FIFO, so "written >= n" means the first n are in
-        self._written = 0
-        self._closing = False
-        self._thread = threading.Thread(target=self._run, name="trace-writer", daemon=True)
-        self._thread.start()
-
-    @property
-    def alive(self) -> bool:
-        """Whether queued traces are being written (false once the thread stopped, or while closing)."""
-        return self._thread.is_alive() and not self._closing
-
-    def submit(self, record: dict[str, Any]) -> None:
-        """Queue a trace; blocks only if the queue is full (back-pressure, never loss)."""
-        with self._flushed:
-            self._submitted += 1
-            self._queue.put(record)
-
-    def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every trace queued before this call is in the database (later ones don't delay it)."""
-        with self._flushed:
-            target = self._submitted
-            self._flushed.wait_for(lambda: self._written >= target, timeout=timeout)
-
-    def close(self) -> None:
-        """Drain the queue and stop the thread."""
-        self._closing = True
-        self._queue.put(_STOP)
-        self._thread.join()
-
-    def _run(self) -> None:
-        stop = False
-        while not stop:
-            item = self._queue.get()
-            items = []
-            if item is _STOP:
-                stop = True
-            else:
-                items.append(item)
-            while len(items) < self._batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stop = True
-                    break
-                items.append(item)
-            if items:
-                try:
-                    self._write(items)
-                except Exception:  # a bug in this module: log it, keep the thread (and every later trace)
-                    log.exception("trace writer: %d traces not written", len(items))
-                finally:
-                    with self._flushed:
-                        self._written += len(items)
-                        self._flushed.notify_all()
-
-    def _write(self, records: list[dict[str, Any]]) -> None:
-        rows = []
-        for record in records:
-            try:
-                rows.append(_row(record))
-            except Exception as exc:  # noqa: BLE001 - whatever makes it unstorable, store why instead
-                reason = f"trace could not be stored: {type(exc).__name__}: {exc}"
-                log.error("trace writer: %s", _clean(reason, 500))
-                rows.append(_error_row(record, reason))
-        for attempt in range(5):
-            try:
-                with self.ws.engine.begin() as conn:
-                    conn.execute(sa.insert(TraceRow), rows)
-                return
-            except sa.exc.OperationalError as exc:  # e.g. a locked SQLite file under heavy load: retry
-                log.warning("trace write failed (attempt %d): %s", attempt + 1, exc)
-                time.sleep(0.1 * 2**attempt)
-            except sa.exc.SQLAlchemyError:  # a row the database refuses (a duplicate id, say): one at a time
-                self._write_each(rows)
-                return
-        log.error("dropping %d traces after 5 failed writes", len(rows))
-
-    def _write_each(self, rows: list[dict[str, Any]]) -> None:
-        """Rows one by one, after their batch failed: a refused row is stored as an error trace."""
-        for row in rows:
-            try:
-                with self.ws.engine.begin() as conn:
-                    conn.execute(sa.insert(TraceRow), [row])
-                continue
-            except sa.exc.SQLAlchemyError as exc:
-                reason = f"trace could not be stored: {type(exc).__name__}: {str(exc).splitlines()[0]}"
-            record = json.loads(row["record"])
-            if record.get("error", {}).get("type") == "TraceWriteError":
-                log.error("trace writer: dropping %s: %s", row["id"], reason)
-                continue
-            log.error("trace writer: %s", _clean(reason, 500))
-            try:
-                with self.ws.engine.begin() as conn:
-                    conn.execute(sa.insert(TraceRow), [_error_row(record, reason)])
-            except sa.exc.SQLAlchemyError as exc:  # e.g. the id itself already exists
-                log.error("trace writer: dropping %s: %s", row["id"], str(exc).splitlines()[0])
-
-
-def _stamp(when: str) -> str:
-    """An ISO-8601 time in the fixed-width UTC form traces are stored in, so text order is time order."""
-    try:
-        moment = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"invalid time {when!r}", hint="ISO-8601, e.g. 2026-11-29T08:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass(frozen=True)
@@ -341,9 +129,9 @@ def list_traces(
         if value is not None:
             query = query.where(column == value)
     if since:
-        query = query.where(TraceRow.ts >= _stamp(since))
+        query = query.where(TraceRow.ts >= stamp(since))
     if until:
-        query = query.where(TraceRow.ts < _stamp(until))
+        query = query.where(TraceRow.ts < stamp(until))
     with ws.session() as s:
         rows = s.scalars(query.limit(limit).offset(offset)).all()
     return [
@@ -362,28 +150,6 @@ def list_traces(
         }
         for r in rows
     ]
-
-
-def load_records(ws: Workspace, *, since: str | None = None, until: str | None = None, ids: Sequence[str] | None = None):
-    """Full trace records (with current outcome) for reports and analysis."""
-    query = sa.select(TraceRow.record, TraceRow.outcome).order_by(TraceRow.ts)
-    if since:
-        query = query.where(TraceRow.ts >= _stamp(since))
-    if until:
-        query = query.where(TraceRow.ts < _stamp(until))
-    if ids is not None:
-        query = query.where(TraceRow.id.in_(list(ids)))
-    with ws.session() as s:
-        for record, outcome in s.execute(query):
-            data = json.loads(record)
-            data["outcome"] = outcome
-            yield data
-
-
-def load_traces(ws: Workspace, *, since: str | None = None, until: str | None = None, ids: Sequence[str] | None = None):
-    """`load_records`, each parsed into the typed `Trace`."""
-    for record in load_records(ws, since=since, until=until, ids=ids):
-        yield Trace.from_dict(record)
 
 
 def record_feedback(

@@ -21,6 +21,9 @@ on_fail = "decline"
 max_rank = 16
 [access]                     # who reads and grades which traces, and reads /metrics
 operators = ["admin"]
+[slo.objectives.availability]  # service-level objectives over the traces; burn-rate alerts to a webhook
+sli = "availability"
+target = 0.995
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -35,7 +38,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from loopwright.corpus.documents import SENSITIVITY_LEVELS, Sensitivity
 from loopwright.corpus.rules import RetrievalRules
@@ -199,6 +202,53 @@ class AccessRules(_Strict):
         return {*self.agents, *self.operators, *self.customers}
 
 
+Sli = Literal["availability", "latency", "defect", "escalation", "decline", "cache_hit"]
+"""What makes a call good: `availability` no error; `latency` answered under `threshold_ms`; `defect` not a
+defect (by feedback, a receipt or a failed validator); `escalation` not escalated; `decline` not declined;
+`cache_hit` answered from the cache."""
+
+
+class Objective(_Strict):
+    """One service-level objective: at least `target` of the calls in the window are good by its `sli`."""
+
+    sli: Sli = Field(description="The indicator: which calls count as good (see `Sli`).")
+    target: float = Field(strict=False, gt=0.0, lt=1.0, description="The share of good calls promised, e.g. 0.995.")
+    threshold_ms: float | None = Field(None, gt=0, description="`latency` only: a call is good when it took less.")
+
+    @model_validator(mode="after")
+    def _threshold(self) -> Objective:
+        if (self.sli == "latency") != (self.threshold_ms is not None):
+            raise ValueError("threshold_ms is required for a latency objective, and only for one")
+        return self
+
+
+class BurnWindow(_Strict):
+    """A multi-window burn-rate alert: fires when the budget burns `burn_rate` times too fast over both windows.
+
+    The long window makes it significant, the short one makes it stop soon after
+    the problem does (the Google SRE workbook's multiwindow, multi-burn-rate alerts).
+    """
+
+    long_s: int = Field(strict=True, gt=0, description="The long window, seconds (e.g. 3600).")
+    short_s: int = Field(strict=True, gt=0, description="The short window, seconds (e.g. 300: a twelfth of the long one).")
+    burn_rate: float = Field(gt=0, description="Error rate over both windows, as a multiple of the budget's (1 - target).")
+    severity: Literal["page", "ticket"] = Field("page", description="Who is told: someone now, or a ticket.")
+
+
+def _default_windows() -> tuple[BurnWindow, ...]:
+    # 2% of a 30-day budget in an hour, 5% in six hours (the SRE workbook's page thresholds).
+    return (BurnWindow(long_s=3600, short_s=300, burn_rate=14.4), BurnWindow(long_s=21600, short_s=1800, burn_rate=6.0))
+
+
+class SloRules(_Strict):
+    """Service-level objectives over the traces, their error budgets, and where burn-rate alerts go."""
+
+    window_days: int = Field(30, strict=True, ge=1, le=365, description="The budget's window, in days.")
+    objectives: dict[str, Objective] = Field(default_factory=dict, description="Objective name -> its indicator and target.")
+    alerts: tuple[BurnWindow, ...] = Field(default_factory=_default_windows, description="Burn-rate alert windows.")
+    webhook: str = Field("", description="URL that receives each alert as JSON when it fires and when it resolves; empty: recorded only.")
+
+
 class PolicySet(_Strict):
     """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
 
@@ -211,6 +261,7 @@ class PolicySet(_Strict):
     retrieval: RetrievalRules = Field(default_factory=RetrievalRules, description="Retrieval scope, certification and freshness rules.")
     adapters: AdapterCaps = Field(default_factory=AdapterCaps, description="Caps on the LoRA adapters a model may load.")
     access: AccessRules = Field(default_factory=AccessRules, description="Who reads and grades which traces, and reads metrics.")
+    slo: SloRules = Field(default_factory=SloRules, description="Service-level objectives and burn-rate alerts.")
 
     def roles(self) -> set[str]:
         """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""

@@ -15,6 +15,7 @@ import os
 import socket
 import threading
 import uuid
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from loopwright.errors import LoopwrightError
@@ -31,11 +32,12 @@ LEASE = "release-controller"
 class ReleaseController:
     """A daemon thread that ticks the releases while this process holds the controller lease."""
 
-    def __init__(self, ws: Workspace, *, interval_s: float = 30.0):
+    def __init__(self, ws: Workspace, *, interval_s: float = 30.0, duties: Sequence[Callable[[], object]] = ()):
         if interval_s <= 0:
             raise ValueError("interval_s must be positive")
         self.ws = ws
         self.interval_s = interval_s
+        self.duties = tuple(duties)  # more once-per-turn work for the lease holder only (SLO alerts), after the tick
         self.ttl_s = max(3 * interval_s, 5.0)
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
@@ -65,6 +67,11 @@ class ReleaseController:
         for a in actions:
             if a["action"] != "wait":
                 log.info("%s (release %s): %s - %s", a["slot"], a["release"], a["action"], a["reason"])
+        for duty in self.duties:
+            try:
+                duty()
+            except LoopwrightError as exc:  # e.g. no policy deployed yet
+                log.debug("release controller duty: %s", exc.message)
         return actions
 
     def _run(self) -> None:

@@ -327,7 +327,7 @@ def step_up(ws: Workspace, slot: str, share: float, *, actor: str | None, eviden
 
 def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analysis.Analysis:
     """Compare this step's canary and stable traffic for the release's slot (golden runs excluded)."""
-    from loopwright.observe.traces import load_traces
+    from loopwright.serving.trace_store import load_traces
 
     canary, stable = [], []
     for trace in load_traces(ws, since=release.step_started_at):

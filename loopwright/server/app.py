@@ -12,17 +12,22 @@ import gc
 import logging
 from contextlib import asynccontextmanager
 from datetime import date
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 
 from loopwright import __version__
+from loopwright.observe.slo import check_alerts
 from loopwright.release.controller import ReleaseController
 from loopwright.server import admin, errors
 from loopwright.server.openai import routes
 from loopwright.serving.auth import Authenticator
 from loopwright.serving.pipeline import Gateway
 from loopwright.workspace import Workspace
+
+if TYPE_CHECKING:
+    from loopwright.observe.otel import SpanExport
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +60,19 @@ def create_app(
             app.state.gateway.warm_up()
             gc.collect()
             gc.freeze()
-        controller = ReleaseController(ws, interval_s=release_interval_s).start() if release_interval_s > 0 else None
+        export = _span_export(ws, app.state.gateway)
+        controller = (
+            ReleaseController(ws, interval_s=release_interval_s, duties=[lambda: check_alerts(ws)]).start()
+            if release_interval_s > 0 else None
+        )
         try:
             yield
         finally:
             if controller is not None:
                 controller.stop()
             app.state.gateway.close()
+            if export is not None:
+                export.close()
 
     app = FastAPI(
         title="loopwright gateway",
@@ -161,3 +172,16 @@ async def _reply(send, status: int, message: str, type_: str, code: str | None =
 async def _no_receive():
     await asyncio.sleep(0)
     return {"type": "http.disconnect"}
+
+
+def _span_export(ws: Workspace, gateway: Gateway) -> SpanExport | None:
+    """OTLP export of every call's spans when `[observe] otlp_endpoint` is set."""
+    observe = ws.settings.observe
+    if not observe.otlp_endpoint:
+        return None
+    from loopwright.observe.otel import SpanExport  # OpenTelemetry's SDK loads only where export is on
+
+    export = SpanExport(observe.otlp_endpoint, service_name=observe.service_name, max_queue=observe.otlp_queue,
+                        on_drop=gateway.metrics.otel_dropped.inc)
+    gateway.sinks.append(export.submit)
+    return export

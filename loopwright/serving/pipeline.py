@@ -33,8 +33,8 @@ from loopwright.corpus.retrieval import RetrievalResult, Retriever
 from loopwright.digests import canonical_json, utc_now
 from loopwright.errors import InvalidInput, LoopwrightError, NotFound
 from loopwright.language import detect_language
-from loopwright.observe.metrics import Metrics
-from loopwright.observe.traces import TraceWriter
+from loopwright.serving.metrics import Metrics
+from loopwright.serving.trace_store import TraceWriter
 from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key
 from loopwright.policy.principal import Principal
 from loopwright.policy.validators import docs_of
@@ -87,6 +87,7 @@ class Gateway(Components):
         self.writer = TraceWriter(ws)
         self.retriever = Retriever(ws)
         self.metrics = Metrics()
+        self.sinks: list[Callable[[Trace], None]] = []  # told of every finished trace; must not block (OTel export)
         self._pii_key = pii_key(ws)
 
     def close(self) -> None:
@@ -404,6 +405,8 @@ class Gateway(Components):
             t.tokens = Tokens(in_=0, out=0)
         self.metrics.observe(t)
         self.writer.submit(t.to_dict())
+        for sink in self.sinks:
+            sink(t)
         if sync:
             self.writer.flush()
 

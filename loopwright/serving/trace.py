@@ -2,7 +2,7 @@
 
 Why here, in `serving/`, and not in `observe/`: the request path is the trace's
 only writer and sits on a lower floor than every reader (release analysis and
-judging, observe's metrics, reports and export, the demo), so the record lives
+judging, the gateway's metrics, observe's reports and export, the demo), so the record lives
 with its writer and the readers import it downwards. Stored rows are this
 record's `to_dict()` as JSON; `Trace.from_dict` reads them back, including rows
 written before `schema_version` existed (version 1 is the shape they have).

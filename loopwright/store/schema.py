@@ -190,3 +190,19 @@ class LeaseRow(Base):
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[float] = mapped_column(Float)
     acquired_at: Mapped[str] = mapped_column(String(32))
+
+
+class SloAlertRow(Base):
+    """A burn-rate alert: open from `fired_at` until `resolved_at`; one open alert per objective and window."""
+
+    __tablename__ = "slo_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    objective: Mapped[str] = mapped_column(String(100), index=True)
+    window: Mapped[str] = mapped_column(String(40))  # "<long_s>/<short_s>"
+    severity: Mapped[str] = mapped_column(String(20))
+    burn_long: Mapped[float] = mapped_column(Float)
+    burn_short: Mapped[float] = mapped_column(Float)
+    fired_at: Mapped[str] = mapped_column(String(32))
+    resolved_at: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    delivered: Mapped[str] = mapped_column(String(200), default="")  # the webhook's answer to the last notice

@@ -8,7 +8,7 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from loopwright.observe.traces import load_traces
+from loopwright.serving.trace_store import load_traces
 from loopwright.policy.subjects import erase_subject, export_subject, pseudonym
 from loopwright.serving.auth import AuthError, Authenticator, create_key
 from loopwright.serving.pipeline import ChatRequest, Gateway

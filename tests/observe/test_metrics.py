@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from loopwright.observe.metrics import Metrics
+from loopwright.serving.metrics import Metrics
 from loopwright.serving.trace import Trace
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from loopwright.observe.report import report, summarise
-from loopwright.observe.traces import TraceWriter
+from loopwright.serving.trace_store import TraceWriter
 
 
 def rec(n: int, *, latency: float, cost: float, outcome: str = "answered", hit: bool = False, escalated: bool = False,

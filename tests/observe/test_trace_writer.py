@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from test_traces import trace
 
-from loopwright.observe.traces import TraceWriter, get_trace, list_traces, load_traces
+from loopwright.observe.traces import get_trace, list_traces
+from loopwright.serving.trace_store import TraceWriter, load_traces
 
 
 def test_a_record_with_a_lone_surrogate_is_stored_as_an_error_trace_and_its_batch_is_kept(workspace):

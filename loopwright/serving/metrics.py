@@ -23,6 +23,10 @@ class Metrics:
         )
         self.cost = Counter("loopwright_cost_usd", "Model cost in USD.", ["tenant", "tier"], registry=self.registry)
         self.tokens = Counter("loopwright_tokens", "Tokens read and written.", ["direction", "tier"], registry=self.registry)
+        self.otel_dropped = Counter(
+            "loopwright_otel_dropped_spans", "Spans not exported: the export queue was full or the receiver failed.",
+            registry=self.registry,
+        )
 
     def observe(self, trace: Trace) -> None:
         """Count one finished call."""
