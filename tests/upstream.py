@@ -10,6 +10,7 @@ or streamed as server-sent events, the way vLLM or a hosted API would.
         ...                                           # up.requests: every body it received
         up.fail_with = 503                            # answer 503 from now on (retries under test)
         up.chunk_delay_s = 0.1                        # streamed: a pause before each word, as a model decodes
+        up.tool_calls = [("freeze_card", '{"last4": "5212"}')]   # answer with these calls (finish_reason tool_calls)
 
     with ThreadedServer(create_app(ws)) as server:    # any ASGI app; server.url, server.app
         ...
@@ -64,6 +65,14 @@ def upstream_app(state: Upstream) -> FastAPI:
         answer = state.answer
         prompt = " ".join(str(m.get("content") or "") for m in body.get("messages", []))
         base = {"id": "chatcmpl-up" + uuid.uuid4().hex[:12], "created": int(time.time()), "model": body.get("model") or state.model}
+        if state.tool_calls:
+            calls = [{"id": f"call_up{i}", "type": "function", "function": {"name": n, "arguments": a}}
+                     for i, (n, a) in enumerate(state.tool_calls)]
+            if body.get("stream"):
+                return StreamingResponse(_call_chunks(base, calls), media_type="text/event-stream")
+            message = {"role": "assistant", "content": None, "tool_calls": calls}
+            return JSONResponse({**base, "object": "chat.completion", "usage": _usage(prompt, ""),
+                                 "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}]})
         if body.get("stream"):
             return StreamingResponse(_chunks(base, answer, prompt, state.chunk_delay_s), media_type="text/event-stream")
         return JSONResponse(
@@ -94,6 +103,23 @@ async def _chunks(base: dict, answer: str, prompt: str, delay_s: float = 0.0):
     yield "data: [DONE]\n\n"
 
 
+async def _call_chunks(base: dict, calls: list[dict]):
+    """Tool calls streamed as OpenAI does: each call's id and name, then its arguments in two fragments."""
+    def event(delta: dict, finish: str | None = None) -> str:
+        chunk = {**base, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+        return f"data: {json.dumps(chunk)}\n\n"
+
+    yield event({"role": "assistant", "content": None})
+    for i, c in enumerate(calls):
+        args = c["function"]["arguments"]
+        yield event({"tool_calls": [{"index": i, "id": c["id"], "type": "function",
+                                     "function": {"name": c["function"]["name"], "arguments": ""}}]})
+        for part in (args[: len(args) // 2], args[len(args) // 2:]):
+            yield event({"tool_calls": [{"index": i, "function": {"arguments": part}}]})
+    yield event({}, "tool_calls")
+    yield "data: [DONE]\n\n"
+
+
 class Upstream(ThreadedServer):
     """A tiny OpenAI-compatible provider. `url` is its base URL with `/v1`, as an OpenAI client wants it."""
 
@@ -105,6 +131,7 @@ class Upstream(ThreadedServer):
         self.delay_s = delay_ms / 1e3
         self.chunk_delay_s = 0.0  # streamed answers: the pause before each word
         self.requests: list[dict[str, Any]] = []
+        self.tool_calls: list[tuple[str, str]] | None = None  # (name, arguments JSON): answer with these calls
         super().__init__(upstream_app(self), port=port)
 
     @property

@@ -5,6 +5,7 @@
     for delta in handle:          # text deltas as tokens are produced
         ...
     handle.result()               # GenerationResult(text, tokens_in, tokens_out, finish_reason, ttft_s, total_s)
+    engine.submit(ids, allowed=json_constraint(tokenizer, schema))   # constrained decoding (loopwright.hf.constrained)
 
 The worker loops over decode steps. Between steps it runs adapter commands, admits
 queued requests (prefilled together as one left-padded batch, then merged into the
@@ -100,8 +101,9 @@ class Generation:
     """A submitted request: iterate it for text deltas, or call `result()` to wait for all of it."""
 
     def __init__(self, prompt_ids: list[int], max_new_tokens: int, temperature: float, adapter: str | None,
-                 seed: int | None):
+                 seed: int | None, allowed: Any = None):
         self.prompt_ids = prompt_ids
+        self.allowed = allowed  # generated ids -> the token ids that may come next; None: any
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
         self.adapter = adapter
@@ -190,10 +192,11 @@ class GenerationEngine:
     # --- the caller's side ------------------------------------------------------------------------
 
     def submit(self, prompt: str | list[int], *, max_new_tokens: int | None = None, temperature: float | None = None,
-               adapter: str | None = None, seed: int | None = None) -> Generation:
+               adapter: str | None = None, seed: int | None = None, allowed: Any = None) -> Generation:
         """Queue a request (text, or token ids used as given) and return its handle at once.
 
         Greedy when `temperature` is 0 or None, sampled otherwise (`seed` makes it repeatable).
+        `allowed(generated_ids) -> token ids` restricts each pick (constrained decoding).
         Stops at the end-of-sequence token or after `max_new_tokens` (by default the engine's, cut to
         what the context leaves).
         """
@@ -206,7 +209,7 @@ class GenerationEngine:
                                 f"context of {self.context} tokens", hint="shorten the prompt or ask for fewer tokens")
         if max(ids) >= self.vocab_size or min(ids) < 0:
             raise InvalidInput(f"prompt token id {max(ids)} is outside the model's vocabulary of {self.vocab_size}")
-        gen = Generation(ids, n_new, temperature or 0.0, adapter, seed)
+        gen = Generation(ids, n_new, temperature or 0.0, adapter, seed, allowed)
         with self._cv:
             if self._closed:
                 raise EngineClosed("the generation engine is closed")
@@ -393,9 +396,13 @@ class GenerationEngine:
         finished = []
         for i, r in enumerate(rows):
             g = r.gen
-            token = greedy[i]
+            token, row = greedy[i], logits[i]
+            if g.allowed is not None:
+                # Nothing allowed (the constraint is satisfied or stuck): end the sequence, never pick at random.
+                row = _only(row, g.allowed(r.tokens) or sorted(self.eos_ids))
+                token = int(row.argmax())
             if g.temperature > 0:
-                probs = torch.softmax(logits[i] / g.temperature, dim=-1)
+                probs = torch.softmax(row / g.temperature, dim=-1)
                 token = int(torch.multinomial(probs, 1, generator=g.generator).item())
             if g.first_token_at is None:
                 g.first_token_at = now
@@ -473,6 +480,14 @@ class GenerationEngine:
         self._rows, self._cache, self._mask = [], None, None
         for _, fut in commands:
             fut.set_exception(error)
+
+
+def _only(logits: torch.Tensor, allowed: list[int]) -> torch.Tensor:
+    """`logits` (V,) with every token outside `allowed` at -inf."""
+    out = torch.full_like(logits, float("-inf"))
+    index = torch.tensor(allowed, dtype=torch.long)
+    out[index] = logits[index]
+    return out
 
 
 def _left_pad(t: torch.Tensor, width: int, dim: int) -> torch.Tensor:

@@ -101,7 +101,7 @@ def for_exception(exc: LoopwrightError) -> JSONResponse:
     for cls, status, type_, code in _STATUS:
         if isinstance(exc, cls):
             code = "model_not_found" if type(exc).__name__ == "ModelNotFound" else exc.code or code
-            return error_response(status, exc.one_line(), type_, code)
+            return error_response(status, exc.one_line(), type_, code, getattr(exc, "param", None))
     log.error("unmapped loopwright error: %s", exc.one_line())
     return error_response(500, exc.one_line(), "api_error", "internal_error")
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from loopwright.errors import InvalidInput
+from loopwright.serving.tool_calls import FunctionCall, Steering
 from loopwright.serving.trace import Citation, Trace
 
 if TYPE_CHECKING:
@@ -35,12 +36,13 @@ class ChatRequest:
     """A chat call, as the gateway sees it (the HTTP layer validates the wire format)."""
 
     model: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]  # role and content; an assistant's `tool_calls`, a tool's `tool_call_id`
     max_tokens: int | None = None
     temperature: float | None = None
     user: str | None = None  # also keys the conversation's PII masks
     confirm_token: str | None = None  # confirms the one action a previous answer asked about (loopwright.confirmation.token)
     idempotency_key: str | None = None  # a retried action with the same key acts once
+    steering: Steering = field(default_factory=Steering)  # the caller's tools and response format
 
 
 @dataclass
@@ -55,6 +57,7 @@ class Completion:
     tokens_out: int
     loopwright: dict[str, Any]
     trace: Trace | None = None  # the full trace, as queued for the store
+    tool_calls: list[FunctionCall] = field(default_factory=list)  # calls of the caller's tools (finish tool_calls)
 
 
 @dataclass
@@ -64,10 +67,11 @@ class Answer:
     text: str
     spans: list[Span] = field(default_factory=list)  # the cited evidence spans, in citation order
     numbers: list[int] = field(default_factory=list)  # each span's [n] in the answer's text; empty: 1, 2, ... in order
-    kind: str = "generated"  # generated | declined | cached | tool
+    kind: str = "generated"  # generated | declined | cached | tool | tool_calls (the caller's tools, unexecuted)
     finish_reason: str = "stop"
     cacheable: bool = True  # a tool's answer, or one declined before the cache key existed, is not stored
     payload: dict[str, Any] | None = None  # a cache hit's `loopwright` object
+    tool_calls: list[FunctionCall] = field(default_factory=list)
 
 
 @dataclass
@@ -83,7 +87,7 @@ class Call:
     policy: PolicySet | None = None
     passthrough: bool = False  # forward by model name: triage, retrieval and tools are off
     prompt: PromptBundle | None = None
-    messages: list[dict[str, str]] = field(default_factory=list)  # the conversation, masked
+    messages: list[dict[str, Any]] = field(default_factory=list)  # the conversation, masked
     question: str = ""  # the last user message, masked
     refused: tuple[str, ...] = ()  # personal data the input policy refuses
     cache_key: str | None = None
@@ -144,7 +148,7 @@ def loopwright_object(t: Trace) -> dict[str, Any]:
     }
 
 
-def check_messages(messages: list[dict[str, str]]) -> None:
+def check_messages(messages: list[dict[str, Any]]) -> None:
     """Refuse an empty conversation or an oversized message."""
     if not messages:
         raise InvalidInput("messages must not be empty")
@@ -153,7 +157,7 @@ def check_messages(messages: list[dict[str, str]]) -> None:
             raise InvalidInput(f"a message is longer than {MAX_MESSAGE_CHARS} characters")
 
 
-def last_user_message(messages: list[dict[str, str]]) -> str:
+def last_user_message(messages: list[dict[str, Any]]) -> str:
     """The question: the last user message with content."""
     for m in reversed(messages):
         if m.get("role") == "user" and (m.get("content") or "").strip():

@@ -49,8 +49,8 @@ from loopwright.serving.output_policy import OutputPolicy
 from loopwright.serving.streaming import Stream
 from loopwright.serving.tokens import count_tokens
 from loopwright.serving.trace import (
-    CacheLookup, Caller, Citation, ErrorRecord, PiiSummary, PolicyFired, RetrievalSummary, RouteRecord, SlotVersion, Tokens,
-    Trace, TriageRecord, VerdictRecord,
+    CacheLookup, Caller, Citation, ErrorRecord, PiiSummary, PolicyFired, RetrievalSummary, ReturnedCall, RouteRecord,
+    SlotVersion, Tokens, Trace, TriageRecord, VerdictRecord,
 )
 
 if TYPE_CHECKING:
@@ -132,7 +132,7 @@ class Gateway(Components):
         self._cache(call)         # a hit answers now
         self._triage(call)        # intent and calibrated confidence          (off in pass-through)
         self._retrieve(call)      # evidence spans from the live corpus commit (off in pass-through)
-        self._route(call)         # which tier answers
+        self._route(call)         # which tier answers; its backend can honour the caller's tools and format
         self._tools(call)         # an action intent calls its tool contract  (off in pass-through)
 
     def _open(self, request, principal, overrides, auth_ms, purpose) -> Call:
@@ -249,6 +249,7 @@ class Gateway(Components):
         if call.passthrough:
             call.tier = call.request.model
             call.trace.route = RouteRecord(tier=call.tier, escalated=False, reason="passthrough by model name")
+            self._honoured(call)
             return
         r = call.triaged
         call.tool = call.rp.routing.tool_intents.get(call.intent)
@@ -264,12 +265,29 @@ class Gateway(Components):
             with call.timed("retrieval"):
                 call.evidence = self._multi_part(call)
         call.trace.retrieval = RetrievalSummary.of(call.evidence)
+        self._honoured(call)
+
+    def _honoured(self, call: Call) -> None:
+        """A 400 naming the parameter when the tier's backend cannot honour the caller's tools or response format,
+        before any tool runs or any token is generated."""
+        wanted = call.request.steering
+        if wanted.response_format is not None and wanted.wants_json:
+            call.trace.response_format = wanted.response_format.type
+        if wanted.wants_tools or wanted.wants_json:
+            self.backend(call.bundle, call.tier).check(self.generation_request(call))
+
+    def _tier_backend(self, call: Call):
+        """The tier's backend, or None when a slot it needs is not deployed (a tool then takes the words' arguments)."""
+        try:
+            return self.backend(call.bundle, call.tier)
+        except NotDeployed:
+            return None
 
     @stage(passthrough=False)
     def _tools(self, call: Call) -> None:
         if call.tool is not None:
             with call.timed("tools"):
-                text = act(self.ws, call)
+                text = act(self.ws, call, self._tier_backend(call))
             if text is not None:
                 call.answer = Answer(text, kind="tool", cacheable=False)
                 return
@@ -293,6 +311,9 @@ class Gateway(Components):
                 with call.timed("generate"):
                     generation = self.backend(call.bundle, tier).generate(request)
             self._generated(call, generation)
+            if generation.tool_calls:  # the caller's tools, called: they go back to the caller, unexecuted
+                self._returned(call, generation)
+                return
             numbers = self.cited_numbers(request, generation)
             spans = self.cited(call, numbers)
             with call.timed("output_policy"):
@@ -319,8 +340,21 @@ class Gateway(Components):
         if action in ("decline", "escalate", "fallback"):
             self._refuse_output(call, "decline" if action == "fallback" else action)
             return
-        finish = generation.finish_reason if call.passthrough else "stop"
+        finish = generation.finish_reason if call.passthrough or call.request.steering.wants_json else "stop"
         call.answer = Answer(text, spans, numbers, finish_reason=finish)
+
+    def _returned(self, call: Call, generation: Generation) -> None:
+        """Settle the answer as the calls of the caller's tools the model made: finish_reason `tool_calls`, any
+        text beside them masked, and the calls recorded on the trace (arguments masked)."""
+        text, _ = self.output_policy(call).mask(generation.text) if generation.text else ("", 0)
+        finish = "length" if generation.finish_reason == "length" else "tool_calls"  # cut short: arguments may be partial
+        call.answer = Answer(text, kind="tool_calls", finish_reason=finish, cacheable=False,
+                             tool_calls=list(generation.tool_calls))
+        vault = PiiVault(conversation_secret(self._pii_key, call.request.user or call.trace.id))
+        call.trace.tool_calls_returned = [
+            ReturnedCall(id=c.id, name=c.name, arguments=mask_text(c.arguments, call.policy.pii, vault, hash_key=self._pii_key).text)
+            for c in generation.tool_calls
+        ]
 
     def _respond(self, call: Call) -> Completion:
         """Record the answer on the trace, build the response's `loopwright` object, fill the cache."""
@@ -347,7 +381,8 @@ class Gateway(Components):
             payload["declined"] = True
         if call.cache_key is not None and a.cacheable and not t.tools:
             self.cache.put(call.cache_key, {"text": a.text, "payload": payload, "tokens": [t.tokens.in_, t.tokens.out]})
-        return Completion(t.id, call.request.model, a.text, a.finish_reason, t.tokens.in_, t.tokens.out, payload, t)
+        return Completion(t.id, call.request.model, a.text, a.finish_reason, t.tokens.in_, t.tokens.out, payload, t,
+                          tool_calls=a.tool_calls)
 
     @contextmanager
     def _recorded(self, call: Call, sync: bool, *, finish: bool = True) -> Iterator[None]:
@@ -401,7 +436,7 @@ class Gateway(Components):
         r = call.request
         return GenerationRequest(question=call.question, messages=call.messages, evidence=evidence, prompt=call.prompt,
                                  max_tokens=r.max_tokens, temperature=r.temperature, model=r.model,
-                                 artifacts=call.bundle.artifacts)
+                                 artifacts=call.bundle.artifacts, steering=r.steering)
 
     @staticmethod
     def cited_numbers(request: GenerationRequest, generation: Generation) -> list[int]:
@@ -480,7 +515,7 @@ class Gateway(Components):
     def _cache_context(self, call: Call) -> dict[str, Any]:
         """Everything besides the question that could change the answer: the cache-key salt."""
         rules, principal = call.policy.retrieval, call.principal
-        return {
+        context = {
             "bundle": call.bundle.fingerprint(),
             "flags": dict(sorted(call.bundle.flags.items())),
             "tenant": principal.tenant,
@@ -489,6 +524,9 @@ class Gateway(Components):
             "access": rules.tenants[principal.tenant].model_dump(mode="json") if principal.tenant in rules.tenants else None,
             "ceiling": call.policy.sensitivity.ceiling_for(principal),
         }
+        if (steering := call.request.steering.key()) is not None:  # other tools or another format: another answer
+            context["steering"] = steering
+        return context
 
 
 _PART = re.compile(r"\?|;|\band also\b|\band\b(?=\s+(?:what|how|when|can|is|are|do|does)\b)")

@@ -17,6 +17,11 @@ fails, the stream ends there with finish_reason `content_filter`, the trace's
 
 An answer settled before generation (cache hit, decline, a tool's result) is
 sent as one piece: there are no tokens to wait for.
+
+A call of one of the caller's own tools streams as the backend produces it:
+`ToolCallDelta`s (id and name, then argument fragments) pass straight through,
+and the answer finishes with `tool_calls`. They are the caller's functions'
+arguments, not an answer to check against the evidence, so no window holds them.
 """
 
 from __future__ import annotations
@@ -24,10 +29,12 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from loopwright.serving.backends import Generation
 from loopwright.serving.call import Answer
+from loopwright.serving.tool_calls import ToolCallDelta
 from loopwright.serving.tokens import count_message_tokens, count_tokens
 from loopwright.serving.trace import ErrorRecord, StreamRecord, Tokens
 
@@ -83,7 +90,7 @@ class Stream:
         self._first = [chunk for chunk in [next(self._chunks, None)] if chunk is not None]
         return self
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[str | ToolCallDelta]:
         yield from self._first
         self._first = []
         yield from self._chunks
@@ -109,7 +116,7 @@ class Stream:
             g.record(call)
             raise
 
-    def _release(self, record: StreamRecord, text: str) -> Iterator[str]:
+    def _release(self, record: StreamRecord, text: str | ToolCallDelta) -> Iterator[str | ToolCallDelta]:
         if not text:
             return
         if record.ttft_ms is None:
@@ -127,6 +134,9 @@ class Stream:
                 if isinstance(item, Generation):
                     self._generation = item
                     break
+                if isinstance(item, ToolCallDelta):
+                    yield from self._release(record, item)
+                    continue
                 self._window.feed(item)
                 if not (yield from self._offer(record, self._window.ready())):
                     return
@@ -135,14 +145,19 @@ class Stream:
         finally:
             self._tokens.close()
         released, generation = self._released, self._generation or Generation(self._released)
+        if generation.tool_calls:
+            g._generated(call, generation)
+            g._returned(call, replace(generation, text=released))
+            return
         if self._masked:
             call.trace.fire("pii.output", "pii.actions", f"masked {self._masked} value(s) in the output")
         if self._last is not None:
             call.trace.validators = [self._check.safe_reason(v) for v in self._last.verdicts]
         g._generated(call, generation)
         numbers = self._request.cited(released)
+        keep_finish = call.passthrough or call.request.steering.wants_json
         call.answer = Answer(released, g.cited(call, numbers), numbers,
-                             finish_reason=generation.finish_reason if call.passthrough else "stop")
+                             finish_reason=generation.finish_reason if keep_finish else "stop")
 
     def _offer(self, record: StreamRecord, piece: str) -> Iterator[str]:
         """Release `piece` if the answer with it passes output policy; False when the stream is settled otherwise:

@@ -88,7 +88,10 @@ class ToolCall(_Record):
 
     name: str = Field(description="The tool contract's name.")
     status: str = Field(description="executed, dry_run, needs_confirmation, conflict, blocked, skipped, needs_arguments.")
-    reason: str | None = Field(None, description="Why it did not run (skipped, needs_arguments).")
+    reason: str | None = Field(
+        None, description="Why it did not run (skipped, needs_arguments), or why the model's arguments were set aside."
+    )
+    arguments_from: str | None = Field(None, description="model (the tier's tool call) or words (the extractors).")
     ticket: str | None = Field(None, description="The executor's ticket id.")
     replayed: bool | None = Field(None, description="An idempotent retry that returned the first result.")
     verdicts: list[VerdictRecord] = Field(default_factory=list, description="The tool's validators.")
@@ -96,6 +99,14 @@ class ToolCall(_Record):
     confirmation: dict[str, Any] | None = Field(
         None, description="The confirmation asked for (the call it binds to and its expiry); never the token itself."
     )
+
+
+class ReturnedCall(_Record):
+    """A call of one of the caller's own tools that the model made: returned to the caller, never run here."""
+
+    id: str = Field(description="The call's id, as the caller's tool message answers it (tool_call_id).")
+    name: str = Field(description="The caller's function.")
+    arguments: str = Field(description="The arguments' JSON text, masked as the input policy masks a message.")
 
 
 class PiiSummary(_Record):
@@ -222,6 +233,10 @@ class Trace(_Record):
     policies: list[PolicyFired] = Field(default_factory=list, description="Policies fired, in order.")
     validators: list[VerdictRecord] = Field(default_factory=list, description="Output validators' verdicts.")
     tools: list[ToolCall] = Field(default_factory=list, description="Tool calls, with receipts.")
+    tool_calls_returned: list[ReturnedCall] = Field(
+        default_factory=list, description="Calls of the caller's own tools, returned as tool_calls (not executed)."
+    )
+    response_format: str | None = Field(None, description="The format asked for: json_object or json_schema.")
     input: str | None = Field(None, description="The question, masked.")
     language: str | None = Field(None, description="The question's language (ISO 639-1), among those the assistant answers in.")
     pii: PiiSummary | None = Field(None, description="Input policy's findings.")

@@ -43,9 +43,10 @@ class Proposal:
 
 def propose(
     ws: Workspace, tool: str, text: str, principal: Principal, *, policy: PolicySet, conversation: str | None,
-    idempotency_key: str | None = None, dry_run: bool = False,
+    idempotency_key: str | None = None, dry_run: bool = False, arguments: dict[str, Any] | None = None,
 ) -> Proposal:
-    """Check `text` against `tool`'s action words, find its arguments, and run or hold the call."""
+    """Check `text` against `tool`'s action words, find its arguments (or take `arguments`, a model's tool call
+    already checked against the contract), and run or hold the call."""
     spec = get_tool(tool)
     opposite = registered_tools().get(spec.opposite) if spec.opposite else None
     check = check_words(spec, text, opposite)
@@ -57,7 +58,8 @@ def propose(
             spec = opposite
             words = failed("action_words", f"tools.{spec.name}.words",
                            f"triage said {tool.replace('_', ' ')}, the customer's words ask to {spec.label}", "confirm")
-    arguments = extract_arguments(spec.name, text)
+    if arguments is None:
+        arguments = extract_arguments(spec.name, text)
     if arguments is None:
         return Proposal(spec.name, None, None)
     result = execute_tool(ws, spec.name, arguments, principal, policy=policy, idempotency_key=idempotency_key,

@@ -17,12 +17,15 @@ from loopwright.server.openai.protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
     Choice,
+    FunctionCallOut,
     ModelCard,
     ModelList,
     ResponseMessage,
+    ToolCallOut,
     Usage,
 )
 from loopwright.serving.pipeline import ChatRequest, Completion, Stream
+from loopwright.serving.tool_calls import ToolCallDelta
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -43,12 +46,13 @@ def chat_completions(body: ChatCompletionRequest, request: Request, principal: P
     gateway = gateway_of(request)
     chat = ChatRequest(
         model=body.model,
-        messages=[{"role": m.role, "content": m.text()} for m in body.messages],
+        messages=[m.to_chat() for m in body.messages],
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
         user=body.user,
         confirm_token=body.confirm_token,
         idempotency_key=request.headers.get("idempotency-key"),
+        steering=body.steering(),
     )
     created = int(time.time())
     if body.stream:  # the stages before generation run here, so a bad request is an error status, not a stream
@@ -60,10 +64,18 @@ def chat_completions(body: ChatCompletionRequest, request: Request, principal: P
         id=_completion_id(completion),
         created=created,
         model=completion.model,
-        choices=[Choice(message=ResponseMessage(content=completion.text), finish_reason=completion.finish_reason)],
+        choices=[Choice(message=_message(completion), finish_reason=completion.finish_reason)],
         usage=_usage(completion),
         loopwright=completion.loopwright,
     )
+
+
+def _message(c: Completion) -> ResponseMessage:
+    """The assistant's message: its text, or the calls of the caller's tools (content null when there is none)."""
+    if not c.tool_calls:
+        return ResponseMessage(content=c.text)
+    calls = [ToolCallOut(id=t.id, function=FunctionCallOut(name=t.name, arguments=t.arguments)) for t in c.tool_calls]
+    return ResponseMessage(content=c.text or None, tool_calls=calls)
 
 
 def _completion_id(completion: Completion) -> str:
@@ -75,8 +87,9 @@ def _usage(c: Completion) -> Usage:
 
 
 def _sse(stream: Stream, created: int, include_usage: bool) -> Iterator[str]:
-    """OpenAI chat.completion.chunk events: the text as output policy releases it, then a last chunk with the
-    finish reason (`content_filter` when policy ended the stream) and the `loopwright` object."""
+    """OpenAI chat.completion.chunk events: the text as output policy releases it (and `delta.tool_calls` pieces of
+    a call of the caller's tools as the backend makes it), then a last chunk with the finish reason (`tool_calls`,
+    or `content_filter` when policy ended the stream) and the `loopwright` object."""
     completion_id = "chatcmpl-" + stream.trace_id.removeprefix("tr_")
     base = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": stream.model}
 
@@ -86,8 +99,8 @@ def _sse(stream: Stream, created: int, include_usage: bool) -> Iterator[str]:
 
     yield event({"role": "assistant", "content": ""})
     try:
-        for text in stream:
-            yield event({"content": text})
+        for piece in stream:
+            yield event({"tool_calls": [piece.to_openai()]} if isinstance(piece, ToolCallDelta) else {"content": piece})
     except LoopwrightError as exc:  # after the first text (an upstream that broke off): OpenAI's error event
         yield f"data: {for_exception(exc).body.decode()}\n\n"
         return

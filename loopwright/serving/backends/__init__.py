@@ -10,11 +10,12 @@ from loopwright.serving.backends.base import (
     BackendError,
     Generation,
     GenerationRequest,
+    UnsupportedParameter,
     create_backend,
     register_backend,
 )
 
 __all__ = [
-    "Backend", "BackendContext", "BackendError", "Generation", "GenerationRequest", "create_backend",
-    "register_backend",
+    "Backend", "BackendContext", "BackendError", "Generation", "GenerationRequest", "UnsupportedParameter",
+    "create_backend", "register_backend",
 ]

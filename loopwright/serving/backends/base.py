@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from loopwright.errors import ConfigError, LoopwrightError
+from loopwright.errors import ConfigError, InvalidInput, LoopwrightError
 from loopwright.plugins import load_plugins
 from loopwright.serving.prompts import PromptBundle
+from loopwright.serving.tool_calls import FunctionCall, Steering, ToolCallDelta
 from loopwright.serving.trace import Citation
 
 if TYPE_CHECKING:
@@ -25,6 +26,18 @@ class BackendError(LoopwrightError):
     """A backend failed to produce an answer (upstream down, timed out, refused)."""
 
 
+class UnsupportedParameter(InvalidInput):
+    """The request asks for something the answering backend cannot honour (`tools` of an extractive tier, say):
+    a 400 naming the parameter, never a silent answer without it."""
+
+    code = "unsupported_parameter"
+
+    def __init__(self, param: str, backend: str, hint: str | None = None):
+        super().__init__(f"{param} is not supported by the {backend!r} backend that answers this model",
+                         hint=hint or "send the request without it, or to a model served by the hf or openai backend")
+        self.param = param
+
+
 @dataclass
 class GenerationRequest:
     question: str  # the masked user question
@@ -36,6 +49,7 @@ class GenerationRequest:
     temperature: float | None = None
     model: str | None = None
     artifacts: Mapping[str, Artifact] = field(default_factory=dict)  # the request's bundle, slot -> artifact
+    steering: Steering = field(default_factory=Steering)  # the caller's tools and response format
 
     def messages_for_model(self) -> list[dict[str, str]]:
         """What a generating model reads: the prompt bundle rendered with the evidence, else the conversation."""
@@ -67,6 +81,7 @@ class Generation:
     tokens_out: int = 0
     finish_reason: str = "stop"
     info: dict[str, Any] = field(default_factory=dict)  # backend facts for the trace (model and adapter digests...)
+    tool_calls: list[FunctionCall] = field(default_factory=list)  # calls of the caller's tools, returned unexecuted
 
 
 @dataclass(frozen=True)
@@ -86,16 +101,28 @@ class Backend(ABC):
 
     name: str = "backend"
     slots: tuple[str, ...] = ()  # deployment slots a request must have for this backend (its model, say)
+    supports: frozenset[str] = frozenset()  # of "tools", "response_format": what it honours beyond the messages
 
     @abstractmethod
     def generate(self, request: GenerationRequest) -> Generation: ...
 
-    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
-        """Text deltas as they are produced, then the finished `Generation` (the whole text, tokens,
-        finish reason) as the last item. Backends that can stream natively override this; the default
-        has the whole answer at once, so it sends it as one delta."""
+    def check(self, request: GenerationRequest) -> None:
+        """Refuse, before anything is generated, a request asking for what this backend cannot honour."""
+        wanted = request.steering
+        if wanted.wants_tools and "tools" not in self.supports:
+            raise UnsupportedParameter("tools", self.name)
+        if wanted.wants_json and "response_format" not in self.supports:
+            raise UnsupportedParameter("response_format", self.name)
+
+    def stream(self, request: GenerationRequest) -> Iterator[str | ToolCallDelta | Generation]:
+        """Text deltas (and `ToolCallDelta`s of a call of the caller's tools) as they are produced, then the
+        finished `Generation` (the whole text, tool calls, tokens, finish reason) as the last item. Backends
+        that can stream natively override this; the default has the whole answer at once, so it sends it so."""
         generation = self.generate(request)
-        yield generation.text
+        if generation.text:
+            yield generation.text
+        for i, c in enumerate(generation.tool_calls):
+            yield ToolCallDelta(i, c.arguments, c.id, c.name)
         yield generation
 
     def close(self) -> None:

@@ -14,10 +14,17 @@ gateway and shared by every tier and router naming it, so a router rollback relo
 Each request takes its model and adapter from its own bundle: stable and canary callers can get
 different adapters on one loaded base, in one batch. An adapter is verified (its digest, its base,
 the deployed policy's caps) and attached on first use, between decode steps, with no restart.
+
+`response_format` (json_object, json_schema) and a forced tool call (`tool_choice` required or
+a named function) are decoded under the schema (`loopwright.hf.constrained`), so the output is
+valid JSON whatever the model's size; a forced call's arguments stream as `delta.tool_calls`.
+With `tool_choice: auto` the model answers freely, and its answer is a call only when it is
+`{"name": <one of the tools>, "arguments": {...}}`: a small model may honestly answer in text.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput
+from loopwright.serving.tool_calls import FunctionCall, FunctionTool, Steering, ToolCallDelta, call_id, parse_call
 from loopwright.serving.backends.base import (
     Backend,
     BackendContext,
@@ -55,6 +63,7 @@ class HFOptions(BaseModel):
 
 class HFBackend(Backend):
     name = "hf"
+    supports = frozenset({"tools", "response_format"})
 
     def __init__(self, options: dict[str, Any], context: BackendContext | None = None):
         try:
@@ -106,9 +115,11 @@ class HFBackend(Backend):
         adapter = request.artifacts.get(o.adapter_slot) if o.adapter_slot else None
         engine, lock = self._engine(model)
         name = self._attached(engine, lock, model, adapter) if adapter is not None else None
-        ids = prompt_ids(engine.tokenizer, request.messages_for_model())
+        offered = [t.to_openai() for t in request.steering.tools] if request.steering.wants_tools else None
+        ids = prompt_ids(engine.tokenizer, chat_messages(request.messages_for_model()), tools=offered)
         wanted = min(request.max_tokens or o.max_new_tokens, o.max_new_tokens)
-        handle = engine.submit(ids, max_new_tokens=wanted, temperature=request.temperature, adapter=name)
+        allowed = constraint(engine.tokenizer, request.steering, budget=wanted)
+        handle = engine.submit(ids, max_new_tokens=wanted, temperature=request.temperature, adapter=name, allowed=allowed)
         info = {"backend": "hf", "model": model.digest, "adapter": adapter.digest if adapter else None,
                 "quantize": o.quantize}
         return handle, info
@@ -117,7 +128,7 @@ class HFBackend(Backend):
         handle, info = self._submit(request)
         result = handle.result()
         text = result.text.strip()
-        return Generation(
+        generation = Generation(
             text=text,
             citations=request.cited(text),
             tokens_in=result.tokens_in,
@@ -125,9 +136,20 @@ class HFBackend(Backend):
             finish_reason=result.finish_reason,
             info={**info, "ttft_ms": round(result.ttft_s * 1e3, 2)},
         )
+        return as_calls(generation, request.steering)
 
-    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
-        """The engine's deltas as decoded, stripped at both ends as `generate` strips the whole text."""
+    def stream(self, request: GenerationRequest) -> Iterator[str | ToolCallDelta | Generation]:
+        """The engine's deltas as decoded, stripped at both ends as `generate` strips the whole text; a forced
+        call's arguments as `ToolCallDelta`s; an answer that may be a call (`auto`, or `required` of several
+        tools) as one piece once it is known."""
+        wanted = request.steering
+        forced = wanted.forced_tool() if wanted.wants_tools else None
+        if wanted.wants_tools and forced is None:
+            yield from super().stream(request)
+            return
+        if forced is not None:
+            yield from self._stream_call(request, forced)
+            return
         handle, info = self._submit(request)
         started, spaces = False, ""
         for delta in handle:
@@ -146,11 +168,77 @@ class HFBackend(Backend):
                          tokens_out=result.tokens_out, finish_reason=result.finish_reason,
                          info={**info, "ttft_ms": round(result.ttft_s * 1e3, 2)})
 
+    def _stream_call(self, request: GenerationRequest, tool: FunctionTool) -> Iterator[ToolCallDelta | Generation]:
+        """A forced call of `tool`: its id and name at once, then the arguments as the engine decodes them."""
+        handle, info = self._submit(request)
+        call = FunctionCall(call_id(), tool.name, "")
+        yield ToolCallDelta(0, "", call.id, call.name)
+        for delta in handle:
+            yield ToolCallDelta(0, delta)
+        result = handle.result()
+        yield Generation(text="", tokens_in=result.tokens_in, tokens_out=result.tokens_out,
+                         finish_reason=result.finish_reason, info={**info, "ttft_ms": round(result.ttft_s * 1e3, 2)},
+                         tool_calls=[FunctionCall(call.id, call.name, result.text.strip())])
 
-def prompt_ids(tokenizer: Any, messages: list[dict[str, str]]) -> list[int]:
-    """Token ids of the conversation through the tokenizer's chat template, ready for the assistant's turn."""
+
+def constraint(tokenizer: Any, wanted: Steering, *, budget: int):
+    """The decoding constraint the caller's tools or format ask for: a forced call's arguments, one call of several
+    tools, or the response format's schema; None for free text (no format, or `tool_choice` auto or none). Past
+    half the `budget` of tokens the JSON is wrapped up, so it closes before the budget ends."""
+    from loopwright.hf.constrained import call_schema, json_constraint
+
+    if wanted.wants_tools and wanted.choice in ("required", "function"):
+        forced = wanted.forced_tool()
+        schema = forced.parameters if forced else call_schema([(t.name, t.parameters) for t in wanted.tools])
+    elif wanted.wants_json and not wanted.wants_tools:  # with tools on auto, the model decides, in free text
+        schema = wanted.response_format.schema
+    else:
+        return None
+    return json_constraint(tokenizer, schema, wrap_up_after=budget // 2)
+
+
+def as_calls(generation: Generation, wanted: Steering) -> Generation:
+    """`generation` with its text read as a call of the caller's tools where the request made or allowed one."""
+    if not wanted.wants_tools:
+        return generation
+    forced = wanted.forced_tool()
+    if forced is not None:
+        call = FunctionCall(call_id(), forced.name, generation.text)
+    else:
+        call = parse_call(generation.text, wanted.tools)
+    if call is None:
+        return generation
+    return Generation(text="", tokens_in=generation.tokens_in, tokens_out=generation.tokens_out,
+                      finish_reason=generation.finish_reason, info=generation.info, tool_calls=[call])
+
+
+def chat_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """The conversation as a chat template reads it: an assistant turn's tool calls written into its text as
+    the JSON a call is decoded as, a tool's result as a `tool` turn."""
+    out = []
+    for m in messages:
+        content = m.get("content") or ""
+        if m.get("tool_calls"):
+            calls = [{"name": c["function"]["name"], "arguments": _json_or_text(c["function"]["arguments"])}
+                     for c in m["tool_calls"]]
+            content = (content + "\n" if content else "") + json.dumps(calls[0] if len(calls) == 1 else calls)
+        out.append({"role": m["role"], "content": content})
+    return out
+
+
+def _json_or_text(arguments: str) -> Any:
+    try:
+        return json.loads(arguments or "{}")
+    except ValueError:  # the caller's own history: shown to the model as it was sent
+        return arguments
+
+
+def prompt_ids(tokenizer: Any, messages: list[dict[str, str]], tools: list[dict[str, Any]] | None = None) -> list[int]:
+    """Token ids of the conversation through the tokenizer's chat template, ready for the assistant's turn; `tools`
+    (OpenAI function specs) go to templates that render them (a model trained for tool calls reads them there)."""
     if tokenizer.chat_template:
-        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True)
+        extra = {"tools": tools} if tools else {}
+        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True, **extra)
         ids = list(encoded["input_ids"] if hasattr(encoded, "keys") else encoded)
     else:
         ids = tokenizer("\n".join(m["content"] for m in messages), add_special_tokens=False)["input_ids"]

@@ -4,6 +4,11 @@ Options: `base_url`, `model`, `api_key_env` (the variable holding the key),
 `timeout_s`, `max_retries`. Connection errors, timeouts, 429s and 5xx are
 retried with exponential backoff (tenacity); then a `BackendError` names the
 endpoint.
+
+The caller's `tools`, `tool_choice`, `parallel_tool_calls` and
+`response_format` pass through to the upstream as sent, and the `tool_calls` it
+answers with come back parsed (streamed: its `delta.tool_calls` fragments are
+forwarded as they arrive, and assembled for the trace).
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from loopwright.serving.backends.base import (
     GenerationRequest,
     register_backend,
 )
+from loopwright.serving.tool_calls import FunctionCall, Steering, ToolCallDelta
 
 
 class OpenAICompatBackend(Backend):
     name = "openai"
+    supports = frozenset({"tools", "response_format"})
 
     def __init__(self, options: dict[str, Any], context: BackendContext | None = None):
         import openai
@@ -59,6 +66,7 @@ class OpenAICompatBackend(Backend):
             params["max_tokens"] = request.max_tokens
         if request.temperature is not None:
             params["temperature"] = request.temperature
+        params.update(steering_params(request.steering))
         return params
 
     def generate(self, request: GenerationRequest) -> Generation:
@@ -69,6 +77,7 @@ class OpenAICompatBackend(Backend):
         try:
             choice = body["choices"][0]
             text = choice["message"].get("content") or ""
+            calls = parsed_calls(choice["message"].get("tool_calls") or [])
             usage = body.get("usage") or {}
         except (KeyError, IndexError, TypeError, AttributeError):
             raise BackendError(f"upstream {self.base_url} answered without choices[0].message") from None
@@ -78,11 +87,13 @@ class OpenAICompatBackend(Backend):
             tokens_in=int(usage.get("prompt_tokens") or 0),
             tokens_out=int(usage.get("completion_tokens") or 0),
             finish_reason=choice.get("finish_reason") or "stop",
+            tool_calls=calls,
         )
 
-    def stream(self, request: GenerationRequest) -> Iterator[str | Generation]:
+    def stream(self, request: GenerationRequest) -> Iterator[str | ToolCallDelta | Generation]:
         """The upstream's server-sent deltas as they arrive, then the finished `Generation` (usage asked for)."""
         parts: list[str] = []
+        calls: dict[int, dict[str, str]] = {}  # index -> id, name and arguments so far
         finish, usage = "stop", None
         try:
             chunks = self._call(**self._params(request), stream=True, stream_options={"include_usage": True})
@@ -96,14 +107,53 @@ class OpenAICompatBackend(Backend):
                     if choice.delta.content:
                         parts.append(choice.delta.content)
                         yield choice.delta.content
+                    for piece in choice.delta.tool_calls or ():
+                        yield collect_call(calls, piece)
         except self._openai.APIError as exc:
             raise BackendError(f"upstream {self.base_url} failed: {type(exc).__name__}: {exc}") from None
         text = "".join(parts)
+        done = [FunctionCall(c["id"], c["name"], c["arguments"]) for _, c in sorted(calls.items())]
         yield Generation(text=text, citations=request.cited(text), tokens_in=usage.prompt_tokens if usage else 0,
-                         tokens_out=usage.completion_tokens if usage else 0, finish_reason=finish)
+                         tokens_out=usage.completion_tokens if usage else 0, finish_reason=finish, tool_calls=done)
 
     def close(self) -> None:
         self._client.close()
 
 
 register_backend("openai", OpenAICompatBackend)
+
+
+def steering_params(wanted: Steering) -> dict[str, Any]:
+    """The caller's tools and response format as OpenAI request fields (only those the caller set)."""
+    params: dict[str, Any] = {}
+    if wanted.tools:
+        params["tools"] = [t.to_openai() for t in wanted.tools]
+        if not wanted.parallel_tool_calls:
+            params["parallel_tool_calls"] = False
+    if wanted.tool_choice is not None:
+        params["tool_choice"] = wanted.tool_choice.to_openai()
+    if wanted.response_format is not None:
+        params["response_format"] = wanted.response_format.to_openai()
+    return params
+
+
+def parsed_calls(raw: list[Any]) -> list[FunctionCall]:
+    """An upstream message's `tool_calls`, checked: a call without a name is a broken upstream."""
+    calls = []
+    for c in raw:
+        fn = c.get("function") or {}
+        if not fn.get("name"):
+            raise BackendError("an upstream tool call has no function name")
+        calls.append(FunctionCall(c.get("id") or "", fn["name"], fn.get("arguments") or "{}"))
+    return calls
+
+
+def collect_call(calls: dict[int, dict[str, str]], piece: Any) -> ToolCallDelta:
+    """Add one streamed `delta.tool_calls` fragment to `calls` (by index) and pass it on as a `ToolCallDelta`."""
+    fn = piece.function
+    name, args = (fn.name if fn else None), (fn.arguments if fn else None) or ""
+    call = calls.setdefault(piece.index, {"id": "", "name": "", "arguments": ""})
+    call["id"] = piece.id or call["id"]
+    call["name"] = name or call["name"]
+    call["arguments"] += args
+    return ToolCallDelta(piece.index, args, piece.id, name)
