@@ -156,6 +156,11 @@ def _clean(answer: str) -> str:
     return PLACEHOLDER.sub(" ", _CITE_MARK.sub(" ", answer))
 
 
+def _flat(text: str) -> str:
+    """Text without citation marks or placeholders, its whitespace collapsed and no gap before punctuation."""
+    return re.sub(r"\s+(?=[.!?,;:])", "", " ".join(_clean(text).split()))
+
+
 def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
 
@@ -215,7 +220,7 @@ def grounding(ctx: OutputContext, settings: GroundingSettings) -> Verdict:
 
     checked = 0
     for raw in _answer_sentences(ctx.answer):
-        sentence = re.sub(r"\s+(?=[.!?,;:])", "", " ".join(_clean(raw).split()))  # marks gone, no gap left
+        sentence = _flat(raw)
         found = [(c, around) for c, around in sentence_claims(sentence, lexicon, settings.window) if c.kind in kinds]
         words = _tokens(sentence)
         if not found and len(words) < settings.min_words:
@@ -224,6 +229,9 @@ def grounding(ctx: OutputContext, settings: GroundingSettings) -> Verdict:
         spans = _cited_by(raw, ctx) or list(ctx.citations)
         if not spans:
             return failed("grounding", rule, f"factual sentence without a citation: {short!r}", settings.on_fail)
+        if any(sentence in _flat(span.text) for span in spans):
+            checked += len(found)  # a verbatim quote of a span it cites states what the span states (the stapler's answers)
+            continue
         pool = [u for span in spans for u in units_of(span)]
         unsupported = [str(c) for c, around in found if not support(c, around, pool)]
         if unsupported:

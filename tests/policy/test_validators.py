@@ -105,6 +105,14 @@ def test_the_extractive_stapler_always_passes_its_own_spans():
     assert _check("grounding", _ctx(answer, spans)).passed
 
 
+def test_a_stapled_table_row_is_its_own_support_and_a_changed_cell_is_not():
+    row = "| Incoming, domestic | $0 | | Domestic, outgoing | $25 | | Incoming, international | $15 |"
+    assert _check("grounding", _ctx(f"{row} [1]", [_span("fees", row, start=700)])).passed
+    changed = row.replace("$25", "$35")
+    verdict = _check("grounding", _ctx(f"{changed} [1]", [_span("fees", row, start=700)]))
+    assert not verdict.passed and "amount '$35'" in verdict.claims
+
+
 def test_word_overlap_is_an_option_the_sample_leaves_off():
     hallucinated = "Disputes are handled by our overseas partner bank's arbitration committee quickly [1]."
     ctx = _ctx(hallucinated, [_span("disputes", DISPUTE)])

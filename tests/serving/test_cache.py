@@ -296,3 +296,4 @@ def test_redis_cache_is_shared_between_two_gateways(triaged_bank, redis_db, monk
         for g in replicas:
             g.close()
             g.ws.close()
+
