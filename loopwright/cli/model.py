@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace, training_progress
 
 app = typer.Typer(help="Local models: checkpoints (safetensors), LoRA adapters within the policy's caps, the sample LM.", no_args_is_help=True)
 
 TaskOpt = Annotated[str, typer.Option(help="causal-lm (generation) or encoder (e.g. a triage embedder).")]
-
-
-@contextmanager
-def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int, float], None] | None]:
-    """A rich progress bar fed by training's (step, total, loss) callback; none with --json."""
-    if quiet:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None, loss="-")
-        yield lambda step, total, loss: bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
 
 
 @app.command(epilog="Example: loopwright model register ./my-checkpoint --name support-lm")
@@ -65,7 +49,7 @@ def sample(
 
     ws = open_workspace(workspace)
     config = SampleLMConfig.small() if small else SampleLMConfig()
-    with _progress("training model/bank-lm", json) as progress:
+    with training_progress("training model/bank-lm", json) as progress:
         result = register_sample_lm(ws, config, progress=progress, use_cache=cache)
     release = None
     if deploy:
@@ -120,7 +104,7 @@ def sample_adapter(
     from loopwright.samples.bank.lm import register_sample_adapter
 
     ws = open_workspace(workspace)
-    with _progress("training adapter/bank-grace", json) as progress:
+    with training_progress("training adapter/bank-grace", json) as progress:
         result = register_sample_adapter(ws, base, progress=progress)
 
     def render(console):

@@ -287,6 +287,13 @@ class Gateway(Components):
                 with call.timed("generate"):
                     generation = self.backend(call.bundle, tier).generate(self.generation_request(call))
             self._generated(call, generation)
+            if generation.escalate is not None:  # the backend will not answer (a reader below its threshold)
+                if tier != call.rp.routing.default_tier:
+                    tier = self._escalate(call, generation.escalate)
+                    continue
+                call.trace.fire("generation.decline", call.rp.tiers[tier].backend, generation.escalate)
+                self._decline(call, generation.escalate)
+                return
             spans = self.cited(call, generation.citations)
             with call.timed("output_policy"):
                 action, text = check.apply(generation.text, spans)
@@ -302,6 +309,14 @@ class Gateway(Components):
             return
         finish = generation.finish_reason if call.passthrough else "stop"
         call.answer = Answer(text, spans, finish_reason=finish)
+
+    def _escalate(self, call: Call, why: str) -> str:
+        """Move the call to the default tier because its backend would not answer; returns that tier."""
+        tier = call.rp.routing.default_tier
+        call.trace.fire("generation.escalate", call.rp.tiers[call.tier].backend, why)
+        call.trace.route = RouteRecord(tier=tier, escalated=True, reason=f"{call.decision.reason}; {why} on the {call.tier} tier")
+        call.tier = tier
+        return tier
 
     def _respond(self, call: Call) -> Completion:
         """Record the answer on the trace, build the response's `loopwright` object, fill the cache."""
@@ -378,9 +393,10 @@ class Gateway(Components):
         """What the tier's backend is asked: the masked conversation and, in governed mode, the numbered evidence."""
         evidence = [Citation.of(n, s) for n, s in enumerate(call.evidence.spans, 1)] if call.evidence else []
         r = call.request
+        contexts = [s.context for s in call.evidence.spans] if call.evidence else []
         return GenerationRequest(question=call.question, messages=call.messages, evidence=evidence, prompt=call.prompt,
                                  max_tokens=r.max_tokens, temperature=r.temperature, model=r.model,
-                                 artifacts=call.bundle.artifacts)
+                                 artifacts=call.bundle.artifacts, contexts=contexts)
 
     def cited(self, call: Call, numbers: list[int]) -> list:
         """The evidence spans an answer cites as [n]."""

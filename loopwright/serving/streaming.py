@@ -126,6 +126,10 @@ class Stream:
             for item in self._tokens:
                 if isinstance(item, Generation):
                     self._generation = item
+                    if item.escalate is not None and not self._released:  # it will not answer: settle it buffered
+                        g._generate(call, first=item)
+                        yield from self._release(record, call.answer.text)
+                        return
                     break
                 self._window.feed(item)
                 if not (yield from self._offer(record, self._window.ready())):
