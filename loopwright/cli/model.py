@@ -73,6 +73,42 @@ def sample(
         raise typer.Exit(1)
 
 
+@app.command(epilog="Example: loopwright model reader --deploy")
+def reader(
+    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Release it on slot model:reader: golden gate, then canary (`release start`).")] = False,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse a reader trained before on the same inputs (see LOOPWRIGHT_CACHE_DIR).")] = True,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Train the sample's reader (the small tier's span reader) on the bank's documents; register it as model/reader."""
+    from loopwright.samples.bank.reading import register_sample_reader
+    from loopwright.serving.backends.reader import SLOT
+
+    ws = open_workspace(workspace)
+    with training_progress("training model/reader", json) as progress:
+        result = register_sample_reader(ws, progress=progress, use_cache=cache)
+    release = None
+    if deploy:
+        from loopwright.release.releases import release_new_artifact
+
+        auc = result.metrics["overall"]["answerability_auc"]
+        release = release_new_artifact(ws, SLOT, result.artifact.ref, reason=f"reader: held-out answerability AUC {auc:.3f}")
+
+    def render(console):
+        d, overall = result.to_dict(), result.metrics["overall"]
+        console.print(f"{result.artifact.short}  {'from the cache' if d['cache_hit'] else 'trained'} in {d['seconds']:.1f} s")
+        console.print(f"held-out documents: exact match {overall['exact_match']:.3f}, F1 {overall['f1']:.3f}, "
+                      f"answerability AUC {overall['answerability_auc']:.3f}, ECE {overall['ece']:.3f}")
+        if deploy:
+            from loopwright.cli.release import print_release_outcome
+
+            print_release_outcome(console, SLOT, release)
+
+    emit({**result.to_dict(), "release": release}, json, render)
+    if release is not None and release["state"] == "rejected":
+        raise typer.Exit(1)
+
+
 @app.command("adapter-register", epilog="Example: loopwright model adapter-register ./lora --name grace --base model/bank-lm")
 def adapter_register(
     path: Annotated[Path, typer.Argument(help="PEFT LoRA folder: adapter_config.json and adapter_model.safetensors.")],

@@ -288,7 +288,7 @@ class Gateway(Components):
                     generation = self.backend(call.bundle, tier).generate(self.generation_request(call))
             self._generated(call, generation)
             if generation.escalate is not None:  # the backend will not answer (a reader below its threshold)
-                if tier != call.rp.routing.default_tier:
+                if not call.passthrough and tier != call.rp.routing.default_tier:
                     tier = self._escalate(call, generation.escalate)
                     continue
                 call.trace.fire("generation.decline", call.rp.tiers[tier].backend, generation.escalate)
