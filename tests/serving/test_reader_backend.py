@@ -65,19 +65,21 @@ def request_for(ws, model, question: str, evidence_for: str | None = None) -> Ge
 
 @pytest.fixture
 def reader_bank(bank, sample_reader):
-    return bank, deploy_reader(bank, sample_reader)
+    return bank, deploy_reader(bank, sample_reader, 0.0)
 
 
 def test_a_table_cell_is_answered_as_one_cited_sentence(reader_bank):
     ws, model = reader_bank
     request = request_for(ws, model, STOP_PAYMENT)
-    generation = create_backend("reader", {}, BackendContext(ws)).generate(request)
+    generation = create_backend("reader", {"min_answerability": 0.0}, BackendContext(ws)).generate(request)
     assert generation.escalate is None and len(generation.citations) == 1
     n = generation.citations[0]
     cited = request.evidence[n - 1]
     assert cited.doc_id == "fee-schedule" and "Stop payment" in cited.text
     assert generation.text == f"The fee for Stop payment is $30. [{n}]"
-    assert generation.info["answerability"] >= 0.5 and generation.info["model"] == model.digest
+    assert generation.info["evidence"] == n and generation.info["model"] == model.digest
+    # the stop-payment row is the span it finds most answerable
+    assert generation.info["answerability"] == max(generation.info["reads"].values())
 
 
 def test_an_unanswerable_question_asks_to_escalate(reader_bank):
