@@ -257,3 +257,12 @@ def sample_reader(request, tmp_path_factory, cache_dir):
 
     examples = [e for e in bank_examples() if e.group in READER_GROUPS]
     return _shared(request, tmp_path_factory, "sample-reader", lambda: train_reader(examples, ReaderConfig.tiny()))
+
+
+@pytest.fixture
+def reader_bank(triaged_bank, sample_reader):
+    """`triaged_bank` with the session's reader live on `model:reader`: the economics router's small tier."""
+    from loopwright.training.reader import register_reader
+
+    register_reader(triaged_bank, sample_reader, "reader", provenance={"source": "test"}, deploy=True)
+    return triaged_bank

@@ -64,12 +64,12 @@ def request_for(ws, model, question: str, evidence_for: str | None = None) -> Ge
 
 
 @pytest.fixture
-def reader_bank(bank, sample_reader):
+def reader_ws(bank, sample_reader):
     return bank, deploy_reader(bank, sample_reader, 0.0)
 
 
-def test_a_table_cell_is_answered_as_one_cited_sentence(reader_bank):
-    ws, model = reader_bank
+def test_a_table_cell_is_answered_as_one_cited_sentence(reader_ws):
+    ws, model = reader_ws
     request = request_for(ws, model, STOP_PAYMENT)
     generation = create_backend("reader", {"min_answerability": 0.0}, BackendContext(ws)).generate(request)
     assert generation.escalate is None and len(generation.citations) == 1
@@ -82,8 +82,8 @@ def test_a_table_cell_is_answered_as_one_cited_sentence(reader_bank):
     assert generation.info["answerability"] == max(generation.info["reads"].values())
 
 
-def test_an_unanswerable_question_asks_to_escalate(reader_bank):
-    ws, model = reader_bank
+def test_an_unanswerable_question_asks_to_escalate(reader_ws):
+    ws, model = reader_ws
     request = request_for(ws, model, "Who won the World Cup in 2018?", evidence_for=STOP_PAYMENT)
     generation = create_backend("reader", {"min_answerability": 0.5}, BackendContext(ws)).generate(request)
     assert generation.text == "" and generation.citations == []
