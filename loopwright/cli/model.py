@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace, training_progress
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace, training_progress
 
 app = typer.Typer(help="Local models: checkpoints (safetensors), LoRA adapters within the policy's caps, the sample LM.", no_args_is_help=True)
 
