@@ -38,7 +38,6 @@ import json
 import math
 import re
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -197,15 +196,16 @@ class Read:
     end: int
 
 
-class LoadedReader:
-    """A reader in memory: the shared frozen encoder and this artifact's span head. Thread-safe."""
+@dataclass(frozen=True)
+class ReaderHead:
+    """A reader artifact loaded: its span head and card (the encoder is shared, see `LoadedReader`)."""
 
-    def __init__(self, encoder: Encoder, head, card: dict[str, Any]):
-        self.encoder, self.head, self.card = encoder, head, card
+    module: Any
+    card: dict[str, Any]
 
     @classmethod
-    def load(cls, ws: Workspace, artifact: Artifact, encoder: Callable[[int], Encoder]) -> LoadedReader:
-        """Check and load `artifact`; `encoder(layers)` gives the (shared) base encoder."""
+    def load(cls, ws: Workspace, artifact: Artifact) -> ReaderHead:
+        """Check and load `artifact`'s head."""
         from safetensors.torch import load_file
 
         from loopwright.hf.checkpoint import verified_folder
@@ -213,7 +213,14 @@ class LoadedReader:
         card = check_reader(ws, artifact)
         head = build_head(card["width"], card["hidden"])
         head.load_state_dict(load_file(str(verified_folder(ws, artifact) / HEAD)))
-        return cls(encoder(card["layers"]), head.eval(), card)
+        return cls(head.eval(), card)
+
+
+class LoadedReader:
+    """A reader ready to read: the shared frozen encoder and one artifact's span head. Thread-safe."""
+
+    def __init__(self, encoder: Encoder, head: ReaderHead):
+        self.encoder, self.head, self.card = encoder, head.module, head.card
 
     def logits(self, questions: list[str], passages: list[str]):
         """(tokenizer batch, start logits (B, T), end logits (B, T), passage mask (B, T))."""
@@ -322,16 +329,16 @@ class ReaderBackend(Backend):
         self.slots = (self.options.model_slot,)
 
     def _reader(self, model: Artifact) -> LoadedReader:
-        def encoder(layers: int) -> Encoder:
-            return self.context.keep_warm("reader-encoder", str(layers), lambda: Encoder(layers))
-
-        def load() -> LoadedReader:
+        def load() -> ReaderHead:
             try:
-                return LoadedReader.load(self.context.ws, model, encoder)
+                return ReaderHead.load(self.context.ws, model)
             except (InvalidInput, IntegrityError) as exc:  # deployed, yet unloadable: not the caller's fault
                 raise BackendError(f"{model.ref} cannot be loaded: {exc.message}") from None
 
-        return self.context.keep_warm("reader", model.digest, load)
+        # Two loads one after the other, never one inside the other: the gateway's warm cache is not reentrant.
+        head = self.context.keep_warm("reader", model.digest, load)
+        layers = head.card["layers"]
+        return LoadedReader(self.context.keep_warm("reader-encoder", str(layers), lambda: Encoder(layers)), head)
 
     def generate(self, request: GenerationRequest) -> Generation:
         from loopwright.language import detect_language
