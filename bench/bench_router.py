@@ -17,8 +17,8 @@ against the request's `expect`, from its stored trace (`Observed.from_trace`).
   length or cap rule (tool intents still escalate); with always-large, it gives the oracle:
   the small tier exactly where its answer passes, the large tier elsewhere, the best any
   router over these two tiers could do;
-- small-tier evidence: `router-economics.toml`, cache off, the small tier reading 1 (as
-  shipped), 2 or 3 evidence spans;
+- the reader's threshold: `router-economics.toml`, cache off, the small tier's reader escalating
+  below a calibrated answerability of 0.3, 0.5 (as shipped) or 0.7;
 - the curve: `router-economics.toml`, cache off, `routing.min_confidence` from 0.0 to 0.95,
   once with the escalation cap as shipped and once with no cap (other settings as shipped).
 
@@ -49,7 +49,7 @@ QUICK_CURVE = (0.0, 0.5, 0.7, 0.95)
 MAX_ACCURACY_DROP_POINTS, MIN_COST_CUT = 2.0, 0.60
 MODEL = "larkspur-assistant"
 # Intents a document can answer: what "small wherever allowed" sends to the small tier.
-SMALL_SPANS = (1, 2, 3)  # evidence spans the small tier may read (router-economics ships 1)
+THRESHOLDS = (0.3, 0.5, 0.7)  # the reader's min_answerability (router-economics ships 0.5)
 ANSWERABLE = ["chargeback_grace", "flexpay", "savings_rates", "wire_transfer", "balance", "fees", "account_opening", "branch_hours"]
 # A failure's quoted fact or document list, folded so failures group by what went wrong.
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\([^)]*\)|(?<=cites none of ).*")
@@ -191,14 +191,14 @@ def main() -> None:
         small = run_config(template, "small wherever allowed", common.router_toml("router-economics.toml", **{
             "cache.enabled": False, "routing.small_intents": ANSWERABLE, "routing.min_confidence": 0.0,
             "routing.min_margin": 0.0, "routing.max_words": 10_000, "routing.escalation_cap": 1.0}), stream)
-        # How much evidence the small tier reads is the other lever: the shipped config gives it one span.
-        spans = []
-        for n_spans in SMALL_SPANS:
-            point = run_config(template, f"small tier reads {n_spans} span(s)", common.router_toml("router-economics.toml", **{
-                "cache.enabled": False, "tiers.small.options": {"evidence_spans": n_spans}}), stream)
-            point["small_evidence_spans"] = n_spans
+        # When the reader escalates is the other lever: its calibrated answerability threshold.
+        thresholds = []
+        for threshold in THRESHOLDS:
+            point = run_config(template, f"reader escalates below {threshold}", common.router_toml("router-economics.toml", **{
+                "cache.enabled": False, "tiers.small.options": {"min_answerability": threshold}}), stream)
+            point["min_answerability"] = threshold
             point.update(compare(large, point))
-            spans.append(point)
+            thresholds.append(point)
         curves: dict[str, list[dict[str, Any]]] = {"curve": [], "curve_no_cap": []}
         for key, cap in (("curve", None), ("curve_no_cap", 1.0)):
             for threshold in curve:
@@ -227,7 +227,7 @@ def main() -> None:
         "router_cache": {**cached, **compare(large, cached)},
         "always_small": {**small, **compare(large, small)},
         "oracle": {**(best := oracle(large, small)), **compare(large, best)},
-        "small_tier_spans": spans,
+        "reader_threshold": thresholds,
         "curve": curves["curve"],
         "curve_no_cap": curves["curve_no_cap"],
         "targets_met": {
@@ -237,7 +237,7 @@ def main() -> None:
             "router + cache: cost per accepted >= 60% lower": compare(large, cached)["cost_cut_at_least_60pct"],
         },
     }
-    for item in [large, router, cached, small, *spans, *curves["curve"], *curves["curve_no_cap"]]:
+    for item in [large, router, cached, small, *thresholds, *curves["curve"], *curves["curve_no_cap"]]:
         item.pop("_per_request", None)
     for key in ("always_large", "router", "router_cache", "always_small"):
         result[key].pop("_per_request", None)
@@ -255,11 +255,11 @@ def report(result: dict[str, Any]) -> None:
                      r["escalation_rate"], r["small_tier_share"], r["cache_hit_rate"], r["flexpay_accuracy"]])
     header = ["config", "accuracy", "drop pts", "$/accepted", "cost cut", "escalated", "small tier", "cache hits", "FlexPay acc."]
     print_table(f"Router vs always-large on simulate({cfg['requests']}, seed {cfg['seed']}), corpus {cfg['corpus']}", header, rows)
-    rows = [[p["small_evidence_spans"], p["accuracy"], p["accuracy_drop_points"], p["cost_per_accepted_usd"], p["cost_per_accepted_cut"],
+    rows = [[p["min_answerability"], p["accuracy"], p["accuracy_drop_points"], p["cost_per_accepted_usd"], p["cost_per_accepted_cut"],
              p["small_tier_share"], p["flexpay_accuracy"], "yes" if p["accuracy_within_2_points"] and p["cost_cut_at_least_60pct"] else "no"]
-            for p in result["small_tier_spans"]]
-    print_table("Router (router-economics, cache off) as the small tier reads more evidence",
-                ["small spans", "accuracy", "drop pts", "$/accepted", "cost cut", "small tier", "FlexPay acc.", "both targets"], rows)
+            for p in result["reader_threshold"]]
+    print_table("Router (router-economics, cache off) as the reader's answerability threshold varies",
+                ["min_answer.", "accuracy", "drop pts", "$/accepted", "cost cut", "small tier", "FlexPay acc.", "both targets"], rows)
     rows = [[p["min_confidence"], p["accuracy"], p["accuracy_drop_points"], p["cost_per_accepted_usd"], p["cost_per_accepted_cut"], p["escalation_rate"],
              p["small_tier_share"], "yes" if p["accuracy_within_2_points"] and p["cost_cut_at_least_60pct"] else "no"] for p in result["curve"]]
     print_table("Cost/quality curve (router-economics, cache off, escalation cap as shipped) as min_confidence varies",

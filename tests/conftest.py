@@ -237,3 +237,32 @@ def register_sample(sample_lm, sample_adapter):
         return model, adapter
 
     return register
+
+
+# --- the reader ----------------------------------------------------------------------------------
+# `sample_reader`: a reader (`ReaderConfig.tiny()`: two frozen MiniLM layers, a 32-wide span head) trained
+# once per run on the bank's reading examples of a few document families, so it trains in seconds to a
+# minute and reads those documents' passages well. A `TrainedFolder`. Tests check the backend's
+# behaviour on those passages; the held-out figures are the full reader's (bench and metrics.json).
+
+READER_GROUPS = ("fee-schedule", "flexpay-2-0", "wire-transfers", "branch-hours", "flexpay-1-0", "lost-stolen-cards")
+"""Trained: the first four; validation: flexpay-1-0; held out: lost-stolen-cards (by the split hash, seed 0)."""
+
+
+@pytest.fixture(scope="session")
+def sample_reader(request, tmp_path_factory, cache_dir):
+    """The tiny sample reader, trained once per run (see above)."""
+    from loopwright.samples.bank.reading import bank_examples
+    from loopwright.training.reader import ReaderConfig, train_reader
+
+    examples = [e for e in bank_examples() if e.group in READER_GROUPS]
+    return _shared(request, tmp_path_factory, "sample-reader", lambda: train_reader(examples, ReaderConfig.tiny()))
+
+
+@pytest.fixture
+def reader_bank(triaged_bank, sample_reader):
+    """`triaged_bank` with the session's reader live on `model:reader`: the economics router's small tier."""
+    from loopwright.training.reader import register_reader
+
+    register_reader(triaged_bank, sample_reader, "reader", provenance={"source": "test"}, deploy=True)
+    return triaged_bank

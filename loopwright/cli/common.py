@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -38,3 +39,17 @@ def emit(data: Any, as_json: bool, render: Callable[[Console], None]) -> None:
 def open_workspace(workspace: str | None) -> Workspace:
     """The workspace a command acts on (see `find_workspace`)."""
     return find_workspace(workspace)
+
+
+@contextmanager
+def training_progress(label: str, quiet: bool) -> Iterator[Callable[[int, int, float], None] | None]:
+    """A rich progress bar fed by training's (step, total, loss) callback; none with --json."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None, loss="-")
+        yield lambda step, total, loss: bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace, training_progress
 
 app = typer.Typer(help="Local models: checkpoints (safetensors), LoRA adapters within the policy's caps, the sample LM.", no_args_is_help=True)
 
 TaskOpt = Annotated[str, typer.Option(help="causal-lm (generation) or encoder (e.g. a triage embedder).")]
-
-
-@contextmanager
-def _progress(label: str, quiet: bool) -> Iterator[Callable[[int, int, float], None] | None]:
-    """A rich progress bar fed by training's (step, total, loss) callback; none with --json."""
-    if quiet:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
-        task = bar.add_task(label, total=None, loss="-")
-        yield lambda step, total, loss: bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
 
 
 @app.command(epilog="Example: loopwright model register ./my-checkpoint --name support-lm")
@@ -65,7 +49,7 @@ def sample(
 
     ws = open_workspace(workspace)
     config = SampleLMConfig.small() if small else SampleLMConfig()
-    with _progress("training model/bank-lm", json) as progress:
+    with training_progress("training model/bank-lm", json) as progress:
         result = register_sample_lm(ws, config, progress=progress, use_cache=cache)
     release = None
     if deploy:
@@ -79,6 +63,42 @@ def sample(
         how = "from the cache" if d["cache_hit"] else "trained"
         console.print(f"{result.artifact.short}  {how} in {d['seconds']:.1f} s")
         console.print(f"held-out perplexity {d['heldout_perplexity']['trained']:.1f} (untrained {d['heldout_perplexity']['untrained']:.0f})")
+        if deploy:
+            from loopwright.cli.release import print_release_outcome
+
+            print_release_outcome(console, SLOT, release)
+
+    emit({**result.to_dict(), "release": release}, json, render)
+    if release is not None and release["state"] == "rejected":
+        raise typer.Exit(1)
+
+
+@app.command(epilog="Example: loopwright model reader --deploy")
+def reader(
+    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Release it on slot model:reader: golden gate, then canary (`release start`).")] = False,
+    cache: Annotated[bool, typer.Option("--cache/--no-cache", help="Reuse a reader trained before on the same inputs (see LOOPWRIGHT_CACHE_DIR).")] = True,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Train the sample's reader (the small tier's span reader) on the bank's documents; register it as model/reader."""
+    from loopwright.samples.bank.reading import register_sample_reader
+    from loopwright.serving.backends.reader import SLOT
+
+    ws = open_workspace(workspace)
+    with training_progress("training model/reader", json) as progress:
+        result = register_sample_reader(ws, progress=progress, use_cache=cache)
+    release = None
+    if deploy:
+        from loopwright.release.releases import release_new_artifact
+
+        auc = result.metrics["overall"]["answerability_auc"]
+        release = release_new_artifact(ws, SLOT, result.artifact.ref, reason=f"reader: held-out answerability AUC {auc:.3f}")
+
+    def render(console):
+        d, overall = result.to_dict(), result.metrics["overall"]
+        console.print(f"{result.artifact.short}  {'from the cache' if d['cache_hit'] else 'trained'} in {d['seconds']:.1f} s")
+        console.print(f"held-out documents: exact match {overall['exact_match']:.3f}, F1 {overall['f1']:.3f}, "
+                      f"answerability AUC {overall['answerability_auc']:.3f}, ECE {overall['ece']:.3f}")
         if deploy:
             from loopwright.cli.release import print_release_outcome
 
@@ -120,7 +140,7 @@ def sample_adapter(
     from loopwright.samples.bank.lm import register_sample_adapter
 
     ws = open_workspace(workspace)
-    with _progress("training adapter/bank-grace", json) as progress:
+    with training_progress("training adapter/bank-grace", json) as progress:
         result = register_sample_adapter(ws, base, progress=progress)
 
     def render(console):

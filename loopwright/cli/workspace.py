@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from loopwright.cli.common import JsonOpt, emit
+from loopwright.cli.common import JsonOpt, emit, training_progress
 from loopwright.errors import InvalidInput
 from loopwright.registry.deployment import get_deployment
 from loopwright.workspace import init_workspace
@@ -18,7 +18,7 @@ SAMPLES = ("bank",)
 
 def init(
     directory: Annotated[Path, typer.Argument(help="Folder for the workspace; created if missing.")],
-    sample: Annotated[str | None, typer.Option(help="Load a sample: 'bank' is Larkspur Bank.")] = None,
+    sample: Annotated[str | None, typer.Option(help="Load a sample: 'bank' is Larkspur Bank (its reader is trained here, or taken from the cache).")] = None,
     name: Annotated[str | None, typer.Option(help="Workspace name; default the folder name.")] = None,
     json: JsonOpt = False,
 ) -> None:
@@ -33,7 +33,8 @@ def init(
     if sample == "bank":
         from loopwright.samples.bank.install import install_sample
 
-        loaded = install_sample(ws)
+        with training_progress("training model/reader (or taking it from the cache)", json) as progress:
+            loaded = install_sample(ws, reader=True, progress=progress)
     dep = get_deployment(ws)
     data = {
         "workspace": str(ws.root),

@@ -40,14 +40,21 @@ def check_servable(ws: Workspace, artifact: Artifact, slot: str | None = None) -
 def check_model_role(model: Artifact, slot: str) -> None:
     """Raise `InvalidInput` when a model's format does not fit the slot's role.
 
-    `model:triage` loads triage heads; every other model role is a generation
-    tier that loads a causal LM. Models of neither known format (a test's stub
-    files) are not judged here: loading them is.
+    `model:triage` loads triage heads, `model:reader` readers; every other model
+    role is a generation tier that loads a causal LM. Models of no known format
+    (a test's stub files) are not judged here: loading them is.
     """
     from loopwright.hf.checkpoint import FORMAT as HF_FORMAT
+    from loopwright.serving.backends.reader import FORMAT as READER_FORMAT, SLOT as READER_SLOT
     from loopwright.serving.triage import HEAD_FORMAT, SLOT as TRIAGE_SLOT
 
     fmt, task = model.config.get("format"), model.config.get("task")
+    if (slot == READER_SLOT) != (fmt == READER_FORMAT) and fmt in (HF_FORMAT, HEAD_FORMAT, READER_FORMAT):
+        if slot == READER_SLOT:
+            raise InvalidInput(f"{model.ref} is not a reader; slot {slot} holds one", hint="the sample install trains one")
+        raise InvalidInput(f"{model.ref} is a reader; slot {slot} does not hold one", hint=f"deploy it on {READER_SLOT}")
+    if fmt == READER_FORMAT:
+        return
     if slot == TRIAGE_SLOT and fmt == HF_FORMAT:
         raise InvalidInput(f"{model.ref} is a {task or 'checkpoint'} model; slot {slot} holds a triage head",
                            hint="`loopwright triage fit` makes one")
@@ -60,11 +67,15 @@ def check_model_role(model: Artifact, slot: str) -> None:
 
 
 def _check_model(ws: Workspace, model: Artifact) -> None:
-    """A Hugging Face checkpoint's files are all there and match their digests (the triage head is JSON)."""
+    """A Hugging Face checkpoint's files are all there and match their digests; a reader's also fit its card
+    (the triage head is JSON)."""
     from loopwright.hf.checkpoint import FORMAT, verified_folder
+    from loopwright.serving.backends.reader import FORMAT as READER_FORMAT, check_reader
 
     if model.config.get("format") == FORMAT:
         verified_folder(ws, model)
+    if model.config.get("format") == READER_FORMAT:
+        check_reader(ws, model)
 
 
 def _check_adapter(ws: Workspace, adapter: Artifact, slot: str | None) -> None:

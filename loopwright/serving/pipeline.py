@@ -314,6 +314,14 @@ class Gateway(Components):
             if generation.tool_calls:  # the caller's tools, called: they go back to the caller, unexecuted
                 self._returned(call, generation)
                 return
+            if generation.escalate is not None:  # the backend will not answer (a reader below its threshold)
+                if not call.passthrough and call.rp.routing.default_tier not in tried:
+                    tier = self._escalate(call, generation.escalate)
+                    tried.add(tier)
+                    continue
+                call.trace.fire("generation.decline", call.rp.tiers[tier].backend, generation.escalate)
+                self._decline(call, generation.escalate)
+                return
             numbers = self.cited_numbers(request, generation)
             spans = self.cited(call, numbers)
             with call.timed("output_policy"):
@@ -355,6 +363,14 @@ class Gateway(Components):
             ReturnedCall(id=c.id, name=c.name, arguments=mask_text(c.arguments, call.policy.pii, vault, hash_key=self._pii_key).text)
             for c in generation.tool_calls
         ]
+
+    def _escalate(self, call: Call, why: str) -> str:
+        """Move the call to the default tier because its backend would not answer; returns that tier."""
+        tier = call.rp.routing.default_tier
+        call.trace.fire("generation.escalate", call.rp.tiers[call.tier].backend, why)
+        call.trace.route = RouteRecord(tier=tier, escalated=True, reason=f"{call.decision.reason}; {why} on the {call.tier} tier")
+        call.tier = tier
+        return tier
 
     def _respond(self, call: Call) -> Completion:
         """Record the answer on the trace, build the response's `loopwright` object, fill the cache."""
@@ -434,9 +450,10 @@ class Gateway(Components):
         """What the tier's backend is asked: the masked conversation and, in governed mode, the numbered evidence."""
         evidence = [Citation.of(n, s) for n, s in enumerate(call.evidence.spans, 1)] if call.evidence else []
         r = call.request
+        contexts = [s.context for s in call.evidence.spans] if call.evidence else []
         return GenerationRequest(question=call.question, messages=call.messages, evidence=evidence, prompt=call.prompt,
                                  max_tokens=r.max_tokens, temperature=r.temperature, model=r.model,
-                                 artifacts=call.bundle.artifacts, steering=r.steering)
+                                 artifacts=call.bundle.artifacts, steering=r.steering, contexts=contexts)
 
     @staticmethod
     def cited_numbers(request: GenerationRequest, generation: Generation) -> list[int]:

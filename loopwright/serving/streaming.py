@@ -133,6 +133,10 @@ class Stream:
             for item in self._tokens:
                 if isinstance(item, Generation):
                     self._generation = item
+                    if item.escalate is not None and not self._released:  # it will not answer: settle it buffered
+                        g._generate(call, first=item)
+                        yield from self._release(record, call.answer.text)
+                        return
                     break
                 if isinstance(item, ToolCallDelta):
                     yield from self._release(record, item)

@@ -173,9 +173,9 @@ def redeploy(gateway: Gateway, slot: str, ref: str) -> None:
 
 
 @pytest.fixture
-def gateway(triaged_bank):
-    economics(triaged_bank)
-    gateway = Gateway(triaged_bank, watch=False)
+def gateway(reader_bank):
+    economics(reader_bank)
+    gateway = Gateway(reader_bank, watch=False)
     yield gateway
     gateway.close()
 
@@ -277,10 +277,10 @@ def test_the_cache_is_off_unless_the_router_turns_it_on(triaged_bank):
 
 
 @SQLITE
-def test_redis_cache_is_shared_between_two_gateways(triaged_bank, redis_db, monkeypatch):
-    economics(triaged_bank)
+def test_redis_cache_is_shared_between_two_gateways(reader_bank, redis_db, monkeypatch):
+    economics(reader_bank)
     monkeypatch.setenv("LOOPWRIGHT_REDIS_URL", REDIS_URL)
-    replicas = [Gateway(Workspace.open(triaged_bank.root), watch=False) for _ in range(2)]
+    replicas = [Gateway(Workspace.open(reader_bank.root), watch=False) for _ in range(2)]
     # a scope no other run uses keeps this test's entries apart from any other run sharing db 15
     caller = Principal("larkspur-retail", "customer", ("retail", f"run-{uuid.uuid4().hex}"), None, "key_r")
     try:

@@ -21,8 +21,11 @@ RETAIL = Principal("larkspur-retail", "customer", ("retail",), None, "key_retail
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
-def deploy_router(ws, name: str) -> str:
-    files = {"router.toml": (CONFIG / name).read_bytes(), "prices.json": (DATA_DIR / "prices.json").read_bytes()}
+def deploy_router(ws, name: str, **replace: str) -> str:
+    toml = (CONFIG / name).read_text("utf-8")
+    for old, new in replace.items():
+        toml = toml.replace(old, new)
+    files = {"router.toml": toml.encode(), "prices.json": (DATA_DIR / "prices.json").read_bytes()}
     ref = artifacts.register(ws, "router", "bank", files).ref
     set_stable(ws, "router", ref)
     return ref
@@ -35,8 +38,8 @@ def ask(gateway: Gateway, question: str, principal: Principal = RETAIL, **kwargs
 
 
 @pytest.fixture
-def gateway(triaged_bank):
-    gateway = Gateway(triaged_bank, watch=False)
+def gateway(reader_bank):
+    gateway = Gateway(reader_bank, watch=False)
     yield gateway
     gateway.close()
 
@@ -98,17 +101,18 @@ def test_the_watcher_refreshes_only_when_the_version_moves(workspace):
 
 @SQLITE
 def test_confident_faq_goes_small_and_costs_less_than_large(gateway):
-    question = "What is the APY on the Larkspur Saver?"
+    question = "How much is a domestic wire?"
     large, large_record = ask(gateway, question)  # the sample's first router: everything on the large tier
-    deploy_router(gateway.ws, "router-economics.toml")
+    # the tiny test reader's calibration is coarse: let it answer whatever it finds (its threshold is tested apart)
+    deploy_router(gateway.ws, "router-economics.toml", **{"min_answerability = 0.5": "min_answerability = 0.0"})
     assert gateway.watcher.refresh()
     small, small_record = ask(gateway, question + " ")  # a different text, so not a cache hit
     assert large_record["tier"] == "large" and large_record["route"]["reason"] == "small tier off"
     assert small_record["tier"] == "small" and small_record["route"]["escalated"] is False
     assert small_record["route"]["reason"].startswith("confident FAQ")
-    assert "3.80%" in small.text and "3.80%" in large.text
+    assert "$25" in small.text and "$25" in large.text
     tiers = gateway.router(resolve_bundle(gateway.watcher.current, "x")).policy.tiers
-    assert len(small.loopwright["citations"]) <= tiers["small"].options["evidence_spans"]
+    assert len(small.loopwright["citations"]) == 1 and small_record["generation"]["backend"] == "reader"
     assert len(large.loopwright["citations"]) <= tiers["large"].options["evidence_spans"]
     assert small_record["tokens"]["in"] < large_record["tokens"]["in"]  # the large tier reads more evidence
     assert 0 < small_record["cost"] < large_record["cost"] / 5

@@ -3,7 +3,9 @@
 Registers the sample's datasets, goldens, policy, router and prompt bundle as
 artifacts (each with a receipt), copies the documents and configuration into
 `DIR/bank/` so the team can edit, commit and release them, makes the first corpus commit from them, and
-puts the configuration and the corpus live on stable.
+puts the configuration and the corpus live on stable. With `reader`, it also
+trains the small tier's reader (or takes it from the training cache: minutes the
+first time on this machine, then a copy) and puts it live on `model:reader`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from loopwright.corpus import commits as corpus_commits
 from loopwright.registry import artifacts
 from loopwright.registry.artifacts import Artifact
 from loopwright.registry.deployment import set_stable
+from loopwright.training.reader import Progress
 from loopwright.samples.bank import DATA_DIR
+from loopwright.samples.bank.reading import register_sample_reader
 from loopwright.samples.bank.tools.book import load_bank_book
 from loopwright.workspace import Workspace
 
@@ -33,8 +37,9 @@ def _files(*names: str) -> dict[str, bytes]:
     return {name: (DATA_DIR / name).read_bytes() for name in names}
 
 
-def install_sample(ws: Workspace) -> list[Artifact]:
-    """Register and deploy the sample; returns the artifacts registered."""
+def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | None = None) -> list[Artifact]:
+    """Register and deploy the sample (with `reader`, its trained reader too); returns the artifacts registered.
+    `progress` follows the reader's training."""
     for folder in ("docs", "incident"):
         shutil.copytree(DATA_DIR / folder, ws.root / "bank" / folder, dirs_exist_ok=True)
     # The multilingual sources, where config/recipes/multilingual.toml finds them (`loopwright data prepare`).
@@ -79,4 +84,6 @@ def install_sample(ws: Workspace) -> list[Artifact]:
     for slot, artifact in live.items():
         set_stable(ws, slot, artifact.ref, reason="sample bank: initial deployment")
     load_bank_book(ws)  # the book of record the bank tools act on, in the tables of the sample's own migration
+    if reader:  # last: the economics router's small tier needs it, nothing before does
+        live["model:reader"] = register_sample_reader(ws, deploy=True, progress=progress).artifact
     return registered + list(live.values())

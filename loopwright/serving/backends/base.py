@@ -50,6 +50,11 @@ class GenerationRequest:
     model: str | None = None
     artifacts: Mapping[str, Artifact] = field(default_factory=dict)  # the request's bundle, slot -> artifact
     steering: Steering = field(default_factory=Steering)  # the caller's tools and response format
+    contexts: list[str] = field(default_factory=list)  # each evidence span's heading path (a table's header line too)
+
+    def context_of(self, n: int) -> str:
+        """Evidence [n]'s context: the document title, heading path and, for a table row, the header line."""
+        return self.contexts[n - 1] if 0 < n <= len(self.contexts) else ""
 
     def messages_for_model(self) -> list[dict[str, str]]:
         """What a generating model reads: the prompt bundle rendered with the evidence, else the conversation."""
@@ -82,6 +87,8 @@ class Generation:
     finish_reason: str = "stop"
     info: dict[str, Any] = field(default_factory=dict)  # backend facts for the trace (model and adapter digests...)
     tool_calls: list[FunctionCall] = field(default_factory=list)  # calls of the caller's tools, returned unexecuted
+    escalate: str | None = None  # why the backend will not answer (a reader below its threshold): the gateway
+    # then asks the default tier, or declines on the default tier itself
 
 
 @dataclass(frozen=True)
@@ -129,7 +136,7 @@ class Backend(ABC):
         """Release connections or models."""
 
 
-BUILTINS = tuple(f"loopwright.serving.backends.{m}" for m in ("extractive", "hf", "openai_compat"))
+BUILTINS = tuple(f"loopwright.serving.backends.{m}" for m in ("extractive", "hf", "openai_compat", "reader"))
 _BACKENDS: dict[str, Callable[[dict[str, Any], BackendContext], Backend]] = {}
 
 
