@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from loopwright.errors import InvalidInput, NotFound
-from loopwright.observe.traces import TraceWriter, get_trace, list_traces, load_records, record_feedback
+from loopwright.learning.feedback import record_feedback
+from loopwright.observe.traces import TraceWriter, get_trace, list_traces, load_records
 
 
 def trace(n: int, *, tenant: str = "acme", ts: str | None = None, intent: str = "fees", outcome: str = "answered", **extra) -> dict:
