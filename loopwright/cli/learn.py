@@ -12,8 +12,10 @@ from rich.table import Table
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace
 from loopwright.errors import InvalidInput
 from loopwright.learning.curate import TARGETS, curate
+from loopwright.learning.examples import read_examples
 from loopwright.learning.review import Decision, parse_decisions, record_decisions, review_sample, review_status
 from loopwright.policy.loader import deployed_policy
+from loopwright.registry.artifacts import resolve
 
 app = typer.Typer(help="Self-learning data: curate consented feedback into datasets, and spot-check them before training.", no_args_is_help=True)
 
@@ -92,7 +94,8 @@ def review(
         if json:
             emit({"sample": sample, "status": review_status(ws, dataset, policy=policy).to_dict()}, True, lambda c: None)
             return
-        intents = sorted({i["intent"] for i in sample if "intent" in i})
+        rows = read_examples(ws, resolve(ws, dataset, kind="dataset"))
+        intents = sorted({r["intent"] for r in rows if "intent" in r})
         chosen = _ask(sample, intents) if sample else []
         status = (
             record_decisions(ws, dataset, chosen, reviewer=who, scripted=False, policy=policy)

@@ -310,7 +310,7 @@ def _card(target, since, until, considered, feedback, rows, pairs, tally, item_t
         },
         "out": {
             "examples": len(rows),
-            "by_source": dict(sorted(Counter(r["source"] for r in rows).items())),
+            "by_source": dict(sorted(Counter(r.get("source", "feedback") for r in rows).items())),
             "pairs": len(pairs),
         },
         "dropped": dict(sorted(tally.dropped.items())),

@@ -50,9 +50,11 @@ class Author:
     identity: str
 
     @classmethod
-    def of(cls, principal: Principal) -> Author:
-        """The caller of an HTTP request: its customer, else its key."""
-        return cls(principal.role, principal.subject or principal.key_id or principal.role)
+    def of(cls, principal: Principal, policy: PolicySet) -> Author:
+        """The caller of an HTTP request: a customer key's customer, else the key (an agent's or operator's own)."""
+        if principal.subject and principal.role in policy.access.customers:
+            return cls(principal.role, principal.subject)
+        return cls(principal.role, principal.key_id or principal.role)
 
 
 class Feedback(BaseModel):

@@ -113,7 +113,6 @@ def feedback(
     gateway = gateway_of(request)
     gateway.writer.flush(timeout=5)
     fields = body.model_dump(exclude={"trace_id"}, exclude_none=True)
-    outcome = record_feedback(
-        gateway.ws, body.trace_id, view=view, author=Author.of(principal), policy=live_policy(request), **fields
-    )
+    policy = live_policy(request)
+    outcome = record_feedback(gateway.ws, body.trace_id, view=view, author=Author.of(principal, policy), policy=policy, **fields)
     return FeedbackOut(trace_id=body.trace_id, outcome=outcome)
