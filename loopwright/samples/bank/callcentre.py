@@ -4,8 +4,9 @@ triage sends some grace questions to `dispute_initiation`, and agents label what
 `adapter_traffic` turns the sample's 600 held-back adapter examples (300 chargeback_grace, 300
 dispute_initiation, in English, Spanish and Vietnamese) into requests from retail customers.
 `agent_labels` is what the agents record on the served traces: every misclassified trace gets the
-right intent (a correction), and a share of the correctly triaged ones get the intent confirmed
-(quality sampling), each by a named agent. Whether a customer consented to learning is theirs to
+right intent (a correction), and the correctly triaged ones get the intent confirmed (in Week 3 the
+call centre works through every grace and dispute conversation: `confirm_share` 1.0), each by a
+named agent, so curation has ~500 consented labels beside the replay set. Whether a customer consented to learning is theirs to
 say, once: a fixed share of customers, chosen by a hash of the seed and the customer id, did not, so
 their traces' labels are stored but never curated. Everything is deterministic for a seed.
 """
@@ -23,7 +24,7 @@ from loopwright.samples.bank.questions import RETAIL
 
 AGENTS = ("agt_ana.ruiz", "agt_binh.tran", "agt_carmen.diaz", "agt_dev.patel", "agt_eli.moss")
 CONSENT_SHARE = 0.85
-CONFIRM_SHARE = 0.6
+CONFIRM_SHARE = 1.0
 
 
 def adapter_traffic(seed: int) -> list[dict[str, Any]]:
