@@ -105,3 +105,15 @@ def test_an_interactive_review_records_a_person(triaged_bank, serve):
     with ws.session() as s:
         receipt = list_receipts(s, action="dataset.review")[-1]
     assert receipt.payload.details.reviewer == "maria" and receipt.payload.details.scripted is False
+
+
+def test_a_dataset_empty_or_holding_raw_personal_data_is_refused_in_one_line():
+    from loopwright.learning.examples import check_clean
+
+    rules = PolicySet().pii
+    clean = {"text": "when does chargeback grace end for card <CARD_1>?", "intent": "chargeback_grace", "language": "en", "source": "correction"}
+    check_clean("dataset/curated-triage@1", [clean], rules)  # a placeholder is not personal data
+    with pytest.raises(InvalidInput, match=r"dataset/curated-triage@1 holds raw personal data in 1 example\(s\)"):
+        check_clean("dataset/curated-triage@1", [clean, {**clean, "text": "call me on +1 503 555 0142 about the grace period"}], rules)
+    with pytest.raises(InvalidInput, match="holds no examples"):
+        check_clean("dataset/curated-triage@2", [], rules)
