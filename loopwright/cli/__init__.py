@@ -14,8 +14,8 @@ import typer
 
 from loopwright import __version__
 from loopwright.cli import (
-    advise, audit, corpus, data, demo, deploy, flags, gateway, model, policy, registry, release, simulate, slo, tools, triage,
-    workspace,
+    advise, audit, corpus, data, demo, deploy, feedback, flags, gateway, learn, model, policy, registry, release, simulate, slo,
+    tools, triage, workspace,
 )
 from loopwright.errors import LoopwrightError
 
@@ -50,6 +50,8 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(policy.subject_app, name="subject")
 app.add_typer(tools.app, name="tools")
 app.add_typer(flags.app, name="flags")
+app.add_typer(learn.app, name="learn")
+feedback.register(app)
 
 
 def _version(value: bool) -> None:

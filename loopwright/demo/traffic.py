@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from loopwright.observe.traces import record_feedback
+from loopwright.learning.feedback import record_feedback
 from loopwright.release.judge import Observed, judge
 from loopwright.samples.bank.simulate import simulate
 from loopwright.serving.pipeline import ChatRequest, Gateway

@@ -13,16 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from loopwright.digests import utc_now
+from loopwright.digests import utc_stamp
 from loopwright.errors import InvalidInput, NotFound
-from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key
 from loopwright.policy.subjects import subject_store
-from loopwright.serving.trace_store import stamp
 from loopwright.store.schema import FeedbackRow, TraceRow
 
 if TYPE_CHECKING:
     from loopwright.policy.principal import Principal
-    from loopwright.policy.schema import PiiRules, PolicySet
+    from loopwright.policy.schema import PolicySet
     from loopwright.workspace import Workspace
 
 
@@ -98,7 +96,11 @@ def _with_feedback(session, row: TraceRow) -> dict[str, Any]:
     record = json.loads(row.record)
     record["outcome"] = row.outcome
     record["feedback"] = [
-        {"thumbs": f.thumbs, "score": f.score, "text": f.text, "consent": f.consent, "ts": f.ts}
+        {
+            "thumbs": f.thumbs, "score": f.score, "rubric": json.loads(f.rubric) if f.rubric else {}, "csat": f.csat,
+            "correction": f.correction, "text": f.text, "consent": f.consent, "author": f.author,
+            "author_role": f.author_role, "ts": f.ts,
+        }
         for f in session.scalars(sa.select(FeedbackRow).where(FeedbackRow.trace_id == row.id).order_by(FeedbackRow.id))
     ]
     return record
@@ -129,9 +131,9 @@ def list_traces(
         if value is not None:
             query = query.where(column == value)
     if since:
-        query = query.where(TraceRow.ts >= stamp(since))
+        query = query.where(TraceRow.ts >= utc_stamp(since))
     if until:
-        query = query.where(TraceRow.ts < stamp(until))
+        query = query.where(TraceRow.ts < utc_stamp(until))
     with ws.session() as s:
         rows = s.scalars(query.limit(limit).offset(offset)).all()
     return [
@@ -150,59 +152,6 @@ def list_traces(
         }
         for r in rows
     ]
-
-
-def record_feedback(
-    ws: Workspace,
-    trace_id: str,
-    *,
-    tenant: str | None = None,
-    view: TraceView | None = None,
-    thumbs: int | None = None,
-    score: float | None = None,
-    text: str | None = None,
-    consent: bool = False,
-    pii: PiiRules | None = None,
-) -> str:
-    """Store feedback on a trace in `view` (or `tenant`) and update its outcome; returns the new outcome.
-
-    Thumbs up or a score of 3+ (of 5) marks the outcome accepted; thumbs down or
-    a lower score marks it a defect. Free text is kept only with consent, and
-    masked first by the `pii` rules (the live policy's; the defaults when None),
-    as the input policy masks a message.
-    """
-    if thumbs is None and score is None and not text:
-        raise InvalidInput("feedback needs thumbs, a score or text")
-    if thumbs not in (None, -1, 1):
-        raise InvalidInput("thumbs must be 1 (up) or -1 (down)")
-    if score is not None and not 0 <= score <= 5:
-        raise InvalidInput("score must be between 0 and 5")
-    if text and consent:
-        key = pii_key(ws)
-        text = mask_text(text, pii, PiiVault(conversation_secret(key, trace_id)), hash_key=key).text
-    scope = _scope(tenant, view)
-    with ws.engine.begin() as conn:
-        columns = (TraceRow.tenant, TraceRow.subject, TraceRow.key_id, TraceRow.outcome)
-        row = conn.execute(sa.select(*columns).where(TraceRow.id == trace_id)).first()
-        if row is None or (scope is not None and not scope.sees(row.tenant, row.subject, row.key_id)):
-            raise NotFound(f"no trace {trace_id!r}")
-        conn.execute(
-            sa.insert(FeedbackRow).values(
-                trace_id=trace_id,
-                tenant=row.tenant,
-                ts=utc_now(),
-                thumbs=thumbs,
-                score=score,
-                text=text if consent else None,
-                consent=consent,
-            )
-        )
-        outcome = row.outcome
-        verdict = thumbs if thumbs is not None else (None if score is None else (1 if score >= 3 else -1))
-        if verdict is not None and outcome not in ("declined", "escalated"):
-            outcome = "accepted" if verdict > 0 else "defect"
-            conn.execute(sa.update(TraceRow).where(TraceRow.id == trace_id).values(outcome=outcome))
-    return outcome
 
 
 def _subject_traces(session, subject: str):
@@ -233,6 +182,8 @@ def _erase_traces(session, ws, subject: str) -> int:
         row.record, row.subject, row.key_id = json.dumps(record, ensure_ascii=False, sort_keys=True), alias, None
         session.execute(sa.update(FeedbackRow).where(FeedbackRow.trace_id == row.id).values(text=None))
         n += 1
+    # feedback the subject gave names them as its author (on their own traces or, as an agent, on others')
+    session.execute(sa.update(FeedbackRow).where(FeedbackRow.author == subject).values(author=alias))
     return n
 
 

@@ -24,6 +24,11 @@ operators = ["admin"]
 [slo.objectives.availability]  # service-level objectives over the traces; burn-rate alerts to a webhook
 sli = "availability"
 target = 0.995
+
+[feedback.rubric.helpful]    # rubric criteria a grader scores (`POST /v1/feedback`)
+scale = [1, 5]
+[learning]                   # curation and spot checks (`loopwright learn`)
+review_min_items = 50
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -267,6 +272,61 @@ class AdvisorRules(_Strict):
     cache_gap: float = Field(0.1, gt=0, le=1, description="Repeats the cache misses, as a share of traffic, that make a cache finding.")
 
 
+class RubricCriterion(_Strict):
+    """One criterion of the feedback rubric: what it asks, and its integer scale."""
+
+    description: str = Field("", description="What the grader scores, in words.")
+    scale: tuple[int, int] = Field((1, 5), description="The lowest and highest score, inclusive.")
+
+    @field_validator("scale")
+    @classmethod
+    def _ordered(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if value[0] >= value[1]:
+            raise ValueError(f"scale must rise, as [1, 5]; got {list(value)}")
+        return value
+
+
+class FeedbackRules(_Strict):
+    """What feedback may say (`POST /v1/feedback`, `loopwright feedback`) and whose corrections are labels."""
+
+    rubric: dict[str, RubricCriterion] = Field(
+        default_factory=dict, description="Criterion name -> its scale. A rubric score naming any other criterion is refused."
+    )
+    correctors: tuple[str, ...] = Field(
+        ("agent", "admin", "operator"),
+        description="Roles whose corrections (the right intent) are verified labels; a correction from any other role "
+        "is stored but never curated.",
+    )
+
+
+class LearningRules(_Strict):
+    """Curation and spot checks: what a curated dataset holds and how much of it a person reviews before training."""
+
+    review_min_share: float = Field(0.05, ge=0.0, le=1.0, description="Share of a dataset's new items reviewed before training.")
+    review_min_items: int = Field(50, strict=True, ge=0, description="Fewest items reviewed (all of them, in a smaller dataset).")
+    max_rejection_rate: float = Field(
+        0.1, ge=0.0, le=1.0, description="Training is refused while the reviewed items' rejection rate is at or above this."
+    )
+    replay_per_intent: int = Field(
+        40, strict=True, ge=0, description="Earlier examples per intent replayed from the deployed triage model's dataset."
+    )
+    critical_intents: tuple[str, ...] = Field(
+        (), description="Intents replayed whole (rare or critical: never forgotten for want of examples)."
+    )
+    private_tenants: tuple[str, ...] = Field((), description="Tenants whose traces are never curated.")
+    good_at: float = Field(0.7, ge=0.0, le=1.0, description="A rubric mean (scaled to 0..1) at or above this marks an answer good.")
+    bad_at: float = Field(0.4, ge=0.0, le=1.0, description="At or below this, bad; between the two, the answer is not curated.")
+    near_duplicate: float = Field(
+        0.8, gt=0.0, le=1.0, description="Estimated Jaccard of character shingles at which two texts are duplicates."
+    )
+
+    @model_validator(mode="after")
+    def _bounds(self) -> LearningRules:
+        if self.bad_at >= self.good_at:
+            raise ValueError(f"bad_at ({self.bad_at}) must be below good_at ({self.good_at})")
+        return self
+
+
 class PolicySet(_Strict):
     """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
 
@@ -281,6 +341,9 @@ class PolicySet(_Strict):
     access: AccessRules = Field(default_factory=AccessRules, description="Who reads and grades which traces, and reads metrics.")
     slo: SloRules = Field(default_factory=SloRules, description="Service-level objectives and burn-rate alerts.")
     advisor: AdvisorRules = Field(default_factory=AdvisorRules, description="What the lever advisor counts as a finding.")
+
+    feedback: FeedbackRules = Field(default_factory=FeedbackRules, description="The feedback rubric, and whose corrections are labels.")
+    learning: LearningRules = Field(default_factory=LearningRules, description="Curation and the spot-check quota.")
 
     def roles(self) -> set[str]:
         """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""

@@ -27,6 +27,9 @@ prefix instead of a member here. Tool receipts are one family: the action is
     |   +-- CorpusCommit, CorpusRevert
     |   +-- TriageFit                 triage.fit (a training job)
     |   +-- DataPrepare               data.prepare (a dataset made from a recipe)
+
+    |   +-- DatasetCurate             dataset.curate (feedback curated into a dataset)
+    +-- DatasetReview                 dataset.review (spot checks on a curated dataset)
     +-- ToolAction                    tool.<name>
 """
 
@@ -64,6 +67,9 @@ class Action(StrEnum):
     CORPUS_REVERT = "corpus.revert"
     TRIAGE_FIT = "triage.fit"
     DATA_PREPARE = "data.prepare"
+
+    DATASET_CURATE = "dataset.curate"
+    DATASET_REVIEW = "dataset.review"
     TOOL = "tool"  # stored as tool.<name>
 
 
@@ -506,6 +512,53 @@ class DataPrepare(ArtifactRegister):
 
     action = Action.DATA_PREPARE
     details: PrepareRegistration | None = None
+
+class CurationRegistration(Registration):
+    """A curation's inputs and what it kept and dropped, with its parents (the replayed dataset) and provenance."""
+
+    target: str = Field(description="triage or generator.")
+    since: str | None = Field(description="The earliest trace considered; None for all.")
+    considered: int = Field(description="Traces with feedback in the window.")
+    kept: dict[str, int] = Field(description="Examples written, per source (correction, replay, feedback).")
+    dropped: dict[str, int] = Field(description="Items left out, per reason.")
+    card: str = Field(description="The sha256 of the data card (card.json).")
+
+
+class DatasetCurate(ArtifactRegister):
+    """Traces, feedback and corrections curated into a `dataset` artifact (`loopwright learn curate`)."""
+
+    action = Action.DATASET_CURATE
+    details: CurationRegistration | None = None
+
+
+class ReviewTally(Part):
+    """Where a dataset's spot checks stand after a review session."""
+
+    ref: str
+    digest: str
+    reviewed: int = Field(description="Items with a decision (the latest per item counts).")
+    approved: int
+    rejected: int
+    relabelled: int
+    quota: int = Field(description="Items the policy requires reviewed.")
+    rejection_rate: float
+
+
+class ReviewSession(Part):
+    """Who reviewed, how, and the decisions of this session."""
+
+    reviewer: str = Field(description="The reviewer's identity.")
+    scripted: bool = Field(description="Decisions came from a file (a scripted reviewer), not a person at a prompt.")
+    decisions: int = Field(description="Decisions recorded in this session.")
+    decisions_digest: str = Field(description="sha256 of the session's decisions, canonical JSON.")
+
+
+class DatasetReview(Payload):
+    """Spot-check decisions recorded on a curated dataset (`loopwright learn review`)."""
+
+    action = Action.DATASET_REVIEW
+    after: ReviewTally
+    details: ReviewSession | None = None
 
 
 # ---- tools -------------------------------------------------------------------------------------

@@ -8,10 +8,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from loopwright.learning.feedback import Author, record_feedback
 from loopwright.observe import traces
 from loopwright.observe.traces import MAX_OFFSET, TraceView
 from loopwright.policy.principal import Principal
-from loopwright.server.deps import gateway_of, live_policy, operator, trace_view
+from loopwright.server.deps import authenticate, gateway_of, live_policy, operator, trace_view
 from loopwright.server.errors import ErrorResponse, error_response, responses
 from loopwright.server.text import Text
 
@@ -22,9 +23,16 @@ class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
     trace_id: Text = Field(min_length=1, max_length=40)
     thumbs: Literal[-1, 1] | None = Field(None, description="1 up, -1 down.")
-    score: float | None = Field(None, ge=0, le=5, description="Rubric score, 0 to 5.")
+    score: float | None = Field(None, ge=0, le=5, description="Overall score, 0 to 5.")
+    rubric: dict[Text, int] | None = Field(
+        None, max_length=20, description="Rubric criterion -> score, on the scales of the policy's [feedback] rubric."
+    )
+    csat: int | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1 to 5.")
+    correction: Text | None = Field(
+        None, max_length=50, description="The right intent (a call-centre agent's correction; the caller is recorded as its author)."
+    )
     text: Text | None = Field(None, max_length=4000, description="Free text; kept only with consent, masked as the input policy masks.")
-    consent: bool = Field(False, description="The user agreed to this feedback being used for learning.")
+    consent: bool = Field(False, description="The customer agreed to this feedback being used for learning.")
 
     @field_validator("thumbs", mode="before")
     @classmethod
@@ -97,18 +105,14 @@ def list_traces(
 
 
 @router.post("/v1/feedback", tags=["traces"], response_model=FeedbackOut, responses=responses(400, 401, 404, 413, 429))
-def feedback(body: FeedbackIn, request: Request, view: TraceView = Depends(trace_view)) -> FeedbackOut:
-    """Grade a trace the caller may see (thumbs or score); free text is masked before it is stored."""
+def feedback(
+    body: FeedbackIn, request: Request, view: TraceView = Depends(trace_view), principal: Principal = Depends(authenticate)
+) -> FeedbackOut:
+    """Grade or correct a trace the caller may see; free text is masked before it is stored, and only
+    feedback with `consent` is ever learned from."""
     gateway = gateway_of(request)
     gateway.writer.flush(timeout=5)
-    outcome = traces.record_feedback(
-        gateway.ws,
-        body.trace_id,
-        view=view,
-        thumbs=body.thumbs,
-        score=body.score,
-        text=body.text,
-        consent=body.consent,
-        pii=live_policy(request).pii,
-    )
+    fields = body.model_dump(exclude={"trace_id"}, exclude_none=True)
+    policy = live_policy(request)
+    outcome = record_feedback(gateway.ws, body.trace_id, view=view, author=Author.of(principal, policy), policy=policy, **fields)
     return FeedbackOut(trace_id=body.trace_id, outcome=outcome)

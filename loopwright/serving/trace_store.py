@@ -18,13 +18,11 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from loopwright.digests import utc_now
-from loopwright.errors import InvalidInput
+from loopwright.digests import utc_now, utc_stamp
 from loopwright.serving.trace import Trace
 from loopwright.store.schema import TraceRow
 
@@ -226,24 +224,13 @@ class TraceWriter:
                 log.error("trace writer: dropping %s: %s", row["id"], str(exc).splitlines()[0])
 
 
-def stamp(when: str) -> str:
-    """An ISO-8601 time in the fixed-width UTC form traces are stored in, so text order is time order."""
-    try:
-        moment = datetime.fromisoformat(when.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInput(f"invalid time {when!r}", hint="ISO-8601, e.g. 2026-11-29T08:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def load_records(ws: Workspace, *, since: str | None = None, until: str | None = None, ids: Sequence[str] | None = None):
     """Full trace records (with current outcome) for reports and analysis."""
     query = sa.select(TraceRow.record, TraceRow.outcome).order_by(TraceRow.ts)
     if since:
-        query = query.where(TraceRow.ts >= stamp(since))
+        query = query.where(TraceRow.ts >= utc_stamp(since))
     if until:
-        query = query.where(TraceRow.ts < stamp(until))
+        query = query.where(TraceRow.ts < utc_stamp(until))
     if ids is not None:
         query = query.where(TraceRow.id.in_(list(ids)))
     with ws.session() as s:

@@ -116,7 +116,7 @@ class TraceRow(Base):
 
 
 class FeedbackRow(Base):
-    """Thumbs, a rubric score or free text on one trace, with the consent flag."""
+    """Thumbs, scores, a correction or free text on one trace, who gave it, and whether it may be learned from."""
 
     __tablename__ = "feedback"
 
@@ -128,6 +128,26 @@ class FeedbackRow(Base):
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     consent: Mapped[bool] = mapped_column(Boolean)
+    rubric: Mapped[str | None] = mapped_column(Text, nullable=True)  # canonical JSON: {criterion: score}
+    csat: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1..5
+    correction: Mapped[str | None] = mapped_column(String(50), nullable=True)  # the right intent
+    author: Mapped[str | None] = mapped_column(String(200), nullable=True)  # who gave it: subject, key id or named agent
+    author_role: Mapped[str | None] = mapped_column(String(50), nullable=True)
+
+
+class ReviewRow(Base):
+    """One spot-check decision on one item of a curated dataset; the latest per item counts."""
+
+    __tablename__ = "dataset_reviews"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[str] = mapped_column(String(64), index=True)  # the dataset artifact's digest
+    item: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(16))  # approve | reject | relabel
+    label: Mapped[str | None] = mapped_column(String(50), nullable=True)  # the new intent, for relabel
+    reviewer: Mapped[str] = mapped_column(String(200))
+    scripted: Mapped[bool] = mapped_column(Boolean)
+    ts: Mapped[str] = mapped_column(String(32))
 
 
 class ReleaseRow(Base):

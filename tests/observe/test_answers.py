@@ -153,7 +153,7 @@ def test_grades_real_gateway_answers_from_their_traces(triaged_bank):
     """Held-out questions through the real gateway: graded from the in-process trace and from the stored one alike."""
     from pathlib import Path
 
-    from loopwright.observe.traces import load_traces
+    from loopwright.serving.trace_store import load_traces
     from loopwright.samples.bank import REFERENCE_DATE
     from loopwright.serving.pipeline import ChatRequest, Gateway
 

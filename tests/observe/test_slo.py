@@ -14,7 +14,7 @@ from upstream import ThreadedServer
 from loopwright.cli import app as cli
 from loopwright.errors import InvalidInput
 from loopwright.observe import slo
-from loopwright.observe.traces import record_feedback
+from loopwright.learning.feedback import record_feedback
 from loopwright.serving.trace_store import load_traces
 from loopwright.policy.loader import load_policy
 from loopwright.policy.principal import Principal

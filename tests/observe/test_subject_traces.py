@@ -1,6 +1,7 @@
 """A data-subject request covers traces and feedback: exported whole, erased without breaking the audit chain."""
 
-from loopwright.observe.traces import get_trace, record_feedback
+from loopwright.learning.feedback import record_feedback
+from loopwright.observe.traces import get_trace
 from loopwright.policy.subjects import erase_subject, export_subject
 from loopwright.registry.receipts import verify_chain
 from loopwright.serving.pipeline import ChatRequest, Gateway

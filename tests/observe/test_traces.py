@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from loopwright.errors import InvalidInput, NotFound
-from loopwright.observe.traces import get_trace, list_traces, record_feedback
+from loopwright.learning.feedback import record_feedback
+from loopwright.observe.traces import get_trace, list_traces
 from loopwright.serving.trace_store import TraceWriter, load_records
 
 

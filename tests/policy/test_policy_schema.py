@@ -58,6 +58,8 @@ def test_the_sample_policy_loads_with_every_section():
     admin = Principal("larkspur-staff", "admin", ("retail", "staff"))
     assert policy.sensitivity.ceiling_for(agent) == "internal" and policy.sensitivity.ceiling_for(admin) == "restricted"
     assert policy.sensitivity.ceiling_for(Principal("unknown", "x")) == "public"
+    assert set(policy.feedback.rubric) == {"resolved", "accurate", "tone"} and policy.feedback.correctors == ("agent", "admin")
+    assert (policy.learning.review_min_items, policy.learning.max_rejection_rate) == (50, 0.1)
 
 
 @pytest.mark.parametrize(

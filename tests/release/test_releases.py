@@ -8,7 +8,7 @@ import pytest
 
 from loopwright.corpus import commits
 from loopwright.errors import ConflictError, NotFound
-from loopwright.observe.traces import record_feedback
+from loopwright.learning.feedback import record_feedback
 from loopwright.policy.principal import Principal
 from loopwright.registry import artifacts
 from loopwright.registry.receipts import list_receipts, verify_chain
