@@ -13,7 +13,7 @@ import sys
 import typer
 
 from loopwright import __version__
-from loopwright.cli import audit, corpus, demo, deploy, flags, gateway, model, policy, registry, release, simulate, tools, triage, workspace
+from loopwright.cli import audit, corpus, demo, deploy, flags, gateway, learn, model, policy, registry, release, simulate, tools, triage, workspace
 from loopwright.errors import LoopwrightError
 
 try:  # typer vendors click (typer._click) since 0.2x: its usage errors are that copy's classes
@@ -44,6 +44,7 @@ app.add_typer(policy.app, name="policy")
 app.add_typer(policy.subject_app, name="subject")
 app.add_typer(tools.app, name="tools")
 app.add_typer(flags.app, name="flags")
+app.add_typer(learn.app, name="learn")
 
 
 def _version(value: bool) -> None:

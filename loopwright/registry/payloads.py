@@ -26,6 +26,7 @@ prefix instead of a member here. Tool receipts are one family: the action is
     |   +-- ModelRegister, AdapterRegister
     |   +-- CorpusCommit, CorpusRevert
     |   +-- TriageFit                 triage.fit (a training job)
+    |   +-- AdapterTrain              adapter.train (a training job: an adapter on the triage model)
     +-- ToolAction                    tool.<name>
 """
 
@@ -62,6 +63,7 @@ class Action(StrEnum):
     CORPUS_COMMIT = "corpus.commit"
     CORPUS_REVERT = "corpus.revert"
     TRIAGE_FIT = "triage.fit"
+    ADAPTER_TRAIN = "adapter.train"
     TOOL = "tool"  # stored as tool.<name>
 
 
@@ -484,6 +486,30 @@ class TriageFit(ArtifactRegister):
 
     action = Action.TRIAGE_FIT
     details: FitRegistration | None = None
+
+
+class AdapterTraining(Registration):
+    """An adapter training job: what it trained on and from, under which caps, and what it measured."""
+
+    job_id: str = Field(description="The training job's id.")
+    target: str = Field(description="What the adapter adapts: `triage`.")
+    dataset: str = Field(description="The dataset artifact's ref.")
+    data_digest: str = Field(description="The dataset artifact's digest.")
+    base: str = Field(description="The base model's ref: the adapter serves only beside it.")
+    base_digest: str
+    caps: dict[str, Any] = Field(description="The policy caps the job ran under.")
+    config: dict[str, Any] = Field(description="The training config (rank, alpha, learning rate, epochs, modules, seed).")
+    metrics: dict[str, Any] = Field(description="Held-out accuracy before and after, the target intent's defect rate, forgetting.")
+    cache_hit: bool = Field(description="The trained files came from the training cache.")
+    seconds: float = Field(description="Training time (or the cache lookup).")
+    examples_per_s: float = Field(description="Training throughput when it trained (0 on a cache hit).")
+
+
+class AdapterTrain(ArtifactRegister):
+    """A training job: a LoRA adapter trained on a dataset and registered, bound to its base's digest."""
+
+    action = Action.ADAPTER_TRAIN
+    details: AdapterTraining | None = None
 
 
 # ---- tools -------------------------------------------------------------------------------------
