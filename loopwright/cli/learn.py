@@ -35,7 +35,7 @@ def adapter(
     rank: Annotated[int, typer.Option(help="LoRA rank r (policy cap [adapters.triage] max_rank).")] = 8,
     alpha: Annotated[int, typer.Option(help="LoRA alpha: the update is scaled by alpha / r (cap max_alpha).")] = 16,
     lr: Annotated[float, typer.Option(help="Peak learning rate, decayed linearly (cap max_lr).")] = 1e-3,
-    epochs: Annotated[int, typer.Option(help="Passes over the training split (cap max_epochs).")] = 3,
+    epochs: Annotated[int, typer.Option(help="Passes over the training split (cap max_epochs).")] = 2,
     batch_size: Annotated[int, typer.Option(help="Examples per optimiser step.")] = 16,
     target_modules: Annotated[str, typer.Option(help="Comma-separated MiniLM modules to adapt (cap target_modules).")] = "query,key,value,dense",
     seed: Annotated[int, typer.Option(help="Seeds the split, the LoRA initialisation, the batch order and dropout.")] = 0,
