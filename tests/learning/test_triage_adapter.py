@@ -131,3 +131,18 @@ def test_served_vectors_are_pefts_and_retrieval_vectors_do_not_change(triaged_ba
     assert np.abs(served - reference).max() < tolerance
     assert np.abs(served - plain).max() > 10 * tolerance  # the adapter did change the triage vectors...
     assert np.array_equal(embedder.encode(texts), plain) and np.array_equal(embedder.encode_query(texts[0]), query)  # ...and only those
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_cli_refuses_a_request_over_a_cap_in_one_line(triaged_bank):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LOOPWRIGHT_WORKSPACE": str(triaged_bank.root)}
+    before = _counts(triaged_bank)
+    proc = subprocess.run([sys.executable, "-m", "loopwright", "learn", "adapter", "--target", "triage", "dataset/bank-grace", "--rank", "32"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith("error: --rank 32 is over the policy cap [adapters.triage] max_rank = 16") and proc.stderr.count("\n") == 1
+    assert _counts(triaged_bank) == before
