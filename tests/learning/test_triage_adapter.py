@@ -108,7 +108,7 @@ def test_an_adapter_for_another_base_is_refused_at_release(triaged_bank):
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_served_vectors_are_pefts_and_retrieval_vectors_do_not_change(triaged_bank):
-    """The hooks that serve the adapter compute what PEFT computes, and only for the adapted call."""
+    """The hooks that serve the adapter compute what PEFT computes, and only inside the adapted call."""
     import torch
     from peft import PeftModel
     from transformers import AutoModel, AutoTokenizer
@@ -117,20 +117,26 @@ def test_served_vectors_are_pefts_and_retrieval_vectors_do_not_change(triaged_ba
 
     ws = triaged_bank
     adapter = train_tiny_adapter(ws).artifact
-    files = {p: read_file(ws, adapter, p) for p in adapter.files}
+    lora = triage_adapter.lora_delta({p: read_file(ws, adapter, p) for p in adapter.files})
     texts = ["is the chargeback grace still running on my refund?", "¿cuándo termina la gracia de contracargo?"]
-    embedder = get_embedder()
-    plain = embedder.encode(texts)
-    query = embedder.encode_query(texts[0])
-    served = embedder.encode_adapted(texts, triage_adapter.lora_delta(files))
-    reference_model = PeftModel.from_pretrained(AutoModel.from_pretrained(model_path(), dtype=torch.float32), materialize(ws, adapter)).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_path())
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    plain_model = AutoModel.from_pretrained(model_path(), dtype=torch.float32).eval()
+    reference_model = PeftModel.from_pretrained(AutoModel.from_pretrained(model_path(), dtype=torch.float32), materialize(ws, adapter)).eval()
     with torch.no_grad():
-        reference = pooled(reference_model, tokenizer(texts, padding=True, return_tensors="pt")).numpy()
-    tolerance = 1e-5 if embedder.dtype == "float32" else 2e-3  # a bf16 encoder serves bf16 vectors
-    assert np.abs(served - reference).max() < tolerance
-    assert np.abs(served - plain).max() > 10 * tolerance  # the adapter did change the triage vectors...
-    assert np.array_equal(embedder.encode(texts), plain) and np.array_equal(embedder.encode_query(texts[0]), query)  # ...and only those
+        reference, plain = pooled(reference_model, batch).numpy(), pooled(plain_model, batch).numpy()
+        with lora.attached(plain_model):  # the serving hooks, in float32
+            hooked = pooled(plain_model, batch).numpy()
+        unhooked = pooled(plain_model, batch).numpy()
+    change = np.abs(reference - plain).max()
+    assert change > 1e-5 and np.abs(hooked - reference).max() < change / 100  # PEFT's output, to float32 rounding
+    assert np.array_equal(unhooked, plain)  # the hooks are gone after the block
+    # The process encoder (float32 or bf16, as measured faster here) serves the adapted vectors, and only those.
+    embedder = get_embedder()
+    before, query = embedder.encode(texts), embedder.encode_query(texts[0])
+    served = embedder.encode_adapted(texts, lora)
+    assert (served * reference).sum(axis=1).min() > 0.999  # cosine to PEFT's vectors
+    assert np.array_equal(embedder.encode(texts), before) and np.array_equal(embedder.encode_query(texts[0]), query)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
