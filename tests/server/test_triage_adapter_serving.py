@@ -54,9 +54,12 @@ def test_rollback_detaches_the_adapter_within_a_second_with_no_failed_requests(t
     releases.start(ws, "adapter:triage", adapter.ref, canary=1.0, skip_gate=True, reason="every caller on the adapter")
     before = {slot: s.stable.digest for slot, s in get_deployment(ws).slots.items() if s.stable is not None}
     key = new_key(ws)
-    with ServeProcess(ws.root) as server:
+    server = ServeProcess(ws.root).wait_ready(timeout=600)  # a busy shared machine starts torch slowly
+    try:
         result = switch_under_load(server.url, key, MODEL, lambda: releases.rollback(ws, "adapter:triage", reason="detach under load"),
                                    questions=LOAD_QUESTIONS, served=lambda body: body["loopwright"]["triage_adapter"] or "base")
+    finally:
+        server.stop()
     assert result.requests and result.failed == 0, {status for _, status, _ in result.requests}
     assert adapter.ref in result.served_before()
     assert result.took(adapter.ref) < 1.0, f"the adapter still triaged {result.took(adapter.ref):.2f} s after the rollback"
