@@ -20,8 +20,8 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -163,6 +163,28 @@ class Embedder:
                 if self._query_depth == 0:  # the last query out restores batch threading
                     self._torch.set_num_threads(self.batch_threads)
 
+    def encode_adapted(self, texts: list[str], lora: LoraDelta, *, batch_size: int = 64) -> np.ndarray:
+        """(N, 384) unit vectors from the encoder with `lora` added to its Linear layers, for this call only.
+
+        The LoRA branches hang on the shared model as forward hooks while this
+        call holds the embedder's lock, which every other forward also takes, so
+        no other caller (retrieval, the base triage) ever runs with them.
+        """
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        if not texts:
+            return out
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        with self._lock, ExitStack() as stack:
+            if len(texts) == 1:  # the request path: one thread, as for a query (see query_threads)
+                stack.enter_context(self.query_threads())
+            else:
+                self._torch.set_num_threads(self.batch_threads)
+            stack.enter_context(lora.attached(self._model))
+            for start in range(0, len(order), batch_size):
+                idx = order[start : start + batch_size]
+                out[idx] = self._forward([texts[i] for i in idx])
+        return out
+
     def encode_query(self, text: str) -> np.ndarray:
         """(384,) float32 unit vector for one query; repeated queries come from a small cache."""
         return _cached_query(self, text).copy()
@@ -172,6 +194,43 @@ class Embedder:
 def _cached_query(embedder: Embedder, text: str) -> np.ndarray:
     with embedder._lock, embedder.query_threads():
         return embedder._forward([text], model=embedder._query_model())[0]
+
+
+class LoraDelta:
+    """LoRA branches for some of the encoder's Linear layers: `y = W x + b + scale * B (A x)`.
+
+    `weights` maps a module path (`encoder.layer.0.attention.self.query`) to its
+    (A (r, in), B (out, r)) float32 tensors, as PEFT trains and saves them.
+    """
+
+    def __init__(self, weights: Mapping[str, tuple[object, object]], scale: float):
+        self.weights = dict(weights)
+        self.scale = float(scale)
+        self._cast: dict[object, dict[str, tuple[object, object]]] = {}  # dtype -> weights in that dtype
+
+    @contextmanager
+    def attached(self, model) -> Iterator[None]:
+        """Hook the branches onto `model`'s modules for the block; they are removed on exit, whatever happens."""
+        modules = dict(model.named_modules())
+        dtype = next(model.parameters()).dtype
+        weights = self._cast.get(dtype)
+        if weights is None:  # a bf16 encoder adds a bf16 branch: computed in the layer's own dtype
+            weights = self._cast[dtype] = {m: (a.to(dtype), b.to(dtype)) for m, (a, b) in self.weights.items()}
+        handles = []
+        try:
+            for name, (a, b) in weights.items():
+                handles.append(modules[name].register_forward_hook(_lora_hook(a, b, self.scale)))
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
+
+
+def _lora_hook(a, b, scale: float):
+    def hook(module, inputs, output):
+        return output + scale * ((inputs[0] @ a.T) @ b.T)  # (B, T, in) -> (B, T, r) -> (B, T, out)
+
+    return hook
 
 
 def _hidden(output):

@@ -1,7 +1,9 @@
-"""`loopwright learn`: the self-learning plane's data side: curate feedback into a dataset, spot-check it."""
+"""`loopwright learn`: the self-learning plane: curate feedback into a dataset, spot-check it, train an adapter on it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +19,8 @@ from loopwright.learning.review import Decision, parse_decisions, record_decisio
 from loopwright.policy.loader import deployed_policy
 from loopwright.registry.artifacts import resolve
 
-app = typer.Typer(help="Self-learning data: curate consented feedback into datasets, and spot-check them before training.", no_args_is_help=True)
+app = typer.Typer(help="Self-learning: curate consented feedback into datasets, spot-check them, and train adapters on them "
+                  "within the policy's caps, released like any change.", no_args_is_help=True)
 
 
 @app.command("curate", epilog="Example: loopwright learn curate --target triage --since 2026-11-22T00:00:00Z")
@@ -110,3 +113,85 @@ def review(
         c.print("ready for training" if status.ready else "not ready for training yet")
 
     emit(status.to_dict(), json, render)
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Callable[[int, int, float], None] | None]:
+    """A rich progress bar over optimiser steps, with loss and examples/s; none with --json."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn("training adapter"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("adapter", total=None, loss="-")
+        yield lambda step, total, loss: bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
+
+
+@app.command(epilog="Example: loopwright learn adapter --target triage dataset/bank-grace --rank 8 --release")
+def adapter(
+    dataset: Annotated[str, typer.Argument(help="Dataset artifact with examples.jsonl (text, intent, language, source).")],
+    target: Annotated[str, typer.Option(help="What to adapt: triage (the intent classifier).")] = "triage",
+    rank: Annotated[int, typer.Option(help="LoRA rank r (policy cap [adapters.triage] max_rank).")] = 8,
+    alpha: Annotated[int, typer.Option(help="LoRA alpha: the update is scaled by alpha / r (cap max_alpha).")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate, decayed linearly (cap max_lr).")] = 1e-3,
+    epochs: Annotated[int, typer.Option(help="Passes over the training split (cap max_epochs).")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Examples per optimiser step.")] = 16,
+    target_modules: Annotated[str, typer.Option(help="Comma-separated MiniLM modules to adapt (cap target_modules).")] = "query,key,value,dense",
+    seed: Annotated[int, typer.Option(help="Seeds the split, the LoRA initialisation, the batch order and dropout.")] = 0,
+    base: Annotated[str | None, typer.Option(help="The triage model to adapt; default: the one live on model:triage.")] = None,
+    name: Annotated[str, typer.Option(help="Artifact name: it becomes adapter/NAME@N.")] = "triage",
+    intent: Annotated[str | None, typer.Option(help="The intent whose defect rate is reported; default: the most missed before.")] = None,
+    release: Annotated[bool, typer.Option("--release/--no-release", help="Release it on adapter:triage: golden gate, then a canary.")] = False,
+    canary: Annotated[float, typer.Option(help="Canary share in percent with --release.")] = 10.0,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Train a LoRA adapter (and head) on the triage model from a dataset, within the policy's caps; print held-out accuracy
+    before and after, the target intent's defect rate and forgetting. The adapter is bound to its base head's digest."""
+    from loopwright.errors import InvalidInput
+    from loopwright.learning.adapters import learn_triage_adapter
+    from loopwright.training.triage_adapter import TriageAdapterConfig
+
+    if target != "triage":
+        raise InvalidInput(f"--target {target!r} is not one this command trains", hint="--target triage")
+    modules = tuple(m.strip() for m in target_modules.split(",") if m.strip())
+    config = TriageAdapterConfig(rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, target_modules=modules, seed=seed)
+    ws = open_workspace(workspace)
+    with _progress(json) as progress:
+        job = learn_triage_adapter(ws, dataset, config, base=base, name=name, intent=intent, progress=progress)
+    outcome = None
+    if release:
+        from loopwright.release.releases import release_new_artifact
+
+        reason = f"learn adapter {job.job_id}: {job.metrics['target']['intent']} defect rate " \
+                 f"{job.metrics['target']['before']['defect_rate']} -> {job.metrics['target']['after']['defect_rate']}"
+        outcome = release_new_artifact(ws, "adapter:triage", job.artifact.ref, reason=reason, canary=canary / 100)
+    emit({**job.to_dict(), "release": outcome}, json, lambda c: _render(c, job, outcome))
+    if outcome is not None and outcome["state"] == "rejected":
+        raise typer.Exit(1)
+
+
+def _render(c, job, outcome) -> None:
+    m = job.metrics
+    table = Table("held-out", "n", "before", "after", title=m["split_rule"])
+    before, after = m["held_out"]["before"], m["held_out"]["after"]
+    for group in ("by_intent", "by_language"):
+        for key, b in before[group].items():
+            table.add_row(key, str(b["n"]), f"{b['accuracy']:.3f}", f"{after[group][key]['accuracy']:.3f}")
+    table.add_row("all", str(before["overall"]["n"]), f"{before['overall']['accuracy']:.3f}", f"{after['overall']['accuracy']:.3f}")
+    c.print(table)
+    t = m["target"]
+    c.print(f"{t['intent']} defect rate {t['before']['defect_rate']:.3f} {t['before']['ci95']} -> {t['after']['defect_rate']:.3f} "
+            f"{t['after']['ci95']} (n = {t['n']}); before it went to {t['before']['confused_as'] or '-'}")
+    f = m["forgetting"]
+    c.print(f"forgetting on {f['rows']}: worst drop {f['worst_drop_points']:.1f} points "
+            f"({'within' if f['within_1_point'] else 'NOT within'} 1 point)")
+    how = "from the cache" if job.cache_hit else f"trained at {job.examples_per_s:.1f} examples/s"
+    c.print(f"{job.artifact.short}  job {job.job_id}  {how} in {job.seconds:.1f} s"
+            + ("" if job.registered else "  (already registered)"))
+    if outcome is not None:
+        from loopwright.cli.release import print_release_outcome
+
+        print_release_outcome(c, "adapter:triage", outcome)

@@ -19,6 +19,8 @@ on_fail = "decline"
 [retrieval]                  # see loopwright.corpus.rules.RetrievalRules
 [adapters]                   # LoRA caps, enforced at registration and at load
 max_rank = 16
+[adapters.triage]            # the triage encoder's: rank, alpha, learning rate, epochs, bytes, modules
+max_epochs = 4
 [access]                     # who reads and grades which traces, and reads /metrics
 operators = ["admin"]
 [slo.objectives.availability]  # service-level objectives over the traces; burn-rate alerts to a webhook
@@ -171,6 +173,25 @@ class ValidatorRule(BaseModel):
     )
 
 
+class TriageAdapterCaps(_Strict):
+    """Limits on a LoRA adapter for the triage encoder (`[adapters.triage]`): checked on the training request,
+    before any work, and on the trained adapter when it is registered, released and loaded."""
+
+    max_rank: int = Field(16, strict=True, ge=1, description="Largest LoRA rank (r).")
+    max_alpha: int = Field(32, strict=True, ge=1, description="Largest LoRA alpha (the update is scaled by alpha / r).")
+    max_lr: float = Field(2e-3, gt=0, description="Largest peak learning rate a training job may ask for.")
+    max_epochs: int = Field(8, strict=True, ge=1, description="Most passes over the training examples.")
+    max_bytes: int = Field(
+        4 * 1024 * 1024, strict=True, ge=1, description="Largest size of the adapter's files together (LoRA weights and head), in bytes."
+    )
+    target_modules: tuple[str, ...] = Field(
+        ("query", "key", "value", "dense"),
+        min_length=1,
+        description="MiniLM module names (the last part of the path) an adapter may modify: "
+        "attention's query, key, value, and the dense projections after attention and in the feed-forward block.",
+    )
+
+
 class AdapterCaps(_Strict):
     """Limits on LoRA adapters: checked when one is registered and again when the backend loads it."""
 
@@ -182,6 +203,9 @@ class AdapterCaps(_Strict):
         ("q_proj", "k_proj", "v_proj", "o_proj"),
         min_length=1,
         description="Module names (the last part of the path, as `q_proj`) an adapter may modify; any other is refused.",
+    )
+    triage: TriageAdapterCaps = Field(
+        default_factory=TriageAdapterCaps, description="Caps of adapters on the triage encoder (`adapter:triage`), training included."
     )
 
 

@@ -30,6 +30,8 @@ prefix instead of a member here. Tool receipts are one family: the action is
 
     |   +-- DatasetCurate             dataset.curate (feedback curated into a dataset)
     +-- DatasetReview                 dataset.review (spot checks on a curated dataset)
+
+    |   +-- AdapterTrain              adapter.train (a training job: an adapter on the triage model)
     +-- ToolAction                    tool.<name>
 """
 
@@ -70,6 +72,8 @@ class Action(StrEnum):
 
     DATASET_CURATE = "dataset.curate"
     DATASET_REVIEW = "dataset.review"
+
+    ADAPTER_TRAIN = "adapter.train"
     TOOL = "tool"  # stored as tool.<name>
 
 
@@ -559,6 +563,29 @@ class DatasetReview(Payload):
     action = Action.DATASET_REVIEW
     after: ReviewTally
     details: ReviewSession | None = None
+
+class AdapterTraining(Registration):
+    """An adapter training job: what it trained on and from, under which caps, and what it measured."""
+
+    job_id: str = Field(description="The training job's id.")
+    target: str = Field(description="What the adapter adapts: `triage`.")
+    dataset: str = Field(description="The dataset artifact's ref.")
+    data_digest: str = Field(description="The dataset artifact's digest.")
+    base: str = Field(description="The base model's ref: the adapter serves only beside it.")
+    base_digest: str
+    caps: dict[str, Any] = Field(description="The policy caps the job ran under.")
+    config: dict[str, Any] = Field(description="The training config (rank, alpha, learning rate, epochs, modules, seed).")
+    metrics: dict[str, Any] = Field(description="Held-out accuracy before and after, the target intent's defect rate, forgetting.")
+    cache_hit: bool = Field(description="The trained files came from the training cache.")
+    seconds: float = Field(description="Training time (or the cache lookup).")
+    examples_per_s: float = Field(description="Training throughput when it trained (0 on a cache hit).")
+
+
+class AdapterTrain(ArtifactRegister):
+    """A training job: a LoRA adapter trained on a dataset and registered, bound to its base's digest."""
+
+    action = Action.ADAPTER_TRAIN
+    details: AdapterTraining | None = None
 
 
 # ---- tools -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import httpx
 
 @dataclass
 class SwitchResult:
-    """Every request as (start time, HTTP status, corpus commit served), and when the switch happened."""
+    """Every request as (start time, HTTP status, version served: a corpus commit by default), and when the switch happened."""
 
     switched_at: float
     outcome: Any
@@ -37,12 +37,18 @@ class SwitchResult:
         return [commit for start, _, commit in self.requests if start < self.switched_at]
 
 
+def served_commit(body: dict[str, Any]) -> str | None:
+    """The corpus commit a reply's `loopwright` object names."""
+    return (body.get("loopwright", {}).get("retrieval") or {}).get("commit")
+
+
 def switch_under_load(
     url: str, key: str, model: str, switch: Callable[[], Any], *, questions: Sequence[str], clients: int = 32,
-    before_s: float = 2.0, after_s: float = 2.5,
+    before_s: float = 2.0, after_s: float = 2.5, served: Callable[[dict[str, Any]], str | None] = served_commit,
 ) -> SwitchResult:
     """`clients` callers ask the gateway at `url` the `questions` in turn, in a loop; after `before_s`, `switch()`
-    runs; `after_s` later all stop. The questions should be answered from the corpus (so each reply names its commit)."""
+    runs; `after_s` later all stop. `served(reply)` says which version answered: by default the corpus commit (the
+    questions should then be answered from the corpus)."""
     requests: list[tuple[float, int, str | None]] = []
     lock, stop = threading.Lock(), threading.Event()
 
@@ -54,7 +60,7 @@ def switch_under_load(
                 body = {"model": model, "messages": [{"role": "user", "content": questions[(i + n) % len(questions)]}], "user": f"load-{i}"}
                 try:
                     r = http.post("/v1/chat/completions", json=body)
-                    commit = (r.json().get("loopwright", {}).get("retrieval") or {}).get("commit") if r.status_code == 200 else None
+                    commit = served(r.json()) if r.status_code == 200 else None
                     status = r.status_code
                 except httpx.HTTPError:
                     status, commit = 0, None

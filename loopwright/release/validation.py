@@ -18,7 +18,8 @@ def check_servable(ws: Workspace, artifact: Artifact, slot: str | None = None) -
     """Raise `InvalidInput` naming the problem when `artifact` could not be served on `slot`.
 
     An adapter is checked against the model deployed on the slot of the same role
-    (`adapter:small` against `model:small`), else its own base, and the policy's caps.
+    (`adapter:small` against `model:small`, `adapter:triage` against `model:triage`),
+    else its own base, and the policy's caps.
     """
     from loopwright.policy.loader import policy_from_artifact
     from loopwright.serving.prompts import PromptBundle
@@ -80,10 +81,17 @@ def _check_model(ws: Workspace, model: Artifact) -> None:
 
 def _check_adapter(ws: Workspace, adapter: Artifact, slot: str | None) -> None:
     from loopwright.hf.adapters import verify_adapter
+    from loopwright.serving import triage_adapter
 
     role = slot.partition(":")[2] if slot else ""
     model_slot = get_deployment(ws).slots.get(f"model:{role}") if role else None
-    verify_adapter(ws, adapter, base=model_slot.stable if model_slot and model_slot.stable else None)
+    base = model_slot.stable if model_slot and model_slot.stable else None
+    if triage_adapter.is_triage_adapter(adapter) or slot == triage_adapter.SLOT:
+        if slot is not None and slot != triage_adapter.SLOT:
+            raise InvalidInput(f"{adapter.ref} is a triage adapter; slot {slot} adapts a causal LM", hint=f"release it on {triage_adapter.SLOT}")
+        triage_adapter.verify(ws, adapter, base)  # against the head live on model:triage, else its own
+        return
+    verify_adapter(ws, adapter, base=base)
 
 
 def deploy_checked(ws: Workspace, slot: str, ref: str, *, actor: str | None = None, reason: str = "") -> Receipt:

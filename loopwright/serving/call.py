@@ -134,6 +134,7 @@ def loopwright_object(t: Trace) -> dict[str, Any]:
         "trace_id": t.id,
         "intent": t.triage.intent if t.triage else None,
         "confidence": t.triage.confidence if t.triage else None,
+        "triage_adapter": t.triage.adapter if t.triage else None,
         "tier": t.tier,
         "channel": t.channel,
         "citations": [c.model_dump(mode="json", exclude_unset=True) for c in t.citations],

@@ -101,12 +101,28 @@ class Components:
         return self.keep_warm("policy", artifact.digest, lambda: policy_from_artifact(self.ws, artifact))
 
     def triage(self, bundle: Bundle):
+        """The bundle's triage model: the `model:triage` head, or the `adapter:triage` adapter over it when the
+        bundle names one bound to that head. An adapter that no longer fits (another head went live, the caps
+        tightened) is logged and the head alone serves: the request does not fail for it."""
         artifact = bundle.get("model:triage")
         if artifact is None:
             return None
         from loopwright.serving.triage import TriageModel
 
-        return self.keep_warm("triage", artifact.digest, lambda: TriageModel.load(self.ws, artifact))
+        base = self.keep_warm("triage", artifact.digest, lambda: TriageModel.load(self.ws, artifact))
+        adapter = bundle.get("adapter:triage")
+        if adapter is None:
+            return base
+        return self.keep_warm("triage-adapter", f"{adapter.digest}:{artifact.digest}", lambda: self._adapted(adapter, artifact, base))
+
+    def _adapted(self, adapter: Artifact, artifact: Artifact, base):
+        from loopwright.serving.triage_adapter import load_adapted
+
+        try:
+            return load_adapted(self.ws, adapter, artifact)
+        except LoopwrightError as exc:
+            log.error("adapter:triage %s not served, the base head serves alone: %s", adapter.ref, exc.one_line())
+            return base
 
     @staticmethod
     def require(bundle: Bundle, slot: str) -> Artifact:

@@ -48,6 +48,7 @@ from loopwright.serving.components import Components, NotDeployed
 from loopwright.serving.output_policy import OutputPolicy
 from loopwright.serving.streaming import Stream
 from loopwright.serving.tokens import count_tokens
+from loopwright.serving.triage import AdaptedTriage
 from loopwright.serving.trace import (
     CacheLookup, Caller, Citation, ErrorRecord, PiiSummary, PolicyFired, RetrievalSummary, ReturnedCall, RouteRecord,
     SlotVersion, Tokens, Trace, TriageRecord, VerdictRecord,
@@ -230,6 +231,7 @@ class Gateway(Components):
             margin=round(result.margin, 4) if result else 0.0,
             top=[(name, round(p, 4)) for name, p in result.top] if result else [],
             model=model.ref if model else None,
+            adapter=triage.artifact.ref if isinstance(triage, AdaptedTriage) else None,
         )
         routing = call.rp.routing
         if call.intent in routing.out_of_scope_intents and call.principal.role in routing.out_of_scope_roles:

@@ -125,6 +125,7 @@ class TriageRecord(_Record):
     margin: float = Field(0.0, description="Top probability minus the runner-up's.")
     top: list[tuple[str, float]] = Field(default_factory=list, description="The top intents with probabilities.")
     model: str | None = Field(None, description="The triage artifact's ref.")
+    adapter: str | None = Field(None, description="The `adapter:triage` artifact's ref, when one triaged the call.")
 
 
 class RouteRecord(_Record):

@@ -6,7 +6,9 @@
 
 The head is fitted by `loopwright.training.triage` into a `model/triage`
 artifact (`head.json`: weights, classes, temperature; plain JSON, never a
-pickle); this module loads one, verified, and predicts with it.
+pickle); this module loads one, verified, and predicts with it. An adapter on
+slot `adapter:triage` (`loopwright.serving.triage_adapter`) is served as an
+`AdaptedTriage`: the same encoder with LoRA branches for that call, and its own head.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from loopwright.embedding import DIM, MODEL_NAME, Embedder, get_embedder
+from loopwright.embedding import DIM, MODEL_NAME, Embedder, LoraDelta, get_embedder
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from loopwright.registry.artifacts import Artifact, read_file, resolve
 from loopwright.registry.deployment import get_deployment
@@ -91,7 +93,11 @@ class TriageModel:
         """Load `artifact` (or a ref to one); its head.json is verified against its digest."""
         if isinstance(artifact, str):
             artifact = resolve(ws, artifact, kind="model")
-        raw = read_file(ws, artifact, "head.json")
+        return cls.from_head(artifact, read_file(ws, artifact, "head.json"))
+
+    @classmethod
+    def from_head(cls, artifact: Artifact, raw: bytes, **extra: Any) -> TriageModel:
+        """A model from the bytes of a head.json (a base's, or an adapter's retrained head) held by `artifact`."""
         try:
             doc = json.loads(raw)
             if doc["format"] != HEAD_FORMAT:
@@ -113,7 +119,7 @@ class TriageModel:
                 f"this process embeds with {MODEL_NAME} ({DIM})",
                 hint="fit it again with `loopwright triage fit`",
             )
-        return cls(artifact, classes, coef, intercept, temperature, embedder_id)
+        return cls(artifact, classes, coef, intercept, temperature, embedder_id, **extra)
 
     @classmethod
     def deployed(cls, ws: Workspace, channel: str = "stable") -> TriageModel:
@@ -136,9 +142,11 @@ class TriageModel:
         cleaned = [clean_text(t) for t in texts]
         if not cleaned:
             return []
+        return self.predict_vectors(self._vectors(cleaned))
+
+    def _vectors(self, cleaned: list[str]) -> np.ndarray:
         embedder = self._embed()
-        vectors = embedder.encode_query(cleaned[0])[None, :] if len(cleaned) == 1 else embedder.encode(cleaned)
-        return self.predict_vectors(vectors)
+        return embedder.encode_query(cleaned[0])[None, :] if len(cleaned) == 1 else embedder.encode(cleaned)
 
     def predict_vectors(self, vectors: np.ndarray) -> list[TriageResult]:
         """Triage (N, 384) query vectors already made by the embedder (retrieval embeds the same query)."""
@@ -151,6 +159,21 @@ class TriageModel:
             margin = top[0][1] - (top[1][1] if k > 1 else 0.0)
             out.append(TriageResult(top[0][0], top[0][1], top, margin))
         return out
+
+
+@dataclass
+class AdaptedTriage(TriageModel):
+    """A triage adapter served: its own head over the shared encoder with the adapter's LoRA branches.
+
+    `artifact` is the adapter; `base` the `model/triage` head it was trained from and
+    is served beside (the same encoder serves retrieval and every channel unchanged).
+    """
+
+    base: TriageModel | None = None
+    lora: LoraDelta | None = field(default=None, repr=False)
+
+    def _vectors(self, cleaned: list[str]) -> np.ndarray:
+        return self._embed().encode_adapted(cleaned, self.lora)
 
 
 _warm: DigestCache[TriageModel] = DigestCache(limit=8)  # heads are ~200 KB; a few releases' worth stay warm

@@ -10,6 +10,7 @@ first time on this machine, then a copy) and puts it live on `model:reader`.
 
 from __future__ import annotations
 
+import json
 import shutil
 
 from loopwright.corpus import commits as corpus_commits
@@ -37,6 +38,18 @@ def _files(*names: str) -> dict[str, bytes]:
     return {name: (DATA_DIR / name).read_bytes() for name in names}
 
 
+def _grace_dataset(ws: Workspace) -> Artifact:
+    """`dataset/bank-grace`: the 600 labelled call-centre examples (chargeback grace against disputes) with a replay
+    set of 20 training rows per intent of `dataset/intents`, for `loopwright learn adapter --target triage`."""
+    from loopwright.learning.adapters import with_replay
+
+    examples = [{**json.loads(line), "source": "call-centre correction (sample)"}
+                for line in (DATA_DIR / "adapter_examples.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    source = artifacts.resolve(ws, "dataset/bank-adapter-examples")
+    return with_replay(ws, examples, name="bank-grace", replay="dataset/intents", per_intent=20, parents=[source.digest],
+                       provenance={**PROVENANCE, "source": "sample call-centre corrections plus a replay set of dataset/intents"})
+
+
 def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | None = None) -> list[Artifact]:
     """Register and deploy the sample (with `reader`, its trained reader too); returns the artifacts registered.
     `progress` follows the reader's training."""
@@ -55,6 +68,7 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
             _files("adapter_examples.jsonl"),
             provenance={**PROVENANCE, "note": "held back for the chargeback-grace adapter"},
         ),
+        _grace_dataset(ws),
         artifacts.register(
             ws,
             "dataset",

@@ -1,0 +1,154 @@
+"""`learn adapter --target triage`: a LoRA adapter and head on the triage model, under the policy's caps, bound to its base.
+
+Trained for real (MiniLM, PEFT, float32) on a tiny dataset (see tests/tiny_adapter.py), once per session.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from tiny_adapter import TINY, tiny_examples, train_tiny_adapter
+
+from loopwright.embedding import get_embedder, model_path
+from loopwright.errors import InvalidInput
+from loopwright.learning.adapters import EXAMPLES_FILE, learn_triage_adapter, with_replay
+from loopwright.registry.artifacts import list_artifacts, materialize, read_file, register
+from loopwright.registry.deployment import get_deployment, set_stable
+from loopwright.registry.payloads import AdapterTrain
+from loopwright.registry.receipts import list_receipts
+from loopwright.release import releases
+from loopwright.serving import triage_adapter
+from loopwright.training.triage_adapter import TriageAdapterConfig
+
+
+def _counts(ws) -> tuple[int, int]:
+    with ws.session() as s:
+        return len(list_artifacts(ws)), len(list_receipts(s))
+
+
+def test_a_job_registers_an_adapter_bound_to_its_base_with_a_typed_receipt(triaged_bank):
+    ws = triaged_bank
+    job = train_tiny_adapter(ws)
+    base = get_deployment(ws).stable("model:triage")
+    adapter = job.artifact
+    assert adapter.kind == "adapter" and triage_adapter.is_triage_adapter(adapter)
+    assert adapter.parents[0] == base.digest and adapter.config["base_digest"] == base.digest
+    assert set(adapter.files) == set(triage_adapter.FILES)
+    assert adapter.config["rank"] == TINY.rank and adapter.config["target_modules"] == ["dense", "key", "query", "value"]
+    with ws.session() as s:
+        (receipt,) = list_receipts(s, subject=adapter.ref, action="adapter.train")
+    payload = receipt.payload
+    assert isinstance(payload, AdapterTrain)
+    assert payload.after.digest == adapter.digest and payload.details.job_id == job.job_id
+    assert payload.details.data_digest == adapter.config["data_digest"] and payload.details.base_digest == base.digest
+    assert payload.details.caps["max_rank"] == 16 and payload.details.config["epochs"] == 1
+    assert payload.details.metrics["target"]["intent"] == job.metrics["target"]["intent"]
+    m = job.metrics
+    assert set(m["held_out"]["before"]["by_language"]) <= {"en", "es", "vi"}
+    assert m["forgetting"]["before"]["overall"]["n"] == 14  # one base test text per intent
+    assert 0.0 <= m["target"]["before"]["defect_rate"] <= 1.0 and m["target"]["before"]["ci95"] is not None
+    # The same inputs again: the cached files, the same artifact, no second registration.
+    again = train_tiny_adapter(ws)
+    assert again.cache_hit and not again.registered and again.artifact.digest == adapter.digest and again.job_id == job.job_id
+    with ws.session() as s:
+        assert len(list_receipts(s, action="adapter.train")) == 1
+
+
+def _dataset(ws, name: str, rows: list[dict]) -> str:
+    body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    return register(ws, "dataset", name, {EXAMPLES_FILE: body} if rows else {EXAMPLES_FILE: b"\n"}).ref
+
+
+def test_refusals_name_the_problem_and_store_nothing(triaged_bank):
+    ws = triaged_bank
+    good = with_replay(ws, tiny_examples(), name="tiny-grace", replay="dataset/intents", per_intent=1).ref
+    pii = _dataset(ws, "leaky", [*tiny_examples(3), {"text": "chargeback grace on card 4111 1111 1111 1111 ?", "intent": "chargeback_grace",
+                                                     "language": "en", "source": "test"}])
+    empty = _dataset(ws, "empty", [])
+    alien = _dataset(ws, "alien", [{"text": "what's the weather", "intent": "weather", "language": "en", "source": "test"}])
+    cases = [
+        (good, TriageAdapterConfig(rank=64), "--rank 64 is over the policy cap [adapters.triage] max_rank = 16"),
+        (good, TriageAdapterConfig(lr=0.1), "--lr 0.1 is over the policy cap [adapters.triage] max_lr = 0.002"),
+        (good, TriageAdapterConfig(epochs=7), "--epochs 7 is over the policy cap [adapters.triage] max_epochs = 6"),
+        (good, TriageAdapterConfig(alpha=64), "--alpha 64 is over the policy cap [adapters.triage] max_alpha = 32"),
+        (good, TriageAdapterConfig(target_modules=("query", "word_embeddings")), "--target-modules word_embeddings is outside"),
+        (empty, TINY, "dataset/empty@1 is empty: examples.jsonl holds no examples"),
+        (pii, TINY, "dataset/leaky@1 holds raw personal data: example 4 has CREDIT_CARD"),
+        (alien, TINY, "dataset/alien@1 has intents model/triage@1 does not know: weather"),
+        ("dataset/intents", TINY, "dataset/intents@1 has no examples.jsonl"),
+    ]
+    before = _counts(ws)
+    for dataset, config, message in cases:
+        with pytest.raises(InvalidInput) as caught:
+            learn_triage_adapter(ws, dataset, config)
+        assert caught.value.one_line().startswith(message), (message, caught.value.one_line())
+        assert "\n" not in caught.value.one_line()
+    assert _counts(ws) == before  # no artifact, no receipt
+    with pytest.raises(InvalidInput, match="--rank must be at least 1"):
+        TriageAdapterConfig(rank=0)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_adapter_for_another_base_is_refused_at_release(triaged_bank):
+    ws = triaged_bank
+    adapter = train_tiny_adapter(ws).artifact
+    base = get_deployment(ws).stable("model:triage")
+    head = json.loads(read_file(ws, base, "head.json"))
+    other = register(ws, "model", "triage", {"head.json": json.dumps({**head, "temperature": head["temperature"] * 1.5}).encode(),
+                                              "config.json": read_file(ws, base, "config.json")}, config=base.config)
+    set_stable(ws, "model:triage", other.ref, reason="another head")
+    with pytest.raises(InvalidInput, match=r"is for a different base: trained on model/triage@1 .* not model/triage@2"):
+        releases.start(ws, "adapter:triage", adapter.ref, canary=0.1, skip_gate=True, reason="test")
+    assert get_deployment(ws).slots.get("adapter:triage") is None
+    with pytest.raises(InvalidInput, match="is a triage adapter; slot adapter:small adapts a causal LM"):
+        releases.start(ws, "adapter:small", adapter.ref, canary=0.1, skip_gate=True, reason="test")
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_served_vectors_are_pefts_and_retrieval_vectors_do_not_change(triaged_bank):
+    """The hooks that serve the adapter compute what PEFT computes, and only inside the adapted call."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModel, AutoTokenizer
+
+    from loopwright.training.triage_adapter import pooled
+
+    ws = triaged_bank
+    adapter = train_tiny_adapter(ws).artifact
+    lora = triage_adapter.lora_delta({p: read_file(ws, adapter, p) for p in adapter.files})
+    texts = ["is the chargeback grace still running on my refund?", "¿cuándo termina la gracia de contracargo?"]
+    tokenizer = AutoTokenizer.from_pretrained(model_path())
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    plain_model = AutoModel.from_pretrained(model_path(), dtype=torch.float32).eval()
+    reference_model = PeftModel.from_pretrained(AutoModel.from_pretrained(model_path(), dtype=torch.float32), materialize(ws, adapter)).eval()
+    with torch.no_grad():
+        reference, plain = pooled(reference_model, batch).numpy(), pooled(plain_model, batch).numpy()
+        with lora.attached(plain_model):  # the serving hooks, in float32
+            hooked = pooled(plain_model, batch).numpy()
+        unhooked = pooled(plain_model, batch).numpy()
+    change = np.abs(reference - plain).max()
+    assert change > 1e-5 and np.abs(hooked - reference).max() < change / 100  # PEFT's output, to float32 rounding
+    assert np.array_equal(unhooked, plain)  # the hooks are gone after the block
+    # The process encoder (float32 or bf16, as measured faster here) serves the adapted vectors, and only those.
+    embedder = get_embedder()
+    before, query = embedder.encode(texts), embedder.encode_query(texts[0])
+    served = embedder.encode_adapted(texts, lora)
+    assert (served * reference).sum(axis=1).min() > 0.999  # cosine to PEFT's vectors
+    assert np.array_equal(embedder.encode(texts), before) and np.array_equal(embedder.encode_query(texts[0]), query)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_cli_refuses_a_request_over_a_cap_in_one_line(triaged_bank):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LOOPWRIGHT_WORKSPACE": str(triaged_bank.root)}
+    before = _counts(triaged_bank)
+    proc = subprocess.run([sys.executable, "-m", "loopwright", "learn", "adapter", "--target", "triage", "dataset/bank-grace", "--rank", "32"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.startswith("error: --rank 32 is over the policy cap [adapters.triage] max_rank = 16") and proc.stderr.count("\n") == 1
+    assert _counts(triaged_bank) == before
