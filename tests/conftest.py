@@ -245,8 +245,7 @@ def register_sample(sample_lm, sample_adapter):
 # minute and reads those documents' passages well. A `TrainedFolder`. Tests check the backend's
 # behaviour on those passages; the held-out figures are the full reader's (bench and metrics.json).
 
-READER_GROUPS = ("fee-schedule", "flexpay-2-0", "wire-transfers", "branch-hours", "flexpay-1-0", "lost-stolen-cards")
-"""Trained: the first four; validation: flexpay-1-0; held out: lost-stolen-cards (by the split hash, seed 0)."""
+from tiny_reader import READER_GROUPS  # noqa: E402  trained: the first four; validation: flexpay-1-0; held out: lost-stolen-cards
 
 
 @pytest.fixture(scope="session")

@@ -515,7 +515,10 @@ def _fee_claims(tok: Tokens) -> list[Claim]:
             negator = any(w[j] in _NEG and w[j] not in _FREE and (j + 1 >= len(w) or w[j + 1] not in _COMPARATIVE)
                           for j in range(start, k))
             free = any(w[j] in _FREE for j in range(start, k))
-            zero = any(_DIGITS.fullmatch(w[j]) and _digits(w[j]) == 0 for j in range(start, k))
+            # The clause's first number says whether the fee is zero; a clause without one takes the next in the
+            # sentence ("the fee for incoming, domestic wires is $0": the comma ends no statement).
+            numbers = [j for j in range(start, len(w)) if _DIGITS.fullmatch(w[j])]
+            zero = bool(numbers) and _digits(w[numbers[0]]) == 0
             # Several negators are one negation ("sin ningún costo", "no se cobra nada": negative concord);
             # a negator and a free-word cancel ("not free", "no es gratis").
             negated = negator != free or (not negator and not free and zero)

@@ -229,8 +229,8 @@ def grounding(ctx: OutputContext, settings: GroundingSettings) -> Verdict:
         spans = _cited_by(raw, ctx) or list(ctx.citations)
         if not spans:
             return failed("grounding", rule, f"factual sentence without a citation: {short!r}", settings.on_fail)
-        if any(sentence in _flat(span.text) for span in spans):
-            checked += len(found)  # a verbatim quote of a span it cites states what the span states (the stapler's answers)
+        if _quotes(raw, spans):
+            checked += len(found)  # verbatim quotes of spans it cites state what the spans state (the stapler's answers)
             continue
         pool = [u for span in spans for u in units_of(span)]
         unsupported = [str(c) for c, around in found if not support(c, around, pool)]
@@ -253,6 +253,14 @@ def grounding(ctx: OutputContext, settings: GroundingSettings) -> Verdict:
 
 _ANSWER_SENTENCE = re.compile(r"(?<=[.!?。])((?:[\"')\]]*)(?:\s*\[[^\]\s]{1,40}\])*)\s+|\n+")
 _NUMERIC_MARK = re.compile(r"\[\^?(\d{1,3})\]")
+
+
+def _quotes(sentence: str, spans: list[SpanLike]) -> bool:
+    """Whether every piece of `sentence` between its citation marks is quoted word for word from a cited span
+    (a stapled answer joins several spans, and a table row holds no sentence end, so one sentence spans them)."""
+    sources = [_flat(span.text) for span in spans]
+    pieces = [p for p in (_flat(piece) for piece in _CITE_MARK.split(sentence)) if p]
+    return bool(pieces) and all(any(p in source for source in sources) for p in pieces)
 
 
 def _answer_sentences(answer: str) -> list[str]:

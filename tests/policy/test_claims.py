@@ -95,6 +95,7 @@ def test_products_longest_match_and_unknown_versions():
     ("Se cobra un cargo de apertura.", False), ("Không tính phí thiết lập.", True), ("Được miễn phí.", True),
     ("Có tính phí thiết lập.", False), ("khong tinh phi", True), ("Fee $0", True),
     ("No more than 2 are charged per day.", False), ("Neither account charges a monthly fee.", True),
+    ("The fee for Incoming, domestic is $0.", True), ("The fee for Domestic, outgoing is $25.", False),
 ])
 def test_fee_negation(text, negated):
     assert values(text, "negation") == [negated]

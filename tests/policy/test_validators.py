@@ -108,6 +108,8 @@ def test_the_extractive_stapler_always_passes_its_own_spans():
 def test_a_stapled_table_row_is_its_own_support_and_a_changed_cell_is_not():
     row = "| Incoming, domestic | $0 | | Domestic, outgoing | $25 | | Incoming, international | $15 |"
     assert _check("grounding", _ctx(f"{row} [1]", [_span("fees", row, start=700)])).passed
+    other = "| 24 months | 9.9% APR | none |"
+    assert _check("grounding", _ctx(f"{row} [1] {other} [2]", [_span("fees", row, start=700), _span("flexpay", other)])).passed
     changed = row.replace("$25", "$35")
     verdict = _check("grounding", _ctx(f"{changed} [1]", [_span("fees", row, start=700)]))
     assert not verdict.passed and "amount '$35'" in verdict.claims

@@ -65,7 +65,7 @@ def test_the_models_arguments_run_the_tool_when_they_pass_the_contract(model_tie
     last4 = asked["tools"][0]["function"]["parameters"]["properties"]["last4"]  # the contract's own schema
     assert r"^\d{4}$" in [option.get("pattern") for option in last4.get("anyOf", [last4])]
     record = live.trace(done["loopwright"]["trace_id"])
-    assert record["tools"][0]["arguments_from"] == "model" and record["tool_calls_returned"] == []
+    assert record["tools"][0]["arguments_from"] == "model" and not record.get("tool_calls_returned")  # the stored record holds only what the call set
 
 
 @SQLITE

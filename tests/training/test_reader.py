@@ -47,7 +47,7 @@ def test_the_trainer_learns_and_reports_held_out_scores(sample_reader):
 
 
 def test_a_second_training_is_a_cache_hit(sample_reader, monkeypatch):
-    from conftest import READER_GROUPS
+    from tiny_reader import READER_GROUPS
 
     monkeypatch.setenv("LOOPWRIGHT_CACHE_DIR", str(sample_reader.folder.parent.parent))
     again = train_reader([e for e in bank_examples() if e.group in READER_GROUPS], ReaderConfig.tiny())

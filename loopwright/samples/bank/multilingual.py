@@ -7,36 +7,14 @@ names each file with its licence and provenance.
 """
 
 import random
-import re
 
 from loopwright.samples.bank.catalog import INTENTS
 from loopwright.samples.bank.noise import fold, perturb
 from loopwright.samples.bank.phrases import multilingual
-from loopwright.samples.bank.utterances import NOISE_RATE, _amount
+from loopwright.samples.bank.utterances import NOISE_RATE, fill
 
 # Vietnamese lags most (triage accuracy 0.84 against 0.98 for English), so it gets the most new text.
 PER_INTENT = {"es": 40, "vi": 60}
-_SLOT = re.compile(r"\{(\w+)\}")
-
-
-def _fill(template: str, language: str, rng: random.Random) -> str:
-    slots = multilingual.SLOTS[language]
-
-    def pick(match: re.Match) -> str:
-        name = match.group(1)
-        if name == "last4":
-            return f"{rng.randrange(10000):04d}"
-        if name == "amount":
-            return _amount(rng)
-        if name == "txn":
-            return f"txn_{rng.randrange(1, 700):04d}"
-        if name == "n":
-            return str(rng.choice([3, 6, 9, 12, 18, 24]))
-        return slots[name][rng.randrange(len(slots[name]))]
-
-    while _SLOT.search(template):
-        template = _SLOT.sub(pick, template)
-    return template
 
 
 def generate_multilingual_utterances(seed: int, language: str, base: list[dict]) -> list[dict]:
@@ -50,7 +28,7 @@ def generate_multilingual_utterances(seed: int, language: str, base: list[dict])
         for _ in range(PER_INTENT[language] * 50):
             if drawn == PER_INTENT[language]:
                 break
-            text = _fill(rng.choice(templates), language, rng)
+            text = fill(rng.choice(templates), language, rng, multilingual.SLOTS[language])
             if rng.random() < NOISE_RATE:
                 text = perturb(text, rng, language)
             if text.strip() and fold(text) not in taken:

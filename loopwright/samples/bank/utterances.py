@@ -32,9 +32,9 @@ def _amount(rng: random.Random) -> str:
     return f"{dollars} dollars"
 
 
-def fill(template: str, language: str, rng: random.Random) -> str:
-    """Replace every slot in `template`, recursively, with a seeded choice."""
-    slots = PHRASES[language].SLOTS
+def fill(template: str, language: str, rng: random.Random, slots: dict[str, list[str]] | None = None) -> str:
+    """Replace every slot in `template`, recursively, with a seeded choice (from `slots`, else the language's phrases)."""
+    slots = PHRASES[language].SLOTS if slots is None else slots
 
     def pick(match: re.Match) -> str:
         name = match.group(1)
