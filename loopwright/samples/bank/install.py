@@ -4,7 +4,7 @@ Registers the sample's datasets, goldens, policy, router and prompt bundle as
 artifacts (each with a receipt), copies the documents and configuration into
 `DIR/bank/` so the team can edit, commit and release them, makes the first corpus commit from them, and
 puts the configuration and the corpus live on stable. With `reader`, it also
-trains the small tier's reader (or takes it from the training cache: minutes the
+trains the reader (or takes it from the training cache: minutes the
 first time on this machine, then a copy) and puts it live on `model:reader`.
 """
 
