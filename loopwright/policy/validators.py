@@ -229,7 +229,7 @@ def grounding(ctx: OutputContext, settings: GroundingSettings) -> Verdict:
         spans = _cited_by(raw, ctx) or list(ctx.citations)
         if not spans:
             return failed("grounding", rule, f"factual sentence without a citation: {short!r}", settings.on_fail)
-        if _quotes(raw, spans):
+        if _quotes(raw, list(ctx.citations) or spans):
             checked += len(found)  # verbatim quotes of spans it cites state what the spans state (the stapler's answers)
             continue
         pool = [u for span in spans for u in units_of(span)]
@@ -257,7 +257,8 @@ _NUMERIC_MARK = re.compile(r"\[\^?(\d{1,3})\]")
 
 def _quotes(sentence: str, spans: list[SpanLike]) -> bool:
     """Whether every piece of `sentence` between its citation marks is quoted word for word from a cited span
-    (a stapled answer joins several spans, and a table row holds no sentence end, so one sentence spans them)."""
+    (a stapled answer joins several spans, and a table row holds no sentence end, so one sentence spans them,
+    and a span's own sentence end can leave its first sentence before the mark that cites it)."""
     sources = [_flat(span.text) for span in spans]
     pieces = [p for p in (_flat(piece) for piece in _CITE_MARK.split(sentence)) if p]
     return bool(pieces) and all(any(p in source for source in sources) for p in pieces)

@@ -110,6 +110,9 @@ def test_a_stapled_table_row_is_its_own_support_and_a_changed_cell_is_not():
     assert _check("grounding", _ctx(f"{row} [1]", [_span("fees", row, start=700)])).passed
     other = "| 24 months | 9.9% APR | none |"
     assert _check("grounding", _ctx(f"{row} [1] {other} [2]", [_span("fees", row, start=700), _span("flexpay", other)])).passed
+    rows, prose = "| 12 months | 9.9% APR | none | | 24 months | 9.9% APR | none |", "- There is no setup fee. - Late fee $15."
+    stapled = f"{rows} [1] {prose} [2]"  # the answer's first sentence ends inside span 2, before its mark
+    assert _check("grounding", _ctx(stapled, [_span("flexpay", rows), _span("flexpay", prose, start=900)])).passed
     changed = row.replace("$25", "$35")
     verdict = _check("grounding", _ctx(f"{changed} [1]", [_span("fees", row, start=700)]))
     assert not verdict.passed and "amount '$35'" in verdict.claims
