@@ -33,8 +33,14 @@ fi
 PHOENIX_VERSION=20.26.1
 if [ ! -x .venv-phoenix/bin/phoenix ]; then
   echo "installing Arize Phoenix $PHOENIX_VERSION into .venv-phoenix (a few minutes, once)"
-  (python3 -m venv .venv-phoenix && .venv-phoenix/bin/pip install --quiet --disable-pip-version-check \
-      "arize-phoenix==$PHOENIX_VERSION" 2>&1 | grep -v "^WARNING: Location") \
+  python3 -m venv .venv-phoenix
+  # twice: a first install on a fresh machine has been seen to fail once, while apt was installing Chromium
+  for attempt in 1 2; do
+    .venv-phoenix/bin/pip install --quiet --disable-pip-version-check "arize-phoenix==$PHOENIX_VERSION" \
+      > .venv-phoenix/install.log 2>&1 && break
+    echo "Phoenix install attempt $attempt failed: $(grep -v '^WARNING' .venv-phoenix/install.log | tail -1)" >&2
+  done
+  [ -x .venv-phoenix/bin/phoenix ] \
     || echo "warning: could not install Arize Phoenix; the OpenTelemetry export tests will fail under CI" >&2
 fi
 exit 0

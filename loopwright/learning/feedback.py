@@ -26,6 +26,7 @@ from loopwright.errors import InvalidInput, NotFound
 from loopwright.policy.pii import PiiVault, conversation_secret, mask_text, pii_key
 from loopwright.policy.schema import PolicySet
 from loopwright.store.schema import FeedbackRow, TraceRow
+from loopwright.text import Text
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -64,11 +65,15 @@ class Feedback(BaseModel):
 
     thumbs: Literal[-1, 1] | None = Field(None, description="1 up, -1 down.")
     score: float | None = Field(None, ge=0, le=5, description="An overall score, 0 to 5.")
-    rubric: dict[str, int] = Field(default_factory=dict, description="Rubric criterion -> score, on the policy's scales.")
+    rubric: dict[Text, int] = Field(
+        default_factory=dict, max_length=20, description="Rubric criterion -> score, on the scales of the policy's [feedback] rubric."
+    )
     csat: int | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1 to 5.")
-    correction: str | None = Field(None, description="The right intent for the customer's message.")
-    text: str | None = Field(None, max_length=4000, description="Free text; kept only with consent, masked.")
-    consent: bool = Field(False, description="The customer agreed to this being used for learning.")
+    correction: Text | None = Field(
+        None, max_length=50, description="The right intent (a call-centre agent's correction; the caller is recorded as its author)."
+    )
+    text: Text | None = Field(None, max_length=4000, description="Free text; kept only with consent, masked as the input policy masks.")
+    consent: bool = Field(False, description="The customer agreed to this feedback being used for learning.")
 
     @field_validator("thumbs", mode="before")
     @classmethod

@@ -6,40 +6,24 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from loopwright.learning.feedback import Author, record_feedback
+from loopwright.learning.feedback import Author, Feedback, record_feedback
 from loopwright.observe import traces
 from loopwright.observe.traces import MAX_OFFSET, TraceView
 from loopwright.policy.principal import Principal
 from loopwright.server.deps import authenticate, gateway_of, live_policy, operator, trace_view
 from loopwright.server.errors import ErrorResponse, error_response, responses
-from loopwright.server.text import Text
+from loopwright.text import Text
 
 router = APIRouter()
 
 
-class FeedbackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-    trace_id: Text = Field(min_length=1, max_length=40)
-    thumbs: Literal[-1, 1] | None = Field(None, description="1 up, -1 down.")
-    score: float | None = Field(None, ge=0, le=5, description="Overall score, 0 to 5.")
-    rubric: dict[Text, int] | None = Field(
-        None, max_length=20, description="Rubric criterion -> score, on the scales of the policy's [feedback] rubric."
-    )
-    csat: int | None = Field(None, ge=1, le=5, description="Customer satisfaction, 1 to 5.")
-    correction: Text | None = Field(
-        None, max_length=50, description="The right intent (a call-centre agent's correction; the caller is recorded as its author)."
-    )
-    text: Text | None = Field(None, max_length=4000, description="Free text; kept only with consent, masked as the input policy masks.")
-    consent: bool = Field(False, description="The customer agreed to this feedback being used for learning.")
+class FeedbackIn(Feedback):
+    """The library's `Feedback` on the wire: strict JSON types, and the trace it grades."""
 
-    @field_validator("thumbs", mode="before")
-    @classmethod
-    def _not_a_bool(cls, value):
-        if isinstance(value, bool):  # True == 1 would pass the Literal
-            raise ValueError("thumbs must be 1 or -1, not a boolean")
-        return value
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    trace_id: Text = Field(min_length=1, max_length=40)
 
 
 class FeedbackOut(BaseModel):

@@ -2,7 +2,7 @@
 
 Unknown fields are ignored (clients send many); known ones are validated
 strictly: `"stream": "yes"` or `"max_tokens": "5"` is a 400, not a guess, and every
-string is `Text` (valid Unicode, see `loopwright.server.text`). Tool calling and
+string is `Text` (valid Unicode, see `loopwright.text`). Tool calling and
 structured output follow OpenAI's spec: `tools` (functions), `tool_choice`
 (`none`, `auto`, `required`, or a named function, which must be among `tools`),
 `parallel_tool_calls`, `response_format` (`text`, `json_object`, `json_schema`),
@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from loopwright.server.text import Text
+from loopwright.text import Text
 from loopwright.serving import tool_calls as tc
 
 # OpenAI's rule for function names.
