@@ -312,7 +312,8 @@ def fit_triage(
             config=about,
             receipt=TriageFit,
             session=s,
-            details={"cache_hit": cache_hit, "cache_key": key, "seconds": round(seconds, 3), **_headline(metrics)},
+            details={"cache_hit": cache_hit, "cache_key": key, "seconds": round(seconds, 3), "compute_s": round(seconds, 3),
+                     **_headline(metrics)},
         )
         receipt = None
         if deploy:
