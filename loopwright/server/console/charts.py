@@ -1,0 +1,58 @@
+"""Inline SVG line charts for the console: no script and no plotting library, so a page renders as served.
+
+Geometry only: the series' points scaled into a fixed box, and release markers as vertical lines at their
+times. The templates draw them (and escape every label).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+WIDTH, HEIGHT, PAD = 640, 160, 28
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
+
+
+@dataclass(frozen=True)
+class Line:
+    name: str
+    colour: str
+    points: str  # "x,y x,y ..." for <polyline>
+    last: float | None
+
+
+@dataclass(frozen=True)
+class Chart:
+    title: str
+    top: float
+    lines: list[Line]
+    markers: list[dict[str, Any]] = field(default_factory=list)  # {"x", "label", "receipt"}
+    width: int = WIDTH
+    height: int = HEIGHT
+    pad: int = PAD
+
+
+def _epoch(ts: str) -> float:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")).timestamp()
+
+
+def chart(title: str, buckets: list[dict[str, Any]], series: dict[str, Any], markers: list[dict[str, Any]]) -> Chart | None:
+    """`series` name -> a function of one bucket (None where it has no value), drawn over the buckets' times."""
+    if not buckets:
+        return None
+    times = [_epoch(b["start"]) for b in buckets]
+    start, end = times[0], max(times[-1], times[0] + 1.0)
+    values = {name: [get(b) for b in buckets] for name, get in series.items()}
+    top = max([v for vs in values.values() for v in vs if v is not None] or [1.0]) or 1.0
+    x = lambda t: PAD + (WIDTH - 2 * PAD) * (t - start) / (end - start)  # noqa: E731 - the chart's one scale
+    y = lambda v: HEIGHT - PAD - (HEIGHT - 2 * PAD) * v / top  # noqa: E731
+    lines = [
+        Line(name, COLOURS[i % len(COLOURS)],
+             " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in zip(times, vs, strict=True) if v is not None),
+             next((v for v in reversed(vs) if v is not None), None))
+        for i, (name, vs) in enumerate(values.items())
+    ]
+    marks = [{"x": round(x(_epoch(m["ts"])), 1), "label": m["label"], "receipt": m["receipt"]}
+             for m in markers if start <= _epoch(m["ts"]) <= end]
+    return Chart(title, top, lines, marks)
