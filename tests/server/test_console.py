@@ -52,9 +52,29 @@ def console(tmp_path_factory, bank_embeddings, triage_fit):
                 response = http.post("/v1/chat/completions", json={"model": MODEL, "messages": [{"role": "user", "content": question}]})
                 assert response.status_code == 200, response.text
         server.app.state.gateway.writer.flush(timeout=10)
+        _curated_corrections(ws)
         yield ws, server, keys
         server.stop()
         ws.close()
+
+
+def _curated_corrections(ws) -> None:
+    """Six call-centre corrections, consented, curated into dataset/curated-triage: the spot-check queue."""
+    from loopwright.learning.curate import curate
+    from loopwright.learning.feedback import Author, record_feedback
+    from loopwright.policy.loader import deployed_policy
+    from loopwright.samples.bank.callcentre import adapter_traffic
+    from loopwright.serving.pipeline import ChatRequest, Gateway
+
+    gateway, policy = Gateway(ws, watch=False), deployed_policy(ws)
+    try:
+        for r in adapter_traffic(5)[:6]:
+            principal = gateway.principal_for(r["tenant"], "customer", r["customer_id"], key_id=f"key_{r['customer_id']}")
+            done = gateway.complete(ChatRequest(MODEL, [{"role": "user", "content": r["text"]}]), principal, sync_trace=True)
+            record_feedback(ws, done.trace_id, author=Author("agent", "agt_dev.patel"), policy=policy, correction=r["intent"], consent=True)
+    finally:
+        gateway.close()
+    curate(ws, "triage")
 
 
 @pytest.fixture(scope="module")
@@ -163,3 +183,43 @@ def test_a_rollback_clicked_in_the_browser_takes_effect_and_writes_a_receipt(con
             if served == "policy/bank@1":
                 break
     assert served == "policy/bank@1", "the next calls are served by the policy rolled back to"
+
+
+def test_an_agent_reviews_spot_checks_but_cannot_touch_releases(console, page):
+    ws, server, keys = console
+    sign_in(page, server, keys["agent"])
+    assert page.url.startswith(f"{server.url}/console/traces") and "Releases" not in page.text("nav")
+    page.goto(f"{server.url}/console/spotchecks")
+    assert "dataset/curated-triage@1" in page.text("#queue") and "0 of 6 reviewed" in page.text("#progress")
+    item = page.eval("document.querySelector('form.item input[name=item]').value")
+    page.click("form.item button[value=approve]")
+    assert f"approve {item}: 1 of 6 reviewed" in page.text("#done") and "1 of 6 reviewed" in page.text("#progress")
+    with ws.session() as s:
+        review = list_receipts(s, action="dataset.review")[-1]
+    assert review.actor.startswith("console:agent:") and review.details["scripted"] is False
+    page.goto(f"{server.url}/console/releases")
+    assert "may not use this page" in page.text("#error")
+
+
+def test_the_console_answers_bad_requests_with_a_page_not_a_traceback(console):
+    ws, server, keys = console
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        assert http.get("/console/traces").status_code == 303  # no session: to the sign-in page
+        login = http.get("/console/login")
+        token = login.text.split('name="csrf" value="')[1].split('"')[0]
+        assert http.post("/console/login", data={"key": keys["admin"]}).status_code == 403  # the form's token is required
+        refused = http.post("/console/login", data={"key": keys["customer"], "csrf": token})
+        assert refused.status_code == 403 and "cannot enter the console" in refused.text and "lw_console" not in refused.cookies
+        wrong = http.post("/console/login", data={"key": "lw-not-a-key", "csrf": token})
+        assert wrong.status_code == 401 and "invalid or revoked API key" in wrong.text
+        assert http.post("/console/login", data={"key": keys["admin"], "csrf": token}).status_code == 303
+        assert http.get("/console/traces/tr_000000000000000000000000").status_code == 404
+        bad = http.get("/console/traces", params={"offset": "-1"})
+        assert bad.status_code == 400 and "offset" in bad.text and "<html" in bad.text
+        assert http.get("/console/receipts", params={"limit": "x"}).status_code == 400
+        session = http.cookies["lw_console"]
+    tampered = session[:-2] + ("AA" if not session.endswith("AA") else "BB")
+    with httpx.Client(base_url=server.url, timeout=30, cookies={"lw_console": tampered}) as http:
+        assert http.get("/console/").status_code == 303, "an altered session is no session"
+    with httpx.Client(base_url=server.url, timeout=30, headers={"Authorization": f"Bearer {keys['admin']}"}) as http:
+        assert http.get("/v1/traces/tr_000000000000000000000000").json()["error"]["code"] == "not_found"  # the API keeps its shape
