@@ -18,6 +18,7 @@ from upstream import ThreadedServer
 from loopwright.registry import artifacts
 from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.registry.receipts import list_receipts
+from loopwright.release import releases
 from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.server.app import create_app
 from loopwright.serving.auth import create_key
@@ -44,6 +45,12 @@ def console(tmp_path_factory, bank_embeddings, triage_fit):
         text = (CONFIG_DIR / "policy.toml").read_bytes() + b"\n# a second version, to roll back from\n"
         second = artifacts.register(ws, "policy", "bank", {"policy.toml": text})
         set_stable(ws, "policy", second.ref, reason="a test puts a second policy live")
+        # a prompt bundle on a canary (gate skipped, and receipted so): the abort clicked below ends it
+        prompt = get_deployment(ws).stable("prompt")
+        files = {path: artifacts.read_file(ws, prompt, path) for path in prompt.files}
+        files[sorted(files)[0]] += b"\n"
+        candidate = artifacts.register(ws, "prompt", prompt.name, files)
+        releases.start(ws, "prompt", candidate.ref, canary=0.5, skip_gate=True, reason="a test's canary")
         keys = {role: create_key(ws, tenant="larkspur-retail", role=role, subject="cus_001" if role == "customer" else None)[0]
                 for role in ("admin", "agent", "customer")}
         server = ThreadedServer(create_app(ws, poll_s=0.05)).start()
@@ -161,6 +168,22 @@ def test_a_write_without_the_csrf_token_is_refused(console, page):
     cookie = next(c["value"] for c in page.send("Network.getCookies", urls=[server.url + "/console/"])["cookies"] if c["name"] == "lw_console")
     forged = httpx.post(f"{server.url}/console/slots/policy/rollback", data={"csrf": "guessed"}, cookies={"lw_console": cookie})
     assert forged.status_code == 403 and get_deployment(ws).stable("policy").ref == "policy/bank@2"
+
+
+def test_a_live_canary_shows_its_analysis_and_an_abort_clicked_ends_it(console, page):
+    ws, server, keys = console
+    sign_in(page, server, keys["admin"])
+    page.goto(f"{server.url}/console/releases")
+    (release,) = releases.active(ws)
+    section = page.text(f"#release-{release.id}")
+    assert "Analysis now: wait" in section and "Gate: skipped (a test's canary)" in section
+    page.click(f"#release-{release.id} button.abort")
+    assert f"aborted the canary of {release.candidate.ref} on prompt" in page.text("#done")
+    assert releases.active(ws) == [] and get_deployment(ws).slots["prompt"].canary is None
+    with ws.session() as s:
+        receipt = list_receipts(s, subject=f"release/{release.id}")[-1]
+    assert receipt.action == "release.abort" and receipt.actor.startswith("console:admin:")
+    assert "No release is in its canary phase." in page.text("main")
 
 
 def test_a_rollback_clicked_in_the_browser_takes_effect_and_writes_a_receipt(console, page):
