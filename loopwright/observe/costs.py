@@ -107,7 +107,7 @@ class StageCosts:
         }
 
 
-def _compute_seconds(action: str, details: Any) -> float | None:
+def _compute_seconds(details: Any) -> float | None:
     if not isinstance(details, dict):
         return None
     seconds = details.get("compute_s", details.get("seconds"))
@@ -122,7 +122,7 @@ def _jobs(ws: Workspace, policy: PolicySet) -> dict[str, Job]:
     with ws.session() as s:
         for r in list_receipts(s):
             stage = JOB_STAGES.get(r.action)
-            seconds = _compute_seconds(r.action, r.details) if stage else None
+            seconds = _compute_seconds(r.details) if stage else None
             digest = r.after.get("digest") if isinstance(r.after, dict) else None
             if seconds is None or not digest or digest in jobs:
                 continue

@@ -42,7 +42,9 @@ def chart(title: str, buckets: list[dict[str, Any]], series: dict[str, Any], mar
     if not buckets:
         return None
     times = [_epoch(b["start"]) for b in buckets]
-    start, end = times[0], max(times[-1], times[0] + 1.0)
+    marked = [_epoch(m["ts"]) for m in markers]
+    start = min([times[0], *marked])  # the axis spans the calls and the window's release steps, so every step shows
+    end = max([times[-1], *marked, start + 1.0])
     values = {name: [get(b) for b in buckets] for name, get in series.items()}
     top = max([v for vs in values.values() for v in vs if v is not None] or [1.0]) or 1.0
     x = lambda t: PAD + (WIDTH - 2 * PAD) * (t - start) / (end - start)  # noqa: E731 - the chart's one scale
@@ -53,6 +55,5 @@ def chart(title: str, buckets: list[dict[str, Any]], series: dict[str, Any], mar
              next((v for v in reversed(vs) if v is not None), None))
         for i, (name, vs) in enumerate(values.items())
     ]
-    marks = [{"x": round(x(_epoch(m["ts"])), 1), "label": m["label"], "receipt": m["receipt"]}
-             for m in markers if start <= _epoch(m["ts"]) <= end]
+    marks = [{"x": round(x(t), 1), "label": m["label"], "receipt": m["receipt"]} for t, m in zip(marked, markers, strict=True)]
     return Chart(title, top, lines, marks)
