@@ -122,7 +122,9 @@ def test_an_operator_sees_every_page(console, page):
     assert page.eval("document.querySelectorAll('.chart line.marker').length") >= 1  # the policy's deploy.set
     stages = page.text("#stages")
     assert "training" in stages and "self-learning" in stages and "inference" in stages
-    assert "triage.fit" in page.eval("document.body.innerHTML"), "the triage fit is a priced training job"
+    html = page.eval("document.body.innerHTML")
+    assert "triage.fit" in html and "dataset.curate" in html, "the fit and the curation are priced jobs"
+    assert "served no call yet" in page.text("main"), "the curated dataset trained nothing yet: its cost stands apart"
     assert "availability" in page.text("#objectives")
 
     page.goto(f"{server.url}/console/releases")
