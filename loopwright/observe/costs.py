@@ -16,6 +16,7 @@ where its action records them. Which stage a job belongs to is `JOB_STAGES`; a m
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -111,8 +112,8 @@ def _compute_seconds(details: Any) -> float | None:
     if not isinstance(details, dict):
         return None
     seconds = details.get("compute_s", details.get("seconds"))
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not math.isfinite(seconds) or seconds < 0:
+        return None  # not a number of seconds (an edited receipt): no compute to price
     return float(seconds)
 
 

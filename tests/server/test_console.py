@@ -8,10 +8,12 @@ live by hand so there is something to roll back; then the browser signs in and c
 from __future__ import annotations
 
 import shutil
+import time
 
 import httpx
 import pytest
 from browser import Browser
+from itsdangerous import TimestampSigner
 from live import MODEL
 from upstream import ThreadedServer
 
@@ -21,6 +23,7 @@ from loopwright.registry.receipts import list_receipts
 from loopwright.release import releases
 from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.server.app import create_app
+from loopwright.server.console.session import serializer
 from loopwright.serving.auth import create_key
 
 HOSTILE = 'Is FlexPay late? <script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
@@ -226,7 +229,13 @@ def test_an_agent_reviews_spot_checks_but_cannot_touch_releases(console, page):
     assert "may not use this page" in page.text("#error")
 
 
-def test_the_console_answers_bad_requests_with_a_page_not_a_traceback(console):
+def principal_of(ws, key: str) -> str:
+    from loopwright.serving.auth import Authenticator
+
+    return Authenticator(ws).authenticate(f"Bearer {key}").key_id
+
+
+def test_the_console_answers_bad_requests_with_a_page_not_a_traceback(console, monkeypatch):
     ws, server, keys = console
     with httpx.Client(base_url=server.url, timeout=30) as http:
         assert http.get("/console/traces").status_code == 303  # no session: to the sign-in page
@@ -243,6 +252,12 @@ def test_the_console_answers_bad_requests_with_a_page_not_a_traceback(console):
         assert bad.status_code == 400 and "offset" in bad.text and "<html" in bad.text
         assert http.get("/console/receipts", params={"limit": "x"}).status_code == 400
         session = http.cookies["lw_console"]
+    with monkeypatch.context() as mp:  # a session signed nine hours ago: past its eight
+        mp.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - 9 * 3600)
+        old = serializer(ws, "console-session").dumps({"key": principal_of(ws, keys["admin"]), "csrf": "x"})
+    with httpx.Client(base_url=server.url, timeout=30, cookies={"lw_console": old}) as http:
+        expired = http.get("/console/")
+        assert expired.status_code == 303 and "expired" in expired.headers["location"]
     tampered = session[:-2] + ("AA" if not session.endswith("AA") else "BB")
     with httpx.Client(base_url=server.url, timeout=30, cookies={"lw_console": tampered}) as http:
         assert http.get("/console/").status_code == 303, "an altered session is no session"

@@ -57,3 +57,17 @@ def chart(title: str, buckets: list[dict[str, Any]], series: dict[str, Any], mar
     ]
     marks = [{"x": round(x(t), 1), "label": m["label"], "receipt": m["receipt"]} for t, m in zip(marked, markers, strict=True)]
     return Chart(title, top, lines, marks)
+
+
+def overview_charts(data: dict[str, Any]) -> list[Chart]:
+    """The Overview's three charts from `observe.timeline.overview`: latency percentiles, the rates, inference cost
+    per accepted outcome; none without calls."""
+    buckets, marks = data["timeline"], data["markers"]
+    rates = {"availability": "availability", "defect": "defect_rate", "escalation": "escalation_rate",
+             "decline": "decline_rate", "cache hit": "cache_hit_rate"}
+    made = [
+        chart("Latency (ms)", buckets, {p: (lambda b, p=p: b["latency_ms"][p]) for p in ("p50", "p95", "p99")}, marks),
+        chart("Rates", buckets, {name: (lambda b, k=key: b.get(k)) for name, key in rates.items()}, marks),
+        chart("Inference cost per accepted outcome", buckets, {"cost/accepted": lambda b: b.get("cost_per_accepted")}, marks),
+    ]
+    return [c for c in made if c is not None]

@@ -19,7 +19,7 @@ from loopwright.registry.deployment import get_deployment
 from loopwright.registry.receipts import list_receipts
 from loopwright.release import releases
 from loopwright.server.console import charts
-from loopwright.server.console.session import ConsoleUser, current_user, login_token, require_operator, set_cookie, PRE_COOKIE, LOGIN_TTL_S
+from loopwright.server.console.session import LOGIN_TTL_S, PRE_COOKIE, ConsoleUser, current_user, login_token, require_operator, set_cookie
 from loopwright.server.deps import gateway_of
 from loopwright.text import Text
 
@@ -54,17 +54,7 @@ def login(request: Request) -> HTMLResponse:
 def overview(request: Request, user: User, since: Filter = None, until: Filter = None) -> HTMLResponse:
     ws = gateway_of(request).ws
     data = overview_of(ws, since=_none(since), until=_none(until))
-    buckets, marks = data["timeline"], data["markers"]
-    plots = [
-        charts.chart("Latency (ms)", buckets, {p: (lambda b, p=p: b["latency_ms"][p]) for p in ("p50", "p95", "p99")}, marks),
-        charts.chart("Rates", buckets, {
-            "availability": lambda b: b.get("availability"), "defect": lambda b: b.get("defect_rate"),
-            "escalation": lambda b: b.get("escalation_rate"), "decline": lambda b: b.get("decline_rate"),
-            "cache hit": lambda b: b.get("cache_hit_rate"),
-        }, marks),
-        charts.chart("Inference cost per accepted outcome", buckets, {"cost/accepted": lambda b: b.get("cost_per_accepted")}, marks),
-    ]
-    return page(request, "overview.html", user, data=data, plots=[p for p in plots if p is not None],
+    return page(request, "overview.html", user, data=data, plots=charts.overview_charts(data),
                 since=since or "", until=until or "")
 
 

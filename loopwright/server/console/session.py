@@ -67,7 +67,8 @@ class ConsoleUser:
         return f"console:{self.principal.role}:{self.principal.subject or self.principal.key_id}"
 
 
-def _serializer(ws: Workspace, salt: str) -> URLSafeTimedSerializer:
+def serializer(ws: Workspace, salt: str) -> URLSafeTimedSerializer:
+    """Signs and checks the console's cookies (`salt`: console-login or console-session), with the workspace's secret."""
     secret = ws.signer.sign(hashlib.sha256(b"loopwright console session").hexdigest())
     return URLSafeTimedSerializer(secret, salt=salt)
 
@@ -88,7 +89,7 @@ def role_of(principal: Principal, policy: PolicySet) -> bool:
 def login_token(request: Request) -> tuple[str, str]:
     """A fresh CSRF token for the sign-in form, and the signed cookie value that vouches for it."""
     token = secrets.token_urlsafe(24)
-    return token, _serializer(gateway_of(request).ws, "console-login").dumps(token)
+    return token, serializer(gateway_of(request).ws, "console-login").dumps(token)
 
 
 def sign_in(request: Request, key: str, token: str) -> tuple[ConsoleUser, str]:
@@ -96,7 +97,7 @@ def sign_in(request: Request, key: str, token: str) -> tuple[ConsoleUser, str]:
     the user and the session cookie's value."""
     ws = gateway_of(request).ws
     try:
-        expected = _serializer(ws, "console-login").loads(request.cookies.get(PRE_COOKIE, ""), max_age=LOGIN_TTL_S)
+        expected = serializer(ws, "console-login").loads(request.cookies.get(PRE_COOKIE, ""), max_age=LOGIN_TTL_S)
     except BadSignature:
         raise CsrfRefused("the sign-in form has expired or was not served here", hint="reload the sign-in page") from None
     if not token or not hmac.compare_digest(str(expected), token):
@@ -104,7 +105,7 @@ def sign_in(request: Request, key: str, token: str) -> tuple[ConsoleUser, str]:
     principal = request.app.state.authenticator.authenticate(f"Bearer {key.strip()}")
     operator = role_of(principal, live_policy(request))
     csrf = secrets.token_urlsafe(32)
-    cookie = _serializer(ws, "console-session").dumps({"key": principal.key_id, "csrf": csrf})
+    cookie = serializer(ws, "console-session").dumps({"key": principal.key_id, "csrf": csrf})
     return ConsoleUser(principal, operator, csrf, TraceView.of(principal, live_policy(request))), cookie
 
 
@@ -120,7 +121,7 @@ def current_user(request: Request) -> ConsoleUser:
     if not raw:
         raise SignInRequired("sign in to use the console")
     try:
-        data = _serializer(ws, "console-session").loads(raw, max_age=SESSION_TTL_S)
+        data = serializer(ws, "console-session").loads(raw, max_age=SESSION_TTL_S)
     except BadSignature:  # expired (SignatureExpired is a BadSignature) or altered
         raise SignInRequired("the session has expired or is not valid; sign in again") from None
     principal = principal_of_key(ws, str(data.get("key", ""))) if isinstance(data, dict) else None
