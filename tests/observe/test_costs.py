@@ -66,3 +66,15 @@ def test_cost_rules_refuse_an_unknown_action_or_a_negative_price():
         CostRules(per_action={"adapter.train": -1.0})
     assert CostRules(per_action={"adapter.train": 0.5}).price("adapter.train") == 0.5
     assert CostRules().price("triage.fit") == CostRules().compute_per_second
+
+
+def test_a_new_kind_of_job_names_its_stage():
+    from loopwright.observe.costs import JOB_STAGES, job_stage
+
+    with pytest.raises(ValueError, match="self-learning or training"):
+        job_stage("prefs.train", "inference")  # inference is what calls cost as served, not a job
+    job_stage("prefs.train", "self-learning")
+    try:
+        assert JOB_STAGES["prefs.train"] == "self-learning"
+    finally:
+        del JOB_STAGES["prefs.train"]

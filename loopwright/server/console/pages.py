@@ -63,7 +63,8 @@ def releases_page(request: Request, user: User) -> HTMLResponse:
     require_operator(user)
     ws = gateway_of(request).ws
     live = [(r.to_dict(), a.to_dict()) for r, a in releases.live_analysis(ws)]
-    history = list(reversed(releases.history(ws)))[:50]
+    newest = lambda h: h["rollback"]["ts"] if "rollback" in h else h["started_at"]  # noqa: E731 - releases and rollbacks, one timeline
+    history = sorted(releases.history(ws), key=newest, reverse=True)[:50]
     return page(request, "releases.html", user, slots=sorted(get_deployment(ws).slots.values(), key=lambda s: s.slot),
                 live=live, history=history)
 
