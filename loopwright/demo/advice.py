@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rich.markup import escape
+
 from loopwright.observe.advisor import Advice, advise_traces
 from loopwright.policy.loader import deployed_policy
 from loopwright.serving.trace_store import load_traces
@@ -50,6 +52,6 @@ def consult(ctx: DemoContext, phase: str) -> Advice | None:
     ctx.advice[phase] = {**advice.to_dict(), "followed": followed, "phase_levers": list(levers)}
     top = advice.findings[0] if advice.findings else None
     ctx.say(f"advisor, over {advice.calls} live calls: "
-            + (f"[bold]{top.lever}[/bold] ({top.stage}): {top.title}; run: {top.command}" if top else "no finding")
+            + (f"[bold]{top.lever}[/bold] ({top.stage}): {escape(top.title)}; run: {escape(top.command)}" if top else "no finding")
             + ("" if followed else f" [red](the phase pulls {' or '.join(levers)})[/red]"))
     return advice
