@@ -167,9 +167,11 @@ def _reached(trace: Trace, ancestry: dict[str, frozenset[str]], jobs: dict[str, 
 
 
 def stage_costs(
-    ws: Workspace, *, since: str | None = None, until: str | None = None, policy: PolicySet | None = None
+    ws: Workspace, *, since: str | None = None, until: str | None = None, policy: PolicySet | None = None,
+    traces: list[Trace] | None = None,
 ) -> StageCosts:
-    """What the served calls between `since` and `until` cost, per stage (see the module notes)."""
+    """What the served calls between `since` and `until` cost, per stage (see the module notes). `traces`: every
+    stored trace, when the caller has them loaded already (the amortisation reads the whole history)."""
     if policy is None:
         try:
             policy = deployed_policy(ws)
@@ -177,7 +179,7 @@ def stage_costs(
             policy = PolicySet()  # nothing deployed: the default prices
     jobs = _jobs(ws, policy)
     ancestry = _ancestry(ws)
-    served = [t for t in load_traces(ws) if t.purpose == "serve"]
+    served = [t for t in (load_traces(ws) if traces is None else traces) if t.purpose == "serve"]
     calls_of: dict[str, int] = defaultdict(int)
     reached_by: dict[str, set[str]] = {}
     for t in served:

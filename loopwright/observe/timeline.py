@@ -111,7 +111,9 @@ def overview(ws: Workspace, *, since: str | None = None, until: str | None = Non
     from loopwright.observe.costs import stage_costs
     from loopwright.observe.slo import evaluate, open_alerts
 
-    traces = served(ws, since=since, until=until)
+    everything = served(ws)  # read once: the window's calls, and the whole history the job costs are spread over
+    lo, hi = (utc_stamp(since) if since else None), (utc_stamp(until) if until else None)
+    traces = [t for t in everything if (lo is None or t.ts >= lo) and (hi is None or t.ts < hi)]
     try:
         objectives = [o.to_dict() for o in evaluate(ws)]
     except LoopwrightError:  # no policy deployed: no objectives to judge against
@@ -125,6 +127,6 @@ def overview(ws: Workspace, *, since: str | None = None, until: str | None = Non
         "markers": [m.to_dict() for m in markers(ws, since=since, until=until)],
         "objectives": objectives,
         "alerts": open_alerts(ws),
-        "stages": stage_costs(ws, since=since, until=until).to_dict(),
+        "stages": stage_costs(ws, since=since, until=until, traces=everything).to_dict(),
         "window": {"first": traces[0].ts, "last": traces[-1].ts} if traces else None,
     }
