@@ -10,7 +10,7 @@ from rich.table import Table
 
 from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
 from loopwright.errors import IntegrityError
-from loopwright.registry import audit, receipts
+from loopwright.registry import receipts
 
 app = typer.Typer(help="The append-only, signed, hash-chained audit log of every state change.", no_args_is_help=True)
 
@@ -84,26 +84,21 @@ def verify(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     """Check the receipt chain (every digest, link and signature, and its signed head), every artifact against its
     registration receipt, every blob, every corpus index, and the deployment table against its receipts; exit 1
     naming what is wrong."""
-    from loopwright.corpus.commits import verify_indexes
+    from loopwright.observe.integrity import verify_workspace
 
-    ws = open_workspace(workspace)
-    with ws.session() as s:
-        chain = receipts.verify_chain(s, ws)
-        checks = [audit.verify_artifacts(s), audit.verify_blobs(ws, s), audit.verify_deployment(s)]
-    checks.append(verify_indexes(ws))
-    ok = chain.ok and all(c.ok for c in checks)
+    report = verify_workspace(open_workspace(workspace))
 
     def render(console):
-        if chain.ok:
-            console.print(f"audit chain intact: {chain.checked} receipts verified")
+        if report["chain_ok"]:
+            console.print(f"audit chain intact: {report['checked']} receipts verified")
         else:
-            console.print(f"[red]audit chain broken at receipt {chain.broken_seq} ({chain.broken_id}): {chain.reason}[/red]")
-        for check in checks:
-            if check.ok:
-                console.print(f"{check.name}: {check.checked} verified")
-            for problem in check.problems:
-                console.print(f"[red]{check.name}: {problem}[/red]")
+            console.print(f"[red]audit chain broken at receipt {report['broken_seq']} ({report['broken_id']}): {report['reason']}[/red]")
+        for check in report["checks"]:
+            if check["ok"]:
+                console.print(f"{check['name']}: {check['checked']} verified")
+            for problem in check["problems"]:
+                console.print(f"[red]{check['name']}: {problem}[/red]")
 
-    emit({**chain.to_dict(), "ok": ok, "chain_ok": chain.ok, "checks": [c.to_dict() for c in checks]}, json, render)
-    if not ok:
+    emit(report, json, render)
+    if not report["ok"]:
         raise typer.Exit(1)

@@ -168,6 +168,14 @@ def report(
                 "-" if s["cost_per_accepted"] is None else f"{s['cost_per_accepted']:.5f}",
             )
         console.print(table if data["overall"].get("requests") else "no traces in this window")
+        stages = data["stages"]
+        costs = Table("stage", "cost", "$/accepted", title=f"cost across the stages ({stages['accepted']} accepted of {stages['calls']} calls)")
+        for stage in ("inference", "self-learning", "training", "total"):
+            per = stages["per_accepted"][stage]
+            costs.add_row(stage, f"{stages['cost'][stage]:.6f}", "-" if per is None else f"{per:.6f}")
+        console.print(costs)
+        if stages["unserved"]:
+            console.print(f"jobs whose artifacts served no call yet: {stages['unserved']:.6f} (not amortised)")
 
     emit(data, json, render)
 

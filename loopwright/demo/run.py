@@ -22,6 +22,7 @@ from loopwright.digests import utc_now
 from loopwright.errors import WorkspaceError
 from loopwright.samples.bank import REFERENCE_DATE
 from loopwright.samples.bank.install import install_sample
+from loopwright.serving.auth import create_key
 from loopwright.serving.pipeline import Gateway
 from loopwright.training.triage import TriageConfig, fit_triage
 from loopwright.settings import STATE_DIR
@@ -107,6 +108,9 @@ def run_demo(folder: Path, *, quick: bool = False, seed: int = 7, console: Conso
     write_report(results, ws.root / "report.html")
     _print_table(console, results)
     console.print(f"results: {ws.root / 'results.json'}\nreport:  {ws.root / 'report.html'}")
+    # An operator's key for the console, shown once as every key is (only its hash is stored, and it is not in results.json)
+    key, _ = create_key(ws, tenant="larkspur-retail", role="admin")
+    console.print(f"console: `loopwright serve -w {ws.root}`, then http://127.0.0.1:8700/console with the key {key}")
     return results
 
 

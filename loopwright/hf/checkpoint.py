@@ -127,11 +127,13 @@ def register_checkpoint(
     parents: Sequence[str] = (),
     extra_config: Mapping[str, Any] | None = None,
     actor: str | None = None,
+    compute_s: float | None = None,
 ) -> Artifact:
     """Check the checkpoint in `folder` and register it as `model/<name>`; its config describes it.
 
     `extra_config` is merged into the stored config (e.g. the training
-    config that made the checkpoint). Identical files return the existing version.
+    config that made the checkpoint). `compute_s`, the training job's compute seconds, goes on the
+    receipt (what `observe.costs` prices). Identical files return the existing version.
     """
     folder = Path(folder)
     read_config(folder)  # a folder that is no checkpoint fails here, before all of it is read
@@ -147,6 +149,7 @@ def register_checkpoint(
         config=config,
         actor=actor,
         receipt=ModelRegister,
+        details=None if compute_s is None else {"compute_s": round(compute_s, 3)},
     )
 
 

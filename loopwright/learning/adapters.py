@@ -281,7 +281,8 @@ def learn_triage_adapter(ws: Workspace, dataset: str, config: TriageAdapterConfi
             receipt=AdapterTrain, session=s,
             details={"job_id": job_id, "target": "triage", "dataset": source.ref, "data_digest": source.digest, "base": head_artifact.ref,
                      "base_digest": head_artifact.digest, "caps": caps.model_dump(mode="json"), "config": config.to_dict(),
-                     "metrics": headline, "cache_hit": trained.cache_hit, "seconds": round(trained.seconds, 3), "examples_per_s": throughput},
+                     "metrics": headline, "cache_hit": trained.cache_hit, "seconds": round(trained.seconds, 3), "examples_per_s": throughput,
+                     "compute_s": round(trained.compute_s, 3)},
         )
     log.info("%s from %s (job %s)", artifact.ref, "the cache" if trained.cache_hit else "training", job_id)
     if artifact.digest in existing:  # the same files again: the job that made them stands, with its receipt

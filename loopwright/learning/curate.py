@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,7 @@ def curate(
     if target not in TARGETS:
         raise InvalidInput(f"unknown curation target {target!r}", hint=f"one of: {', '.join(TARGETS)}")
     policy = policy or deployed_policy(ws)
+    started = time.perf_counter()
     replay_source = _replay_source(ws)
     intents, replay_rows = _replay_rows(ws, replay_source)
     tally = _Tally()
@@ -137,6 +139,7 @@ def curate(
         details={
             "target": target, "since": since, "considered": considered, "kept": dict(sorted(kept.items())),
             "dropped": dict(sorted(tally.dropped.items())), "card": sha256_hex(files[CARD]),
+            "compute_s": round(time.perf_counter() - started, 3),  # a self-learning job's compute, priced by [costs]
         },
     )
     return Curated(artifact, card)

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from loopwright.digests import digest_of, utc_now
 from loopwright.errors import ConflictError, InvalidInput
-from loopwright.learning.examples import check_clean, item_id, read_card, read_examples
+from loopwright.learning.examples import check_clean, is_curated, item_id, read_card, read_examples
 from loopwright.policy.loader import deployed_policy
 from loopwright.registry.artifacts import Artifact, resolve
 from loopwright.registry.payloads import DatasetReview, ReviewSession, ReviewTally
@@ -116,6 +116,15 @@ def review_status(ws: Workspace, dataset: Artifact | str, *, policy: PolicySet |
     """The dataset's spot-check tally against the (deployed) policy's quota."""
     artifact = _dataset(ws, dataset)
     return _status(artifact, _new_items(ws, artifact), _latest(ws, artifact.digest), policy or deployed_policy(ws))
+
+
+def review_queue(ws: Workspace, *, policy: PolicySet | None = None) -> list[ReviewStatus]:
+    """Every curated dataset's spot-check tally, oldest first: the console's queue."""
+    from loopwright.registry.artifacts import list_artifacts
+
+    policy = policy or deployed_policy(ws)
+    curated = sorted((a for a in list_artifacts(ws, "dataset") if is_curated(a)), key=lambda a: a.created_at)
+    return [review_status(ws, a, policy=policy) for a in curated]
 
 
 def _stratum(row: dict[str, Any]) -> tuple[str, ...]:

@@ -40,6 +40,10 @@ def summarise(traces: Iterable[Trace | dict[str, Any]]) -> dict[str, Any]:
 
 
 def report(ws: Workspace, *, since: str | None = None, until: str | None = None) -> dict[str, Any]:
+    """`summarise` over the window, overall and per (deployment version, channel), with the cost of each stage
+    (inference, and the training and self-learning jobs amortised over the calls they served: `costs.stage_costs`)."""
+    from loopwright.observe.costs import stage_costs
+
     traces = list(load_traces(ws, since=since, until=until))
     groups: dict[tuple[int, str], list] = defaultdict(list)
     for t in traces:
@@ -52,4 +56,5 @@ def report(ws: Workspace, *, since: str | None = None, until: str | None = None)
             {"deployment_version": version, "channel": channel, **summarise(rs)}
             for (version, channel), rs in sorted(groups.items())
         ],
+        "stages": stage_costs(ws, since=since, until=until).to_dict(),
     }

@@ -115,10 +115,16 @@ def list_traces(
     until: str | None = None,
     intent: str | None = None,
     outcome: str | None = None,
+    language: str | None = None,
+    artifact: str | None = None,
+    subject: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Trace summaries in `view` (or `tenant`), newest first, filtered and paged."""
+    """Trace summaries in `view` (or `tenant`), newest first, filtered and paged.
+
+    `language` is the question's (ISO 639-1), `artifact` a ref (`corpus/bank@2`) or digest that served one of
+    the call's slots, `subject` the customer the call acted for."""
     if outcome is not None and outcome not in OUTCOMES:
         raise InvalidInput(f"unknown outcome {outcome!r}", hint=f"one of: {', '.join(OUTCOMES)}")
     if not 1 <= limit <= 1000 or not 0 <= offset <= MAX_OFFSET:
@@ -127,9 +133,17 @@ def list_traces(
     scope = _scope(tenant, view)
     if scope is not None:
         query = scope.where(query)
-    for column, value in ((TraceRow.intent, intent), (TraceRow.outcome, outcome)):
+    for column, value in ((TraceRow.intent, intent), (TraceRow.outcome, outcome), (TraceRow.subject, subject)):
         if value is not None:
             query = query.where(column == value)
+    # Fields without a column of their own are matched in the stored record, which is written with
+    # json.dumps(sort_keys=True) and its default separators: `"language": "es"`, `"ref": "corpus/bank@2"`.
+    if language is not None:
+        query = query.where(TraceRow.record.contains(f'"language": {json.dumps(language, ensure_ascii=False)}', autoescape=True))
+    if artifact is not None:
+        key = "digest" if all(c in "0123456789abcdef" for c in artifact) and len(artifact) >= 8 else "ref"
+        needle = f'"{key}": "{artifact}' if key == "digest" else f'"ref": {json.dumps(artifact, ensure_ascii=False)}'
+        query = query.where(TraceRow.record.contains(needle, autoescape=True))
     if since:
         query = query.where(TraceRow.ts >= utc_stamp(since))
     if until:
@@ -144,6 +158,7 @@ def list_traces(
             "channel": r.channel,
             "model": r.model,
             "intent": r.intent,
+            "subject": r.subject,
             "tier": r.tier,
             "cache_hit": r.cache_hit,
             "outcome": r.outcome,

@@ -31,6 +31,8 @@ target = 0.995
 scale = [1, 5]
 [learning]                   # curation and spot checks (`loopwright learn`)
 review_min_items = 50
+[costs]                      # a job's compute second, priced beside inference (`loopwright report`)
+compute_per_second = 0.0001
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -351,6 +353,37 @@ class LearningRules(_Strict):
         return self
 
 
+class CostRules(_Strict):
+    """What a compute second of a training or self-learning job costs (`loopwright.observe.costs`), so the cost per
+    accepted outcome counts all three stages: inference (each call's cost, as served) and the jobs that made what
+    served it, amortised over the calls their artifacts served."""
+
+    compute_per_second: float = Field(
+        0.0001, ge=0, description="Price of one compute second of a job, in the unit of a call's cost (0.0001: $0.36 an hour, a CPU instance)."
+    )
+    per_action: dict[str, float] = Field(
+        default_factory=dict,
+        description="A receipt action (`adapter.train`, `model.register`...) -> its own price per compute second (a GPU job's, say).",
+    )
+
+    @field_validator("per_action")
+    @classmethod
+    def _known_actions(cls, value: dict[str, float]) -> dict[str, float]:
+        from loopwright.registry.payloads import Action
+
+        known = {str(a) for a in Action}
+        for action, price in value.items():
+            if action not in known:
+                raise ValueError(f"unknown receipt action {action!r}; one of: {', '.join(sorted(known))}")
+            if price < 0:
+                raise ValueError(f"{action}: a price cannot be negative ({price})")
+        return value
+
+    def price(self, action: str) -> float:
+        """The price of one compute second of a job that wrote an `action` receipt."""
+        return self.per_action.get(action, self.compute_per_second)
+
+
 class PolicySet(_Strict):
     """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
 
@@ -368,6 +401,7 @@ class PolicySet(_Strict):
 
     feedback: FeedbackRules = Field(default_factory=FeedbackRules, description="The feedback rubric, and whose corrections are labels.")
     learning: LearningRules = Field(default_factory=LearningRules, description="Curation and the spot-check quota.")
+    costs: CostRules = Field(default_factory=CostRules, description="The price of a training or self-learning job's compute second.")
 
     def roles(self) -> set[str]:
         """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""

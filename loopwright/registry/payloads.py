@@ -437,6 +437,12 @@ class Registration(Part):
 
     parents: list[str] = Field(description="Digests of the artifacts this one derives from.")
     provenance: dict[str, Any]
+    compute_s: float | None = Field(
+        None,
+        description="Compute seconds the job that made the artifact spent (training time; on a cache hit, the run that "
+        "filled the cache, where it recorded its time). None: not a compute job, or a receipt from before this was kept. "
+        "`loopwright.observe.costs` prices it by the policy's [costs].",
+    )
 
 
 class ArtifactRegister(Payload):

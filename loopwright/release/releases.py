@@ -343,6 +343,15 @@ def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analy
     return canary_analysis.analyse(canary, stable, rules, focus=_focus(ws, release))
 
 
+def live_analysis(ws: Workspace) -> list[tuple[Release, canary_analysis.Analysis]]:
+    """Each active release with its canary analysis as of now (what the controller's next tick would decide)."""
+    found = active(ws)
+    if not found:
+        return []
+    rules = _canary_rules(ws)
+    return [(release, analyse(ws, release, rules)) for release in found]
+
+
 def _focus(ws: Workspace, release: Release):
     """For a corpus release, the requests whose evidence cited a document the candidate changed."""
     if release.slot != "corpus" or release.baseline is None:

@@ -120,6 +120,15 @@ def list_keys(ws: Workspace) -> list[dict[str, Any]]:
     ]
 
 
+def principal_of_key(ws: Workspace, key_id: str) -> Principal | None:
+    """The principal of an active key, by its id (a console session holds the id, never the key); None if revoked or unknown."""
+    with ws.session() as s:
+        row = s.get(ApiKeyRow, key_id)
+    if row is None or row.revoked_at:
+        return None
+    return Principal(row.tenant, row.role, tuple(json.loads(row.scopes)), row.subject, row.id)
+
+
 class Authenticator:
     """Resolves bearer keys to principals, with a short in-process cache."""
 

@@ -50,3 +50,16 @@ class TrainedFolder:
     def report(self) -> dict[str, Any]:
         """The folder's training.json."""
         return json.loads((self.folder / "training.json").read_text("utf-8"))
+
+    @property
+    def compute_s(self) -> float:
+        """The compute that made the folder: the training time its training.json recorded (so a cache hit is priced
+        as the run that filled the cache), else this call's `seconds`."""
+        try:
+            recorded = self.report()
+        except (OSError, ValueError):
+            return self.seconds
+        seconds = recorded.get("train_seconds", recorded.get("seconds"))
+        if isinstance(seconds, dict):  # the reader's {"encode", "total"}
+            seconds = seconds.get("total")
+        return float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else self.seconds

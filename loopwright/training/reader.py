@@ -409,7 +409,7 @@ def register_reader(ws: Workspace, trained: TrainedFolder, name: str, *, provena
     config = {"task": TASK, **{k: v for k, v in card.items() if k != "platt"}, "metrics": headline}
     with ws.write() as s:
         artifact = register(ws, "model", name, files, parents=parents, provenance=provenance, config=config,
-                            receipt=ModelRegister, session=s)
+                            receipt=ModelRegister, session=s, details={"compute_s": round(trained.compute_s, 3)})
         receipt = None
         live = get_deployment(ws, session=s).stable(SLOT)
         if deploy and (live is None or live.digest != artifact.digest):

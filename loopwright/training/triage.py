@@ -200,8 +200,9 @@ def _fit_files(
     }
 
 
-def _read_cache(key: str) -> dict[str, bytes] | None:
-    """The cached files under `key`, or None when absent or not matching their recorded digests."""
+def _read_cache(key: str) -> tuple[dict[str, bytes], float | None] | None:
+    """The cached files under `key` and the seconds the fit that wrote them took (None if it did not record
+    them), or None when absent or not matching their recorded digests."""
     folder = cache_root() / "triage" / key
     try:
         entry = json.loads((folder / "entry.json").read_text("utf-8"))
@@ -211,17 +212,18 @@ def _read_cache(key: str) -> dict[str, bytes] | None:
     if entry.get("key") != key or any(hashlib.sha256(files[n]).hexdigest() != d for n, d in entry["files"].items()):
         logger.warning("triage cache entry %s is corrupt; fitting again", folder)
         return None
-    return files
+    seconds = entry.get("fit_seconds")
+    return files, float(seconds) if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) else None
 
 
-def _write_cache(key: str, files: Mapping[str, bytes]) -> None:
+def _write_cache(key: str, files: Mapping[str, bytes], seconds: float) -> None:
     """Write the entry to a temporary folder and rename it in place, so readers never see half of one."""
     parent = cache_root() / "triage"
     try:
         with atomic_folder(parent / key) as staging:
             for name, data in files.items():
                 (staging / name).write_bytes(data)
-            entry = {"key": key, "files": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}}
+            entry = {"key": key, "files": {n: hashlib.sha256(d).hexdigest() for n, d in files.items()}, "fit_seconds": round(seconds, 3)}
             (staging / "entry.json").write_text(json.dumps(entry, indent=2), "utf-8")
             shutil.rmtree(parent / key, ignore_errors=True)  # a corrupt entry we decided to replace
     except OSError as exc:  # a read-only home must not fail the fit
@@ -288,13 +290,17 @@ def fit_triage(
         **config.to_dict(),
     }
     key = digest_of(about)
-    files = _read_cache(key) if use_cache else None
-    cache_hit = files is not None
-    if files is None:
+    cached = _read_cache(key) if use_cache else None
+    cache_hit = cached is not None
+    if cached is None:
         files = _fit_files(read_utterances(ws, source), config, embedder, about)
-        _write_cache(key, files)
+        _write_cache(key, files, time.perf_counter() - started)
+        fit_seconds = None
+    else:
+        files, fit_seconds = cached
     metrics = json.loads(files["metrics.json"])
     seconds = time.perf_counter() - started
+    compute_s = seconds if fit_seconds is None else fit_seconds  # a cache hit is priced as the fit that filled it
     provenance = {
         **{k: source.provenance[k] for k in ("licence", "consent", "sensitivity") if k in source.provenance},
         "source": f"fitted by `loopwright triage fit` on {source.ref} (sha256:{source.digest[:12]})",
@@ -312,7 +318,8 @@ def fit_triage(
             config=about,
             receipt=TriageFit,
             session=s,
-            details={"cache_hit": cache_hit, "cache_key": key, "seconds": round(seconds, 3), **_headline(metrics)},
+            details={"cache_hit": cache_hit, "cache_key": key, "seconds": round(seconds, 3), "compute_s": round(compute_s, 3),
+                     **_headline(metrics)},
         )
         receipt = None
         if deploy:

@@ -113,9 +113,15 @@ def test_trace_show_list_and_report(bank_cli):
     assert overall["requests"] == 3 and overall["decline_rate"] == pytest.approx(1 / 3, abs=1e-4)
     assert overall["escalation_rate"] == 1.0 and overall["total_cost"] > 0 and overall["defect_rate"] is None
     assert [d["channel"] for d in data["deployments"]] == ["stable"]
+    stages = data["stages"]
+    fit = next(j for j in stages["jobs"] if j["action"] == "triage.fit")
+    assert fit["calls"] == 3 and fit["compute_s"] > 0 and fit["per_call"] == pytest.approx(fit["cost"] / 3)
+    assert stages["cost"]["inference"] == pytest.approx(overall["total_cost"]) and stages["cost"]["training"] == pytest.approx(fit["cost"])
+    assert stages["accepted"] == 0 and stages["per_accepted"]["total"] is None  # nothing graded yet
     assert cli_json("report", "--since", "2999-01-01T00:00:00Z")["overall"] == {"requests": 0}
     table = cli("report")
     assert table.exit_code == 0 and "p95" in table.stdout and "all" in table.stdout
+    assert "cost across the stages" in table.stdout and "self-learning" in table.stdout
     assert "no traces in this window" in cli("report", "--since", "2999-01-01T00:00:00Z").stdout
 
 

@@ -84,10 +84,29 @@ def test_list_filters_pages_and_validates(workspace):
     pages = [list_traces(workspace, tenant="acme", limit=4, offset=o) for o in (0, 4, 8)]
     assert [len(p) for p in pages] == [4, 4, 2] and [t["id"] for p in pages for t in p] == ids[::-1]
     summary = list_traces(workspace, tenant="acme", limit=1)[0]
-    assert set(summary) == {"id", "ts", "tenant", "channel", "model", "intent", "tier", "cache_hit", "outcome", "latency_ms", "cost"}
+    assert set(summary) == {"id", "ts", "tenant", "subject", "channel", "model", "intent", "tier", "cache_hit", "outcome", "latency_ms", "cost"}
     for bad in ({"outcome": "great"}, {"limit": 0}, {"limit": 1001}, {"offset": -1}):
         with pytest.raises(InvalidInput):
             list_traces(workspace, tenant="acme", **bad)
+
+
+def test_list_filters_by_language_served_version_and_customer(workspace):
+    def served_by(ref: str, digest: str) -> dict:
+        return {"corpus": {"ref": ref, "digest": digest}}
+
+    records = [
+        trace(1, language="es", bundle=served_by("corpus/bank@1", "aa" * 32)),
+        trace(2, language="en", bundle=served_by("corpus/bank@2", "bb" * 32)),
+        trace(3, language="vi", bundle=served_by("corpus/bank@2", "bb" * 32), principal={"tenant": "acme", "subject": "cus_1"}),
+    ]
+    write(workspace, records)
+    found = lambda **kw: [t["id"] for t in list_traces(workspace, tenant="acme", **kw)]  # noqa: E731
+    assert found(language="es") == [records[0]["id"]] and found(language="e%") == []  # a pattern character is text
+    assert found(artifact="corpus/bank@2") == [records[2]["id"], records[1]["id"]]
+    assert found(artifact="bbbbbbbb") == found(artifact="corpus/bank@2")  # a digest prefix
+    assert found(artifact="corpus/bank@") == [] and found(artifact="corpus/bank@1") == [records[0]["id"]]
+    assert found(subject="cus_1") == [records[2]["id"]] and found(subject="cus_%") == []
+    assert found(language="vi", artifact="corpus/bank@2") == [records[2]["id"]]
 
 
 def test_feedback_sets_the_outcome_and_keeps_text_only_with_consent(workspace):

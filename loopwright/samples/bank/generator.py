@@ -200,5 +200,6 @@ def register_sample_generator(ws: Workspace, config: GeneratorConfig | None = No
         ws, trained.folder, NAME, task="causal-lm",
         provenance={**PROVENANCE, "source": "trained by loopwright.samples.bank.generator on retrieved sample evidence"},
         extra_config={"training": report["config"], "examples": report["examples"]},
+        compute_s=trained.compute_s,
     )
     return artifact, trained

@@ -194,6 +194,7 @@ def register_sample_lm(
         task="causal-lm",
         provenance={**PROVENANCE, "source": "trained by `loopwright model sample` on the Larkspur Bank sample text"},
         extra_config={"training": report["config"], "heldout_perplexity": report["heldout_perplexity"]["trained"]},
+        compute_s=trained.compute_s,
     )
     receipt = None
     live = get_deployment(ws).stable(SLOT)

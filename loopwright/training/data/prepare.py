@@ -200,6 +200,7 @@ def prepare_dataset(ws: Workspace, recipe_path: str | Path, *, progress: Progres
             "cache_hit": hit,
             "cache_key": key,
             "seconds": round(seconds, 3),
+            "compute_s": round(seconds, 3),
         },
     )
     logger.info("%s from %s in %.1f s", artifact.ref, "cache" if hit else "a fresh run", seconds)
