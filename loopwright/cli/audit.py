@@ -82,15 +82,16 @@ def show(
 @app.command(epilog="Example: loopwright audit verify --json")
 def verify(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     """Check the receipt chain (every digest, link and signature, and its signed head), every artifact against its
-    registration receipt, every blob, every corpus index, and the deployment table against its receipts; exit 1
-    naming what is wrong."""
+    registration receipt, every blob, every corpus index, the deployment table against its receipts, and every
+    release note's signature; exit 1 naming what is wrong."""
     from loopwright.corpus.commits import verify_indexes
+    from loopwright.training.notes import verify_notes
 
     ws = open_workspace(workspace)
     with ws.session() as s:
         chain = receipts.verify_chain(s, ws)
         checks = [audit.verify_artifacts(s), audit.verify_blobs(ws, s), audit.verify_deployment(s)]
-    checks.append(verify_indexes(ws))
+    checks += [verify_indexes(ws), verify_notes(ws)]
     ok = chain.ok and all(c.ok for c in checks)
 
     def render(console):
@@ -107,3 +108,18 @@ def verify(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     emit({**chain.to_dict(), "ok": ok, "chain_ok": chain.ok, "checks": [c.to_dict() for c in checks]}, json, render)
     if not ok:
         raise typer.Exit(1)
+
+
+@app.command(epilog="Example: loopwright audit note note/triage@1   (or a folder holding note.json, note.md, signature.json)")
+def note(
+    source: Annotated[str, typer.Argument(help="A release note artifact (note/NAME[@N]) or a folder of its files copied out.")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Check a release note's Ed25519 signature against the workspace key; exit 1 naming what does not match."""
+    from loopwright.training.notes import verify_note
+
+    ws = open_workspace(workspace)
+    doc = verify_note(ws, source)
+    emit({"ok": True, "source": source, "decision": doc["decision"], "candidate": doc["candidate"]["ref"]}, json,
+         lambda c: c.print(f"release note {source}: signature valid ({doc['decision']} {doc['candidate']['ref']})"))

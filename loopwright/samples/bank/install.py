@@ -77,6 +77,12 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
             provenance={**PROVENANCE, "sensitivity": "restricted"},
         ),
         artifacts.register(ws, "goldens", "bank", _files("goldens.jsonl"), provenance=PROVENANCE),
+        # Measures only: `heldout.jsonl`, not `utterances.jsonl`, so `triage fit` and recipes never read it by default.
+        artifacts.register(
+            ws, "dataset", "heldout-intents", {"heldout.jsonl": (DATA_DIR / "heldout_intents.jsonl").read_bytes()},
+            provenance={**PROVENANCE, "source": "written by hand for loopwright eval, apart from the phrase lists (see its header)",
+                        "purpose": "evaluation"},
+        ),
     ]
     live = {
         "policy": artifacts.register(
