@@ -13,6 +13,7 @@ from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_wor
 from loopwright.training.evaluate import Evaluation, Progress, evaluate
 from loopwright.training.promote import Comparison, evaluate_pair, promote
 
+SuiteOpt = Annotated[str | None, typer.Option(help="The golden suite (goldens/NAME[@N]); default: the workspace's only one.")]
 AgainstOpt = Annotated[str | None, typer.Option("--against", help="The model to compare with; default: the one live on model:triage.")]
 
 
@@ -77,6 +78,7 @@ def register(app: typer.Typer) -> None:
     def eval_(
         model: Annotated[str, typer.Argument(help="A triage model artifact (model/NAME[@N] or a digest prefix).")],
         against: AgainstOpt = None,
+        suite: SuiteOpt = None,
         workspace: WorkspaceOpt = None,
         json: JsonOpt = False,
     ) -> None:
@@ -86,10 +88,10 @@ def register(app: typer.Typer) -> None:
         ws = open_workspace(workspace)
         with _progress(json) as progress:
             if against is None:
-                result = evaluate(ws, model, progress=progress)
+                result = evaluate(ws, model, suite=suite, progress=progress)
                 emit(result.to_dict(), json, lambda out: _print_eval(out, result))
                 return
-            comparison = evaluate_pair(ws, model, against, progress=progress)
+            comparison = evaluate_pair(ws, model, against, suite=suite, progress=progress)
 
         def render(out) -> None:
             _print_eval(out, comparison.candidate)
@@ -102,6 +104,7 @@ def register(app: typer.Typer) -> None:
         model: Annotated[str, typer.Argument(help="The candidate triage model.")],
         against: AgainstOpt = None,
         canary: Annotated[float, typer.Option(min=0.01, max=1.0, help="Canary share once the golden gate passes.")] = 0.1,
+        suite: SuiteOpt = None,
         workspace: WorkspaceOpt = None,
         json: JsonOpt = False,
     ) -> None:
@@ -110,7 +113,7 @@ def register(app: typer.Typer) -> None:
         golden gate and a canary. A refused promotion prints why and exits 1."""
         ws = open_workspace(workspace)
         with _progress(json) as progress:
-            done = promote(ws, model, against, canary=canary, progress=progress)
+            done = promote(ws, model, against, canary=canary, suite=suite, progress=progress)
 
         def render(out) -> None:
             _print_comparison(out, done.comparison)

@@ -183,9 +183,10 @@ def _summary(outcomes: Outcomes, records: list[dict[str, Any]], rules: Evaluatio
     }
 
 
-def evaluate(ws: Workspace, ref: str, *, gateway: Gateway | None = None, progress: Progress | None = None,
-             use_cache: bool = True) -> Evaluation:
-    """Score the triage model `ref` (see the module notes); a stored evaluation of the same inputs is reused."""
+def evaluate(ws: Workspace, ref: str, *, suite: str | None = None, gateway: Gateway | None = None,
+             progress: Progress | None = None, use_cache: bool = True) -> Evaluation:
+    """Score the triage model `ref` (see the module notes) with golden suite `suite` (default: the workspace's
+    only one); a stored evaluation of the same inputs is reused."""
     from loopwright.release.goldens import load_suite, run_suite
 
     started = time.perf_counter()
@@ -193,7 +194,7 @@ def evaluate(ws: Workspace, ref: str, *, gateway: Gateway | None = None, progres
     model = resolve(ws, ref, kind="model")
     triage = TriageModel.load(ws, model)  # a model that is not a triage model fails here, naming why
     heldout, items = read_heldout(ws, rules.heldout)
-    suite, goldens = load_suite(ws)
+    suite, goldens = load_suite(ws, suite)
     inputs = _inputs(ws, model, heldout, suite, rules)
     key = digest_of(inputs)
     if use_cache and (found := _stored(ws, model, key)) is not None:

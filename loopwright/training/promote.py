@@ -187,15 +187,15 @@ def incumbent_ref(ws: Workspace, against: str | None) -> Artifact | None:
     return resolve(ws, against, kind="model") if against else get_deployment(ws).stable(SLOT)
 
 
-def evaluate_pair(ws: Workspace, model: str, against: str | None = None, *, gateway: Gateway | None = None,
-                  progress: Progress | None = None) -> Comparison:
+def evaluate_pair(ws: Workspace, model: str, against: str | None = None, *, suite: str | None = None,
+                  gateway: Gateway | None = None, progress: Progress | None = None) -> Comparison:
     """Evaluate `model` and the incumbent (or `against`) and compare them: `loopwright eval --against`."""
     rules = deployed_policy(ws).evaluation
-    candidate = evaluate(ws, model, gateway=gateway, progress=progress)
+    candidate = evaluate(ws, model, suite=suite, gateway=gateway, progress=progress)
     other = incumbent_ref(ws, against)
     if other is not None and other.digest == candidate.model.digest:
         raise ConflictError(f"{candidate.model.ref} is the incumbent itself", hint="pass --against another model")
-    incumbent = evaluate(ws, other.ref, gateway=gateway, progress=progress) if other is not None else None
+    incumbent = evaluate(ws, other.ref, suite=suite, gateway=gateway, progress=progress) if other is not None else None
     return compare(candidate, incumbent, rules)
 
 
@@ -213,13 +213,13 @@ class Promotion:
                 "receipt": self.receipt.id, "release": self.release}
 
 
-def promote(ws: Workspace, model: str, against: str | None = None, *, canary: float = 0.1, gateway: Gateway | None = None,
-            progress: Progress | None = None, actor: str | None = None) -> Promotion:
+def promote(ws: Workspace, model: str, against: str | None = None, *, canary: float = 0.1, suite: str | None = None,
+            gateway: Gateway | None = None, progress: Progress | None = None, actor: str | None = None) -> Promotion:
     """Decide on `model` against the incumbent, record the decision with a signed release note, and on `promote`
     hand the model to the release plane (golden gate, then a canary of `canary`)."""
     from loopwright.release.releases import start
 
-    comparison = evaluate_pair(ws, model, against, gateway=gateway, progress=progress)
+    comparison = evaluate_pair(ws, model, against, suite=suite, gateway=gateway, progress=progress)
     candidate = comparison.candidate.model
     incumbent = comparison.incumbent.model if comparison.incumbent else None
     with ws.write() as s:
@@ -237,7 +237,7 @@ def promote(ws: Workspace, model: str, against: str | None = None, *, canary: fl
         receipt = append_receipt(s, ws, payload, subject=candidate.ref, actor=actor)
     release = None
     if comparison.decision == "promote":
-        started, report = start(ws, SLOT, candidate.ref, canary=canary, gateway=gateway, actor=actor,
+        started, report = start(ws, SLOT, candidate.ref, canary=canary, gateway=gateway, actor=actor, suite=suite,
                                 reason=f"promoted on evidence: {note.ref} ({receipt.id})")
         release = {**started.to_dict(), "gate_report": report}
     return Promotion(comparison, note, receipt, release)
