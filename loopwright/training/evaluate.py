@@ -30,7 +30,6 @@ import numpy as np
 
 from loopwright.dedup import near_pairs
 from loopwright.digests import canonical_json, digest_of
-from loopwright.errors import InvalidInput, NotFound
 from loopwright.policy.loader import deployed_policy
 from loopwright.policy.pii import PiiVault, mask_text
 from loopwright.policy.schema import EvaluationRules
@@ -39,6 +38,7 @@ from loopwright.registry.deployment import get_deployment
 from loopwright.registry.payloads import EvalRun
 from loopwright.serving.router import RouterPolicy
 from loopwright.serving.triage import SLOT, TriageModel
+from loopwright.training.heldout import read_heldout
 from loopwright.training.perturb import perturb
 from loopwright.training.reliability import diagram
 from loopwright.training.scores import Outcomes, composite, reliability
@@ -50,40 +50,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "loopwright.eval/1"
-HELDOUT_FILE = "heldout.jsonl"
-KINDS_OF_ITEM = ("plain", "pii", "adversarial")
 TRAINING_FILES = ("utterances.jsonl", "examples.jsonl", "train.jsonl")  # a dataset's labelled texts, by producer
 Progress = Callable[[str, int, int], None]  # (step, done, total)
-
-
-def read_heldout(ws: Workspace, ref: str) -> tuple[Artifact, list[dict[str, str]]]:
-    """The held-out items of dataset `ref` (its `heldout.jsonl`, verified): id, language, text, intent, kind."""
-    try:
-        artifact = resolve(ws, ref, kind="dataset")
-    except NotFound as exc:
-        raise NotFound(exc.message, hint="the policy's [evaluation] heldout names it; `loopwright init --sample bank` "
-                                         "registers dataset/heldout-intents") from None
-    if HELDOUT_FILE not in artifact.files:
-        raise InvalidInput(f"{artifact.ref} is not a held-out set: it has no {HELDOUT_FILE}")
-    items, seen = [], set()
-    for n, line in enumerate(read_file(ws, artifact, HELDOUT_FILE).decode("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"{artifact.ref} {HELDOUT_FILE} line {n} is not JSON: {exc.msg}") from None
-        if "_header" in row:
-            continue
-        if not all(isinstance(row.get(k), str) and row[k].strip() for k in ("id", "language", "text", "intent")) \
-                or row.get("kind", "plain") not in KINDS_OF_ITEM or row["id"] in seen:
-            raise InvalidInput(f"{artifact.ref} {HELDOUT_FILE} line {n}: needs a new id, language, text, intent, "
-                               f"and a kind among {', '.join(KINDS_OF_ITEM)}")
-        seen.add(row["id"])
-        items.append({**row, "kind": row.get("kind", "plain")})
-    if not items:
-        raise InvalidInput(f"{artifact.ref} {HELDOUT_FILE} holds no items")
-    return artifact, items
 
 
 def training_texts(ws: Workspace, model: Artifact) -> list[str]:

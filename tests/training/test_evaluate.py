@@ -8,7 +8,6 @@ suite cut to its first 20 (a new version of the same suite), so each evaluation 
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from typer.testing import CliRunner
@@ -20,10 +19,12 @@ from loopwright.registry.artifacts import read_file, register, resolve
 from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.registry.receipts import list_receipts
 from loopwright.serving.triage import SLOT
+from loopwright.training.data.prepare import prepare_dataset
 from loopwright.training.evaluate import evaluate
 from loopwright.training.notes import verify_note, verify_notes
 from loopwright.training.perturb import KINDS, perturb
 from loopwright.training.promote import evaluate_pair, promote
+from loopwright.training.triage import fit_triage
 from triage_variants import register_variant
 
 SQLITE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -75,7 +76,7 @@ def test_eval_reports_per_language_figures_and_a_worse_model_is_refused(triaged_
 
 
 @SQLITE
-def test_bad_input_is_one_error_naming_it(triaged_bank):
+def test_bad_input_is_one_error_naming_it(triaged_bank, tmp_path):
     ws = triaged_bank
     with pytest.raises(UnknownRef, match="is a dataset artifact, not a model"):
         evaluate(ws, "dataset/intents")
@@ -89,6 +90,14 @@ def test_bad_input_is_one_error_naming_it(triaged_bank):
     set_stable(ws, "policy", fixed.ref, reason="test")
     with pytest.raises(InvalidInput, match="is not a held-out set"):  # training data is not a held-out set
         evaluate(ws, get_deployment(ws).stable(SLOT).ref)
+    # ...and a held-out set is never training data, whichever trainer reads it.
+    with pytest.raises(InvalidInput, match="heldout-intents@1 is a held-out set"):
+        fit_triage(ws, "dataset/heldout-intents")
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('name = "sneaky"\n[[sources]]\nname = "h"\ndataset = "dataset/heldout-intents"\nfile = "heldout.jsonl"\n'
+                      'licence = "CC0-1.0"\nprovenance = "test"\nconsent = "synthetic"\nsensitivity = "public"\n')
+    with pytest.raises(InvalidInput, match="is a held-out set"):
+        prepare_dataset(ws, recipe)
 
 
 def test_a_better_model_wins_with_a_signed_note_and_tampering_is_caught(triaged_bank, tmp_path):
