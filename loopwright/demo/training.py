@@ -66,18 +66,20 @@ def training(ctx: DemoContext) -> None:
             "state": done.release["state"], "receipts": receipt_ids(ws, f"release/{done.release['id']}"), "served": []}
 
     mb, ma = before.report["metrics"], after.report["metrics"]
+    measured = {e.artifact.ref: receipt_ids(ws, e.artifact.ref)[-1:] for e in (before, after)}  # their eval.run receipts
+    note_receipt = receipt_ids(ws, done.note.ref)[-1:]
     for lang in LANGUAGES:
-        ctx.row(phase, f"held-out triage accuracy {lang}, before", mb[f"accuracy.{lang}"], "%", receipts=[before.artifact.ref])
+        ctx.row(phase, f"held-out triage accuracy {lang}, before", mb[f"accuracy.{lang}"], "%", receipts=measured[before.artifact.ref])
         target = ">= 95%" if lang == "vi" else None
         ctx.row(phase, f"held-out triage accuracy {lang}, after", ma[f"accuracy.{lang}"], "%", target=target,
-                met=ma[f"accuracy.{lang}"] >= 0.95 if target else None, receipts=[after.artifact.ref])
+                met=ma[f"accuracy.{lang}"] >= 0.95 if target else None, receipts=measured[after.artifact.ref])
     for lang, (lagging, of) in gaps.items():
-        ctx.row(phase, f"intents where {lang} lags English (before)", f"{lagging} of {of}", "", receipts=[before.artifact.ref])
+        ctx.row(phase, f"intents where {lang} lags English (before)", f"{lagging} of {of}", "", receipts=measured[before.artifact.ref])
     c = comparison.composite
     ctx.row(phase, "composite, incumbent -> candidate", f"{c['incumbent']:.3f} -> {c['candidate']:.3f} (p={c['p']:.3g})", "",
             receipts=[done.receipt.id])
     ctx.row(phase, "promotion decision", comparison.decision, "", target="promote", met=comparison.decision == "promote",
-            receipts=[done.receipt.id, done.note.ref])
+            receipts=[done.receipt.id, *note_receipt])
     ctx.row(phase, "release outcome", outcome["state"], "", target="promoted", met=outcome["state"] == "promoted",
             traces=outcome["served"], receipts=outcome["receipts"])
     pct = lambda m: ", ".join(f"{lang.upper()} {m[f'accuracy.{lang}']:.0%}" for lang in LANGUAGES)  # noqa: E731

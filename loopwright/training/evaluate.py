@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "loopwright.eval/1"
+PROMOTION_ONLY = {"critical", "alpha", "min_gain", "bootstrap"}  # rules that change promote's verdict, not the figures
 TRAINING_FILES = ("utterances.jsonl", "examples.jsonl", "train.jsonl")  # a dataset's labelled texts, by producer
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -94,7 +95,7 @@ def _inputs(ws: Workspace, model: Artifact, heldout: Artifact, suite: Artifact, 
     """Everything an evaluation's figures depend on: its cache key."""
     bundle = {slot: s.stable.digest for slot, s in get_deployment(ws).slots.items() if s.stable and slot != SLOT}
     return {"format": FORMAT, "model": model.digest, "heldout": heldout.digest, "suite": suite.digest,
-            "bundle": bundle, "rules": rules.model_dump(mode="json")}
+            "bundle": bundle, "rules": rules.model_dump(mode="json", exclude=PROMOTION_ONLY)}
 
 
 def _stored(ws: Workspace, model: Artifact, key: str) -> Evaluation | None:
@@ -111,7 +112,8 @@ def _triage_items(ws: Workspace, triage: TriageModel, items: list[dict[str, str]
     variants = [(i, None, item["text"]) for i, item in enumerate(items)]
     variants += [(i, kind, perturb(kind, item["text"], item["language"], seed=rules.seed, key=item["id"]))
                  for kind in rules.perturbations for i, item in enumerate(items)]
-    texts = sorted({mask_text(t, policy.pii, PiiVault()).text for _, _, t in variants})
+    masked = {t: mask_text(t, policy.pii, PiiVault()).text for _, _, t in variants}  # what serving would show the model
+    texts = sorted(set(masked.values()))
     predicted: dict[str, Any] = {}
     step = 64
     for start in range(0, len(texts), step):
@@ -122,13 +124,13 @@ def _triage_items(ws: Workspace, triage: TriageModel, items: list[dict[str, str]
     records = [{"id": it["id"], "language": it["language"], "intent": it["intent"], "kind": it["kind"], "perturbed": {}}
                for it in items]
     for i, kind, text in variants:
-        result = predicted[mask_text(text, policy.pii, PiiVault()).text]
+        result = predicted[masked[text]]
         record, correct = records[i], result.intent == items[i]["intent"]
         if kind is None:
             record.update(predicted=result.intent, confidence=round(result.confidence, 6), correct=correct,
                           safe=not unsafe(result.intent))
         else:
-            record["perturbed"][kind] = {"text": text, "changed": text != items[i]["text"], "predicted": result.intent,
+            record["perturbed"][kind] = {"text": masked[text], "changed": text != items[i]["text"], "predicted": result.intent,
                                          "correct": correct}
     return records
 

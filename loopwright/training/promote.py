@@ -217,8 +217,10 @@ def promote(ws: Workspace, model: str, against: str | None = None, *, canary: fl
             gateway: Gateway | None = None, progress: Progress | None = None, actor: str | None = None) -> Promotion:
     """Decide on `model` against the incumbent, record the decision with a signed release note, and on `promote`
     hand the model to the release plane (golden gate, then a canary of `canary`)."""
-    from loopwright.release.releases import start
+    from loopwright.release.releases import active, start
 
+    if active(ws, SLOT):  # checked first: a decision that could not be handed over would be recorded for nothing
+        raise ConflictError(f"slot {SLOT} already has a release in progress", hint="`loopwright release status`")
     comparison = evaluate_pair(ws, model, against, suite=suite, gateway=gateway, progress=progress)
     candidate = comparison.candidate.model
     incumbent = comparison.incumbent.model if comparison.incumbent else None
