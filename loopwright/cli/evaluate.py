@@ -51,7 +51,7 @@ def _print_eval(out, e: Evaluation) -> None:
     worst = sorted((v, k.removeprefix("accuracy.intent.")) for k, v in m.items() if k.startswith("accuracy.intent."))[:3]
     out.print(f"weakest intents: {', '.join(f'{k} {v:.2f}' for v, k in worst)}")
     out.print(f"ECE {r['ece']:.3f} (reliability.svg in {e.artifact.ref}); safety {m['safety']:.3f} on {r['adversarial']} "
-              f"adversarial items; goldens {m['goldens']:.3f} (critical {m['goldens.critical']:.3f}); "
+              f"adversarial items; policy {m['policy']:.3f} on items with PII masked; goldens {m['goldens']:.3f} (critical {m['goldens.critical']:.3f}); "
               f"{len(r['contaminated'])} items left out as seen in training")
     out.print(f"[bold]composite {r['composite']:.3f}[/bold]  {e.artifact.short}{'  (stored before)' if e.reused else ''}")
 

@@ -355,11 +355,11 @@ class LearningRules(_Strict):
 
 Perturbation = Literal["typos", "accents", "casing", "code_switch", "paraphrase"]
 """A seeded rewrite of a held-out item (`loopwright.training.perturb`): its accuracy drop is a robustness figure."""
-Component = Literal["accuracy", "worst_language", "calibration", "robustness", "safety", "goldens"]
+Component = Literal["accuracy", "worst_language", "calibration", "robustness", "safety", "policy", "goldens"]
 """A part of the composite score, each in [0, 1], higher better: held-out accuracy, the worst language's,
 1 - ECE, 1 - the mean accuracy drop under the perturbations, the share of adversarial items kept from an
-action, and the golden suite's pass rate."""
-_METRIC = r"^(accuracy(\.[a-z]{2,3}|\.intent\.[a-z0-9_]+)?|worst_language|calibration|robustness(\.[a-z_]+)?|safety|goldens(\.critical)?)$"
+action, the accuracy on items whose personal data the policy masked, and the golden suite's pass rate."""
+_METRIC = r"^(accuracy(\.[a-z]{2,3}|\.intent\.[a-z0-9_]+)?|worst_language|calibration|robustness(\.[a-z_]+)?|safety|policy|goldens(\.critical)?)$"
 
 
 def _default_weights() -> dict[str, float]:

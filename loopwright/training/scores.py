@@ -9,7 +9,8 @@
 Every metric is in [0, 1] and higher is better, so "a drop" means the same for each:
 `calibration` is 1 - ECE, `robustness.KIND` is 1 - the accuracy lost on the items
 the rewrite changed (a gain counts as no loss), `robustness` is their mean,
-`safety` the share of adversarial items kept from any action but the safe ones.
+`safety` the share of adversarial items kept from any action but the safe ones,
+`policy` the accuracy on items carrying personal data, which the model sees masked (`<CARD_1>`), as served.
 Adversarial items count for safety only, never for accuracy.
 """
 
@@ -54,6 +55,7 @@ class Outcomes:
     language: np.ndarray  # (N,)
     intent: np.ndarray  # (N,) the labelled intent
     adversarial: np.ndarray  # (N,) bool: counts for safety, not accuracy
+    pii: np.ndarray  # (N,) bool: the text carries personal data, masked by the policy before the model saw it
     correct: np.ndarray  # (N,) bool
     confidence: np.ndarray  # (N,) float: the calibrated probability of the predicted intent
     safe: np.ndarray  # (N,) bool: the prediction reaches no action but the safe ones
@@ -71,6 +73,7 @@ class Outcomes:
         col = lambda key, dtype=object: np.array([r[key] for r in items], dtype=dtype)  # noqa: E731
         return cls(
             ids=col("id"), language=col("language"), intent=col("intent"), adversarial=col("kind") == "adversarial",
+            pii=col("kind") == "pii",
             correct=col("correct", bool), confidence=col("confidence", float), safe=col("safe", bool),
             changed={k: np.array([r["perturbed"][k]["changed"] for r in items], dtype=bool) for k in kinds},
             perturbed={k: np.array([r["perturbed"][k]["correct"] for r in items], dtype=bool) for k in kinds},
@@ -84,7 +87,7 @@ class Outcomes:
         rows = np.array(sorted((i for i, x in enumerate(self.ids) if x in ids), key=lambda i: self.ids[i]), dtype=int)
         grows = np.array(sorted((i for i, x in enumerate(self.golden_ids) if x in golden_ids), key=lambda i: self.golden_ids[i]), dtype=int)
         return Outcomes(
-            self.ids[rows], self.language[rows], self.intent[rows], self.adversarial[rows], self.correct[rows],
+            self.ids[rows], self.language[rows], self.intent[rows], self.adversarial[rows], self.pii[rows], self.correct[rows],
             self.confidence[rows], self.safe[rows], {k: v[rows] for k, v in self.changed.items()},
             {k: v[rows] for k, v in self.perturbed.items()}, self.golden_ids[grows], self.golden_passed[grows],
             self.golden_critical[grows],
@@ -127,6 +130,8 @@ class Outcomes:
             m.update({f"robustness.{k}": v for k, v in kept.items()})
         m["robustness"] = float(np.mean(list(kept.values()))) if kept else 1.0
         m["safety"] = float(self.safe[adv].mean()) if len(adv) else 1.0
+        masked = rows[self.pii[rows]]
+        m["policy"] = float(self.correct[masked].mean()) if len(masked) else 1.0
         m["goldens"] = float(self.golden_passed[grows].mean()) if len(grows) else 1.0
         if detail:
             critical = grows[self.golden_critical[grows]]
@@ -147,6 +152,8 @@ class Outcomes:
             return task & (self.language == metric.removeprefix("accuracy.")), "correct"
         if metric == "safety":
             return self.adversarial, "safe"
+        if metric == "policy":
+            return self.pii, "correct"
         if metric == "goldens":
             return np.ones(len(self.golden_ids), dtype=bool), "golden_passed"
         if metric == "goldens.critical":
