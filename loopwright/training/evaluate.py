@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FORMAT = "loopwright.eval/1"
-PROMOTION_ONLY = {"critical", "alpha", "min_gain", "bootstrap"}  # rules that change promote's verdict, not the figures
 TRAINING_FILES = ("utterances.jsonl", "examples.jsonl", "train.jsonl")  # a dataset's labelled texts, by producer
 Progress = Callable[[str, int, int], None]  # (step, done, total)
 
@@ -92,10 +91,10 @@ class Evaluation:
 
 
 def _inputs(ws: Workspace, model: Artifact, heldout: Artifact, suite: Artifact, rules: EvaluationRules) -> dict[str, Any]:
-    """Everything an evaluation's figures depend on: its cache key."""
+    """Everything an evaluation's figures depend on (the policy among the bundle: PII masking, validators): its cache key."""
     bundle = {slot: s.stable.digest for slot, s in get_deployment(ws).slots.items() if s.stable and slot != SLOT}
     return {"format": FORMAT, "model": model.digest, "heldout": heldout.digest, "suite": suite.digest,
-            "bundle": bundle, "rules": rules.model_dump(mode="json", exclude=PROMOTION_ONLY)}
+            "bundle": bundle, "rules": rules.model_dump(mode="json")}
 
 
 def _stored(ws: Workspace, model: Artifact, key: str) -> Evaluation | None:

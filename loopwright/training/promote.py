@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from loopwright.errors import ConflictError
+from loopwright.errors import ConfigError, ConflictError
 from loopwright.policy.loader import deployed_policy
 from loopwright.policy.schema import EvaluationRules
 from loopwright.registry.artifacts import Artifact, resolve
@@ -158,7 +158,11 @@ def compare(candidate: Evaluation, incumbent: Evaluation | None, rules: Evaluati
     ids, gids = set(a.ids) & set(b.ids), set(a.golden_ids) & set(b.golden_ids)
     inc, cand = a.restricted(ids, gids), b.restricted(ids, gids)
     mi, mc = inc.metrics(rules.bins), cand.metrics(rules.bins)
-    critical = [m for m in rules.critical if m in mi or m in mc]
+    unknown = sorted(m for m in rules.critical if m not in mi or m not in mc)
+    if unknown:
+        raise ConfigError(f"the policy's [evaluation.critical] names {', '.join(unknown)}, which these evaluations do not "
+                          f"both measure", hint=f"measured: {', '.join(k for k in sorted(mi) if k in mc)}")
+    critical = list(rules.critical)
     boot = _bootstrap(cand, inc, rules, [m for m in critical if cand.per_item(m) is None])
     deltas_c = boot["composite"]
     ci, ci_i = composite(mc, rules.weights), composite(mi, rules.weights)

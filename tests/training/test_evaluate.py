@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loopwright.cli import app
-from loopwright.errors import IntegrityError, InvalidInput, UnknownRef
+from loopwright.errors import ConfigError, IntegrityError, InvalidInput, UnknownRef
 from loopwright.registry import audit
 from loopwright.registry.artifacts import read_file, register, resolve
 from loopwright.registry.deployment import get_deployment, set_stable
@@ -154,6 +154,9 @@ def test_a_critical_regression_blocks_even_with_a_better_composite(triaged_bank)
     assert result.exit_code == 1
     assert "error: refused model/triage-nolost@1: a critical metric regressed: accuracy.intent.card_lost" in result.output
     assert get_deployment(ws).slots[SLOT].canary is None
+    _policy(ws, '"accuracy.intent.card_lots" = 0.05')  # a misspelt intent is an error, not a metric quietly skipped
+    with pytest.raises(ConfigError, match="names accuracy.intent.card_lots, which these evaluations do not both measure"):
+        evaluate_pair(ws, candidate.ref)
 
 
 def test_perturbations_are_seeded_and_keep_digits():
