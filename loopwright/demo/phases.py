@@ -58,6 +58,8 @@ class DemoContext:
     phases: list[dict[str, Any]] = field(default_factory=list)
     table: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    advice: dict[str, dict[str, Any]] = field(default_factory=dict)  # phase -> the advisor's findings before it
+    say: Callable[[str], None] = lambda _line: None  # a line for the operator watching (the terminal, in `loopwright demo`)
 
     def now(self) -> float:
         return round(time.monotonic() - self.driver.started, 3)
