@@ -14,7 +14,7 @@ import typer
 
 from loopwright import __version__
 from loopwright.cli import (
-    advise, audit, corpus, data, demo, deploy, feedback, flags, gateway, learn, model, policy, registry, release, simulate, slo,
+    advise, audit, corpus, data, demo, deploy, evaluate, feedback, flags, gateway, learn, model, policy, registry, release, simulate, slo,
     tools, triage, workspace,
 )
 from loopwright.errors import LoopwrightError
@@ -43,6 +43,7 @@ corpus.register(app)
 release.register(app)
 slo.register(app)
 advise.register(app)
+evaluate.register(app)
 app.add_typer(triage.app, name="triage")
 app.add_typer(data.app, name="data")
 app.add_typer(model.app, name="model")

@@ -82,8 +82,8 @@ def show(
 @app.command(epilog="Example: loopwright audit verify --json")
 def verify(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     """Check the receipt chain (every digest, link and signature, and its signed head), every artifact against its
-    registration receipt, every blob, every corpus index, and the deployment table against its receipts; exit 1
-    naming what is wrong."""
+    registration receipt, every blob, every corpus index, the deployment table against its receipts, and every
+    release note's signature; exit 1 naming what is wrong."""
     from loopwright.observe.integrity import verify_workspace
 
     report = verify_workspace(open_workspace(workspace))
@@ -102,3 +102,18 @@ def verify(workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     emit(report, json, render)
     if not report["ok"]:
         raise typer.Exit(1)
+
+
+@app.command(epilog="Example: loopwright audit note note/triage@1   (or a folder holding note.json, note.md, signature.json)")
+def note(
+    source: Annotated[str, typer.Argument(help="A release note artifact (note/NAME[@N]) or a folder of its files copied out.")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Check a release note's Ed25519 signature against the workspace key; exit 1 naming what does not match."""
+    from loopwright.training.notes import verify_note
+
+    ws = open_workspace(workspace)
+    doc = verify_note(ws, source)
+    emit({"ok": True, "source": source, "decision": doc["decision"], "candidate": doc["candidate"]["ref"]}, json,
+         lambda c: c.print(f"release note {source}: signature valid ({doc['decision']} {doc['candidate']['ref']})"))

@@ -1,5 +1,5 @@
-"""`audit verify` as one library call: the receipt chain, then every artifact, blob, corpus index and the
-deployment table against its receipts (what the CLI prints and the console shows)."""
+"""`audit verify` as one library call: the receipt chain, then every artifact, blob, corpus index, the
+deployment table against its receipts and every release note's signature (what the CLI prints and the console shows)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopwright.corpus.commits import verify_indexes
 from loopwright.registry import audit, receipts
+from loopwright.training.notes import verify_notes
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -17,6 +18,6 @@ def verify_workspace(ws: Workspace) -> dict[str, Any]:
     with ws.session() as s:
         chain = receipts.verify_chain(s, ws)
         checks = [audit.verify_artifacts(s), audit.verify_blobs(ws, s), audit.verify_deployment(s)]
-    checks.append(verify_indexes(ws))
+    checks += [verify_indexes(ws), verify_notes(ws)]
     ok = chain.ok and all(c.ok for c in checks)
     return {**chain.to_dict(), "ok": ok, "chain_ok": chain.ok, "checks": [c.to_dict() for c in checks]}

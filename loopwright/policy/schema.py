@@ -33,6 +33,8 @@ scale = [1, 5]
 review_min_items = 50
 [costs]                      # a job's compute second, priced beside inference (`loopwright report`)
 compute_per_second = 0.0001
+[evaluation]                 # `loopwright eval` and `promote`: held-out set, composite weights, critical drops
+critical = { "accuracy.vi" = 0.02 }
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -382,6 +384,59 @@ class CostRules(_Strict):
     def price(self, action: str) -> float:
         """The price of one compute second of a job that wrote an `action` receipt."""
         return self.per_action.get(action, self.compute_per_second)
+Perturbation = Literal["typos", "accents", "casing", "code_switch", "paraphrase"]
+"""A seeded rewrite of a held-out item (`loopwright.training.perturb`): its accuracy drop is a robustness figure."""
+Component = Literal["accuracy", "worst_language", "calibration", "robustness", "safety", "policy", "goldens"]
+"""A part of the composite score, each in [0, 1], higher better: held-out accuracy, the worst language's,
+1 - ECE, 1 - the mean accuracy drop under the perturbations, the share of adversarial items kept from an
+action, the accuracy on items whose personal data the policy masked, and the golden suite's pass rate."""
+_METRIC = r"^(accuracy(\.[a-z]{2,3}|\.intent\.[a-z0-9_]+)?|worst_language|calibration|robustness(\.[a-z_]+)?|safety|policy|goldens(\.critical)?)$"
+
+
+def _default_weights() -> dict[str, float]:
+    return {"accuracy": 0.3, "worst_language": 0.2, "calibration": 0.1, "robustness": 0.15, "safety": 0.1, "goldens": 0.15}
+
+
+class EvaluationRules(_Strict):
+    """How `loopwright eval` scores a triage model and when `loopwright promote` lets a candidate replace the incumbent."""
+
+    heldout: str = Field("dataset/heldout-intents", description="The held-out dataset (its `heldout.jsonl`): never trained on.")
+    seed: int = Field(0, strict=True, ge=0, description="Seeds the perturbations and the bootstrap.")
+    bins: int = Field(10, strict=True, ge=2, le=50, description="Equal-width confidence bins of the ECE and the reliability diagram.")
+    perturbations: tuple[Perturbation, ...] = Field(
+        ("typos", "accents", "casing", "code_switch", "paraphrase"), description="The robustness rewrites run."
+    )
+    weights: dict[Component, float] = Field(default_factory=_default_weights, description="Composite weights (normalised to sum 1).")
+    critical: dict[Annotated[str, Field(pattern=_METRIC)], float] = Field(
+        default_factory=dict,
+        description="Metric -> the largest drop against the incumbent allowed (0.02: two points). `accuracy`, "
+        "`accuracy.LANG`, `accuracy.intent.NAME`, `worst_language`, `calibration`, `robustness[.KIND]`, `safety`, "
+        "`goldens`, `goldens.critical`.",
+    )
+    safe_tools: tuple[str, ...] = Field(
+        ("escalate_to_human",), description="Tools an adversarial message may reach: any other tool intent fails the safety test."
+    )
+    alpha: float = Field(0.05, gt=0, lt=0.5, description="Significance of the paired tests (one-sided).")
+    min_gain: float = Field(0.0, ge=0, le=1, description="The composite must beat the incumbent's by more than this.")
+    bootstrap: int = Field(2000, strict=True, ge=100, le=100_000, description="Paired bootstrap resamples of the items.")
+    contamination: float = Field(
+        0.8, gt=0, le=1, description="Character-shingle Jaccard at which a held-out item counts as seen in training (left out)."
+    )
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in value.values()) or not sum(value.values()) > 0:
+            raise ValueError("weights must be non-negative with a positive sum")
+        return value
+
+    @field_validator("critical")
+    @classmethod
+    def _drops(cls, value: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in value.items() if not 0 <= v <= 1]
+        if bad:
+            raise ValueError(f"a critical metric's allowed drop is in [0, 1]: {', '.join(bad)}")
+        return value
 
 
 class PolicySet(_Strict):
@@ -402,6 +457,7 @@ class PolicySet(_Strict):
     feedback: FeedbackRules = Field(default_factory=FeedbackRules, description="The feedback rubric, and whose corrections are labels.")
     learning: LearningRules = Field(default_factory=LearningRules, description="Curation and the spot-check quota.")
     costs: CostRules = Field(default_factory=CostRules, description="The price of a training or self-learning job's compute second.")
+    evaluation: EvaluationRules = Field(default_factory=EvaluationRules, description="Model evaluation and promotion.")
 
     def roles(self) -> set[str]:
         """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""

@@ -28,7 +28,7 @@ from loopwright.store.schema import ArtifactRow
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
-KINDS = ("model", "adapter", "prompt", "corpus", "router", "policy", "dataset", "goldens")
+KINDS = ("model", "adapter", "prompt", "corpus", "router", "policy", "dataset", "goldens", "eval", "note")
 PROVENANCE_FIELDS = ("source", "licence", "consent", "sensitivity", "creator")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _REF = re.compile(r"^(?P<kind>[a-z]+)/(?P<name>[^@\s]+)(?:@(?P<version>\d+))?$")

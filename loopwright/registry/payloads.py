@@ -32,6 +32,9 @@ prefix instead of a member here. Tool receipts are one family: the action is
     +-- DatasetReview                 dataset.review (spot checks on a curated dataset)
 
     |   +-- AdapterTrain              adapter.train (a training job: an adapter on the triage model)
+    |   +-- EvalRun                   eval.run (a model scored on the held-out set and the goldens)
+    |   +-- NoteRegister              note.register (a signed release note)
+    +-- ModelPromote                  model.promote (a promotion decision on evidence, linked to its note)
     +-- ToolAction                    tool.<name>
 """
 
@@ -74,6 +77,9 @@ class Action(StrEnum):
     DATASET_REVIEW = "dataset.review"
 
     ADAPTER_TRAIN = "adapter.train"
+    EVAL_RUN = "eval.run"
+    NOTE_REGISTER = "note.register"
+    MODEL_PROMOTE = "model.promote"
     TOOL = "tool"  # stored as tool.<name>
 
 
@@ -592,6 +598,72 @@ class AdapterTrain(ArtifactRegister):
 
     action = Action.ADAPTER_TRAIN
     details: AdapterTraining | None = None
+
+
+class EvalRegistration(Registration):
+    """An evaluation: the model, the held-out set and golden suite it was scored on, and its headline figures."""
+
+    model: str = Field(description="The model evaluated (ref).")
+    model_digest: str
+    heldout: str = Field(description="The held-out dataset (ref).")
+    heldout_digest: str
+    suite: str = Field(description="The golden suite (ref).")
+    items: int = Field(description="Held-out items scored (those seen in training left out).")
+    contaminated: int = Field(description="Held-out items left out: found in the model's training data.")
+    composite: float
+    accuracy: float
+    by_language: dict[str, float] = Field(description="Held-out accuracy per language.")
+    seconds: float
+
+
+class EvalRun(ArtifactRegister):
+    """A model evaluated (`loopwright eval`): the `eval` artifact holds every item's outcome, so a paired test can reuse it."""
+
+    action = Action.EVAL_RUN
+    details: EvalRegistration | None = None
+
+
+class NoteRegister(ArtifactRegister):
+    """A release note registered: signed with the workspace key (`signature.json` in the artifact)."""
+
+    action = Action.NOTE_REGISTER
+
+
+class PromoteFrom(Part):
+    """What the slot served when the promotion was decided."""
+
+    slot: str
+    incumbent: str | None = Field(description="The incumbent's ref; None on an empty slot.")
+    digest: str | None
+
+
+class PromoteDecision(Part):
+    """The decision, on which candidate, and the signed release note that explains it."""
+
+    slot: str
+    candidate: str
+    digest: str
+    decision: Literal["promote", "refuse"]
+    note: str = Field(description="The release note's ref (`note/...`).")
+    note_digest: str
+
+
+class PromoteEvidence(Part):
+    """The paired comparison behind the decision."""
+
+    reason: str = Field(description="The decision in one line.")
+    composite: dict[str, Any] = Field(description="Candidate and incumbent composite, the delta, its interval and p-value.")
+    blockers: list[str] = Field(description="Critical metrics that regressed beyond their threshold.")
+    evals: dict[str, str] = Field(description="The eval artifacts compared (candidate, incumbent).")
+
+
+class ModelPromote(Payload):
+    """A candidate model judged against the incumbent on the same items (`loopwright promote`)."""
+
+    action = Action.MODEL_PROMOTE
+    before: PromoteFrom
+    after: PromoteDecision
+    details: PromoteEvidence | None = None
 
 
 # ---- tools -------------------------------------------------------------------------------------

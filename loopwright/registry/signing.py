@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -64,3 +65,34 @@ class Signer:
         except (InvalidSignature, ValueError):
             return False
         return True
+
+
+SIGNATURE_FILE = "signature.json"
+
+
+def sign_files(signer: Signer, files: dict[str, bytes]) -> bytes:
+    """`signature.json` for a set of files: each file's sha256, and the workspace key's signature over them all,
+    so the files can be checked away from the store (a note attached to a change ticket) with `verify_files`."""
+    digests = {name: sha256_hex(data) for name, data in sorted(files.items())}
+    digest = sha256_hex(json.dumps(digests, sort_keys=True, separators=(",", ":")))
+    doc = {"algorithm": "ed25519", "key_id": signer.key_id, "files": digests, "digest": digest, "signature": signer.sign(digest)}
+    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+
+
+def verify_files(signer: Signer, files: dict[str, bytes], signature: bytes) -> str | None:
+    """Why `files` do not match `signature` (a `sign_files` document) under the workspace key; None when they do."""
+    try:
+        doc = json.loads(signature)
+        digests, digest, key_id, sig = doc["files"], doc["digest"], doc["key_id"], doc["signature"]
+    except (ValueError, KeyError, TypeError):
+        return f"{SIGNATURE_FILE} is not a signature document"
+    if key_id != signer.key_id:
+        return f"signed with key {key_id}, not this workspace's ({signer.key_id})"
+    if set(digests) != set(files):
+        return f"the signature covers {', '.join(sorted(digests))}, not {', '.join(sorted(files))}"
+    for name, data in sorted(files.items()):
+        if sha256_hex(data) != digests[name]:
+            return f"{name} was changed after it was signed"
+    if sha256_hex(json.dumps(digests, sort_keys=True, separators=(",", ":"))) != digest or not signer.verify(digest, sig):
+        return "the signature is not valid for the workspace key"
+    return None

@@ -47,6 +47,7 @@ from loopwright.serving.triage import HEAD_FORMAT, NAME, SLOT, clean_text
 from loopwright.text import strip_accents
 from loopwright.training.cache import cache_root
 from loopwright.training.calibration import calibration_scores, fit_temperature
+from loopwright.training.heldout import refuse_training_on
 
 if TYPE_CHECKING:
     from loopwright.registry.receipts import Receipt
@@ -116,6 +117,7 @@ def split_of(text: str, config: TriageConfig) -> str:
 
 def read_utterances(ws: Workspace, dataset: Artifact) -> list[dict[str, str]]:
     """The labelled rows of a dataset artifact's `utterances.jsonl` (verified), checked for shape."""
+    refuse_training_on(dataset)
     raw = read_file(ws, dataset, "utterances.jsonl").decode("utf-8")
     rows = []
     for number, line in enumerate(raw.splitlines(), start=1):

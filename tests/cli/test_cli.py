@@ -67,6 +67,12 @@ def _json_invocations(ws, ref, trace_id, tmp):
     recipe.write_text('name = "cli-data"\n[[sources]]\nname = "rows"\npath = "rows.jsonl"\nlicence = "CC0-1.0"\n'
                       'provenance = "written for this test"\nconsent = "synthetic"\nsensitivity = "public"\n'
                       '[curriculum]\nscore = "length"\n[dedup]\nnear = false\n')
+    # A worse triage model live, so `promote` has an incumbent the fitted one beats (tests/triage_variants.py).
+    from loopwright.registry.deployment import get_deployment, set_stable
+    from triage_variants import register_variant
+
+    fitted = get_deployment(ws).stable("model:triage")
+    set_stable(ws, "model:triage", register_variant(ws, fitted.ref, "triage-noisy", noise=2.0).ref, reason="test")
     return {
         ("registry", "list"): ["registry", "list"],
         ("registry", "show"): ["registry", "show", ref],
@@ -125,6 +131,9 @@ def _json_invocations(ws, ref, trace_id, tmp):
         ("tools", "call"): ["tools", "call", "freeze_card", "--args", '{"last4": "9662"}', "--subject", "cus_001", "--role", "customer", "--scopes", "retail"],
         ("subject", "export"): ["subject", "export", "cus_001"],
         ("subject", "erase"): ["subject", "erase", "cus_001", "--yes"],
+        ("eval",): ["eval", "model/triage-noisy", "--suite", "goldens/cli-suite"],
+        ("promote",): ["promote", "model/triage@1", "--suite", "goldens/cli-suite"],
+        ("audit", "note"): ["audit", "note", "note/triage"],
     }
 
 

@@ -31,7 +31,7 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert summary["table"] == results["table"]
     assert (tmp_path / "demo" / "report.html").stat().st_size > 100_000
     rows = _rows(results)
-    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "incident", "governance"]
+    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "incident", "training", "governance"]
     # The properties the story must show, whatever the accuracy figures turn out to be.
     assert rows[("incident", "gate caught the bad commit")]["met"] is True
     assert rows[("incident", "failed requests during the switch")]["value"] == 0
@@ -40,6 +40,10 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert rows[("governance", "raw PII found (database, cache, logs, exported traces)")]["value"] == 0
     assert rows[("governance", "audit chain verified")]["met"] is True
     assert rows[("governance", "artifacts, blobs, indexes and deployment verified against their digests and receipts")]["met"] is True
+    # Quarter 2: the training cycle is judged on the held-out set, and its decision has a signed note either way.
+    training = next(p for p in results["phases"] if p["name"] == "training")["metrics"]
+    assert training["comparison"]["decision"] in ("promote", "refuse") and training["note"].startswith("note/triage@")
+    assert rows[("training", "held-out triage accuracy vi, before")]["value"] < rows[("training", "held-out triage accuracy en, before")]["value"]
     # The FlexPay figure comes with the interval its sample size allows, recomputable from its traces.
     after = next(p for p in results["phases"] if p["name"] == "inference_first")["metrics"]["after"]
     low, high = after["flexpay_accuracy_ci95"]

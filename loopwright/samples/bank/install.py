@@ -24,6 +24,7 @@ from loopwright.samples.bank.tools.book import load_bank_book
 from loopwright.workspace import Workspace
 
 CONFIG_DIR = DATA_DIR.parent / "config"
+HELDOUT_DIR = DATA_DIR.parent / "heldout"  # written by hand, not by the generator: it measures what the rest trains
 
 PROVENANCE = {
     "source": "loopwright sample generator (loopwright.samples.bank.generate)",
@@ -77,6 +78,12 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
             provenance={**PROVENANCE, "sensitivity": "restricted"},
         ),
         artifacts.register(ws, "goldens", "bank", _files("goldens.jsonl"), provenance=PROVENANCE),
+        # Measures only: `heldout.jsonl`, not `utterances.jsonl`, so `triage fit` and recipes never read it by default.
+        artifacts.register(
+            ws, "dataset", "heldout-intents", {"heldout.jsonl": (HELDOUT_DIR / "intents.jsonl").read_bytes()},
+            provenance={**PROVENANCE, "source": "written by hand for loopwright eval, apart from the phrase lists (see its header)",
+                        "purpose": "evaluation"},
+        ),
     ]
     live = {
         "policy": artifacts.register(

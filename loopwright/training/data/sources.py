@@ -11,6 +11,7 @@ from loopwright.digests import sha256_hex
 from loopwright.errors import InvalidInput, NotFound, UnknownRef
 from loopwright.language import detect_language
 from loopwright.registry.artifacts import read_file, resolve
+from loopwright.training.heldout import refuse_training_on
 from loopwright.training.recipes import SENSITIVITY_ORDER, DataRecipe, Source
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ def _raw(ws: Workspace, source: Source, base: Path) -> tuple[str, str, bytes]:
         artifact = resolve(ws, source.dataset or "", kind="dataset")
     except UnknownRef as exc:
         raise UnknownRef(f"source {source.name!r}: {exc.message}", hint=exc.hint) from None
+    refuse_training_on(artifact)
     try:
         data = read_file(ws, artifact, source.file)
     except NotFound as exc:
