@@ -165,7 +165,7 @@ def sample_generator(
 
     ws = open_workspace(workspace)
     config = GeneratorConfig.small() if small else GeneratorConfig()
-    with _progress("training model/bank-generator", json) as progress:
+    with training_progress("training model/bank-generator", json) as progress:
         artifact, trained = register_sample_generator(ws, config, progress=progress)
     release = None
     if deploy:

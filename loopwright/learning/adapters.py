@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 
 from loopwright.embedding import get_embedder
 from loopwright.errors import InvalidInput, NotFound
