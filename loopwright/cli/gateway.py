@@ -130,12 +130,14 @@ def trace_list(
     since: Annotated[str | None, typer.Option(help="ISO-8601 UTC lower bound.")] = None,
     intent: Annotated[str | None, typer.Option(help="Only this intent.")] = None,
     outcome: Annotated[str | None, typer.Option(help="Only this outcome.")] = None,
+    conversation: Annotated[str | None, typer.Option(help="Only this conversation's turns (its id).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """List recent traces, newest first."""
-    found = traces.list_traces(open_workspace(workspace), tenant=tenant, since=since, intent=intent, outcome=outcome, limit=limit)
+    found = traces.list_traces(open_workspace(workspace), tenant=tenant, since=since, intent=intent, outcome=outcome,
+                               conversation=conversation, limit=limit)
 
     def render(console):
         table = Table(Column("id", no_wrap=True, min_width=27), "time", "tenant", "intent", "tier", "cache", "outcome", "ms", "cost")  # ids stay whole: `trace show` takes them

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from loopwright.digests import utc_stamp
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.policy.subjects import subject_store
+from loopwright.serving.conversations import check_conversation_id
 from loopwright.store.schema import FeedbackRow, TraceRow
 
 if TYPE_CHECKING:
@@ -115,10 +116,12 @@ def list_traces(
     until: str | None = None,
     intent: str | None = None,
     outcome: str | None = None,
+    conversation: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Trace summaries in `view` (or `tenant`), newest first, filtered and paged."""
+    check_conversation_id(conversation)
     if outcome is not None and outcome not in OUTCOMES:
         raise InvalidInput(f"unknown outcome {outcome!r}", hint=f"one of: {', '.join(OUTCOMES)}")
     if not 1 <= limit <= 1000 or not 0 <= offset <= MAX_OFFSET:
@@ -127,7 +130,7 @@ def list_traces(
     scope = _scope(tenant, view)
     if scope is not None:
         query = scope.where(query)
-    for column, value in ((TraceRow.intent, intent), (TraceRow.outcome, outcome)):
+    for column, value in ((TraceRow.intent, intent), (TraceRow.outcome, outcome), (TraceRow.conversation, conversation)):
         if value is not None:
             query = query.where(column == value)
     if since:
@@ -143,6 +146,8 @@ def list_traces(
             "tenant": r.tenant,
             "channel": r.channel,
             "model": r.model,
+            "conversation": r.conversation,
+            "subject": r.subject,
             "intent": r.intent,
             "tier": r.tier,
             "cache_hit": r.cache_hit,
@@ -152,6 +157,30 @@ def list_traces(
         }
         for r in rows
     ]
+
+
+def get_conversation(ws: Workspace, conversation: str, *, tenant: str | None = None,
+                     view: TraceView | None = None) -> dict[str, Any]:
+    """The turns of one conversation the caller may see, oldest first, grouped by owner (a customer, else a key):
+    the same id sent by two customers is two conversations, and a customer's view holds only their own.
+    None visible is "not found", exactly as an id never used."""
+    check_conversation_id(conversation)
+    query = sa.select(TraceRow).where(TraceRow.conversation == conversation).order_by(TraceRow.ts, TraceRow.id)
+    scope = _scope(tenant, view)
+    if scope is not None:
+        query = scope.where(query)
+    with ws.session() as s:
+        rows = s.scalars(query.limit(1000)).all()
+        if not rows:
+            raise NotFound(f"no conversation {conversation!r}")
+        owners: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in rows:
+            turn = _with_feedback(s, r)
+            owners.setdefault((r.tenant, r.subject or r.key_id or "-"), []).append(turn)
+    return {
+        "id": conversation,
+        "conversations": [{"tenant": t, "owner": o, "turns": turns} for (t, o), turns in owners.items()],
+    }
 
 
 def _subject_traces(session, subject: str):

@@ -50,6 +50,7 @@ def chat_completions(body: ChatCompletionRequest, request: Request, principal: P
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
         user=body.user,
+        conversation=body.conversation(request.headers.get("x-conversation-id")),
         confirm_token=body.confirm_token,
         idempotency_key=request.headers.get("idempotency-key"),
         steering=body.steering(),
