@@ -146,7 +146,7 @@ class Resolution:
     handoff: bool  # a turn called a hand-off tool
     repeated: bool  # the customer came back on the same intent within the repeat window
     valid_turn: int | None  # 1-based turn of the first accepted answer or valid action; None: never reached
-    valid_seconds: float | None  # from the first message to that turn's start
+    valid_seconds: float | None  # from the first message until that turn's answer was delivered
     accepted_answers: int  # turns with an accepted answer
     valid_actions: int  # turns with a valid action receipt
     action: bool  # some turn asked for an action (a tool other than a hand-off)
@@ -185,7 +185,8 @@ def resolve(conversations: list[Conversation], rules: OutcomeRules, *, clock: Cl
             accepted += answer_ok
             actions += action_ok
             if valid_turn is None and (answer_ok or action_ok):
-                valid_turn, valid_seconds = i, max(0.0, clock(t) - clock(c.first))
+                # until the valid answer was delivered: the turn's start plus its own latency
+                valid_turn, valid_seconds = i, max(0.0, clock(t) - clock(c.first)) + (t.latency_ms or 0.0) / 1e3
         action = any(call.name not in rules.handoff_tools for t in c.turns for call in t.tools)
         resolved = not handoff and not repeated and (valid_turn is not None or not rules.require_valid)
         out.append(Resolution(c, handoff, repeated, valid_turn, valid_seconds, accepted, actions, action,
