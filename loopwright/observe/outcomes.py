@@ -29,7 +29,7 @@ own calendar as `clock` (`loopwright.serving.conversations.Clock`); otherwise a 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -72,7 +72,7 @@ class Share:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean or median of `n` values with its bootstrap (percentile) interval; value None when n is 0."""
+    """The mean of `n` values with its bootstrap (percentile) interval; value None when n is 0."""
 
     n: int
     value: float | None
@@ -80,16 +80,16 @@ class Estimate:
     high: float | None
 
     @classmethod
-    def of(cls, values: Sequence[float], confidence: float, statistic: Callable = np.mean) -> Estimate:
+    def of(cls, values: Sequence[float], confidence: float) -> Estimate:
         if not values:
             return cls(0, None, None, None)
         x = np.asarray(values, dtype=float)
         if len(x) == 1 or np.all(x == x[0]):
             v = round(float(x[0]), 4)
             return cls(len(x), v, v, v)
-        ci = stats.bootstrap((x,), statistic, n_resamples=_RESAMPLES, confidence_level=confidence, method="percentile",
+        ci = stats.bootstrap((x,), np.mean, n_resamples=_RESAMPLES, confidence_level=confidence, method="percentile",
                              random_state=np.random.default_rng(0), vectorized=True, axis=-1).confidence_interval
-        return cls(len(x), round(float(statistic(x)), 4), round(float(ci.low), 4), round(float(ci.high), 4))
+        return cls(len(x), round(float(x.mean()), 4), round(float(ci.low), 4), round(float(ci.high), 4))
 
 
 @dataclass(frozen=True)
