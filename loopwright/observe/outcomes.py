@@ -20,6 +20,7 @@ Definitions (the thresholds are the policy's `[outcomes]`, `loopwright.policy.sc
 - **cost per accepted answer / action**: the cost of every turn of the conversations that asked no
   action, over their accepted answers; and of those that asked for an action, over their valid actions.
 
+`Change.of` compares two samples' shares (FCR relative, as "+19%"; CSAT satisfied in points, as "+8 points").
 Shares carry Wilson intervals and means bootstrap intervals (10,000 resamples, seeded), at the
 policy's `confidence`. Each is given overall and per release (the versions of the slots that served the
 first turn), channel, intent and language (the first turn's, as triage saw them). A simulation passes its
@@ -90,6 +91,32 @@ class Estimate:
         ci = stats.bootstrap((x,), np.mean, n_resamples=_RESAMPLES, confidence_level=confidence, method="percentile",
                              random_state=np.random.default_rng(0), vectorized=True, axis=-1).confidence_interval
         return cls(len(x), round(float(x.mean()), 4), round(float(ci.low), 4), round(float(ci.high), 4))
+
+
+@dataclass(frozen=True)
+class Change:
+    """How a share moved from one sample to another (after minus before, or after / before - 1 when relative),
+    with a bootstrap interval (each sample resampled on its own, 10,000 times, seeded); None without data."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+    relative: bool
+
+    @classmethod
+    def of(cls, before: Share, after: Share, confidence: float, *, relative: bool = False) -> Change:
+        if not before.n or not after.n or (relative and not before.k):
+            return cls(None, None, None, relative)
+        rng = np.random.default_rng(0)
+        b = rng.binomial(before.n, before.k / before.n, _RESAMPLES) / before.n
+        a = rng.binomial(after.n, after.k / after.n, _RESAMPLES) / after.n
+        with np.errstate(divide="ignore", invalid="ignore"):
+            draws = a / b - 1 if relative else a - b
+        draws = draws[np.isfinite(draws)]
+        point = (after.k / after.n) / (before.k / before.n) - 1 if relative else after.k / after.n - before.k / before.n
+        tail = (1 - confidence) / 2 * 100
+        low, high = np.percentile(draws, [tail, 100 - tail])
+        return cls(round(float(point), 4), round(float(low), 4), round(float(high), 4), relative)
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert summary["table"] == results["table"]
     assert (tmp_path / "demo" / "report.html").stat().st_size > 100_000
     rows = _rows(results)
-    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "incident", "governance"]
+    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "incident", "outcomes", "governance"]
     # The properties the story must show, whatever the accuracy figures turn out to be.
     assert rows[("incident", "gate caught the bad commit")]["met"] is True
     assert rows[("incident", "failed requests during the switch")]["value"] == 0
@@ -48,6 +48,18 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert f"({after['flexpay_questions']} questions)" in interval["value"]
     assert interval["trace_ids"] == rows[("inference_first", "FlexPay accuracy after")]["trace_ids"]
     assert len(interval["trace_ids"]) == after["flexpay_questions"]
+    # Outcomes per conversation for every phase's traffic, with intervals, beside the case study's claims.
+    outcomes = next(p for p in results["phases"] if p["name"] == "outcomes")["metrics"]
+    assert {"baseline", "FlexPay 2.0 certified", "always-large", "router + cache"} <= set(outcomes["samples"])
+    for name, m in outcomes["samples"].items():
+        assert m["conversations"] <= m["turns"] and m["fcr"]["n"] == m["conversations"], name
+        if m["fcr"]["n"]:
+            assert m["fcr"]["low"] <= m["fcr"]["value"] <= m["fcr"]["high"], name
+        assert rows[("outcomes", f"{name}: first-contact resolution")]["trace_ids"]
+    assert max(t["turn"] for t in results["timeline"]) > 1  # multi-turn conversations
+    claim = rows[("outcomes", "FCR change, baseline -> router + cache")]
+    assert claim["target"] == "+19% (case study)" and "the claim is" in claim["value"]
+    assert rows[("outcomes", "CSAT change, baseline -> router + cache")]["target"] == "+8 points (case study)"
     # Every figure traces back to stored traces or receipts.
     traced = [r for r in results["table"] if r["trace_ids"] or r["receipt_ids"]]
     assert len(traced) >= len(results["table"]) // 2
