@@ -53,7 +53,7 @@ class Served:
     trace_id: str
     conversation: str = ""
     turn: int = 1
-    sim_t: float = 0.0  # simulated seconds since the stream began (turns are minutes apart, come-backs days)
+    sim_t: float = 0.0  # simulated seconds since the stream began (contacts hours apart, turns seconds, come-backs days)
     failures: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class Driver:
                 break
             else:
                 request = next(self._stream)
-            customer: Customer | None = Customer(request, self._world, self._rng, request["t"])
+            customer: Customer | None = Customer.of(request, self._world, self._rng)
             while customer is not None:
                 self._converse(customer, phase, batch, pending, on_request)
                 customer = customer.come_back()

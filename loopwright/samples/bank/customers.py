@@ -14,8 +14,12 @@ an action waits for a yes), never from any figure the run is meant to show:
   rephrasings, fixed per customer); out of patience, asks for a person
   (`HANDOFF`), or leaves and comes back on the same question 0.5 to 3
   simulated days later (`COME_BACK`, once), or gives up;
-- turns are `THINK_S` plus an exponential pause (mean `PAUSE_S`) apart on
-  the simulated clock;
+- contacts open on a calendar where each second of the simulator's stream
+  is a day (`CALENDAR_S`): its four arrivals a second become four contacts a
+  day among the bank's 40 customers, each back every ten days or so, as a
+  bank's customers are, so a repeat contact inside the policy's window is
+  mostly a come-back, not a coincidence; turns are `THINK_S` plus an
+  exponential pause (mean `PAUSE_S`) apart;
 - the CSAT survey at the end is answered with probability `SURVEY` with
   5, less one per failed answer, less one for a hand-off, less two if
   nothing the customer asked was settled, within 1..5, and then one point
@@ -47,6 +51,7 @@ THINK_S = 12.0
 PAUSE_S = 25.0
 MAX_TURNS = 5
 DAY_S = 86_400.0
+CALENDAR_S = DAY_S  # simulated seconds per second of the simulator's stream (`t`)
 YES = {"en": "yes, please go ahead", "es": "sí, adelante por favor", "vi": "vâng, làm đi ạ"}
 # Kinds a customer rephrases when the answer fails them (chit-chat and another's card: nothing to insist on).
 INSISTS = ("faq", "tool", "pii", "staff")
@@ -83,6 +88,11 @@ class Customer:
     handed_off: bool = False
     pending: bool = False  # the last answer asked to confirm an action
     turns: list[Turn] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, request: dict[str, Any], world: _World, rng: random.Random) -> Customer:
+        """The contact that opens with the simulator's `request`, on the simulated calendar."""
+        return cls(request, world, rng, request["t"] * CALENDAR_S)
 
     def opening(self) -> Turn:
         turn = Turn(self.first, self.start)
