@@ -12,6 +12,7 @@ releases the canary analysis judged on first-contact resolution are listed with 
 from __future__ import annotations
 
 from dataclasses import asdict
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from loopwright.observe.outcomes import Change, OutcomeMetrics, outcome_report
@@ -35,11 +36,12 @@ def outcomes(ctx: DemoContext) -> None:
             continue
         report = outcome_report(ctx.ws, ids=[r.trace_id for r in rows], rules=rules, segments=(),
                                 clock=lambda t: clock.get(t.id, 0.0))
-        m = measured[name] = report.overall
-        ctx.row("outcomes", f"{name}: first-contact resolution", _share(m.fcr), "", traces=rows)
-        ctx.row("outcomes", f"{name}: time to valid", f"{_mean(m.time_to_valid_s, ' s')}, {_mean(m.time_to_valid_turns, ' turns')} "
-                f"({_share(m.reached_valid)} got there)", "", traces=rows)
-        ctx.row("outcomes", f"{name}: CSAT", f"{_mean(m.csat, '')} of 5; satisfied {_share(m.csat_satisfied)}", "", traces=rows)
+        measured[name] = report.overall
+        m = report.overall.to_dict()
+        ctx.row("outcomes", f"{name}: first-contact resolution", _share(m["fcr"]), "", traces=rows)
+        ctx.row("outcomes", f"{name}: time to valid", f"{_mean(m['time_to_valid_s'], ' s')}, {_mean(m['time_to_valid_turns'], ' turns')} "
+                f"({_share(m['reached_valid'])} got there)", "", traces=rows)
+        ctx.row("outcomes", f"{name}: CSAT", f"{_mean(m['csat'], '')} of 5; satisfied {_share(m['csat_satisfied'])}", "", traces=rows)
     changes = {}
     base = measured.get("baseline")
     for name, m in measured.items():
@@ -62,11 +64,13 @@ def outcomes(ctx: DemoContext) -> None:
     headline = changes.get(final, {})
     ctx.phases.append({
         "name": "outcomes", "title": "Outcomes: FCR, time-to-valid, CSAT", "start_t": start, "end_t": ctx.now(),
-        "metrics": {"samples": {k: m.to_dict() for k, m in measured.items()},
-                    "changes": {k: {c: asdict(v) for c, v in cs.items()} for k, cs in changes.items()},
-                    "judged_on_fcr": judged, "rules": rules.model_dump(mode="json"), "claims": CLAIMS},
+        "metrics": {f"{name}: {k}": v for name, m in measured.items()
+                    for k, v in (("fcr", m.fcr.value), ("csat", m.csat.value))},
+        "outcomes": {"samples": {k: m.to_dict() for k, m in measured.items()},
+                     "changes": {k: {c: asdict(v) for c, v in cs.items()} for k, cs in changes.items()},
+                     "judged_on_fcr": judged, "rules": rules.model_dump(mode="json"), "claims": CLAIMS},
         "summary": (f"Per conversation, on the simulated clock (repeat window {rules.repeat_window_days:g} days). "
-                    + (f"Baseline FCR {_share(base.fcr)}, CSAT satisfied {_share(base.csat_satisfied)}. " if base else "")
+                    + (f"Baseline FCR {_share(asdict(base.fcr))}, CSAT satisfied {_share(asdict(base.csat_satisfied))}. " if base else "")
                     + (f"Baseline -> {final}: FCR {_change(headline['fcr_relative'], CLAIMS['fcr_relative'], points=False)} "
                        f"(claim +19%); CSAT {_change(headline['csat_points'], CLAIMS['csat_points'], points=True)} (claim +8 points). "
                        if headline else "")
@@ -91,15 +95,16 @@ def _judged_on_fcr(ctx: DemoContext) -> list[dict[str, Any]]:
     return out
 
 
-def _share(s) -> str:
-    return "n/a" if s.value is None else f"{s.value:.0%} [{s.low:.0%}, {s.high:.0%}] of {s.n}"
+def _share(s: dict[str, Any]) -> str:
+    return "n/a" if s["value"] is None else f"{s['value']:.0%} [{s['low']:.0%}, {s['high']:.0%}] of {s['n']}"
 
 
-def _mean(e, unit: str) -> str:
-    return "n/a" if e.value is None else f"{e.value:.2f}{unit} [{e.low:.2f}, {e.high:.2f}]"
+def _mean(e: dict[str, Any], unit: str) -> str:
+    return "n/a" if e["value"] is None else f"{e['value']:.2f}{unit} [{e['low']:.2f}, {e['high']:.2f}]"
 
 
-def _change(c: Change, claim: float, *, points: bool) -> str:
+def _change(c: Change | dict[str, Any], claim: float, *, points: bool) -> str:
+    c = Change(**c) if isinstance(c, dict) else c
     if c.value is None:
         return "n/a"
     if points:
@@ -108,3 +113,34 @@ def _change(c: Change, claim: float, *, points: bool) -> str:
         text = f"{c.value:+.0%} [{c.low:+.0%}, {c.high:+.0%}]"
     where = "inside" if c.low <= claim <= c.high else ("above" if claim > c.high else "below")
     return f"{text}: the claim is {where} the interval"
+
+
+def outcome_section(phases: list[dict[str, Any]]) -> str:
+    """The report's outcomes table: each sample's figures with intervals, its change from the baseline beside the
+    case study's claims. Empty when the run has no outcomes phase."""
+    phase = next((p for p in phases if p.get("name") == "outcomes" and isinstance(p.get("outcomes"), dict)), None)
+    if phase is None:
+        return ""
+    data = phase["outcomes"]
+    changes = data.get("changes") or {}
+    rows = []
+    for name, m in (data.get("samples") or {}).items():
+        change = changes.get(name) or {}
+        fcr, csat = change.get("fcr_relative"), change.get("csat_points")
+        rows.append(
+            f"<tr><td>{escape(name)}</td><td class='num'>{m['conversations']}</td><td class='num'>{m['turns']}</td>"
+            f"<td>{escape(_share(m['fcr']))}</td><td>{escape(_mean(m['time_to_valid_s'], ' s'))}</td>"
+            f"<td>{escape(_mean(m['time_to_valid_turns'], ''))}</td><td>{escape(_mean(m['csat'], ''))}</td>"
+            f"<td>{escape(_share(m['csat_satisfied']))}</td>"
+            f"<td>{escape(_change(fcr, CLAIMS['fcr_relative'], points=False) if fcr else '—')}</td>"
+            f"<td>{escape(_change(csat, CLAIMS['csat_points'], points=True) if csat else '—')}</td></tr>")
+    head = ("<tr><th>traffic</th><th class='num'>conversations</th><th class='num'>turns</th><th>first-contact resolution</th>"
+            "<th>time to valid</th><th>turns to valid</th><th>CSAT (1-5)</th><th>satisfied</th>"
+            "<th>FCR vs baseline (claim +19%)</th><th>CSAT vs baseline (claim +8 points)</th></tr>")
+    rules = data.get("rules") or {}
+    note = (f"Per conversation, {rules.get('confidence', 0.95):.0%} intervals (Wilson for shares, bootstrap for means and "
+            f"changes); a repeat contact is the same customer on the same intent within {rules.get('repeat_window_days', 7):g} "
+            "simulated days. The claims are the case study's; the figures are what this run measured.")
+    return (f"<section><h2>Outcomes</h2><p class='muted'>{escape(note)}</p>"
+            f"<table class='outcomes'><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table></section>")
+
