@@ -21,14 +21,18 @@ def test_a_conversation_is_generated_carried_and_queryable(live, new_key):
     again = lw(_ask(live.client, "And is there a grace period?", extra_headers={"X-Conversation-Id": conversation}))
     third = lw(_ask(live.client, "Thanks, how do I freeze my card?", metadata={"conversation_id": conversation}))
     assert again["conversation_id"] == third["conversation_id"] == conversation
+    chunks = list(live.client.chat.completions.create(model=MODEL, stream=True, messages=[{"role": "user", "content": "How much is a domestic wire?"}],
+                                                      extra_headers={"X-Conversation-Id": conversation}))
+    streamed = lw(chunks[-1])
+    assert streamed["conversation_id"] == conversation
     other = lw(_ask(live.client, "What is the late fee for FlexPay 2.0?"))
     assert other["conversation_id"] != conversation  # no id: a new conversation
 
     listed = live.http.get("/v1/traces", params={"conversation": conversation}).json()["data"]
-    assert sorted(t["id"] for t in listed) == sorted([first["trace_id"], again["trace_id"], third["trace_id"]])
+    assert sorted(t["id"] for t in listed) == sorted([first["trace_id"], again["trace_id"], third["trace_id"], streamed["trace_id"]])
     assert live.trace(again["trace_id"])["conversation"] == conversation
     body = live.http.get(f"/v1/conversations/{conversation}").json()
-    assert [[t["id"] for t in c["turns"]] for c in body["conversations"]] == [[first["trace_id"], again["trace_id"], third["trace_id"]]]
+    assert [[t["id"] for t in c["turns"]] for c in body["conversations"]] == [[first["trace_id"], again["trace_id"], third["trace_id"], streamed["trace_id"]]]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
