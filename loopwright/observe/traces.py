@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from loopwright.digests import utc_stamp
+from loopwright.digests import sha256_hex, utc_stamp
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.policy.subjects import subject_store
 from loopwright.serving.conversations import check_conversation_id
@@ -208,7 +208,10 @@ def _erase_traces(session, ws, subject: str) -> int:
         record["tools"] = [{k: t[k] for k in _KEPT_TOOL_FIELDS if k in t} for t in record.get("tools") or []]
         record["principal"] = {**record["principal"], "subject": alias, "key_id": ""}  # no key: as `Caller` reads it
         record["erased"] = True
+        if row.conversation:  # a caller-chosen id may name the customer; the same stand-in keeps its turns together
+            record["conversation"] = "erased_" + sha256_hex(f"{alias}:{row.conversation}".encode())[:24]
         row.record, row.subject, row.key_id = json.dumps(record, ensure_ascii=False, sort_keys=True), alias, None
+        row.conversation = record.get("conversation")
         session.execute(sa.update(FeedbackRow).where(FeedbackRow.trace_id == row.id).values(text=None))
         n += 1
     # feedback the subject gave names them as its author (on their own traces or, as an agent, on others')

@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from loopwright.policy.schema import OutcomeRules
 
 MAX_ID_CHARS = 64
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+CONVERSATION_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+"""The pattern a conversation id matches (the OpenAPI schema declares it too)."""
+_ID = re.compile(CONVERSATION_ID)
 DAY_S = 86_400.0
 
 Clock = Callable[[Trace], float]
