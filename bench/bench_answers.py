@@ -78,7 +78,8 @@ def forced_router(contender: TierUnderTest) -> str:
     """The shipped router with one tier, which every question is routed to; cache off."""
     name = contender.label
     return common.router_toml("router.toml", **{"tiers": {name: contender.tier}, "routing.default_tier": name,
-                                                "routing.small_tier": name, "routing.small_intents": [], "cache.enabled": False})
+                                                "routing.small_tier": name, "routing.fallback_tier": name,
+                                                "routing.small_intents": [], "cache.enabled": False})
 
 
 _runs = iter(range(1, 1000))

@@ -59,6 +59,8 @@ class DemoContext:
     table: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     samples: dict[str, list[Served]] = field(default_factory=dict)  # the traffic each comparison reads, by name
+    advice: dict[str, dict[str, Any]] = field(default_factory=dict)  # phase -> the advisor's findings before it
+    say: Callable[[str], None] = lambda _line: None  # a line for the operator watching (the terminal, in `loopwright demo`)
 
     def now(self) -> float:
         return round(time.monotonic() - self.driver.started, 3)

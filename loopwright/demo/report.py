@@ -361,8 +361,22 @@ def _phase_card(phase: dict[str, Any]) -> str:
                  for k, v in metrics.items())
     return (f"<article class='phase' id='phase-{_esc(name)}'><h3>{_esc(phase.get('title') or name)}"
             f" <span class='muted'>{_esc(span)}</span></h3>"
-            f"<p>{_esc(phase.get('summary') or '')}</p>"
+            f"<p>{_esc(phase.get('summary') or '')}</p>" + _advice(phase.get("advice"))
             + (f"<dl class='metrics'>{dl}</dl>" if dl else "") + _evidence(phase) + "</article>")
+
+
+def _advice(advice: Any) -> str:
+    """What the lever advisor recommended before the phase, and whether the phase followed it."""
+    if not isinstance(advice, dict):
+        return ""
+    findings = advice.get("findings") or []
+    top = findings[0] if findings and isinstance(findings[0], dict) else None
+    said = (f"recommended <b>{_esc(top.get('lever'))}</b> ({_esc(top.get('stage'))}): {_esc(top.get('title'))}. "
+            f"Command: <code>{_esc(top.get('command'))}</code>") if top else "found nothing to fix"
+    levers = " or ".join(str(x) for x in advice.get("phase_levers") or [])
+    verdict = ("The phase follows it." if advice.get("followed")
+               else f"<span class='bad'>The phase pulls {_esc(levers)} instead.</span>")
+    return f"<p class='advice'>Advisor, over {_esc(advice.get('calls'))} live calls: {said} {verdict}</p>"
 
 
 def _events_table(events: Sequence[dict[str, Any]], titles: dict[str, str]) -> str:
@@ -406,5 +420,6 @@ ul.ids{list-style:none;margin:4px 0 6px;padding:6px;display:flex;flex-wrap:wrap;
 .plot{margin:8px 0 4px;border:1px solid #d8dee4;border-radius:6px;padding:4px}
 article.phase{border:1px solid #d8dee4;border-radius:6px;padding:12px 16px;margin:0 0 12px}
 article.phase p{margin:0 0 8px}
+p.advice{background:#f6f8fa;border-left:3px solid #0969da;padding:4px 8px}.bad{color:#cf222e}
 dl.metrics{display:flex;flex-wrap:wrap;gap:4px 24px;margin:0 0 8px}dl.metrics dd{font-weight:600}
 """

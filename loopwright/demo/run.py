@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from loopwright.demo.advice import consult
 from loopwright.demo.governance import governance
 from loopwright.demo.phases import PHASES, DemoContext, Sizes
 from loopwright.demo.report import format_value, write_report
@@ -73,9 +74,14 @@ def run_demo(folder: Path, *, quick: bool = False, seed: int = 7, console: Conso
                         progress.update(tasks[label], total=progress.tasks[tasks[label]].total + total)
                     return lambda: progress.advance(tasks[label])
 
-                ctx = DemoContext(ws, gateway, Driver(gateway, seed, started=t0), Sizes.quick() if quick else Sizes(), advance)
-                for _name, phase in PHASES:
+                ctx = DemoContext(ws, gateway, Driver(gateway, seed, started=t0), Sizes.quick() if quick else Sizes(), advance,
+                                  say=console.print)
+                for name, phase in PHASES:
+                    consult(ctx, name)
                     phase(ctx)
+                    for card in ctx.phases:
+                        if card["name"] == name and name in ctx.advice:
+                            card["advice"] = ctx.advice[name]
                 governance(ctx)
         finally:
             gateway.close()

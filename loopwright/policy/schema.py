@@ -286,12 +286,12 @@ class AdvisorRules(_Strict):
     """What the lever advisor (`loopwright advise`) counts as a finding."""
 
     min_samples: int = Field(30, strict=True, ge=1, description="Fewest calls in a segment (a document, intent, language) it judges.")
-    min_defects: int = Field(5, strict=True, ge=1, description="Fewest defects in an intent before it is an adapter finding.")
+    min_defects: int = Field(5, strict=True, ge=1, description="Fewest defects in an intent before it is an adapter finding, and fewest calls a stale document reached before it is a corpus finding.")
     alpha: float = Field(0.01, gt=0, lt=1, description="Significance of a segment's excess defect rate, before Bonferroni.")
     language_share: float = Field(
         0.6, gt=0, le=1, description="A significantly worse language is a training finding when it lags in this share of intents."
     )
-    max_defect_rate: float = Field(0.05, ge=0, le=1, description="Above it, quality comes first: no cost or latency finding.")
+    max_defect_rate: float = Field(0.05, ge=0, le=1, description="Above it, among the calls a cheaper route would take, quality comes first: no cost or latency finding.")
     large_tier: str = Field("large", description="The router tier whose confident calls could go to a cheaper one.")
     confident: float = Field(0.7, ge=0, le=1, description="Triage confidence at which a call counts as confident.")
     movable_share: float = Field(0.2, gt=0, le=1, description="Share of traffic confident on the large tier that makes a router finding.")

@@ -61,6 +61,12 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     claim = rows[("outcomes", "FCR change, baseline -> router + cache")]
     assert claim["target"] == "+19% (case study)" and "the claim is" in claim["value"]
     assert rows[("outcomes", "CSAT change, baseline -> router + cache")]["target"] == "+8 points (case study)"
+    # The advisor is asked before each phase that pulls a lever, over the traffic live then; its answer is on the card.
+    for phase in ("inference_first", "economics"):
+        row = rows[(phase, "advisor's lever")]
+        card = next(p for p in results["phases"] if p["name"] == phase)
+        assert row["trace_ids"] and card["advice"]["calls"] == len(row["trace_ids"])
+        assert row["met"] is (row["value"] in card["advice"]["phase_levers"])
     # Every figure traces back to stored traces or receipts.
     traced = [r for r in results["table"] if r["trace_ids"] or r["receipt_ids"]]
     assert len(traced) >= len(results["table"]) // 2

@@ -105,7 +105,7 @@ def test_the_findings_carry_their_evidence():
     rules = AdvisorRules()
     stale = advise_traces(week1_stale_flexpay(random.Random(7)), rules).findings[0]
     assert stale.evidence["document"] == "flexpay-1-0" and stale.evidence["calls"] == 50
-    assert "loopwright corpus certify flexpay-1-0" in stale.command
+    assert "loopwright corpus add NEW_VERSION_OF_flexpay-1-0.md" in stale.command  # no draft given: write one
 
     grace = advise_traces(self_learning_grace(random.Random(7)), rules).findings[0]
     assert grace.evidence["intent"] == "dispute_initiation" and grace.evidence["shared_term"] in {"chargeback", "grace", "period"}
@@ -126,6 +126,17 @@ def test_a_wrong_page_read_by_several_intents_is_a_corpus_finding():
                    defect=i % 5 == 0 and i % 2 == 0) for i in range(700)]
     (finding,) = advise_traces(traces, AdvisorRules()).findings
     assert (finding.lever, finding.evidence["document"]) == ("corpus", "fee-schedule")
+
+
+def test_a_stale_page_with_a_newer_draft_is_fixed_by_certifying_the_draft():
+    traces = week1_stale_flexpay(random.Random(7))
+    drafts = ("flexpay-2-0", "flexpay-2-0-es", "goal-saver-boost-draft")
+    top = advise_traces(traces, AdvisorRules(), drafts).findings[0]
+    assert top.lever == "corpus" and top.evidence["waiting_for_certification"] == ["flexpay-2-0", "flexpay-2-0-es"]
+    assert top.command == ("loopwright corpus certify flexpay-2-0 && loopwright corpus certify flexpay-2-0-es && "
+                           "loopwright corpus commit -m 'certify flexpay-2-0, flexpay-2-0-es'")
+    alone = advise_traces(traces, AdvisorRules()).findings[0]
+    assert "corpus add NEW_VERSION_OF_flexpay-1-0.md" in alone.command and "no newer version" in alone.title
 
 
 def test_healthy_traffic_gets_no_finding():

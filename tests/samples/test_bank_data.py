@@ -9,6 +9,7 @@ import frontmatter
 import pytest
 
 from loopwright.samples.bank import DATA_DIR, REFERENCE_DATE
+from loopwright.samples.bank.documents import translated_everyday
 from loopwright.samples.bank.noise import fold
 from loopwright.samples.bank.people import luhn_valid
 
@@ -61,6 +62,27 @@ def test_front_matter_of_every_document(docs: dict[str, frontmatter.Post]) -> No
         assert (meta["audience"] == ["staff"]) == (meta["sensitivity"] != "public"), stem
         assert meta["source"] and meta["licence"]
         assert post.content.startswith(f"# {meta['title']}\n"), stem
+
+
+AMOUNT = re.compile(r"\$\d{1,3}(?:,\d{3})*(?:\.\d+)?|\d+(?:\.\d+)?%|1-800-555-\d{4}")
+
+
+@pytest.mark.parametrize("language", ["es", "vi"])
+def test_translations_state_only_the_english_documents_amounts(docs: dict[str, frontmatter.Post], language: str) -> None:
+    """A translated page states no amount, rate or number its English original lacks (a slip such as $45 typed
+    as $54 fails here), and the everyday-banking pages state every one of them, so one fact string checks every
+    language version. The older pages are summaries and may leave a worked example out."""
+    pairs = [(stem[: -len(language) - 1], stem) for stem in docs if stem.endswith(f"-{language}")]
+    assert len(pairs) >= 12
+    complete = {d.id for d in translated_everyday.documents()} | {"wire-transfers-vi", "flexpay-2-0-es", "flexpay-2-0-vi"}
+    for english, translated in pairs:
+        assert english in docs, f"{translated} has no English original"
+        want, got = set(AMOUNT.findall(docs[english].content)), set(AMOUNT.findall(docs[translated].content))
+        assert got <= want, (translated, got - want)
+        assert translated not in complete or got == want, (translated, want - got)
+        meta, original = docs[translated].metadata, docs[english].metadata
+        assert (meta["effective_date"], meta["certified"], meta["audience"]) == (
+            original["effective_date"], original["certified"], original["audience"]), translated
 
 
 def test_corpus_has_every_kind_of_document(docs: dict[str, frontmatter.Post]) -> None:

@@ -1,12 +1,12 @@
 """The Larkspur corpus: policy and FAQ documents rendered as Markdown with front matter."""
 
-from loopwright.samples.bank.documents import boilerplate, internal, products, service, translated
+from loopwright.samples.bank.documents import boilerplate, internal, products, service, translated, translated_everyday
 from loopwright.samples.bank.documents.model import Doc, render
 
 
 def all_documents(seed: int) -> list[Doc]:
     """Every document that belongs in data/docs/, sorted by id; ids are unique."""
-    docs = (products.documents() + service.documents() + translated.documents()
+    docs = (products.documents() + service.documents() + translated.documents() + translated_everyday.documents()
             + internal.documents() + boilerplate.documents(seed))
     ids = [d.id for d in docs]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})

@@ -232,13 +232,26 @@ Lãi suất có thể thay đổi. Không có phí hằng tháng.
             effective_date=date(2026, 7, 20),
             source=PAYMENTS,
             body="""
+## Giờ chốt và thời gian chuyển
+
 Lệnh chuyển gửi trước 5 giờ chiều giờ miền Đông (5 pm Eastern) trong ngày làm
-việc sẽ được chuyển trong ngày.
+việc sẽ được chuyển trong ngày. Lệnh gửi sau 5 giờ chiều giờ miền Đông, hoặc vào
+cuối tuần hay ngày lễ của Cục Dự trữ Liên bang, sẽ được chuyển vào ngày làm việc
+tiếp theo. Chuyển khoản quốc tế thường đến nơi trong 1 đến 3 ngày làm việc.
+
+## Phí
 
 | Loại | Phí |
 |---|---|
-| Trong nước | $25 |
-| Quốc tế | $45 |
+| Trong nước, gửi đi | $25 |
+| Quốc tế, gửi đi | $45 |
+| Trong nước, nhận về | $0 |
+| Quốc tế, nhận về | $15 |
+
+## Hạn mức
+
+Chuyển khoản trực tuyến có hạn mức $25,000 mỗi ngày. Khoản lớn hơn có thể gửi
+tại chi nhánh.
 """,
         ),
     ]
