@@ -90,6 +90,7 @@ def ask(
     tenant: Annotated[str, typer.Option(help="Tenant to ask as.")] = "larkspur-retail",
     role: Annotated[str, typer.Option(help="Role to ask as.")] = "customer",
     subject: Annotated[str | None, typer.Option(help="Customer id to act for.")] = None,
+    conversation: Annotated[str | None, typer.Option(help="The conversation this question continues (its id); new if omitted.")] = None,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -101,7 +102,7 @@ def ask(
     try:
         model = gateway.models()[0]
         completion = gateway.complete(
-            ChatRequest(model=model, messages=[{"role": "user", "content": question}]),
+            ChatRequest(model=model, messages=[{"role": "user", "content": question}], conversation=conversation),
             gateway.principal_for(tenant, role, subject, key_id="cli"),
         )
     finally:
@@ -112,7 +113,8 @@ def ask(
         console.print(completion.text)
         for c in lw["citations"]:
             console.print(f"  [{c['n']}] {c['doc_id']} {c['start']}-{c['end']} (commit {c['commit'][:12]})")
-        console.print(f"intent {lw['intent']} ({lw['confidence']}), tier {lw['tier']}, trace {lw['trace_id']}")
+        console.print(f"intent {lw['intent']} ({lw['confidence']}), tier {lw['tier']}, trace {lw['trace_id']}, "
+                      f"conversation {lw['conversation_id']}")
 
     emit({"answer": completion.text, **lw}, json, render)
 
@@ -130,12 +132,14 @@ def trace_list(
     since: Annotated[str | None, typer.Option(help="ISO-8601 UTC lower bound.")] = None,
     intent: Annotated[str | None, typer.Option(help="Only this intent.")] = None,
     outcome: Annotated[str | None, typer.Option(help="Only this outcome.")] = None,
+    conversation: Annotated[str | None, typer.Option(help="Only this conversation's turns (its id).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """List recent traces, newest first."""
-    found = traces.list_traces(open_workspace(workspace), tenant=tenant, since=since, intent=intent, outcome=outcome, limit=limit)
+    found = traces.list_traces(open_workspace(workspace), tenant=tenant, since=since, intent=intent, outcome=outcome,
+                               conversation=conversation, limit=limit)
 
     def render(console):
         table = Table(Column("id", no_wrap=True, min_width=27), "time", "tenant", "intent", "tier", "cache", "outcome", "ms", "cost")  # ids stay whole: `trace show` takes them
@@ -152,7 +156,9 @@ def report(
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Requests, latency p50/p95/p99, cache-hit, escalation, decline and defect rates, cost per accepted outcome."""
+    """Requests, latency p50/p95/p99, cache-hit, escalation, decline and defect rates, cost per accepted outcome;
+    then per conversation: first-contact resolution, time-to-valid, CSAT (with intervals) and cost per accepted
+    answer and action, overall and per release, intent and language."""
     data = reports.report(open_workspace(workspace), since=since, until=until)
 
     def render(console):
@@ -176,8 +182,37 @@ def report(
         console.print(costs)
         if stages["unserved"]:
             console.print(f"jobs whose artifacts served no call yet: {stages['unserved']:.6f} (not amortised)")
+        outcomes = data["outcomes"]
+        if outcomes["overall"]["conversations"]:
+            console.print(_outcome_table(outcomes))
 
     emit(data, json, render)
+
+
+def _share(s: dict) -> str:
+    return "-" if s["value"] is None else f"{s['value']:.0%} [{s['low']:.0%}, {s['high']:.0%}]"
+
+
+def _mean(e: dict, unit: str = "") -> str:
+    return "-" if e["value"] is None else f"{e['value']:.2f}{unit} [{e['low']:.2f}, {e['high']:.2f}]"
+
+
+def _outcome_table(outcomes: dict) -> Table:
+    """The outcome metrics overall and per segment, each figure with its interval."""
+    conf = outcomes["rules"]["confidence"]
+    table = Table("segment", "value", "conversations", "FCR", "to valid (s)", "to valid (turns)", "CSAT", "satisfied",
+                  "$/answer", "$/action", title=f"outcomes per conversation ({conf:.0%} intervals; "
+                  f"repeat window {outcomes['rules']['repeat_window_days']:g} days)")
+    rows = [("all", "-", outcomes["overall"])]
+    rows += [(name, value, m) for name, values in outcomes["segments"].items() for value, m in values.items()]
+    for name, value, m in rows:
+        table.add_row(
+            name, value, str(m["conversations"]), _share(m["fcr"]), _mean(m["time_to_valid_s"]), _mean(m["time_to_valid_turns"]),
+            _mean(m["csat"]), _share(m["csat_satisfied"]),
+            "-" if m["cost_per_accepted_answer"] is None else f"{m['cost_per_accepted_answer']:.5f}",
+            "-" if m["cost_per_accepted_action"] is None else f"{m['cost_per_accepted_action']:.5f}",
+        )
+    return table
 
 
 def register(app: typer.Typer) -> None:

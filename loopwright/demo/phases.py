@@ -24,6 +24,7 @@ from loopwright.samples.bank.questions import LOAD_QUESTIONS
 from loopwright.demo.canary import drive_canary, receipt_ids as _receipt_ids
 from loopwright.demo.traffic import Driver, Served, summarise
 from loopwright.demo.training import training
+from loopwright.demo.outcomes import outcomes
 from loopwright.serving.pipeline import Gateway
 from loopwright.workspace import Workspace
 
@@ -58,6 +59,7 @@ class DemoContext:
     phases: list[dict[str, Any]] = field(default_factory=list)
     table: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    samples: dict[str, list[Served]] = field(default_factory=dict)  # the traffic each comparison reads, by name
     advice: dict[str, dict[str, Any]] = field(default_factory=dict)  # phase -> the advisor's findings before it
     say: Callable[[str], None] = lambda _line: None  # a line for the operator watching (the terminal, in `loopwright demo`)
 
@@ -96,6 +98,7 @@ def _release(
 def baseline(ctx: DemoContext) -> None:
     start = ctx.now()
     rows = ctx.serve(ctx.sizes.baseline, "baseline", "baseline traffic")
+    ctx.samples["baseline"] = rows
     m = summarise(rows)
     flex = [r for r in rows if r.flexpay]
     ctx.row("baseline", "FlexPay accuracy", m["flexpay_accuracy"], "%", traces=flex)
@@ -122,6 +125,7 @@ def inference_first(ctx: DemoContext) -> None:
     ctx.event("inference_first", f"corpus commit {commit.ref}", _receipt_ids(ctx.ws, commit.ref)[-1])
     outcome = _release(ctx, "inference_first", "corpus", commit.ref, reason="FlexPay 2.0 certified")
     after_rows = ctx.serve(ctx.sizes.after, "inference_first", "after the corpus release") if outcome["state"] == "promoted" else []
+    ctx.samples["FlexPay 2.0 certified"] = after_rows
     after = summarise(after_rows)
     flex = [r for r in after_rows if r.flexpay]
     gate = outcome["gate"] or {}
@@ -162,6 +166,7 @@ def economics(ctx: DemoContext) -> None:
     )
     outcome = _release(ctx, "economics", "router", router.ref, reason="small tier for confident FAQs, normalised cache", share=0.5)
     treated = ctx.serve(0, "economics", "small tier + cache", requests=batch) if outcome["state"] == "promoted" else []
+    ctx.samples["always-large"], ctx.samples["router + cache"] = control, treated
     c, t = summarise(control), summarise(treated)
     saving = 1 - t["cost_per_accepted"] / c["cost_per_accepted"] if t.get("cost_per_accepted") and c.get("cost_per_accepted") else None
     kept = (t.get("accepted_rate") or 0) - c["accepted_rate"] if treated else None
@@ -199,6 +204,7 @@ def incident(ctx: DemoContext) -> None:
     ctx.row("incident", "gate caught the bad commit", gated["state"] == "rejected", "", target="rejected", met=gated["state"] == "rejected",
             receipts=gated["receipts"])
     forced = _release(ctx, "incident", "corpus", bad.ref, skip_gate=True, reason="demo: force it past the gate", share=0.5)
+    ctx.samples["stale savings table (canary)"] = [r for r in forced["served"] if r.channel == "canary"]
     detected = forced["state"] == "rolled_back"
     detect_s = forced.get("seconds") if detected else None  # None: the analysis never saw a regression
     ctx.row("incident", "canary rolled back by itself", detected, "", target="rolled_back",
@@ -275,4 +281,5 @@ PHASES: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("economics", economics),
     ("incident", incident),
     ("training", training),
+    ("outcomes", outcomes),
 ]

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from loopwright.demo.outcomes import outcome_section
+
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
@@ -59,6 +61,7 @@ def render_report(results: dict[str, Any]) -> str:
         "<code>loopwright trace show ID</code> or <code>loopwright audit show ID</code> in the workspace.</p>"
         f"{_table(results.get('table') or [], titles)}</section>",
         f"<section><h2>Timeline</h2>{_plots(results.get('timeline') or [], phases, events)}</section>",
+        outcome_section(phases),
         f"<section><h2>Phases</h2>{''.join(_phase_card(p) for p in phases) or _muted('No phases recorded.')}</section>",
         f"<section><h2>Release events</h2>{_events_table(events, titles)}</section>",
     ])

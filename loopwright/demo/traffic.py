@@ -1,15 +1,21 @@
 """Simulated customers through the real request path, judged, with the verdict fed back as feedback.
 
-The demo's "customers" are `loopwright simulate` requests. Each answer is judged
-against the facts its request expects (the same judge the goldens use), and
-the verdict goes back on the trace as thumbs feedback, as a real customer's
-would: so every accuracy and cost figure is recomputable from stored traces.
-Requests run one after another, in the stream's order, so a seed gives the
-same routing, cache and canary decisions every time.
+The demo's "customers" are `loopwright simulate` contacts, each carried on as a
+conversation by `loopwright.samples.bank.customers.Customer`: confirmations,
+follow-ups, rephrasings after a failed answer, hand-offs to a person, and a
+come-back days later on the simulated clock. Every answer is judged against the
+facts its message expects (the same judge the goldens use) and the verdict goes
+back on the trace as thumbs feedback, as a real customer's would; the survey's
+CSAT score goes on the conversation's last turn. So every accuracy, cost and
+outcome figure is recomputable from stored traces (`Driver.clock` gives the
+simulated time of each, for the outcome metrics). Conversations run one after
+another, in the stream's order, so a seed gives the same routing, cache and
+canary decisions every time.
 """
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -19,13 +25,15 @@ import numpy as np
 
 from loopwright.learning.feedback import record_feedback
 from loopwright.release.judge import Observed, judge
-from loopwright.samples.bank.simulate import simulate
+from loopwright.samples.bank.customers import Customer
+from loopwright.samples.bank.simulate import _World, simulate
+from loopwright.samples.bank import DATA_DIR
 from loopwright.serving.pipeline import ChatRequest, Gateway
 
 
 @dataclass(frozen=True)
 class Served:
-    """One simulated request as the demo's timeline and tables see it."""
+    """One simulated call (a turn of a conversation) as the demo's timeline and tables see it."""
 
     t: float
     phase: str
@@ -43,6 +51,9 @@ class Served:
     cost: float
     escalated: bool
     trace_id: str
+    conversation: str = ""
+    turn: int = 1
+    sim_t: float = 0.0  # simulated seconds since the stream began (contacts hours apart, turns seconds, come-backs days)
     failures: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -55,62 +66,80 @@ class Driver:
     def __init__(self, gateway: Gateway, seed: int, *, started: float | None = None):
         self.gateway = gateway
         self._stream: Iterator[dict[str, Any]] = simulate(10**7, seed)
+        self._world = _World(DATA_DIR)
+        self._rng = random.Random(f"customers-{seed}")
         self.started = started if started is not None else time.monotonic()
         self.model = gateway.models()[0]
         self.served: list[Served] = []
+        self.clock: dict[str, float] = {}  # trace id -> simulated seconds
         self.raw_pii: set[str] = set()  # every personal value the simulated customers typed
 
     def take(self, n: int) -> list[dict[str, Any]]:
-        """The next `n` simulated requests, to serve more than once (an A/B comparison on the same traffic)."""
+        """The next `n` simulated contacts, to serve more than once (an A/B comparison on the same traffic)."""
         return [next(self._stream) for _ in range(n)]
 
     def run(self, n: int, phase: str, *, on_request: Callable[[], None] | None = None,
             requests: list[dict[str, Any]] | None = None) -> list[Served]:
-        """Serve the next `n` requests (or `requests`), then write their traces and the judge's feedback."""
-        batch, pending = [], []
-        for request in requests if requests is not None else self.take(n):
-            if request["kind"] == "pii":  # the values it typed: forbidden in the answer and present in the text
-                self.raw_pii.update(v for v in request["expect"]["must_not_contain"] if v in request["text"])
-            role = "agent" if request["tenant"].endswith("staff") else "customer"
-            principal = self.gateway.principal_for(request["tenant"], role, request["customer_id"], key_id="demo")
-            completion = self.gateway.complete(
-                ChatRequest(self.model, [{"role": "user", "content": request["text"]}], user=request["customer_id"]),
-                principal,
-            )
-            trace = completion.trace
-            verdict = judge(request["expect"], Observed.from_trace(trace))
-            flexpay = request["intent"] == "flexpay" and bool(request["expect"]["must_contain"])
-            served = Served(
-                t=round(time.monotonic() - self.started, 3),
-                phase=phase,
-                request_id=request["id"],
-                kind=request["kind"],
-                intent=request["intent"],
-                channel=trace.channel,
-                tier=trace.tier,
-                cache_hit=trace.cache.hit,
-                outcome=trace.outcome,
-                accepted=verdict.passed,
-                flexpay=flexpay,
-                correct=verdict.passed if flexpay else None,
-                latency_ms=trace.latency_ms,
-                cost=trace.cost or 0.0,
-                escalated=trace.escalated,
-                trace_id=completion.trace_id,
-                failures=tuple(verdict.failures),
-            )
-            batch.append(served)
-            pending.append((completion.trace_id, request["tenant"], verdict))
-            if on_request:
-                on_request()
+        """Serve conversations from the next contacts until `n` calls are made (or every conversation opened by
+        `requests`, however many calls they take), then write their traces, the judge's feedback and the surveys."""
+        batch: list[Served] = []
+        pending: list[tuple[str, str, Any, int | None]] = []
+        contacts = iter(requests) if requests is not None else None
+        while True:
+            if contacts is not None:
+                request = next(contacts, None)
+                if request is None:
+                    break
+            elif len(batch) >= n:
+                break
+            else:
+                request = next(self._stream)
+            customer: Customer | None = Customer.of(request, self._world, self._rng)
+            while customer is not None:
+                self._converse(customer, phase, batch, pending, on_request)
+                customer = customer.come_back()
         self.gateway.writer.flush()
-        for trace_id, tenant, verdict in pending:
+        for trace_id, tenant, verdict, csat in pending:
             record_feedback(
-                self.gateway.ws, trace_id, tenant=tenant, thumbs=1 if verdict.passed else -1,
+                self.gateway.ws, trace_id, tenant=tenant, thumbs=1 if verdict.passed else -1, csat=csat,
                 text="judge: " + ("; ".join(verdict.failures) or "all expected facts present"), consent=True,
             )
         self.served.extend(batch)
         return batch
+
+    def _converse(self, customer: Customer, phase: str, batch: list[Served], pending: list, on_request) -> None:
+        """One conversation, turn by turn, the full history sent each time as an OpenAI client sends it."""
+        turn, conversation, messages, number = customer.opening(), None, [], 0
+        while turn is not None:
+            request, number = turn.request, number + 1
+            if request["kind"] == "pii":  # the values it typed: forbidden in the answer and present in the text
+                self.raw_pii.update(v for v in request["expect"]["must_not_contain"] if v in request["text"])
+            role = "agent" if request["tenant"].endswith("staff") else "customer"
+            principal = self.gateway.principal_for(request["tenant"], role, request["customer_id"], key_id="demo")
+            messages = [*messages, {"role": "user", "content": request["text"]}]
+            completion = self.gateway.complete(
+                ChatRequest(self.model, messages, user=request["customer_id"], conversation=conversation,
+                            confirm_token=turn.confirm_token),
+                principal,
+            )
+            conversation = completion.loopwright["conversation_id"]
+            messages = [*messages, {"role": "assistant", "content": completion.text}]
+            trace = completion.trace
+            verdict = judge(request["expect"], Observed.from_trace(trace))
+            flexpay = request["intent"] == "flexpay" and bool(request["expect"]["must_contain"])
+            self.clock[completion.trace_id] = turn.t
+            batch.append(Served(
+                t=round(time.monotonic() - self.started, 3), phase=phase, request_id=request["id"], kind=request["kind"],
+                intent=request["intent"], channel=trace.channel, tier=trace.tier, cache_hit=trace.cache.hit,
+                outcome=trace.outcome, accepted=verdict.passed, flexpay=flexpay, correct=verdict.passed if flexpay else None,
+                latency_ms=trace.latency_ms, cost=trace.cost or 0.0, escalated=trace.escalated, trace_id=completion.trace_id,
+                conversation=conversation, turn=number, sim_t=round(turn.t, 3), failures=tuple(verdict.failures),
+            ))
+            pending.append([completion.trace_id, request["tenant"], verdict, None])
+            if on_request:
+                on_request()
+            turn = customer.reply(verdict.passed, completion.loopwright.get("confirmation"))
+        pending[-1][3] = customer.survey()  # the survey comes with the conversation's last answer
 
 
 def summarise(rows: list[Served]) -> dict[str, Any]:

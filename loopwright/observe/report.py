@@ -1,4 +1,5 @@
-"""Economics and quality over a window of traces, overall and per deployment version and channel."""
+"""Economics and quality over a window of traces, overall and per deployment version and channel, with the
+outcome metrics per conversation (`loopwright.observe.outcomes`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from loopwright.observe.outcomes import outcome_report
 from loopwright.serving.trace_store import load_traces
 from loopwright.serving.trace import Trace
 
@@ -57,4 +59,5 @@ def report(ws: Workspace, *, since: str | None = None, until: str | None = None)
             for (version, channel), rs in sorted(groups.items())
         ],
         "stages": stage_costs(ws, since=since, until=until).to_dict(),
+        "outcomes": outcome_report(ws, since=since, until=until).to_dict(),
     }

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from loopwright.digests import utc_stamp
+from loopwright.digests import sha256_hex, utc_stamp
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.policy.subjects import subject_store
+from loopwright.serving.conversations import check_conversation_id
 from loopwright.store.schema import FeedbackRow, TraceRow
 
 if TYPE_CHECKING:
@@ -118,13 +119,15 @@ def list_traces(
     language: str | None = None,
     artifact: str | None = None,
     subject: str | None = None,
+    conversation: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[dict[str, Any]]:
     """Trace summaries in `view` (or `tenant`), newest first, filtered and paged.
 
     `language` is the question's (ISO 639-1), `artifact` a ref (`corpus/bank@2`) or digest that served one of
-    the call's slots, `subject` the customer the call acted for."""
+    the call's slots, `subject` the customer the call acted for, `conversation` the conversation id."""
+    check_conversation_id(conversation)
     if outcome is not None and outcome not in OUTCOMES:
         raise InvalidInput(f"unknown outcome {outcome!r}", hint=f"one of: {', '.join(OUTCOMES)}")
     if not 1 <= limit <= 1000 or not 0 <= offset <= MAX_OFFSET:
@@ -133,7 +136,8 @@ def list_traces(
     scope = _scope(tenant, view)
     if scope is not None:
         query = scope.where(query)
-    for column, value in ((TraceRow.intent, intent), (TraceRow.outcome, outcome), (TraceRow.subject, subject)):
+    for column, value in ((TraceRow.intent, intent), (TraceRow.outcome, outcome), (TraceRow.subject, subject),
+                          (TraceRow.conversation, conversation)):
         if value is not None:
             query = query.where(column == value)
     # Fields without a column of their own are matched in the stored record, which is written with
@@ -157,8 +161,9 @@ def list_traces(
             "tenant": r.tenant,
             "channel": r.channel,
             "model": r.model,
-            "intent": r.intent,
+            "conversation": r.conversation,
             "subject": r.subject,
+            "intent": r.intent,
             "tier": r.tier,
             "cache_hit": r.cache_hit,
             "outcome": r.outcome,
@@ -167,6 +172,30 @@ def list_traces(
         }
         for r in rows
     ]
+
+
+def get_conversation(ws: Workspace, conversation: str, *, tenant: str | None = None,
+                     view: TraceView | None = None) -> dict[str, Any]:
+    """The turns of one conversation the caller may see, oldest first, grouped by owner (a customer, else a key):
+    the same id sent by two customers is two conversations, and a customer's view holds only their own.
+    None visible is "not found", exactly as an id never used."""
+    check_conversation_id(conversation)
+    query = sa.select(TraceRow).where(TraceRow.conversation == conversation).order_by(TraceRow.ts, TraceRow.id)
+    scope = _scope(tenant, view)
+    if scope is not None:
+        query = scope.where(query)
+    with ws.session() as s:
+        rows = s.scalars(query.limit(1000)).all()
+        if not rows:
+            raise NotFound(f"no conversation {conversation!r}")
+        owners: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for r in rows:
+            turn = _with_feedback(s, r)
+            owners.setdefault((r.tenant, r.subject or r.key_id or "-"), []).append(turn)
+    return {
+        "id": conversation,
+        "conversations": [{"tenant": t, "owner": o, "turns": turns} for (t, o), turns in owners.items()],
+    }
 
 
 def _subject_traces(session, subject: str):
@@ -194,7 +223,10 @@ def _erase_traces(session, ws, subject: str) -> int:
         record["tools"] = [{k: t[k] for k in _KEPT_TOOL_FIELDS if k in t} for t in record.get("tools") or []]
         record["principal"] = {**record["principal"], "subject": alias, "key_id": ""}  # no key: as `Caller` reads it
         record["erased"] = True
+        if row.conversation:  # a caller-chosen id may name the customer; the same stand-in keeps its turns together
+            record["conversation"] = "erased_" + sha256_hex(f"{alias}:{row.conversation}".encode())[:24]
         row.record, row.subject, row.key_id = json.dumps(record, ensure_ascii=False, sort_keys=True), alias, None
+        row.conversation = record.get("conversation")
         session.execute(sa.update(FeedbackRow).where(FeedbackRow.trace_id == row.id).values(text=None))
         n += 1
     # feedback the subject gave names them as its author (on their own traces or, as an agent, on others')

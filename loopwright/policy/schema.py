@@ -35,6 +35,8 @@ review_min_items = 50
 compute_per_second = 0.0001
 [evaluation]                 # `loopwright eval` and `promote`: held-out set, composite weights, critical drops
 critical = { "accuracy.vi" = 0.02 }
+[outcomes]                   # first-contact resolution, time-to-valid, CSAT (`loopwright report`)
+repeat_window_days = 7
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -437,6 +439,43 @@ class EvaluationRules(_Strict):
         if bad:
             raise ValueError(f"a critical metric's allowed drop is in [0, 1]: {', '.join(bad)}")
         return value
+class OutcomeRules(_Strict):
+    """What the outcome metrics count (`loopwright.observe.outcomes`): resolution, a valid answer or action, CSAT.
+
+    A conversation is resolved on first contact when no turn hands off to a human, the same customer does not
+    come back on the same intent within `repeat_window_days`, and (with `require_valid`) some turn reached a
+    valid outcome: an accepted answer or a valid action receipt.
+    """
+
+    repeat_window_days: float = Field(
+        7.0, gt=0, le=365, description="A new conversation by the same customer on the same intent within this many days "
+        "is a repeat contact: the earlier one was not resolved."
+    )
+    handoff_tools: tuple[ToolName, ...] = Field(
+        ("escalate_to_human",), description="Tools whose call hands the conversation to a person."
+    )
+    accepted_outcomes: tuple[str, ...] = Field(
+        ("accepted",), description="Trace outcomes that count as an accepted answer (feedback sets `accepted`)."
+    )
+    valid_statuses: tuple[str, ...] = Field(
+        ("executed",), description="Tool-call statuses whose receipt counts as a valid action (a hand-off's excepted)."
+    )
+    require_valid: bool = Field(
+        True, description="A conversation counts as resolved only if it reached an accepted answer or a valid action; "
+        "false: silence counts as resolution, as many call centres count it."
+    )
+    csat_scale: tuple[int, int] = Field((1, 5), description="The CSAT survey's lowest and highest score.")
+    satisfied_at: int = Field(4, strict=True, description="A CSAT at or above this counts as satisfied (the top-two-box share).")
+    confidence: float = Field(0.95, gt=0.5, lt=1.0, description="Coverage of every interval reported (Wilson, bootstrap).")
+
+    @model_validator(mode="after")
+    def _scale(self) -> OutcomeRules:
+        low, high = self.csat_scale
+        if low >= high:
+            raise ValueError(f"csat_scale must rise, as [1, 5]; got {list(self.csat_scale)}")
+        if not low <= self.satisfied_at <= high:
+            raise ValueError(f"satisfied_at ({self.satisfied_at}) must lie on csat_scale {list(self.csat_scale)}")
+        return self
 
 
 class PolicySet(_Strict):
@@ -458,6 +497,7 @@ class PolicySet(_Strict):
     learning: LearningRules = Field(default_factory=LearningRules, description="Curation and the spot-check quota.")
     costs: CostRules = Field(default_factory=CostRules, description="The price of a training or self-learning job's compute second.")
     evaluation: EvaluationRules = Field(default_factory=EvaluationRules, description="Model evaluation and promotion.")
+    outcomes: OutcomeRules = Field(default_factory=OutcomeRules, description="What first-contact resolution, time-to-valid and CSAT count.")
 
     def roles(self) -> set[str]:
         """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""

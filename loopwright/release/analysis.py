@@ -12,6 +12,12 @@ request) and, when the caller knows it, on the requests the change can touch
 that breaks one kind of question (a savings-rate table, say) moves the overall
 rate little and its own segment a lot.
 
+First-contact resolution (`fcr`, when critical) is judged per conversation, not per request: the
+canary's conversations (first turn on the canary) against stable's, under the policy's `[outcomes]`
+rules (`loopwright.serving.conversations`), with a one-sided Fisher test that the canary resolves fewer;
+it regresses when significant and lower by at least `min_fcr_drop`. It is tested once each side has
+`min_conversations`, and otherwise left to the other metrics (a release is never held for it alone).
+
 Each release step is looked at once, when both sides have `min_samples`
 requests and, for a change with a focus, when `min_focus_samples` canary
 requests have touched what it changed: a corpus release whose changed
@@ -34,6 +40,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats
 
+from loopwright.policy.schema import OutcomeRules
+from loopwright.serving.conversations import group, resolve
 from loopwright.serving.router import CanaryRules
 from loopwright.serving.trace import Trace
 
@@ -117,6 +125,24 @@ def shift_test(metric: str, canary: np.ndarray, stable: np.ndarray, *, alpha: fl
     )
 
 
+def fcr_test(resolved_canary: int, n_canary: int, resolved_stable: int, n_stable: int, *, alpha: float, min_drop: float) -> MetricResult:
+    """One-sided Fisher exact test that the canary resolves fewer conversations on first contact."""
+    table = [[resolved_canary, n_canary - resolved_canary], [resolved_stable, n_stable - resolved_stable]]
+    _, p = stats.fisher_exact(table, alternative="less")
+    pc, ps = resolved_canary / n_canary, resolved_stable / n_stable
+    diff = pc - ps
+    se = math.sqrt(pc * (1 - pc) / n_canary + ps * (1 - ps) / n_stable)
+    z = stats.norm.ppf(1 - alpha / 2)
+    return MetricResult("fcr", True, ps, pc, n_stable, n_canary, float(p), diff, diff - z * se, diff + z * se,
+                        min_drop, bool(p < alpha and -diff >= min_drop))
+
+
+def first_contact(traces: list[Trace], outcomes: OutcomeRules) -> tuple[int, int]:
+    """(resolved, conversations) among `traces`, grouped into conversations and judged under `outcomes`."""
+    judged = resolve(group(traces), outcomes)
+    return sum(r.resolved for r in judged), len(judged)
+
+
 def _segment(trace: Trace) -> str:
     return trace.intent or "unknown"
 
@@ -146,12 +172,14 @@ def analyse(
     rules: CanaryRules,
     *,
     focus: tuple[str, Callable[[Trace], bool]] | None = None,
+    outcomes: OutcomeRules | None = None,
 ) -> Analysis:
     """Compare canary and stable traces (stored records are parsed) under `rules`; `wait` until both sides
     have `min_samples`.
 
     `focus` (a name and a predicate) adds one more defect-rate segment: the requests the change
-    can touch, e.g. those whose evidence cited a document a corpus release changed.
+    can touch, e.g. those whose evidence cited a document a corpus release changed. `outcomes` are the
+    policy's `[outcomes]` rules for first-contact resolution (the built-in ones when None).
     """
     canary, stable = [Trace.from_dict(t) for t in canary], [Trace.from_dict(t) for t in stable]
     alpha = rules.alpha / (max(len(rules.critical), 1) * len(rules.steps))
@@ -199,6 +227,11 @@ def analyse(
                 int(ms.sum()), alpha=focus_alpha, min_increase=rules.min_segment_increase, critical=True,
             )
         )
+    if "fcr" in rules.critical:
+        kc, nc = first_contact(canary, outcomes or OutcomeRules())
+        ks, ns = first_contact(stable, outcomes or OutcomeRules())
+        if nc >= rules.min_conversations and ns >= rules.min_conversations:
+            results.append(fcr_test(kc, nc, ks, ns, alpha=alpha, min_drop=rules.min_fcr_drop))
     results.append(shift_test("latency_ms", fc["latency_ms"], fs["latency_ms"], alpha=alpha, max_relative=rules.max_latency_increase, critical="latency_ms" in rules.critical))
     results.append(shift_test("cost", fc["cost"], fs["cost"], alpha=alpha, max_relative=rules.max_cost_increase, critical="cost" in rules.critical))
     regressions = [m for m in results if m.critical and m.regressed]

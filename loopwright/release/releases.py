@@ -340,7 +340,18 @@ def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analy
             canary.append(trace)
         elif release.baseline is None or slot_artifact.digest == release.baseline.digest:
             stable.append(trace)
-    return canary_analysis.analyse(canary, stable, rules, focus=_focus(ws, release))
+    return canary_analysis.analyse(canary, stable, rules, focus=_focus(ws, release), outcomes=_outcome_rules(ws))
+
+
+def _outcome_rules(ws: Workspace):
+    """The stable policy's `[outcomes]` rules (the built-in ones with no policy deployed)."""
+    from loopwright.policy.loader import deployed_policy
+    from loopwright.policy.schema import OutcomeRules
+
+    try:
+        return deployed_policy(ws).outcomes
+    except NotFound:
+        return OutcomeRules()
 
 
 def live_analysis(ws: Workspace) -> list[tuple[Release, canary_analysis.Analysis]]:

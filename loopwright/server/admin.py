@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -14,6 +14,7 @@ from loopwright.observe.traces import MAX_OFFSET, TraceView
 from loopwright.policy.principal import Principal
 from loopwright.server.deps import authenticate, gateway_of, live_policy, operator, trace_view
 from loopwright.server.errors import ErrorResponse, error_response, responses
+from loopwright.serving.conversations import CONVERSATION_ID
 from loopwright.text import Text
 
 router = APIRouter()
@@ -78,14 +79,25 @@ def list_traces(
     since: Text | None = Query(None, max_length=64, description="ISO-8601 UTC lower bound on the trace time."),
     intent: Text | None = Query(None, max_length=50),
     outcome: Text | None = Query(None, max_length=16),
+    conversation: Text | None = Query(None, pattern=CONVERSATION_ID, description="Only this conversation's turns."),
     limit: int = Query(50, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=MAX_OFFSET),
 ) -> TraceList:
     """The caller's visible traces, newest first."""
     gateway = gateway_of(request)
     gateway.writer.flush(timeout=5)  # read-your-writes, as for one trace: the caller's last call is listed
-    data = traces.list_traces(gateway.ws, view=view, since=since, intent=intent, outcome=outcome, limit=limit, offset=offset)
+    data = traces.list_traces(gateway.ws, view=view, since=since, intent=intent, outcome=outcome,
+                              conversation=conversation, limit=limit, offset=offset)
     return TraceList(data=data, limit=limit, offset=offset, has_more=len(data) == limit)
+
+
+@router.get("/v1/conversations/{conversation_id}", tags=["traces"], response_model=dict[str, Any], responses=responses(400, 401, 404))
+def get_conversation(conversation_id: Annotated[Text, Path(pattern=CONVERSATION_ID)], request: Request, view: TraceView = Depends(trace_view)) -> dict[str, Any]:
+    """A conversation's turns the caller may see, oldest first, each with its feedback: a customer sees only their
+    own, whatever id they send; an id with no visible turn is a 404, whether or not anyone used it."""
+    gateway = gateway_of(request)
+    gateway.writer.flush(timeout=5)
+    return traces.get_conversation(gateway.ws, conversation_id, view=view)
 
 
 @router.post("/v1/feedback", tags=["traces"], response_model=FeedbackOut, responses=responses(400, 401, 404, 413, 429))

@@ -40,6 +40,7 @@ class ChatRequest:
     max_tokens: int | None = None
     temperature: float | None = None
     user: str | None = None  # also keys the conversation's PII masks
+    conversation: str | None = None  # the caller's conversation id (validated in the first stage); None: a new one
     confirm_token: str | None = None  # confirms the one action a previous answer asked about (loopwright.confirmation.token)
     idempotency_key: str | None = None  # a retried action with the same key acts once
     steering: Steering = field(default_factory=Steering)  # the caller's tools and response format
@@ -132,6 +133,7 @@ def loopwright_object(t: Trace) -> dict[str, Any]:
     """The response's `loopwright` object, from the trace."""
     return {
         "trace_id": t.id,
+        "conversation_id": t.conversation,
         "intent": t.triage.intent if t.triage else None,
         "confidence": t.triage.confidence if t.triage else None,
         "triage_adapter": t.triage.adapter if t.triage else None,

@@ -45,6 +45,7 @@ from loopwright.serving.cache import cache_key
 from loopwright.serving.actions import act
 from loopwright.serving.call import Answer, Call, ChatRequest, Completion, check_messages, last_user_message, loopwright_object
 from loopwright.serving.components import Components, NotDeployed
+from loopwright.serving.conversations import check_conversation_id, new_conversation_id
 from loopwright.serving.output_policy import OutputPolicy
 from loopwright.serving.streaming import Stream
 from loopwright.serving.tokens import count_tokens
@@ -141,11 +142,16 @@ class Gateway(Components):
         started = time.perf_counter()
         caller = principal.subject or principal.key_id or principal.tenant
         bundle = resolve_bundle(self.watcher.current, caller, overrides)
+        try:  # an invalid id is refused by `_admit`; its error trace never stores the text as sent
+            conversation = check_conversation_id(request.conversation) or new_conversation_id()
+        except InvalidInput:
+            conversation = None
         trace = Trace(
             id="tr_" + uuid.uuid4().hex[:24], ts=utc_now(), principal=Caller(**principal.to_dict()),
             channel=bundle.channel, deployment_version=bundle.deployment_version,
             bundle={slot: SlotVersion(**v) for slot, v in bundle.to_dict()["slots"].items()},
             canary_slots=list(bundle.canary_slots), flags=dict(bundle.flags), model=request.model, purpose=purpose,
+            conversation=conversation,
             cache=CacheLookup(hit=False), policies=[], validators=[], tools=[], stages={"auth": round(auth_ms, 3)},
         )
         return Call(request, principal, bundle, trace, started)
@@ -154,6 +160,7 @@ class Gateway(Components):
     def _admit(self, call: Call) -> None:
         call.router = self.router(call.bundle)
         rp = call.rp
+        check_conversation_id(call.request.conversation)
         check_messages(call.request.messages)
         call.policy = self.policy(call.bundle)
         call.passthrough = rp.mode == "passthrough"
@@ -378,7 +385,7 @@ class Gateway(Components):
         """Record the answer on the trace, build the response's `loopwright` object, fill the cache."""
         a, t = call.answer, call.trace
         if a.kind == "cached":
-            payload = {**a.payload, "trace_id": t.id, "cache_hit": True, "channel": t.channel}
+            payload = {**a.payload, "trace_id": t.id, "conversation_id": t.conversation, "cache_hit": True, "channel": t.channel}
             return Completion(t.id, call.request.model, a.text, "stop", 0, 0, payload, t)
         if a.kind == "declined":
             t.output, t.cost, t.tokens = a.text, 0.0, Tokens(in_=0, out=0)
@@ -398,7 +405,8 @@ class Gateway(Components):
         if t.outcome == "escalated":  # declined on the way, then marked escalated: the caller was declined
             payload["declined"] = True
         if call.cache_key is not None and a.cacheable and not t.tools:
-            self.cache.put(call.cache_key, {"text": a.text, "payload": payload, "tokens": [t.tokens.in_, t.tokens.out]})
+            shared = {k: v for k, v in payload.items() if k != "conversation_id"}  # a hit may serve another customer
+            self.cache.put(call.cache_key, {"text": a.text, "payload": shared, "tokens": [t.tokens.in_, t.tokens.out]})
         return Completion(t.id, call.request.model, a.text, a.finish_reason, t.tokens.in_, t.tokens.out, payload, t,
                           tool_calls=a.tool_calls)
 

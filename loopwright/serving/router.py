@@ -81,7 +81,7 @@ class CacheRules(_Model):
     normalise: bool = Field(True, description="Normalise case, spacing, punctuation and numbers before keying.")
 
 
-CANARY_METRICS = ("defect_rate", "decline_rate", "escalation_rate", "latency_ms", "cost")
+CANARY_METRICS = ("defect_rate", "decline_rate", "escalation_rate", "latency_ms", "cost", "fcr")
 
 
 class CanaryRules(_Model):
@@ -110,6 +110,12 @@ class CanaryRules(_Model):
     min_focus_samples: int = Field(
         30, ge=5, description="Canary requests that must touch what a change changed (for a corpus release: read a "
         "changed document) before the step is judged.",
+    )
+    min_conversations: int = Field(
+        30, ge=5, description="Conversations needed on each side before first-contact resolution (`fcr`) is tested."
+    )
+    min_fcr_drop: float = Field(
+        0.05, ge=0, description="First-contact resolution must fall by at least this much (absolute) to count."
     )
     max_latency_increase: float = Field(0.25, ge=0, description="Relative rise in median latency tolerated.")
     max_cost_increase: float = Field(0.10, ge=0, description="Relative rise in median cost per request tolerated.")

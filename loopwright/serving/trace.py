@@ -229,6 +229,10 @@ class Trace(_Record):
     canary_slots: list[str] = Field(default_factory=list, description="Slots served from the canary channel.")
     flags: dict[str, Any] = Field(default_factory=dict, description="Feature flags on for this caller.")
     model: str = Field(description="The model name the caller asked for.")
+    conversation: str | None = Field(
+        None, description="The conversation id (`X-Conversation-Id`, `metadata.conversation_id`, or generated); "
+        "a conversation is (tenant, owner, id): see `loopwright.serving.conversations`."
+    )
     purpose: str = Field("serve", description="serve, or golden (evaluation: never counted as traffic).")
     cache: CacheLookup = Field(default_factory=CacheLookup)
     policies: list[PolicyFired] = Field(default_factory=list, description="Policies fired, in order.")

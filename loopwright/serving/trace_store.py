@@ -50,6 +50,7 @@ def _row(record: dict[str, Any]) -> dict[str, Any]:
         channel=record["channel"],
         deployment_version=record["deployment_version"],
         model=record["model"],
+        conversation=record.get("conversation"),
         intent=(record.get("triage") or {}).get("intent"),
         tier=(record.get("route") or {}).get("tier"),
         cache_hit=bool(record["cache"]["hit"]),
@@ -97,7 +98,7 @@ def _error_row(record: Any, reason: str) -> dict[str, Any]:
     return dict(
         id=trace_id, ts=ts, tenant=caller["tenant"], subject=caller.get("subject"), key_id=caller.get("key_id"),
         channel=channel, deployment_version=version,
-        model="unknown", intent=None, tier=None, cache_hit=False, outcome="error",
+        model="unknown", conversation=None, intent=None, tier=None, cache_hit=False, outcome="error",
         latency_ms=_number(get("latency_ms"), float), cost=_number(get("cost"), float),
         record=json.dumps(stored, ensure_ascii=False, sort_keys=True),
     )

@@ -106,6 +106,7 @@ class TraceRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     deployment_version: Mapped[int] = mapped_column(Integer)
     model: Mapped[str] = mapped_column(String(100))
+    conversation: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # with tenant and owner: one conversation
     intent: Mapped[str | None] = mapped_column(String(50), nullable=True, index=True)
     tier: Mapped[str | None] = mapped_column(String(50), nullable=True)
     cache_hit: Mapped[bool] = mapped_column(Boolean)

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loopwright.cli import app
-from loopwright.errors import NotFound
+from loopwright.errors import InvalidInput, NotFound
 from loopwright.observe.traces import get_trace
 from loopwright.registry.deployment import get_deployment
 from loopwright.serving.auth import Authenticator
@@ -108,10 +108,20 @@ def test_trace_show_list_and_report(bank_cli):
     table = cli("trace", "list")
     assert table.exit_code == 0 and all(i in table.stdout for i in ids)  # whole ids, even at 80 columns
 
+    follow_up = cli_json("ask", "And on Sunday?", "--conversation", shown["conversation"])
+    assert follow_up["conversation_id"] == shown["conversation"]
+    assert {t["id"] for t in cli_json("trace", "list", "--conversation", shown["conversation"])} == {ids[1], follow_up["trace_id"]}
+    bad = cli("ask", "hello", "--conversation", "not ok!")
+    assert bad.exit_code != 0 and isinstance(bad.exception, InvalidInput) and "conversation_id may hold only" in str(bad.exception)
+    ids.append(follow_up["trace_id"])
+
     data = cli_json("report")
     overall = data["overall"]
-    assert overall["requests"] == 3 and overall["decline_rate"] == pytest.approx(1 / 3, abs=1e-4)
-    assert overall["escalation_rate"] == 1.0 and overall["total_cost"] > 0 and overall["defect_rate"] is None
+    assert overall["requests"] == 5 and overall["decline_rate"] == pytest.approx(2 / 5, abs=1e-4)  # the bad one is an error
+    outcomes = data["outcomes"]["overall"]
+    assert outcomes["conversations"] == 3 and outcomes["turns"] == 4  # the refused call is no turn
+    assert outcomes["fcr"]["n"] == 3 and outcomes["fcr"]["k"] == 0  # nothing accepted: require_valid
+    assert overall["escalation_rate"] == pytest.approx(4 / 5) and overall["total_cost"] > 0 and overall["defect_rate"] is None
     assert [d["channel"] for d in data["deployments"]] == ["stable"]
     stages = data["stages"]
     fit = next(j for j in stages["jobs"] if j["action"] == "triage.fit")
@@ -120,7 +130,7 @@ def test_trace_show_list_and_report(bank_cli):
     assert stages["accepted"] == 0 and stages["per_accepted"]["total"] is None  # nothing graded yet
     assert cli_json("report", "--since", "2999-01-01T00:00:00Z")["overall"] == {"requests": 0}
     table = cli("report")
-    assert table.exit_code == 0 and "p95" in table.stdout and "all" in table.stdout
+    assert table.exit_code == 0 and "p95" in table.stdout and "all" in table.stdout and "FCR" in table.stdout
     assert "cost across the stages" in table.stdout and "self-learning" in table.stdout
     assert "no traces in this window" in cli("report", "--since", "2999-01-01T00:00:00Z").stdout
 

@@ -29,9 +29,11 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     summary = json.loads(proc.stdout)
     results = json.loads((tmp_path / "demo" / "results.json").read_text())
     assert summary["table"] == results["table"]
-    assert (tmp_path / "demo" / "report.html").stat().st_size > 100_000
+    report = (tmp_path / "demo" / "report.html").read_text()
+    assert len(report) > 100_000 and "<h2>Outcomes</h2>" in report and "claim +19%" in report
     rows = _rows(results)
-    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "incident", "training", "governance"]
+    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "incident", "training", "outcomes",
+                                                      "governance"]
     # The properties the story must show, whatever the accuracy figures turn out to be.
     assert rows[("incident", "gate caught the bad commit")]["met"] is True
     assert rows[("incident", "failed requests during the switch")]["value"] == 0
@@ -52,6 +54,19 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert f"({after['flexpay_questions']} questions)" in interval["value"]
     assert interval["trace_ids"] == rows[("inference_first", "FlexPay accuracy after")]["trace_ids"]
     assert len(interval["trace_ids"]) == after["flexpay_questions"]
+    # Outcomes per conversation for every phase's traffic, with intervals, beside the case study's claims.
+    outcomes = next(p for p in results["phases"] if p["name"] == "outcomes")["outcomes"]
+    assert {"baseline", "always-large"} <= set(outcomes["samples"])  # the others exist when their release was promoted
+    for name, m in outcomes["samples"].items():
+        assert m["conversations"] <= m["turns"] and m["fcr"]["n"] == m["conversations"], name
+        if m["fcr"]["n"]:
+            assert m["fcr"]["low"] <= m["fcr"]["value"] <= m["fcr"]["high"], name
+        assert rows[("outcomes", f"{name}: first-contact resolution")]["trace_ids"]
+    assert max(t["turn"] for t in results["timeline"]) > 1  # multi-turn conversations
+    claim = rows[("outcomes", "FCR change, baseline -> always-large")]
+    assert claim["target"] == "+19% (case study)" and "the claim is" in claim["value"]
+    assert rows[("outcomes", "CSAT change, baseline -> always-large")]["target"] == "+8 points (case study)"
+    assert outcomes["judged_on_fcr"]  # a release the canary analysis judged on first-contact resolution
     # The advisor is asked before each phase that pulls a lever, over the traffic live then; its answer is on the card.
     for phase in ("inference_first", "economics"):
         row = rows[(phase, "advisor's lever")]

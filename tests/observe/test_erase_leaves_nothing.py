@@ -17,10 +17,11 @@ from loopwright.store.schema import TraceRow
 WORDS = "My neighbour Quillfeather-Zanzibar asked: how much is a domestic wire?"
 
 
-def _ask_as(bank, principal):
+def _ask_as(bank, principal, conversation=None):
     gateway = Gateway(bank, watch=False)
     try:
-        return gateway.complete(ChatRequest("larkspur-assistant", [{"role": "user", "content": WORDS}]), principal, sync_trace=True)
+        return gateway.complete(ChatRequest("larkspur-assistant", [{"role": "user", "content": WORDS}], conversation=conversation),
+                                principal, sync_trace=True)
     finally:
         gateway.close()
 
@@ -30,11 +31,12 @@ def test_erase_pseudonymises_traces_revokes_keys_and_says_what_remains(bank):
     gateway = Gateway(bank, watch=False)
     principal = gateway.principal_for("larkspur-retail", "customer", "cus_001", key_id=principal.key_id)
     gateway.close()
-    done = _ask_as(bank, principal)
+    done = _ask_as(bank, principal, conversation="quillfeather.wire")  # a caller-chosen id that names someone
+    again = _ask_as(bank, principal, conversation="quillfeather.wire")
     assert Authenticator(bank).authenticate(f"Bearer {secret}").subject == "cus_001"
 
     receipt = erase_subject(bank, "cus_001")
-    assert receipt.after["erased"]["api_keys"] == 1 and receipt.after["erased"]["traces"] == 1
+    assert receipt.after["erased"]["api_keys"] == 1 and receipt.after["erased"]["traces"] == 2
 
     with bank.session() as s:
         row = s.get(TraceRow, done.trace_id)
@@ -45,14 +47,16 @@ def test_erase_pseudonymises_traces_revokes_keys_and_says_what_remains(bank):
     # the typed readers (reports, canary analysis) still read the erased trace
     erased = next(t for t in load_traces(bank, ids=[done.trace_id]))
     assert erased.principal.subject == alias and erased.principal.key_id == ""
-    assert "cus_001" not in row.record and principal.key_id not in row.record and "Quillfeather" not in row.record
+    assert "cus_001" not in row.record and principal.key_id not in row.record and "quillfeather" not in row.record.lower()
+    with bank.session() as s:  # its turns stay one conversation, under a stand-in for the id
+        assert row.conversation.startswith("erased_") and s.get(TraceRow, again.trace_id).conversation == row.conversation
     with pytest.raises(AuthError):
         Authenticator(bank).authenticate(f"Bearer {secret}")
 
     after = export_subject(bank, "cus_001")
     assert after["stores"]["traces"] == []
     remains = after["remains"]
-    assert remains["traces"]["trace_ids"] == [done.trace_id] and "kept" in remains["traces"]["why"]
+    assert remains["traces"]["trace_ids"] == [done.trace_id, again.trace_id] and "kept" in remains["traces"]["why"]
     assert remains["api_keys"]["key_ids"] == [principal.key_id]
     assert remains["receipts"]["receipts"][0]["id"] == receipt.id
     assert "cus_002" not in json.dumps(after)

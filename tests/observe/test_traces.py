@@ -84,7 +84,8 @@ def test_list_filters_pages_and_validates(workspace):
     pages = [list_traces(workspace, tenant="acme", limit=4, offset=o) for o in (0, 4, 8)]
     assert [len(p) for p in pages] == [4, 4, 2] and [t["id"] for p in pages for t in p] == ids[::-1]
     summary = list_traces(workspace, tenant="acme", limit=1)[0]
-    assert set(summary) == {"id", "ts", "tenant", "subject", "channel", "model", "intent", "tier", "cache_hit", "outcome", "latency_ms", "cost"}
+    assert set(summary) == {"id", "ts", "tenant", "subject", "channel", "model", "conversation", "intent", "tier", "cache_hit", "outcome",
+                            "latency_ms", "cost"}
     for bad in ({"outcome": "great"}, {"limit": 0}, {"limit": 1001}, {"offset": -1}):
         with pytest.raises(InvalidInput):
             list_traces(workspace, tenant="acme", **bad)

@@ -32,7 +32,7 @@ def _setup(bank, *, steps="[0.5, 1.0]", min_samples=20, critical='["defect_rate"
     artifacts.register(bank, "goldens", "bank", {"goldens.jsonl": "".join(json.dumps(g) + "\n" for g in GOLDENS).encode()})
     toml = (CONFIG_DIR / "router.toml").read_text().replace("steps = [0.1, 0.5, 1.0]", f"steps = {steps}")
     toml = toml.replace("min_samples = 150", f"min_samples = {min_samples}\nmin_focus_samples = 15")
-    toml = toml.replace('critical = ["defect_rate", "decline_rate", "latency_ms"]', f"critical = {critical}")
+    toml = toml.replace('critical = ["defect_rate", "decline_rate", "latency_ms", "fcr"]', f"critical = {critical}")
     router = artifacts.register(
         bank, "router", "bank", {"router.toml": toml.encode(), "prices.json": artifacts.read_file(bank, artifacts.resolve(bank, "router/bank@1"), "prices.json")}
     )

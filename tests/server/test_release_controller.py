@@ -28,7 +28,7 @@ def _quick_router(bank) -> None:
     """Canary rules that decide after 20 requests a side, on the decline rate alone."""
     toml = (CONFIG_DIR / "router.toml").read_text()
     for old, new in (("steps = [0.1, 0.5, 1.0]", "steps = [0.5, 1.0]"), ("min_samples = 150", "min_samples = 20"),
-                     ('critical = ["defect_rate", "decline_rate", "latency_ms"]', 'critical = ["decline_rate"]')):
+                     ('critical = ["defect_rate", "decline_rate", "latency_ms", "fcr"]', 'critical = ["decline_rate"]')):
         assert old in toml
         toml = toml.replace(old, new)
     prices = artifacts.read_file(bank, artifacts.resolve(bank, "router/bank@1"), "prices.json")

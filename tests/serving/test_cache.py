@@ -198,6 +198,15 @@ def test_a_normalised_repeat_is_a_hit_with_its_own_trace(gateway):
     assert first.loopwright["cache_hit"] is False  # the cached copy did not change the first answer
 
 
+def test_a_hit_never_carries_another_callers_conversation(gateway):
+    first = gateway.complete(ChatRequest(model=MODEL, messages=[{"role": "user", "content": SAVINGS}], conversation="ana-7"),
+                             RETAIL, sync_trace=True)
+    other = Principal("larkspur-retail", "customer", ("retail",), None, "key_other")
+    hit, record = ask(gateway, SAVINGS, other)
+    assert first.loopwright["conversation_id"] == "ana-7" and hit.loopwright["cache_hit"] is True
+    assert hit.loopwright["conversation_id"] == record["conversation"] != "ana-7"  # its own, new conversation
+
+
 @SQLITE
 def test_no_hit_across_tenants_roles_or_near_misses(gateway):
     ask(gateway, SAVINGS)

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from loopwright.text import Text
 from loopwright.serving import tool_calls as tc
+from loopwright.serving.conversations import InvalidConversationId
 
 # OpenAI's rule for function names.
 FunctionName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_-]{1,64}$")]
@@ -138,6 +139,10 @@ class ChatCompletionRequest(BaseModel):
     temperature: float | None = Field(None, ge=0, le=2)
     n: int = Field(1, ge=1, le=1)
     user: Text | None = Field(None, max_length=200)
+    metadata: dict[Text, Text] | None = Field(
+        None, max_length=16, description="OpenAI's free-form tags (16 keys at most). loopwright reads `conversation_id`: "
+        "the conversation this call belongs to (as the `X-Conversation-Id` header; 1-64 letters, digits, `. _ : -`).",
+    )
     tools: list[ToolDef] | None = Field(None, max_length=128, description="Functions the model may call; "
                                         "calls come back as `tool_calls`, the gateway never runs them.")
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
@@ -155,6 +160,22 @@ class ChatCompletionRequest(BaseModel):
         if not any(m.role == "user" and m.text().strip() for m in messages):
             raise ValueError("needs at least one user message with content")
         return messages
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_sizes(cls, metadata: dict[str, str] | None) -> dict[str, str] | None:
+        for key, value in (metadata or {}).items():  # OpenAI's limits: keys to 64 characters, values to 512
+            if len(key) > 64 or len(value) > 512:
+                raise ValueError("metadata keys are at most 64 characters and values at most 512")
+        return metadata
+
+    def conversation(self, header: str | None) -> str | None:
+        """The conversation id the call names: the `X-Conversation-Id` header or `metadata.conversation_id`, which
+        must agree when both are given (the gateway validates the id itself)."""
+        given = (self.metadata or {}).get("conversation_id")
+        if header is not None and given is not None and header != given:
+            raise InvalidConversationId("X-Conversation-Id and metadata.conversation_id name different conversations")
+        return header if header is not None else given
 
     @model_validator(mode="after")
     def _choice_among_tools(self) -> ChatCompletionRequest:

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import StreamingResponse
 
 from loopwright.errors import LoopwrightError
@@ -42,7 +42,13 @@ _STREAM = {"200": {"content": {"text/event-stream": {"schema": {"type": "string"
     "/chat/completions", response_model=ChatCompletionResponse, responses=responses(400, 401, 404, 413, 429, 502, 503),
     openapi_extra={"responses": _STREAM},
 )
-def chat_completions(body: ChatCompletionRequest, request: Request, principal: Principal = Depends(authenticate)):
+def chat_completions(
+    body: ChatCompletionRequest, request: Request, principal: Principal = Depends(authenticate),
+    conversation: str | None = Header(
+        None, alias="X-Conversation-Id", description="loopwright: the conversation this call belongs to (as "
+        "`metadata.conversation_id`): 1-64 letters, digits and `. _ : -`; a new one is started when absent.",
+    ),
+):
     gateway = gateway_of(request)
     chat = ChatRequest(
         model=body.model,
@@ -50,6 +56,7 @@ def chat_completions(body: ChatCompletionRequest, request: Request, principal: P
         max_tokens=body.max_completion_tokens or body.max_tokens,
         temperature=body.temperature,
         user=body.user,
+        conversation=body.conversation(conversation),
         confirm_token=body.confirm_token,
         idempotency_key=request.headers.get("idempotency-key"),
         steering=body.steering(),
