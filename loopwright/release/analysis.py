@@ -10,7 +10,8 @@ Defects are also tested per intent segment (as the triage model labelled the
 request) and, when the caller knows it, on the requests the change can touch
 (for a corpus release: those that cited a document it changed), since a change
 that breaks one kind of question (a savings-rate table, say) moves the overall
-rate little and its own segment a lot.
+rate little and its own segment a lot. Rates count conversations, not calls (`per_conversation`): a
+customer's rephrasings of one badly answered question are one piece of evidence, not several.
 
 First-contact resolution (`fcr`, when critical) is judged per conversation, not per request: the
 canary's conversations (first turn on the canary) against stable's, under the policy's `[outcomes]`
@@ -158,6 +159,22 @@ def features(traces: list[Trace]) -> dict[str, np.ndarray]:
     }
 
 
+def per_conversation(traces: list[Trace], flags: np.ndarray, mask: np.ndarray | None = None) -> tuple[int, int]:
+    """(conversations with a flagged call, conversations) among the calls in `mask`.
+
+    The calls of one conversation are not independent: a customer given a wrong answer rephrases and is often
+    given it again, so counting calls would read one bad answer as several and overstate significance (a
+    small-tier release was rolled back on branch_hours at p=0.0004 from 19 and 22 calls, half of them
+    rephrasings). A conversation is one unit; single-turn traffic (every call its own conversation) is unchanged.
+    """
+    units: dict[str, bool] = {}
+    for i, t in enumerate(traces):
+        if mask is None or mask[i]:
+            key = t.conversation or t.id
+            units[key] = units.get(key, False) or bool(flags[i])
+    return sum(units.values()), len(units)
+
+
 def _segments(canary: list[Trace], stable: list[Trace], min_samples: int) -> list[str]:
     """Intents with at least `min_samples` requests on each side."""
     from collections import Counter
@@ -206,25 +223,20 @@ def analyse(
     for metric in ("defect_rate", "decline_rate", "escalation_rate"):
         results.append(
             rate_test(
-                metric, int(fc[metric].sum()), len(canary), int(fs[metric].sum()), len(stable),
+                metric, *per_conversation(canary, fc[metric]), *per_conversation(stable, fs[metric]),
                 alpha=alpha, min_increase=rules.min_rate_increase, critical=metric in rules.critical,
             )
         )
     seg_c, seg_s = np.array([_segment(r) for r in canary]), np.array([_segment(r) for r in stable])
-    for name in segments:
-        mc, ms = seg_c == name, seg_s == name
-        results.append(
-            rate_test(
-                f"defect_rate[{name}]", int(fc["defect_rate"][mc].sum()), int(mc.sum()), int(fs["defect_rate"][ms].sum()),
-                int(ms.sum()), alpha=alpha, min_increase=rules.min_segment_increase, critical=True,
-            )
-        )
+    tests = [(f"defect_rate[{name}]", seg_c == name, seg_s == name, alpha) for name in segments]
     if focused is not None:
         name, mc, ms = focused
+        tests.append((f"defect_rate[{name}]", mc, ms, focus_alpha))
+    for metric, mc, ms, level in tests:
         results.append(
             rate_test(
-                f"defect_rate[{name}]", int(fc["defect_rate"][mc].sum()), int(mc.sum()), int(fs["defect_rate"][ms].sum()),
-                int(ms.sum()), alpha=focus_alpha, min_increase=rules.min_segment_increase, critical=True,
+                metric, *per_conversation(canary, fc["defect_rate"], mc), *per_conversation(stable, fs["defect_rate"], ms),
+                alpha=level, min_increase=rules.min_segment_increase, critical=True,
             )
         )
     if "fcr" in rules.critical:
