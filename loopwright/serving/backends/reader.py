@@ -356,7 +356,7 @@ class ReaderBackend(Backend):
         chosen = [best] + [r for r in reads[1 : o.max_spans] if r.answerability >= o.min_support]
         language = request.language or detect_language(request.question, TEMPLATES)
         by_n = {n: (context, text) for n, context, text in evidence}
-        answer, cited = compose([(r.n, span_sentence(*by_n[r.n], r.start, r.end, language)) for r in chosen])
+        answer, cited = compose([(r.n, span_sentence(*by_n[r.n], r.start, r.end, language, request.question)) for r in chosen])
         info["spans"] = cited
         return Generation(answer, citations=cited, tokens_in=tokens_in, tokens_out=count_tokens(answer), info=info)
 

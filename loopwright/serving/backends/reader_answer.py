@@ -53,13 +53,40 @@ def sentence_of(text: str, start: int, end: int) -> str:
     return " ".join(text.split())
 
 
-def row_sentence(context: str, row: str, start: int, end: int, language: str) -> str:
+def _terms(text: str) -> set[str]:
+    from loopwright.corpus.index import tokenize
+    from loopwright.text import strip_accents
+
+    return set(tokenize(strip_accents(text)))
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def answer_cell(question: str, headers: Sequence[str], cells: Sequence[str], predicted: int) -> int:
+    """The cell that answers: the one (past the row's name) whose header and text share the most terms with the
+    question, the reader's own pick breaking ties; a cell holding a number the question states is what the
+    question gives ("balances under $10,000"), not what it asks, and is passed over. The head places spans
+    within a row poorly ("the limit for Fee reversal" for "what override code do agents use"), and a column is
+    mostly asked for by name or by what it holds."""
+    asked, given = _terms(question), _numbers(question)
+    candidates = [k for k in range(1, len(cells)) if not _numbers(cells[k]) & given] or list(range(1, len(cells)))
+    return max(candidates, key=lambda k: (len(asked & _terms(f"{headers[k]} {cells[k]}")), k == predicted))
+
+
+def row_sentence(context: str, row: str, start: int, end: int, language: str, question: str = "") -> str:
     """A table cell as a sentence: its column header, the row's first cell and the cells between that qualify
-    it, the value."""
+    it, the value. With the `question`, the cell is `answer_cell`'s pick."""
     header_line = context.splitlines()[-1] if context and context.splitlines()[-1].lstrip().startswith("|") else ""
     cells = [row[a:b] for a, b in table_cells(row)]
     headers = [header_line[a:b] for a, b in table_cells(header_line)] if header_line else []
     hit = next((k for k, (a, b) in enumerate(table_cells(row)) if start < b and end > a), 1)
+    if question and len(cells) >= 2 and len(headers) == len(cells):
+        hit = answer_cell(question, headers, cells, hit)
     if len(cells) < 2 or len(headers) != len(cells) or hit == 0:
         # no header to say it with, or the row's own name was picked: the row, column by column
         pairs = [f"{h}: {c}" for h, c in zip(headers, cells)] if len(headers) == len(cells) else cells
@@ -70,10 +97,10 @@ def row_sentence(context: str, row: str, start: int, end: int, language: str) ->
     return template.format(column=_lower_first(headers[hit]), Column=headers[hit], row=name, value=cells[hit])
 
 
-def span_sentence(context: str, text: str, start: int, end: int, language: str) -> str:
+def span_sentence(context: str, text: str, start: int, end: int, language: str, question: str) -> str:
     """One evidence span's answer: its table cell as a sentence, or its sentence holding [start, end)."""
     if text.lstrip().startswith("|"):
-        return row_sentence(context, text, start, end, language)
+        return row_sentence(context, text, start, end, language, question)
     return sentence_of(text, start, end)
 
 
