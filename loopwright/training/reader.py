@@ -350,9 +350,12 @@ def _by_language(examples, raw, spans, probs, bins) -> dict[str, Any]:
     return out
 
 
-def _fold(group: str, config: ReaderConfig) -> int:
-    """0 or 1: which half of the training documents a group is in, for the out-of-fold scores."""
-    return hashlib.sha256(f"{config.seed}:fold:{group}".encode()).digest()[0] % 2
+def _halves(train: Sequence[ReadingExample]) -> list[list[ReadingExample]]:
+    """The training split in two halves by document group (alternate groups in sorted order, so even two
+    groups make two halves), for the out-of-fold scores."""
+    groups = sorted({e.group for e in train})
+    half = {g: k % 2 for k, g in enumerate(groups)}
+    return [[e for e in train if half[e.group] == k] for k in (0, 1)]
 
 
 def _trained_head(width: int, features: Features, config: ReaderConfig, progress: Progress | None = None):
@@ -375,7 +378,7 @@ def _train_into(folder: Path, examples: list[ReadingExample], config: ReaderConf
     from safetensors.torch import save_file
 
     split = {name: [e for e in examples if split_of(e.group, config) == name] for name in ("train", "val", "test")}
-    folds = [[e for e in split["train"] if _fold(e.group, config) == k] for k in (0, 1)]
+    folds = _halves(split["train"])
     if not all(any(e.answer for e in part) and any(e.answer is None for e in part) for part in [*split.values(), *folds]):
         raise InvalidInput(
             f"the examples are too few to split by document: {', '.join(f'{k} {len(v)}' for k, v in split.items())}",
