@@ -49,7 +49,7 @@ QUICK_CURVE = (0.0, 0.5, 0.7, 0.95)
 MAX_ACCURACY_DROP_POINTS, MIN_COST_CUT = 2.0, 0.60
 MODEL = "larkspur-assistant"
 # Intents a document can answer: what "small wherever allowed" sends to the small tier.
-THRESHOLDS = (0.2, 0.3, 0.5, 0.7)  # the reader's min_answerability (router-economics ships 0.5)
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5)  # the reader's min_answerability (router-economics ships 0.4)
 ANSWERABLE = ["chargeback_grace", "flexpay", "savings_rates", "wire_transfer", "balance", "fees", "account_opening", "branch_hours"]
 # A failure's quoted fact or document list, folded so failures group by what went wrong.
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\([^)]*\)|(?<=cites none of ).*")

@@ -50,7 +50,7 @@ import math
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -124,11 +124,13 @@ def _terms(text: str) -> set[str]:
     return set(tokenize(strip_accents(text)))
 
 
-def pair_features(questions: Sequence[str], passages: Sequence[str], scores: Sequence[float], embedder) -> np.ndarray:
+def pair_features(questions: Sequence[str], passages: Sequence[str], scores: Sequence[float],
+                  embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
     """(N, 3) selector features of each pair: the head's span score, the share of the question's terms (the
-    retriever's tokenizer, accents folded) the passage holds, and the cosine of their embeddings."""
+    retriever's tokenizer, accents folded) the passage holds, and the cosine of their embeddings (`embed`:
+    texts -> unit vectors, the embedder's)."""
     texts = sorted(set(questions) | set(passages))
-    vectors = dict(zip(texts, embedder.encode(texts)))
+    vectors = dict(zip(texts, embed(texts)))
     out = np.zeros((len(questions), len(SELECTOR_FEATURES)))
     for i, (q, p) in enumerate(zip(questions, passages)):
         terms = _terms(q)
@@ -281,7 +283,10 @@ class LoadedReader:
         passages = [passage_text(context, text) for _, context, text in evidence]
         batch, start, end, passage = self.logits([question] * len(passages), passages)
         score, best = answerability_scores(start, end, passage, self.card["max_answer_tokens"])
-        features = pair_features([question] * len(passages), passages, score.tolist(), self.embedder)
+        # one text at a time through the embedder's query cache: retrieval has just embedded the question,
+        # and the same spans come back for many questions
+        features = pair_features([question] * len(passages), passages, score.tolist(),
+                                 lambda texts: np.stack([self.embedder.encode_query(t) for t in texts]))
         p = select(features, self.card["selector"])
         reads = []
         for k, ((n, context, _), (s, e)) in enumerate(zip(evidence, best.tolist())):
