@@ -61,18 +61,19 @@ class TierUnderTest:
     prepare: Callable[[Any], None] | None = None  # given the workspace copy: train and deploy what the backend reads
 
 
-def shipped_tier(name: str, config: str = "router.toml") -> dict[str, Any]:
-    """A tier table as one of the sample's router configs ships it."""
+def shipped_tier(name: str) -> dict[str, Any]:
+    """A tier table as the sample's `router.toml` ships it."""
     from loopwright.samples.bank.install import CONFIG_DIR
 
-    return tomllib.loads((CONFIG_DIR / config).read_text(encoding="utf-8"))["tiers"][name]
+    return tomllib.loads((CONFIG_DIR / "router.toml").read_text(encoding="utf-8"))["tiers"][name]
 
 
 TIERS = [
     TierUnderTest("small", shipped_tier("small")),  # extractive, 3 evidence spans
     TierUnderTest("large", shipped_tier("large")),  # extractive, 4 evidence spans, multi-part search
-    # the trained reader (model:reader, installed by common.bank_workspace), as router-economics.toml ships it
-    TierUnderTest("reader", shipped_tier("small", "router-economics.toml")),
+    # the trained reader (model:reader, installed by common.bank_workspace), as bench_router.py measures it
+    TierUnderTest("reader", {"backend": "reader", "price": "small",
+                             "options": {"min_answerability": 0.4, "min_support": 0.2, "max_spans": 3}}),
 ]
 
 

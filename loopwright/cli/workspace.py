@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from loopwright.cli.common import JsonOpt, emit, training_progress
+from loopwright.cli.common import JsonOpt, emit
 from loopwright.errors import InvalidInput
 from loopwright.registry.deployment import get_deployment
 from loopwright.workspace import init_workspace
@@ -33,9 +33,7 @@ def init(
     if sample == "bank":
         from loopwright.samples.bank.install import install_sample
 
-        # the economics router's small tier is the reader: trained here (about a minute), or taken from the cache
-        with training_progress("training model/reader (or taking it from the cache)", json) as progress:
-            loaded = install_sample(ws, reader=True, progress=progress)
+        loaded = install_sample(ws)  # the reader is `loopwright model reader --deploy`: the sample's router does not use it
     dep = get_deployment(ws)
     data = {
         "workspace": str(ws.root),

@@ -54,8 +54,8 @@ def run_demo(folder: Path, *, quick: bool = False, seed: int = 7, console: Conso
     root_logger.setLevel(logging.INFO)
     root_logger.propagate = False  # the demo's log goes to its file; the terminal shows progress and the table
     try:
-        with console.status("loading the Larkspur Bank sample (documents, corpus index, configuration, the reader)"):
-            install_sample(ws, reader=True)  # the economics phase's small tier; cached by its inputs' digests
+        with console.status("loading the Larkspur Bank sample (documents, corpus index, configuration)"):
+            install_sample(ws)
         with console.status("fitting the triage classifier (or taking it from the cache)"):
             fit = fit_triage(ws, config=TriageConfig(seed=0), deploy=True)
         console.print(f"triage {fit.artifact.ref}: {'from the cache' if fit.cache_hit else 'fitted'} in {fit.seconds:.1f} s")
