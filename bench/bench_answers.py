@@ -71,6 +71,9 @@ def shipped_tier(name: str) -> dict[str, Any]:
 TIERS = [
     TierUnderTest("small", shipped_tier("small")),  # extractive, 3 evidence spans
     TierUnderTest("large", shipped_tier("large")),  # extractive, 4 evidence spans, multi-part search
+    # the trained reader (model:reader, installed by common.bank_workspace), as bench_router.py measures it
+    TierUnderTest("reader", {"backend": "reader", "price": "small",
+                             "options": {"min_answerability": 0.4, "min_support": 0.2, "max_spans": 3}}),
 ]
 
 
@@ -78,8 +81,7 @@ def forced_router(contender: TierUnderTest) -> str:
     """The shipped router with one tier, which every question is routed to; cache off."""
     name = contender.label
     return common.router_toml("router.toml", **{"tiers": {name: contender.tier}, "routing.default_tier": name,
-                                                "routing.small_tier": name, "routing.fallback_tier": name,
-                                                "routing.small_intents": [], "cache.enabled": False})
+                                                "routing.small_tier": name, "routing.fallback_tier": name, "routing.small_intents": [], "cache.enabled": False})
 
 
 _runs = iter(range(1, 1000))

@@ -17,8 +17,8 @@ against the request's `expect`, from its stored trace (`Observed.from_trace`).
   length or cap rule (tool intents still escalate); with always-large, it gives the oracle:
   the small tier exactly where its answer passes, the large tier elsewhere, the best any
   router over these two tiers could do;
-- the reader's threshold: `router-economics.toml`, cache off, the small tier's reader escalating
-  below a calibrated answerability of 0.3, 0.5 (as shipped) or 0.7;
+- the reader: `router-economics.toml`, cache off, with the trained reader as the small tier (min_support
+  0.2, max_spans 3) escalating below a calibrated answerability of 0.2, 0.3, 0.4 or 0.5;
 - the curve: `router-economics.toml`, cache off, `routing.min_confidence` from 0.0 to 0.95,
   once with the escalation cap as shipped and once with no cap (other settings as shipped).
 
@@ -49,7 +49,7 @@ QUICK_CURVE = (0.0, 0.5, 0.7, 0.95)
 MAX_ACCURACY_DROP_POINTS, MIN_COST_CUT = 2.0, 0.60
 MODEL = "larkspur-assistant"
 # Intents a document can answer: what "small wherever allowed" sends to the small tier.
-THRESHOLDS = (0.3, 0.5, 0.7)  # the reader's min_answerability (router-economics ships 0.5)
+THRESHOLDS = (0.2, 0.3, 0.4, 0.5)  # the reader's min_answerability (0.4: the lowest at which the golden gate passes)
 ANSWERABLE = ["chargeback_grace", "flexpay", "savings_rates", "wire_transfer", "balance", "fees", "account_opening", "branch_hours"]
 # A failure's quoted fact or document list, folded so failures group by what went wrong.
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|\([^)]*\)|(?<=cites none of ).*")
@@ -194,8 +194,10 @@ def main() -> None:
         # When the reader escalates is the other lever: its calibrated answerability threshold.
         thresholds = []
         for threshold in THRESHOLDS:
+            reader = {"backend": "reader", "price": "small",
+                      "options": {"min_answerability": threshold, "min_support": 0.2, "max_spans": 3}}
             point = run_config(template, f"reader escalates below {threshold}", common.router_toml("router-economics.toml", **{
-                "cache.enabled": False, "tiers.small.options": {"min_answerability": threshold}}), stream)
+                "cache.enabled": False, "tiers.small": reader}), stream)
             point["min_answerability"] = threshold
             point.update(compare(large, point))
             thresholds.append(point)

@@ -353,6 +353,16 @@ class Gateway(Components):
                 tier = call.tier = fallback
                 tried.add(tier)
                 continue
+            if action == "fallback" and fallback in tried and call.rp.routing.default_tier not in tried:
+                # The fallback tier's own answer failed (the reader's sentence on the small tier): the default
+                # tier answers, as it would have had the router escalated.
+                call.trace.fire("output.escalate", "routing.fallback_tier", f"the {tier} tier is the fallback tier "
+                                f"and its answer failed: answered by the {call.rp.routing.default_tier} tier")
+                tier = call.tier = call.rp.routing.default_tier
+                call.trace.route = RouteRecord(tier=tier, escalated=True,
+                                               reason=f"{call.decision.reason}; output validator failed on the fallback tier")
+                tried.add(tier)
+                continue
             break
         if action in ("decline", "escalate", "fallback"):
             self._refuse_output(call, "decline" if action == "fallback" else action)

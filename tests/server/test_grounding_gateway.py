@@ -98,3 +98,51 @@ def test_a_faithful_paraphrase_passes_and_declining_names_the_claim(bank, serve,
     assert not grounding["passed"] and grounding["claims"] == ["amount '$25'"] and grounding["action"] == "decline"
     assert any(p["name"] == "output.decline" and "amount '$25'" in p["reason"] for p in obj["policies_fired"])
     live.http.close()
+
+
+ESCALATING_ROUTER = """
+mode = "governed"
+assistant_model = "larkspur-assistant"
+
+[tiers.gen]
+backend = "openai"
+price = "small"
+options = {{ base_url = "{base_url}", timeout_s = 5, max_retries = 0 }}
+
+[tiers.large]
+backend = "extractive"
+price = "large"
+options = {{ evidence_spans = 4 }}
+
+[routing]
+small_intents = ["unknown"]
+min_confidence = 0.0
+min_margin = 0.0
+small_tier = "gen"
+fallback_tier = "gen"
+default_tier = "large"
+"""
+
+
+@SQLITE
+def test_the_fallback_tiers_own_failed_answer_goes_to_the_default_tier(bank):
+    from loopwright.samples.bank import REFERENCE_DATE
+    from loopwright.serving.pipeline import ChatRequest, Gateway
+
+    with Upstream(answer=WRONG) as up:
+        ref = artifacts.register(bank, "router", "gen-small", {
+            "router.toml": ESCALATING_ROUTER.format(base_url=up.url).encode(),
+            "prices.json": (DATA_DIR / "prices.json").read_bytes()}).ref
+        set_stable(bank, "router", ref, reason="the fallback tier generates, wrongly")
+        gateway = Gateway(bank, as_of=REFERENCE_DATE, watch=False)
+        try:
+            trace = gateway.complete(ChatRequest(model="larkspur-assistant", messages=[{"role": "user", "content": QUESTION}]),
+                                     gateway.principal_for("larkspur-retail", "customer", None, key_id="test")).trace
+        finally:
+            gateway.close()
+        assert up.requests, "the small (fallback) tier was asked"
+    # its $25 never leaves: the large tier's stapled spans answer, and the trace says why
+    assert trace.tier == "large" and trace.outcome == "answered" and "$30" in trace.output and "$25" not in trace.output
+    assert trace.route.escalated and "output validator failed on the fallback tier" in trace.route.reason
+    escalated = [p for p in trace.policies if p.name == "output.escalate"]
+    assert escalated and escalated[0].rule == "routing.fallback_tier"

@@ -107,7 +107,7 @@ def test_confident_faq_goes_small_and_costs_less_than_large(gateway):
     # (its threshold is tested apart)
     deploy_router(gateway.ws, "router-economics.toml", **{
         'backend = "extractive"\nprice = "small"\noptions = { evidence_spans = 3 }':
-        'backend = "reader"\nprice = "small"\noptions = { min_answerability = 0.0 }'})
+        'backend = "reader"\nprice = "small"\noptions = { min_answerability = 0.0, max_spans = 3 }'})
     assert gateway.watcher.refresh()
     small, small_record = ask(gateway, question + " ")  # a different text, so not a cache hit
     assert large_record["tier"] == "large" and large_record["route"]["reason"] == "small tier off"
@@ -115,7 +115,10 @@ def test_confident_faq_goes_small_and_costs_less_than_large(gateway):
     assert small_record["route"]["reason"].startswith("confident FAQ")
     assert "$25" in small.text and "$25" in large.text
     tiers = gateway.router(resolve_bundle(gateway.watcher.current, "x")).policy.tiers
-    assert len(small.loopwright["citations"]) == 1 and small_record["generation"]["backend"] == "reader"
+    # the reader's minimal set of spans (at most max_spans), each cited in the text
+    assert 1 <= len(small.loopwright["citations"]) <= tiers["small"].options["max_spans"]
+    assert small_record["generation"]["backend"] == "reader"
+    assert all(f"[{c['n']}]" in small.text for c in small.loopwright["citations"])
     assert len(large.loopwright["citations"]) <= tiers["large"].options["evidence_spans"]
     assert small_record["tokens"]["in"] < large_record["tokens"]["in"]  # the large tier reads more evidence
     assert 0 < small_record["cost"] < large_record["cost"] / 5

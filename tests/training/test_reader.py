@@ -12,7 +12,7 @@ from loopwright.errors import InvalidInput
 from loopwright.registry.artifacts import materialize
 from loopwright.release.validation import check_servable, deploy_checked
 from loopwright.samples.bank.reading import bank_examples
-from loopwright.serving.backends.reader import CARD, HEAD, SLOT, check_reader
+from loopwright.serving.backends.reader import CARD, HEAD, SELECTOR_FEATURES, SLOT, check_reader
 from loopwright.training.reader import ReaderConfig, ReadingExample, register_reader, split_of, train_reader
 
 
@@ -41,9 +41,12 @@ def test_the_trainer_learns_and_reports_held_out_scores(sample_reader):
     overall = metrics["overall"]
     assert overall["answerable"] > 0 and 0 <= overall["f1"] <= 1
     assert overall["answerability_auc"] > 0.6  # well above chance on passages it never saw
+    # the selector (head score, question terms, cosine; fitted out of fold) ranks no worse than the head alone
+    assert overall["answerability_auc"] >= overall["head_auc"] and 0 <= overall["ranked_first"] <= 1
     assert set(metrics["by_language"]) <= {"en", "es", "vi"}
     card = json.loads((sample_reader.folder / CARD).read_text())
     assert card["layers"] == ReaderConfig.tiny().layers and card["base"].endswith("all-MiniLM-L6-v2")
+    assert card["selector"]["features"] == list(SELECTOR_FEATURES) and card["selector"] == metrics["selector"]
 
 
 def test_a_second_training_is_a_cache_hit(sample_reader, monkeypatch):
@@ -64,7 +67,7 @@ def test_registered_and_checked_then_refused_when_tampered(lite_workspace, sampl
     ws = lite_workspace
     artifact, receipt = register_reader(ws, sample_reader, "reader", provenance={"source": "test"})
     assert receipt is None and artifact.config["task"] == "question-answering"
-    assert set(artifact.config["metrics"]) == {"exact_match", "f1", "answerability_auc", "ece"}
+    assert set(artifact.config["metrics"]) == {"exact_match", "f1", "answerability_auc", "ece", "ranked_first"}
     check_servable(ws, artifact, SLOT)
     deploy_checked(ws, SLOT, artifact.ref, reason="test")
     # a reader is no causal LM, and the reader slot takes nothing else
@@ -89,6 +92,14 @@ def test_a_card_that_does_not_fit_its_head_is_refused(lite_workspace, sample_rea
     card = json.loads((broken / CARD).read_text())
     card["hidden"] += 1
     (broken / CARD).write_text(json.dumps(card))
+    unknown = tmp_path / "unknown-feature"
+    shutil.copytree(sample_reader.folder, unknown)
+    card = json.loads((unknown / CARD).read_text())
+    card["selector"]["features"][-1] = "length"  # a feature this reader does not compute
+    (unknown / CARD).write_text(json.dumps(card))
+    odd, _ = register_reader(lite_workspace, TrainedFolder(unknown, "k2", True, 0.0), "odd", provenance={})
+    with pytest.raises(InvalidInput, match="is not a reader card"):
+        check_reader(lite_workspace, odd)
     artifact, _ = register_reader(lite_workspace, TrainedFolder(broken, "k", True, 0.0), "reader", provenance={})
     with pytest.raises(InvalidInput, match="does not fit its card"):
         check_reader(lite_workspace, artifact)

@@ -33,7 +33,8 @@ from loopwright.corpus.chunking import chunk_document
 from loopwright.corpus.documents import read_document
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.questions import DECLINE, FAQ
-from loopwright.serving.backends.reader import passage_text, table_cells
+from loopwright.serving.backends.reader import passage_text
+from loopwright.serving.backends.reader_answer import table_cells
 from loopwright.training.reader import Progress, ReaderConfig, ReadingExample, register_reader, train_reader
 
 if TYPE_CHECKING:

