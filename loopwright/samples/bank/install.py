@@ -20,6 +20,7 @@ from loopwright.registry.deployment import set_stable
 from loopwright.training.reader import Progress
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.reading import register_sample_reader
+from loopwright.samples.bank.review import scripted_review
 from loopwright.samples.bank.tools.book import load_bank_book
 from loopwright.workspace import Workspace
 
@@ -68,7 +69,7 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
             _files("adapter_examples.jsonl"),
             provenance={**PROVENANCE, "note": "held back for the chargeback-grace adapter"},
         ),
-        _grace_dataset(ws),
+        grace := _grace_dataset(ws),
         artifacts.register(
             ws,
             "dataset",
@@ -97,6 +98,9 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
     live["corpus"] = corpus_commits.commit(ws, "Larkspur Bank documents as first published", author="loopwright sample").artifact
     for slot, artifact in live.items():
         set_stable(ws, slot, artifact.ref, reason="sample bank: initial deployment")
+    # Spot-checked by the sample's scripted reviewer, so `learn adapter --target triage dataset/bank-grace`
+    # may train (the receipt names the script, not a person); needs the policy live for its quota.
+    scripted_review(ws, grace)
     load_bank_book(ws)  # the book of record the bank tools act on, in the tables of the sample's own migration
     if reader:  # last: the economics router's small tier needs it, nothing before does
         live["model:reader"] = register_sample_reader(ws, deploy=True, progress=progress).artifact
