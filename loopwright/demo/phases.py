@@ -86,8 +86,8 @@ def _release(
 ) -> dict[str, Any]:
     """Gate and canary `ref` on `slot`, driving traffic until the analysis promotes or rolls it back.
 
-    The split is sticky by customer and the sample bank has 40, so a 10% canary is four customers'
-    traffic; changes after the first go out on half the callers to reach the analysis's sample sooner.
+    The split is sticky by customer and the sample bank has 1,000, so a 10% canary is ~100 customers'
+    traffic; some changes go out on half the callers to reach the analysis's sample sooner.
     """
     release, report = releases.start(
         ctx.ws, slot, ref, canary=share or ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway
