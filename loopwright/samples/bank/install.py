@@ -25,6 +25,7 @@ from loopwright.samples.bank.tools.book import load_bank_book
 from loopwright.workspace import Workspace
 
 CONFIG_DIR = DATA_DIR.parent / "config"
+PREFS_DIR = DATA_DIR.parent / "prefs"
 
 PROVENANCE = {
     "source": "loopwright sample generator (loopwright.samples.bank.generate)",
@@ -78,6 +79,10 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
             provenance={**PROVENANCE, "sensitivity": "restricted"},
         ),
         artifacts.register(ws, "goldens", "bank", _files("goldens.jsonl"), provenance=PROVENANCE),
+        # Held-out preference pairs written from the documents alone: `learn prefs --heldout`, never trained on.
+        artifacts.register(ws, "dataset", "bank-prefs-heldout", {"pairs.jsonl": (PREFS_DIR / "heldout.jsonl").read_bytes()},
+                           provenance={**PROVENANCE, "source": "hand-written from the sample's documents (samples/bank/prefs)",
+                                       "note": "held out: never train on it"}),
     ]
     live = {
         "policy": artifacts.register(
