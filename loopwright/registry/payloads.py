@@ -265,6 +265,7 @@ class CanaryStart(Candidate):
     """The candidate and the share of callers its canary starts on."""
 
     share: float
+    flag: str | None = Field(None, description="The feature flag that picks the canary's callers, when it is behind one.")
 
 
 class ReleaseCanary(Payload):
