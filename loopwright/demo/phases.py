@@ -40,11 +40,14 @@ class Sizes:
     canary_max: int = 4000
     economics: int = 400
     live_seconds: float = 3.0
+    week3: int = 600  # the call centre's grace and dispute questions (all 600 of the sample's)
+    adapter_epochs: int = 2
 
     @classmethod
     def quick(cls) -> Sizes:
         """A smoke run: canaries start at 50% so the analysis reaches its minimum sample in a few hundred requests."""
-        return cls(baseline=80, after=80, canary_share=0.5, canary_batch=100, canary_max=900, economics=100, live_seconds=1.5)
+        return cls(baseline=80, after=80, canary_share=0.5, canary_batch=100, canary_max=900, economics=100, live_seconds=1.5,
+                   week3=200, adapter_epochs=1)
 
 
 @dataclass
@@ -82,7 +85,8 @@ def _receipt_ids(ws: Workspace, subject: str) -> list[str]:
 
 
 def _release(
-    ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str, share: float | None = None
+    ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str, share: float | None = None,
+    flag: bool = False,
 ) -> dict[str, Any]:
     """Gate and canary `ref` on `slot`, driving traffic until the analysis promotes or rolls it back.
 
@@ -90,7 +94,7 @@ def _release(
     traffic; some changes go out on half the callers to reach the analysis's sample sooner.
     """
     release, report = releases.start(
-        ctx.ws, slot, ref, canary=share or ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway
+        ctx.ws, slot, ref, canary=share or ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway, flag=flag
     )
     ids = _receipt_ids(ctx.ws, f"release/{release.id}")
     label = "gate skipped" if skip_gate else f"gate {'passed' if release.state == 'canary' else 'failed'}"
@@ -299,9 +303,12 @@ def _money(x) -> str:
     return "n/a" if x is None else f"${x:.5f}"
 
 
+from loopwright.demo.self_learning import self_learning  # noqa: E402  below: it builds on this module's helpers
+
 PHASES: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("baseline", baseline),
     ("inference_first", inference_first),
     ("economics", economics),
+    ("self_learning", self_learning),
     ("incident", incident),
 ]

@@ -355,6 +355,9 @@ def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analy
             continue
         slot_artifact = trace.bundle.get(release.slot)
         if slot_artifact is None:
+            # A first adapter has no stable artifact: its stable callers are served by the base alone.
+            if release.baseline is None and slot_kind(release.slot) == "adapter":
+                stable.append(trace)
             continue
         if release.slot in trace.canary_slots and slot_artifact.digest == release.candidate.digest:
             canary.append(trace)

@@ -31,7 +31,7 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert summary["table"] == results["table"]
     assert (tmp_path / "demo" / "report.html").stat().st_size > 100_000
     rows = _rows(results)
-    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "incident", "governance"]
+    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "self_learning", "incident", "governance"]
     # The properties the story must show, whatever the accuracy figures turn out to be.
     assert rows[("incident", "gate caught the bad commit")]["met"] is True
     assert rows[("incident", "failed requests during the switch")]["value"] == 0
