@@ -6,6 +6,7 @@ Trained for real (MiniLM, PEFT, float32) on a tiny dataset (see tests/tiny_adapt
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -178,3 +179,23 @@ def test_the_samples_grace_dataset_is_spot_checked_by_a_script_recorded_as_one(t
         (receipt,) = list_receipts(s, subject="dataset/bank-grace@1", action="dataset.review")
     assert isinstance(receipt.payload, DatasetReview) and receipt.actor == REVIEWER
     assert receipt.payload.details.scripted and receipt.payload.details.reviewer == REVIEWER
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_first_adapters_canary_behind_its_flag_is_analysed_against_the_base_alone(triaged_bank, serve):
+    """No adapter is stable on adapter:triage, so stable callers are served by the base head alone: those traces are
+    the analysis's stable side (before, it found none and waited forever)."""
+    from loopwright.samples.bank.callcentre import adapter_traffic
+    from loopwright.serving.router import RouterPolicy
+
+    ws = triaged_bank
+    adapter = train_tiny_adapter(ws).artifact
+    release, _ = releases.start(ws, "adapter:triage", adapter.ref, canary=0.5, skip_gate=True, reason="test", flag=True)
+    assert get_deployment(ws).flags["canary.adapter.triage"].percentage == 50.0
+    served = serve(ws, adapter_traffic(5)[:40])
+    rules = RouterPolicy.from_artifact(ws, get_deployment(ws).stable("router")).canary
+    result = releases.analyse(ws, releases.active(ws, "adapter:triage")[0], rules)
+    counts = re.search(r"\(canary (\d+), stable (\d+)\)", result.reason)
+    assert result.decision == "wait" and counts, result.reason  # under the minimum sample, with both sides counted
+    canary_n, stable_n = int(counts[1]), int(counts[2])
+    assert canary_n + stable_n == len(served) and canary_n > 5 and stable_n > 5
