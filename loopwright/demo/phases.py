@@ -15,13 +15,13 @@ from typing import Any
 
 from loopwright.corpus import commits
 from loopwright.registry import artifacts
-from loopwright.registry.receipts import list_receipts
 from loopwright.release import releases
 from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.release.switch import switch_under_load
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.samples.bank.questions import LOAD_QUESTIONS
+from loopwright.demo.releasing import _receipt_ids, _release
 from loopwright.demo.traffic import Driver, Served, summarise
 from loopwright.serving.pipeline import Gateway
 from loopwright.workspace import Workspace
@@ -77,54 +77,6 @@ class DemoContext:
     def serve(self, n: int, phase: str, label: str, requests: list[dict[str, Any]] | None = None) -> list[Served]:
         n = len(requests) if requests is not None else n
         return self.driver.run(n, phase, on_request=self.progress(label, n), requests=requests)
-
-
-def _receipt_ids(ws: Workspace, subject: str) -> list[str]:
-    with ws.session() as s:
-        return [r.id for r in list_receipts(s, subject=subject)]
-
-
-def _release(
-    ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str, share: float | None = None,
-    flag: bool = False,
-) -> dict[str, Any]:
-    """Gate and canary `ref` on `slot`, driving traffic until the analysis promotes or rolls it back.
-
-    The split is sticky by customer and the sample bank has 1,000, so a 10% canary is ~100 customers'
-    traffic; some changes go out on half the callers to reach the analysis's sample sooner.
-    """
-    release, report = releases.start(
-        ctx.ws, slot, ref, canary=share or ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway, flag=flag
-    )
-    ids = _receipt_ids(ctx.ws, f"release/{release.id}")
-    label = "gate skipped" if skip_gate else f"gate {'passed' if release.state == 'canary' else 'failed'}"
-    ctx.event(phase, f"{label}: {release.candidate.ref} on {slot}", ids[-1] if ids else None)
-    outcome: dict[str, Any] = {"release": release.id, "gate": report, "state": release.state, "served": [], "actions": []}
-    if release.state != "canary":
-        outcome["receipts"] = ids
-        return outcome
-    ctx.gateway.watcher.refresh()
-    started = time.monotonic()
-    while True:
-        outcome["served"] += ctx.serve(ctx.sizes.canary_batch, phase, f"{phase}: canary of {release.candidate.ref}")
-        actions = [a for a in releases.tick(ctx.ws) if a["release"] == release.id]
-        ctx.gateway.watcher.refresh()
-        for a in actions:
-            if a["action"] != "wait":
-                receipts = _receipt_ids(ctx.ws, f"release/{release.id}")
-                ctx.event(phase, f"{a['action']}: {release.candidate.ref}", receipts[-1])
-                outcome["actions"].append(a)
-        state = releases.history(ctx.ws, slot)[-1]
-        if state.get("state") != "canary":
-            break
-        if len(outcome["served"]) >= ctx.sizes.canary_max:
-            aborted = releases.abort(ctx.ws, slot, reason=f"demo: no decision after {len(outcome['served'])} requests")
-            ctx.event(phase, f"aborted: {aborted.candidate.ref} (no decision)", _receipt_ids(ctx.ws, f"release/{release.id}")[-1])
-            state = {"state": "aborted"}
-            break
-    outcome.update(state=state.get("state"), receipts=_receipt_ids(ctx.ws, f"release/{release.id}"),
-                   seconds=round(time.monotonic() - started, 2))
-    return outcome
 
 
 def baseline(ctx: DemoContext) -> None:
@@ -303,7 +255,7 @@ def _money(x) -> str:
     return "n/a" if x is None else f"${x:.5f}"
 
 
-from loopwright.demo.self_learning import self_learning  # noqa: E402  below: it builds on this module's helpers
+from loopwright.demo.self_learning import self_learning  # noqa: E402  it imports DemoContext from here for its types only
 
 PHASES: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("baseline", baseline),

@@ -18,9 +18,9 @@ questions through the gateway before and after the release.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from loopwright.demo.phases import DemoContext, _receipt_ids, _release
+from loopwright.demo.releasing import _receipt_ids, _release
 from loopwright.learning.adapters import learn_triage_adapter, wilson
 from loopwright.learning.curate import curate
 from loopwright.learning.feedback import Author, record_feedback
@@ -32,6 +32,9 @@ from loopwright.serving.pipeline import ChatRequest
 from loopwright.serving.triage import clean_text
 from loopwright.training.triage import TriageConfig, split_of
 from loopwright.training.triage_adapter import TriageAdapterConfig
+
+if TYPE_CHECKING:
+    from loopwright.demo.phases import DemoContext
 
 PHASE = "self_learning"
 INTENT = "chargeback_grace"
