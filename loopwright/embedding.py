@@ -135,12 +135,6 @@ class Embedder:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
-        if len(texts) == 1:  # the request path: repeated questions from a small cache, as `encode_query` does
-            out[0] = _cached_adapted(self, lora, texts[0])
-            return out
-        return self._encode_adapted(texts, lora, out, batch_size)
-
-    def _encode_adapted(self, texts: list[str], lora: LoraDelta, out: np.ndarray, batch_size: int) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with self._lock:
             self._torch.set_num_threads(self.batch_threads)
