@@ -148,6 +148,7 @@ def self_learning(ctx: DemoContext) -> None:
                    f"{overall_before:.1%} -> {overall_after:.1%} on {forgetting['rows']}; worst other intent or language "
                    f"{forgetting['worst_drop_points']:+.1f} points. Released through the gate and a 10% canary behind the flag "
                    f"canary.adapter.triage: {outcome['state']}"
+                   + (f" ({outcome['actions'][-1]['reason']})" if outcome.get("actions") else "")
                    + (f"; as served, held-out grace questions {live_before['defect_rate']:.1%} -> {live_after['defect_rate']:.1%} wrong."
                       if live_after is not None else "."),
         "trace_ids": [s["trace_id"] for s in served], "receipt_ids": [train_receipt, *outcome["receipts"]],
