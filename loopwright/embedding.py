@@ -173,6 +173,12 @@ class Embedder:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
+        if len(texts) == 1:  # the request path: repeated questions from a small cache, as `encode_query` does
+            out[0] = _cached_adapted(self, lora, texts[0])
+            return out
+        return self._encode_adapted(texts, lora, out, batch_size)
+
+    def _encode_adapted(self, texts: list[str], lora: LoraDelta, out: np.ndarray, batch_size: int) -> np.ndarray:
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         with self._lock, ExitStack() as stack:
             if len(texts) == 1:  # the request path: one thread, as for a query (see query_threads)
@@ -185,6 +191,45 @@ class Embedder:
                 out[idx] = self._forward([texts[i] for i in idx])
         return out
 
+    def _adapted_query_model(self, lora: LoraDelta):
+        """A traced copy of the encoder with `lora` merged into its weights (W + scale B A), for one-text calls; None
+        when it cannot be built or does not match the hooked forward on a probe (then the hooks serve).
+
+        The hooked eager forward cost the demo's canary 3x stable's median request latency (18 -> 57 ms), and
+        the analysis rolled the adapter back for it; the copy (~90 MB per adapter) runs one text in 6.5 ms
+        against the hooks' 17.5 (measured on 2 busy cores). Batches (training, `learn adapter`'s measurement)
+        still use the hooks on the shared model.
+        """
+        if lora._query_model is not None:
+            return lora._query_model or None
+        import copy
+
+        torch = self._torch
+        lora._query_model = False
+        try:
+            with self._lock:  # no caller's hooks are on the shared model while the lock is held
+                merged = copy.deepcopy(self._model).eval()
+            modules = dict(merged.named_modules())
+            probe = self._tokenizer(["how much is the late fee"], return_tensors="pt")
+            check_text = "a longer question, to check another length: is the chargeback grace over?"
+            with torch.inference_mode(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                for path, (a, b) in lora.weights.items():
+                    weight = modules[path].weight
+                    weight.add_(lora.scale * (b.to(weight.dtype) @ a.to(weight.dtype)))  # (out, r) @ (r, in)
+                args = (probe["input_ids"], probe["attention_mask"], probe["token_type_ids"])
+                traced = torch.jit.freeze(torch.jit.trace(merged, args, strict=False, check_trace=False).eval())
+            want = self._encode_adapted([check_text], lora, np.zeros((1, DIM), dtype=np.float32), 1)[0]
+            with self._lock, self.query_threads():
+                got = self._forward([check_text], model=traced)[0]
+            diff = float(np.abs(got - want).max())
+            logger.info("adapted encoder traced: max difference from the hooks %.2g", diff)
+            if diff < 5e-3:  # unit vectors: merging rounds differently from the hooked sum (measured 1.1e-3 on the probe)
+                lora._query_model = traced
+        except Exception as exc:  # an optimisation only: the hooks serve
+            logger.warning("adapted encoder not traced (%s); LoRA hooks serve one-text calls", exc)
+        return lora._query_model or None
+
     def encode_query(self, text: str) -> np.ndarray:
         """(384,) float32 unit vector for one query; repeated queries come from a small cache."""
         return _cached_query(self, text).copy()
@@ -194,6 +239,19 @@ class Embedder:
 def _cached_query(embedder: Embedder, text: str) -> np.ndarray:
     with embedder._lock, embedder.query_threads():
         return embedder._forward([text], model=embedder._query_model())[0]
+
+
+@lru_cache(maxsize=4096)
+def _cached_adapted(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
+    """One text through the adapted encoder (its traced merged copy when it could be built), cached per
+    (adapter, text) as `_cached_query` caches the base: a LoraDelta is keyed by identity, and the gateway keeps
+    each adapter loaded once. With neither, the demo's canary triage paid the eager forward with 36 hooks on
+    every request and the analysis rolled the adapter back for latency (median 103 -> 258 ms under load)."""
+    merged = embedder._adapted_query_model(lora)
+    if merged is None:
+        return embedder._encode_adapted([text], lora, np.zeros((1, DIM), dtype=np.float32), 1)[0].copy()
+    with embedder._lock, embedder.query_threads():
+        return embedder._forward([text], model=merged)[0]
 
 
 class LoraDelta:
@@ -206,6 +264,7 @@ class LoraDelta:
     def __init__(self, weights: Mapping[str, tuple[object, object]], scale: float):
         self.weights = dict(weights)
         self.scale = float(scale)
+        self._query_model = None  # Embedder._adapted_query_model's traced merged copy; False: not buildable
         self._cast: dict[object, dict[str, tuple[object, object]]] = {}  # dtype -> weights in that dtype
 
     @contextmanager

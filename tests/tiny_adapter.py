@@ -10,6 +10,7 @@ import json
 
 from loopwright.learning.adapters import AdapterJob, learn_triage_adapter, with_replay
 from loopwright.samples.bank import DATA_DIR
+from loopwright.samples.bank.review import scripted_review
 from loopwright.training.triage_adapter import TriageAdapterConfig
 
 TINY = TriageAdapterConfig(epochs=1)
@@ -23,4 +24,5 @@ def tiny_examples(n: int = 40) -> list[dict[str, str]]:
 def train_tiny_adapter(ws) -> AdapterJob:
     """The tiny adapter trained on `ws`'s live triage head and registered as adapter/triage."""
     dataset = with_replay(ws, tiny_examples(), name="tiny-grace", replay="dataset/intents", per_intent=1)
+    scripted_review(ws, dataset)  # all 40 new examples: the policy's quota is at least 50 items
     return learn_triage_adapter(ws, dataset.ref, TINY, forgetting_per_intent=1)

@@ -116,14 +116,14 @@ def review(
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Callable[[int, int, float], None] | None]:
+def _progress(quiet: bool, label: str = "training adapter") -> Iterator[Callable[[int, int, float], None] | None]:
     """A rich progress bar over optimiser steps, with loss and examples/s; none with --json."""
     if quiet:
         yield None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    with Progress(TextColumn("training adapter"), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task("adapter", total=None, loss="-")
         yield lambda step, total, loss: bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
@@ -195,3 +195,59 @@ def _render(c, job, outcome) -> None:
         from loopwright.cli.release import print_release_outcome
 
         print_release_outcome(c, "adapter:triage", outcome)
+
+
+@app.command(epilog="Example: loopwright learn prefs --method dpo dataset/curated-generator --release")
+def prefs(
+    dataset: Annotated[str, typer.Argument(help="A curated generator dataset (`learn curate --target generator`), spot-checked.")],
+    method: Annotated[str, typer.Option(help="dpo (chosen/rejected pairs) or kto (thumbs up and down).")] = "dpo",
+    heldout: Annotated[str, typer.Option(help="The frozen held-out preference set (pairs.jsonl), never trained on.")] = "dataset/bank-prefs-heldout",
+    rank: Annotated[int, typer.Option(help="LoRA rank r (policy cap [adapters] max_rank).")] = 8,
+    alpha: Annotated[int, typer.Option(help="LoRA alpha: the update is scaled by alpha / r (cap max_alpha).")] = 16,
+    lr: Annotated[float, typer.Option(help="Peak learning rate, decayed linearly (cap max_lr).")] = 2e-3,
+    epochs: Annotated[int, typer.Option(help="Passes over the training rows (cap max_epochs).")] = 2,
+    batch_size: Annotated[int, typer.Option(help="Rows (pairs for DPO) per optimiser step.")] = 8,
+    beta: Annotated[float, typer.Option(help="DPO's and KTO's beta: how far from the base the adapter may move.")] = 0.1,
+    target_modules: Annotated[str, typer.Option(help="Comma-separated modules to adapt (cap target_modules).")] = "q_proj,k_proj,v_proj,o_proj",
+    seed: Annotated[int, typer.Option(help="Seeds the LoRA initialisation and the batch order.")] = 0,
+    base: Annotated[str | None, typer.Option(help="The causal-LM checkpoint to adapt; default: the one live on model:small.")] = None,
+    name: Annotated[str, typer.Option(help="Artifact name: it becomes adapter/NAME@N.")] = "prefs",
+    release: Annotated[bool, typer.Option("--release/--no-release", help="Propose it on adapter:small: golden gate, then a canary.")] = False,
+    canary: Annotated[float, typer.Option(help="Canary share in percent with --release.")] = 10.0,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Preference optimisation of the generator (TRL's DPO or KTO as a LoRA adapter, float32) from a reviewed curated
+    dataset, within the policy's [adapters] caps; print held-out preference accuracy before and after, per language."""
+    from loopwright.learning.preferences import learn_preferences, propose
+    from loopwright.training.preferences import PreferenceConfig
+
+    modules = tuple(m.strip() for m in target_modules.split(",") if m.strip())
+    config = PreferenceConfig(method=method, rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, beta=beta,
+                              target_modules=modules, seed=seed)
+    ws = open_workspace(workspace)
+    with _progress(json, f"{method} adapter") as progress:
+        job = learn_preferences(ws, dataset, config, heldout=heldout, base=base, name=name, progress=progress)
+    outcome = propose(ws, job, canary=canary / 100) if release else None
+    emit({**job.to_dict(), "release": outcome}, json, lambda c: _render_prefs(c, job, outcome))
+    if outcome is not None and outcome["state"] == "rejected":
+        raise typer.Exit(1)
+
+
+def _render_prefs(c, job, outcome) -> None:
+    held = job.metrics["heldout"]
+    table = Table("held-out pairs", "n", "before", "after", title=f"{job.metrics['method'].upper()} on {job.metrics['rows']} rows; "
+                  f"chosen answer preferred, on {held['dataset']}")
+    for key, b in held["before"]["by_language"].items():
+        table.add_row(key, str(b["n"]), f"{b['accuracy']:.3f}", f"{held['after']['by_language'][key]['accuracy']:.3f}")
+    b, a = held["before"]["overall"], held["after"]["overall"]
+    table.add_row("all", str(b["n"]), f"{b['accuracy']:.3f}", f"{a['accuracy']:.3f}")
+    c.print(table)
+    c.print(f"mean log-prob margin {b['mean_margin']:+.2f} -> {a['mean_margin']:+.2f}; "
+            + ("validated: it may be proposed" if job.validated else "NOT validated: held-out accuracy fell, it will not be proposed"))
+    how = "from the cache" if job.cache_hit else "trained"
+    c.print(f"{job.artifact.short}  job {job.job_id}  {how} in {job.seconds:.1f} s" + ("" if job.registered else "  (already registered)"))
+    if outcome is not None:
+        from loopwright.cli.release import print_release_outcome
+
+        print_release_outcome(c, "adapter:small", outcome)

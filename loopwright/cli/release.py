@@ -88,12 +88,13 @@ def release_start(
     skip_gate: Annotated[bool, typer.Option("--skip-gate", help="Skip the golden gate (a receipt records that you did).")] = False,
     reason: Annotated[str, typer.Option(help="Why, for the receipts.")] = "",
     suite: Annotated[str | None, typer.Option(help="Goldens suite for the gate.")] = None,
+    flag: Annotated[bool, typer.Option("--flag/--no-flag", help="Put the canary behind the feature flag canary.SLOT (sticky per caller).")] = False,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Gate a candidate on the goldens; if it passes, canary it on a sticky share of callers."""
+    """Gate a candidate on the goldens; if it passes, canary it on a sticky share of callers (behind a flag with --flag)."""
     ws = open_workspace(workspace)
-    release, report = releases.start(ws, slot, ref, canary=canary / 100, skip_gate=skip_gate, reason=reason, suite=suite)
+    release, report = releases.start(ws, slot, ref, canary=canary / 100, skip_gate=skip_gate, reason=reason, suite=suite, flag=flag)
 
     def render(console):
         if report:

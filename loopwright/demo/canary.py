@@ -51,3 +51,19 @@ def drive_canary(ctx: DemoContext, phase: str, release: releases.Release, report
     outcome.update(state=state.get("state"), receipts=receipt_ids(ctx.ws, f"release/{release.id}"),
                    seconds=round(time.monotonic() - started, 2))
     return outcome
+
+
+def release(
+    ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str, share: float | None = None,
+    flag: bool = False,
+) -> dict[str, Any]:
+    """Gate and canary `ref` on `slot` (behind the `canary.SLOT` flag with `flag`), driving traffic until the
+    analysis promotes or rolls it back.
+
+    The split is sticky by customer and the sample bank has 1,000, so a 10% canary is ~100 customers'
+    traffic; some changes go out on half the callers to reach the analysis's sample sooner.
+    """
+    started, report = releases.start(
+        ctx.ws, slot, ref, canary=share or ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway, flag=flag
+    )
+    return drive_canary(ctx, phase, started, report, skip_gate=skip_gate)

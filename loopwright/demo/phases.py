@@ -21,7 +21,7 @@ from loopwright.release.switch import switch_under_load
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.samples.bank.questions import LOAD_QUESTIONS
-from loopwright.demo.canary import drive_canary, receipt_ids as _receipt_ids
+from loopwright.demo.canary import receipt_ids as _receipt_ids, release as _release
 from loopwright.demo.traffic import Driver, Served, summarise
 from loopwright.demo.training import training
 from loopwright.demo.outcomes import outcomes
@@ -42,11 +42,14 @@ class Sizes:
     canary_max: int = 4000
     economics: int = 400
     live_seconds: float = 3.0
+    week3: int = 600  # the call centre's grace and dispute questions (all 600 of the sample's)
+    adapter_epochs: int = 2
 
     @classmethod
     def quick(cls) -> Sizes:
         """A smoke run: canaries start at 50% so the analysis reaches its minimum sample in a few hundred requests."""
-        return cls(baseline=80, after=80, canary_share=0.5, canary_batch=100, canary_max=900, economics=100, live_seconds=1.5)
+        return cls(baseline=80, after=80, canary_share=0.5, canary_batch=100, canary_max=900, economics=100, live_seconds=1.5,
+                   week3=200, adapter_epochs=1)
 
 
 @dataclass
@@ -79,20 +82,6 @@ class DemoContext:
     def serve(self, n: int, phase: str, label: str, requests: list[dict[str, Any]] | None = None) -> list[Served]:
         n = len(requests) if requests is not None else n
         return self.driver.run(n, phase, on_request=self.progress(label, n), requests=requests)
-
-
-def _release(
-    ctx: DemoContext, phase: str, slot: str, ref: str, *, skip_gate: bool = False, reason: str, share: float | None = None
-) -> dict[str, Any]:
-    """Gate and canary `ref` on `slot`, driving traffic until the analysis promotes or rolls it back.
-
-    The split is sticky by customer and the sample bank has 40, so a 10% canary is four customers'
-    traffic; changes after the first go out on half the callers to reach the analysis's sample sooner.
-    """
-    release, report = releases.start(
-        ctx.ws, slot, ref, canary=share or ctx.sizes.canary_share, skip_gate=skip_gate, reason=reason, gateway=ctx.gateway
-    )
-    return drive_canary(ctx, phase, release, report, skip_gate=skip_gate)
 
 
 def baseline(ctx: DemoContext) -> None:
@@ -275,10 +264,13 @@ def _money(x) -> str:
     return "n/a" if x is None else f"${x:.5f}"
 
 
+from loopwright.demo.self_learning import self_learning  # noqa: E402  it imports DemoContext from here for its types only
+
 PHASES: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("baseline", baseline),
     ("inference_first", inference_first),
     ("economics", economics),
+    ("self_learning", self_learning),
     ("incident", incident),
     ("training", training),
     ("outcomes", outcomes),

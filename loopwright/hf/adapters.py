@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +25,7 @@ from loopwright.errors import InvalidInput, NotFound
 from loopwright.hf.checkpoint import FORMAT as MODEL_FORMAT
 from loopwright.hf.checkpoint import PICKLE_SUFFIXES, safetensors_shapes, verified_folder
 from loopwright.registry.artifacts import Artifact, files_from_dir, register, resolve
-from loopwright.registry.payloads import AdapterRegister
+from loopwright.registry.payloads import AdapterRegister, ArtifactRegister
 
 if TYPE_CHECKING:
     from loopwright.policy.schema import AdapterCaps
@@ -157,9 +157,13 @@ def register_adapter(
     provenance: Mapping[str, Any] | None = None,
     extra_config: Mapping[str, Any] | None = None,
     actor: str | None = None,
+    parents: Sequence[str] = (),
+    receipt: type[ArtifactRegister] = AdapterRegister,
+    details: Mapping[str, Any] | None = None,
 ) -> Artifact:
     """Check a PEFT LoRA folder against its base model and the caps (default: the deployed policy's), then
-    register it as `adapter/<name>` with the base's digest as its parent."""
+    register it as `adapter/<name>` with the base's digest as its first parent (then `parents`, the data it
+    learnt from). `receipt` and `details`: a training job's own receipt instead of a plain registration."""
     folder = Path(folder)
     if not (folder / CONFIG_FILE).is_file():  # checked before reading every file below the folder
         raise InvalidInput(f"{folder} has no {CONFIG_FILE}", hint="a PEFT LoRA folder holds adapter_config.json and adapter_model.safetensors")
@@ -171,11 +175,12 @@ def register_adapter(
         "adapter",
         name,
         files,
-        parents=[base.digest],
+        parents=[base.digest, *parents],
         provenance={"source": f"adapter folder {folder.name}", "creator": ws.actor, **(provenance or {})},
         config={**config, **(extra_config or {})},
         actor=actor,
-        receipt=AdapterRegister,
+        receipt=receipt,
+        details=details,
     )
 
 

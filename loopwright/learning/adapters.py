@@ -1,7 +1,8 @@
 """A LoRA adapter on the triage model, from a dataset artifact to a registered `adapter` with its receipt.
 
     dataset examples.jsonl ({text, intent, language, source})
-      -> refused before any work: no examples, raw PII, an intent the base lacks, a request over the caps
+      -> refused before any work: no examples, raw PII, an intent the base lacks, a request over the caps,
+         the spot-check quota not met or too many rejections (`learning.review.require_reviewed`)
       -> split by a hash of the normalised text (the triage fit's rule): train / val / test
       -> train LoRA + head (loopwright.training.triage_adapter; cached by the inputs' digests)
       -> refused before anything is stored: files over the caps, not fitting the base
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from loopwright.embedding import get_embedder
 from loopwright.errors import InvalidInput, NotFound
+from loopwright.learning.review import training_examples
 from loopwright.policy.pii import scan
 from loopwright.registry.artifacts import Artifact, list_artifacts, read_file, register, resolve
 from loopwright.registry.deployment import get_deployment
@@ -218,6 +220,9 @@ def learn_triage_adapter(ws: Workspace, dataset: str, config: TriageAdapterConfi
     if unknown:
         raise InvalidInput(f"{source.ref} has intents {head_artifact.ref} does not know: {', '.join(unknown)}",
                            hint="an adapter keeps the base's intents; add an intent with `loopwright triage fit`")
+    # No training before the spot checks: the quota met, the rejection rate under the policy's threshold;
+    # rejected examples are then left out and relabels applied.
+    rows = [{k: r[k] for k in FIELDS} for r in training_examples(ws, source)]
     split_rule = TriageConfig(seed=config.seed)
     for row in rows:
         row["text"] = clean_text(row["text"])

@@ -4,11 +4,13 @@
       -> excluded: any feedback without consent (a refusal wins over any other feedback on the trace),
          evaluation traffic (goldens), private (erased subjects, the policy's private tenants),
          unverified labels (a correction from a role not in [feedback] correctors, an unknown intent)
-      -> labels: triage, the latest verified corrected intent; generator, thumbs or the rubric mean
+      -> labels: triage, the latest verified corrected intent; generator, thumbs or the rubric mean, and a
+         verified agent's rewrite (free text from a [feedback] corrector) of a bad answer as a good one
       -> raw personal data: the example is dropped (stored text is masked already; this catches a miss)
       -> plus a replay set from the deployed triage model's dataset: every intent, critical ones whole
       -> exact and near duplicates removed (`loopwright.dedup`), new examples kept over replayed ones
-      -> examples.jsonl (+ pairs.jsonl), card.json, registered as dataset/curated-<target> with a receipt
+      -> examples.jsonl (+ pairs.jsonl: a good and a bad answer to one prompt, for DPO; the examples'
+         labels are KTO's thumbs), card.json, registered as dataset/curated-<target> with a receipt
 
 Every item left out is counted under the first reason it meets, in the order above, on the data
 card. An empty result is an error and nothing is stored. Curating the same inputs twice gives the
@@ -237,7 +239,21 @@ def _generator_examples(traces, feedback, policy, tally, progress):
             continue
         rows.append(row)
         item_traces[item_id(row)] = trace.id
+        rewrite = _rewrite(given, policy) if not row["label"] else None
+        if rewrite is not None and rewrite != trace.output:
+            better = {"prompt": trace.input, "completion": rewrite, "label": True}
+            if not _drop_if(holds_raw_pii(better, policy.pii), "pii", tally):
+                rows.append(better)
+                item_traces[item_id(better)] = trace.id
     return rows, item_traces
+
+
+def _rewrite(given: list[StoredFeedback], policy: PolicySet) -> str | None:
+    """The latest answer a verified corrector wrote in place of a bad one (their feedback's free text)."""
+    for f in reversed(given):
+        if f.text and f.text.strip() and f.author and f.author_role in policy.feedback.correctors:
+            return f.text.strip()
+    return None
 
 
 def _replay_source(ws: Workspace) -> Artifact:

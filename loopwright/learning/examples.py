@@ -4,6 +4,8 @@
                      generator: {"prompt", "completion", "label"} (thumbs, for KTO)
     pairs.jsonl      generator only: {"prompt", "chosen", "rejected"} (for DPO), when a prompt has both
     card.json        the data card: counts in and out, drops by reason, the trace behind each new example
+                     (a dataset registered by other means, `learning.adapters.with_replay`'s, may have none:
+                     it is reviewed and trained on alike, and has no traces whose consent could lapse)
 
 An example's id is a digest of its row, so a spot-check decision names exactly the row it judged.
 """
@@ -39,22 +41,22 @@ def jsonl(rows: Iterable[Mapping[str, Any]]) -> bytes:
     return "".join(json.dumps(dict(r), ensure_ascii=False, sort_keys=True) + "\n" for r in rows).encode("utf-8")
 
 
-def is_curated(artifact: Artifact) -> bool:
-    """Whether a dataset artifact has the curated layout (an examples file and a data card)."""
-    return artifact.kind == "dataset" and EXAMPLES in artifact.files and CARD in artifact.files
+def is_training_dataset(artifact: Artifact) -> bool:
+    """Whether a dataset artifact holds training examples (an examples file; curated ones have a data card too)."""
+    return artifact.kind == "dataset" and EXAMPLES in artifact.files
 
 
 def read_examples(ws: Workspace, artifact: Artifact) -> list[dict[str, Any]]:
-    """The rows of a curated dataset's examples.jsonl, verified against its digest."""
-    if not is_curated(artifact):
-        raise InvalidInput(f"{artifact.ref} is not a curated dataset (no {EXAMPLES} and {CARD})", hint="`loopwright learn curate` makes one")
+    """The rows of a dataset's examples.jsonl, verified against its digest."""
+    if not is_training_dataset(artifact):
+        raise InvalidInput(f"{artifact.ref} holds no training examples (no {EXAMPLES})", hint="`loopwright learn curate` makes a dataset")
     return [json.loads(line) for line in read_file(ws, artifact, EXAMPLES).decode("utf-8").splitlines() if line]
 
 
 def read_card(ws: Workspace, artifact: Artifact) -> dict[str, Any]:
-    """The data card of a curated dataset."""
+    """The data card of a dataset ({} when it has none: it was not curated from traces)."""
     read_examples(ws, artifact)  # the same shape check, and the error that names it
-    return json.loads(read_file(ws, artifact, CARD))
+    return json.loads(read_file(ws, artifact, CARD)) if CARD in artifact.files else {}
 
 
 def holds_raw_pii(row: Mapping[str, Any], rules: PiiRules) -> bool:

@@ -209,10 +209,12 @@ class StoredFeedback:
     consent: bool
     author: str | None
     author_role: str | None
+    text: str | None = None
+    """Free text, masked at storage; curation reads it only as a verified agent's rewrite of a bad answer."""
 
 
 def stored_feedback(session: Session, trace_ids: Iterable[str]) -> dict[str, list[StoredFeedback]]:
-    """The feedback on each of `trace_ids`, oldest first (free text is never read: nothing learns from it)."""
+    """The feedback on each of `trace_ids`, oldest first (free text only as stored: masked, and kept only with consent)."""
     ids = list(trace_ids)
     out: dict[str, list[StoredFeedback]] = {}
     for start in range(0, len(ids), 500):  # stays under every engine's bound-parameter limit
@@ -222,7 +224,7 @@ def stored_feedback(session: Session, trace_ids: Iterable[str]) -> dict[str, lis
                 StoredFeedback(
                     id=f.id, trace_id=f.trace_id, ts=f.ts, thumbs=f.thumbs, score=f.score,
                     rubric=json.loads(f.rubric) if f.rubric else {}, csat=f.csat, correction=f.correction,
-                    consent=bool(f.consent), author=f.author, author_role=f.author_role,
+                    consent=bool(f.consent), author=f.author, author_role=f.author_role, text=f.text,
                 )
             )
     return out

@@ -82,7 +82,7 @@ def _dataset(ws: Workspace, dataset: Artifact | str) -> Artifact:
 
 def _new_items(ws: Workspace, artifact: Artifact) -> dict[str, dict[str, Any]]:
     """Item id -> row, for the examples a person must check (replayed ones were checked before)."""
-    return {item_id(r): r for r in read_examples(ws, artifact) if r.get("source") != "replay"}
+    return {item_id(r): r for r in read_examples(ws, artifact) if not str(r.get("source", "")).startswith("replay")}  # "replay:<ref>" too
 
 
 def quota(items: int, policy: PolicySet) -> int:

@@ -210,6 +210,9 @@ class AdapterCaps(_Strict):
         min_length=1,
         description="Module names (the last part of the path, as `q_proj`) an adapter may modify; any other is refused.",
     )
+    max_alpha: int = Field(64, strict=True, ge=1, description="Largest LoRA alpha a training job (`learn prefs`) may ask for.")
+    max_lr: float = Field(1e-2, gt=0, description="Largest peak learning rate a training job (`learn prefs`) may ask for.")
+    max_epochs: int = Field(8, strict=True, ge=1, description="Most passes over the training data a training job may ask for.")
     triage: TriageAdapterCaps = Field(
         default_factory=TriageAdapterCaps, description="Caps of adapters on the triage encoder (`adapter:triage`), training included."
     )

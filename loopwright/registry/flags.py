@@ -5,6 +5,11 @@ the workspace's flags, so router policies and prompt bundles ask an ordinary
 OpenFeature client (`targeting_key` = the caller) and get the spec's reasons
 (STATIC, SPLIT, DISABLED, or an error with the default). A flag change bumps
 the deployment version, so running servers pick it up like any release.
+
+A release may put its canary behind a flag (`canary_flag(slot)`, a sticky
+percentage of callers): while the flag exists, it, not the slot's own split,
+says which callers the canary serves; the release plane keeps its percentage
+at the canary's share and deletes it when the release ends.
 """
 
 from __future__ import annotations
@@ -64,41 +69,56 @@ def set_flag(
     description: str | None = None,
     actor: str | None = None,
     reason: str = "",
+    session: Session | None = None,
 ) -> Receipt:
-    """Create or change a flag: boolean, or on for `percentage` (0-100) of callers, sticky by caller."""
+    """Create or change a flag: boolean, or on for `percentage` (0-100) of callers, sticky by caller.
+    Pass `session` to change it inside a caller's write transaction (a release step)."""
     if not _NAME.match(name):
         raise InvalidInput(f"invalid flag name {name!r}", hint="lowercase letters, digits, '.', '_' and '-'")
     if percentage is not None and not 0 <= percentage <= 100:
         raise InvalidInput(f"percentage must be between 0 and 100, not {percentage}")
+    if session is not None:
+        return _set(session, ws, name, enabled, percentage, description, actor, reason)
     with ws.write() as s:
-        row = s.get(FlagRow, name)
-        before = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state() if row else None
-        if row is None:
-            row = FlagRow(name=name, description="", percentage=100.0, kind="boolean", enabled=False, updated_at=utc_now())
-            s.add(row)
-        row.enabled = enabled
-        if percentage is not None:
-            row.kind, row.percentage = ("boolean", 100.0) if percentage == 100 else ("percentage", float(percentage))
-        if description is not None:
-            row.description = description
-        row.updated_at = utc_now()
-        s.flush()
-        version = bump_version(s)
-        after = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state()
-        payload = FlagSet(before=before, after=after, details=DeployNote(reason=reason, deployment_version=version))
-        return append_receipt(s, ws, payload, subject=f"flag/{name}", actor=actor)
+        return _set(s, ws, name, enabled, percentage, description, actor, reason)
 
 
-def delete_flag(ws: Workspace, name: str, *, actor: str | None = None, reason: str = "") -> Receipt:
+def _set(s: Session, ws: Workspace, name: str, enabled: bool, percentage: float | None, description: str | None,
+         actor: str | None, reason: str) -> Receipt:
+    row = s.get(FlagRow, name)
+    before = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state() if row else None
+    if row is None:
+        row = FlagRow(name=name, description="", percentage=100.0, kind="boolean", enabled=False, updated_at=utc_now())
+        s.add(row)
+    row.enabled = enabled
+    if percentage is not None:
+        row.kind, row.percentage = ("boolean", 100.0) if percentage == 100 else ("percentage", float(percentage))
+    if description is not None:
+        row.description = description
+    row.updated_at = utc_now()
+    s.flush()
+    version = bump_version(s)
+    after = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state()
+    payload = FlagSet(before=before, after=after, details=DeployNote(reason=reason, deployment_version=version))
+    return append_receipt(s, ws, payload, subject=f"flag/{name}", actor=actor)
+
+
+def delete_flag(ws: Workspace, name: str, *, actor: str | None = None, reason: str = "", session: Session | None = None) -> Receipt:
+    if session is not None:
+        return _delete(session, ws, name, actor, reason)
     with ws.write() as s:
-        row = s.get(FlagRow, name)
-        if row is None:
-            raise NotFound(f"no flag {name!r}", hint="`loopwright flags list`")
-        before = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state()
-        s.delete(row)
-        version = bump_version(s)
-        payload = FlagDelete(before=before, details=DeployNote(reason=reason, deployment_version=version))
-        return append_receipt(s, ws, payload, subject=f"flag/{name}", actor=actor)
+        return _delete(s, ws, name, actor, reason)
+
+
+def _delete(s: Session, ws: Workspace, name: str, actor: str | None, reason: str) -> Receipt:
+    row = s.get(FlagRow, name)
+    if row is None:
+        raise NotFound(f"no flag {name!r}", hint="`loopwright flags list`")
+    before = Flag(row.name, row.kind, row.enabled, row.percentage, row.description).state()
+    s.delete(row)
+    version = bump_version(s)
+    payload = FlagDelete(before=before, details=DeployNote(reason=reason, deployment_version=version))
+    return append_receipt(s, ws, payload, subject=f"flag/{name}", actor=actor)
 
 
 class FlagProvider(AbstractProvider):
@@ -144,3 +164,8 @@ def evaluate(flags: dict[str, Flag], name: str, caller: str) -> bool:
     To use an OpenFeature client instead, register `FlagProvider` with `openfeature.api.set_provider`.
     """
     return FlagProvider(flags).resolve_boolean_details(name, False, EvaluationContext(targeting_key=caller)).value
+
+
+def canary_flag(slot: str) -> str:
+    """The flag that, while it exists, decides which callers a slot's canary serves (`release start --flag`)."""
+    return "canary." + slot.replace(":", ".")

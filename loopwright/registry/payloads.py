@@ -271,6 +271,7 @@ class CanaryStart(Candidate):
     """The candidate and the share of callers its canary starts on."""
 
     share: float
+    flag: str | None = Field(None, description="The feature flag that picks the canary's callers, when it is behind one.")
 
 
 class ReleaseCanary(Payload):
@@ -580,14 +581,15 @@ class AdapterTraining(Registration):
     """An adapter training job: what it trained on and from, under which caps, and what it measured."""
 
     job_id: str = Field(description="The training job's id.")
-    target: str = Field(description="What the adapter adapts: `triage`.")
+    target: str = Field(description="What the adapter adapts: `triage`, or `generator` (preference optimisation).")
     dataset: str = Field(description="The dataset artifact's ref.")
     data_digest: str = Field(description="The dataset artifact's digest.")
     base: str = Field(description="The base model's ref: the adapter serves only beside it.")
     base_digest: str
     caps: dict[str, Any] = Field(description="The policy caps the job ran under.")
     config: dict[str, Any] = Field(description="The training config (rank, alpha, learning rate, epochs, modules, seed).")
-    metrics: dict[str, Any] = Field(description="Held-out accuracy before and after, the target intent's defect rate, forgetting.")
+    metrics: dict[str, Any] = Field(description="Held-out figures before and after: triage accuracy, the target intent's defect "
+                                    "rate and forgetting; or a generator's held-out preference accuracy.")
     cache_hit: bool = Field(description="The trained files came from the training cache.")
     seconds: float = Field(description="Training time (or the cache lookup).")
     examples_per_s: float = Field(description="Training throughput when it trained (0 on a cache hit).")

@@ -58,7 +58,8 @@ from loopwright.release import analysis as canary_analysis
 from loopwright.registry.deployment import drop_canary, get_deployment, put_canary, replace_stable, slot_kind
 from loopwright.release.validation import check_servable
 from loopwright.serving.router import CanaryRules, RouterPolicy
-from loopwright.store.schema import ArtifactRow, ReleaseRow
+from loopwright.registry.flags import canary_flag, delete_flag, set_flag
+from loopwright.store.schema import ArtifactRow, FlagRow, ReleaseRow
 
 if TYPE_CHECKING:
     from loopwright.serving.trace import Trace
@@ -173,6 +174,7 @@ def start(
     actor: str | None = None,
     gateway: Gateway | None = None,
     suite: str | None = None,
+    flag: bool = False,
 ) -> tuple[Release, dict[str, Any] | None]:
     """Gate `ref` for `slot` on the goldens and, if it passes, canary it to `canary` of traffic.
 
@@ -181,6 +183,10 @@ def start(
     slot that serves nothing yet there is no stable traffic to compare a canary
     with, so a candidate that passes the gate goes straight to stable
     (`promoted`, receipts `release.gate` then `release.promote`).
+
+    With `flag`, the canary goes out behind the feature flag `canary_flag(slot)`, a percentage of
+    callers sticky by caller (OpenFeature), set in the same transaction; each step moves the flag
+    with the share and the end of the release deletes it.
     """
     from loopwright.release.goldens import gate, load_suite, run_suite
 
@@ -258,10 +264,14 @@ def start(
             )
             append_receipt(s, ws, payload, subject=subject, actor=actor)
         elif not rejected:
+            flag_name = canary_flag(slot) if flag else None
+            if flag_name:  # first: the canary must never serve by the slot's own split
+                set_flag(ws, flag_name, enabled=True, percentage=round(canary * 100, 4), session=s, actor=actor,
+                         description=f"canary of {candidate.ref} on {slot} (release {row.id})", reason=reason)
             version = put_canary(s, slot, candidate, canary)
             payload = ReleaseCanary(
                 before=Share(share=0.0),
-                after=CanaryStart(**dict(common), share=canary),
+                after=CanaryStart(**dict(common), share=canary, flag=flag_name),
                 details=DeployNote(reason=reason, deployment_version=version),
             )
             append_receipt(s, ws, payload, subject=subject, actor=actor)
@@ -281,6 +291,7 @@ def _end(ws: Workspace, slot: str, receipt: type[ReleaseEnd], *, actor: str | No
         candidate = get_by_id(s, row.candidate_id)
         if state == "promoted":
             replace_stable(s, slot, candidate)
+        _drop_flag(s, ws, slot, actor, f"release {row.id} {state}")
         drop_version = drop_canary(s, slot)
         ended_from = EndFrom(slot=slot, share=row.share, candidate=candidate.ref)  # the share before it changes below
         row.state, row.ended_at, row.share = state, utc_now(), (1.0 if state == "promoted" else 0.0)
@@ -294,6 +305,12 @@ def _end(ws: Workspace, slot: str, receipt: type[ReleaseEnd], *, actor: str | No
         )
         append_receipt(s, ws, payload, subject=f"release/{row.id}", actor=actor)
         return _from_row(s, row)
+
+
+def _drop_flag(s: Session, ws: Workspace, slot: str, actor: str | None, reason: str) -> None:
+    """Delete the slot's canary flag, if its canary was behind one: with no canary it would mean nothing."""
+    if s.get(FlagRow, canary_flag(slot)) is not None:
+        delete_flag(ws, canary_flag(slot), session=s, actor=actor, reason=reason)
 
 
 def promote(ws: Workspace, slot: str, *, actor: str | None = None, reason: str = "promoted by hand") -> Release:
@@ -314,6 +331,9 @@ def step_up(ws: Workspace, slot: str, share: float, *, actor: str | None, eviden
             raise NotFound(f"no release in progress on slot {slot!r}")
         candidate = get_by_id(s, row.candidate_id)
         before = row.share
+        if s.get(FlagRow, canary_flag(slot)) is not None:
+            set_flag(ws, canary_flag(slot), enabled=True, percentage=round(share * 100, 4), session=s, actor=actor,
+                     reason=f"release {row.id}: canary to {share:.0%}")
         version = put_canary(s, slot, candidate, share)
         row.share, row.step, row.step_started_at, row.analysis = share, row.step + 1, utc_now(), canonical_json(evidence)
         payload = ReleaseStep(
@@ -335,6 +355,9 @@ def analyse(ws: Workspace, release: Release, rules: CanaryRules) -> canary_analy
             continue
         slot_artifact = trace.bundle.get(release.slot)
         if slot_artifact is None:
+            # A first adapter has no stable artifact: its stable callers are served by the base alone.
+            if release.baseline is None and slot_kind(release.slot) == "adapter":
+                stable.append(trace)
             continue
         if release.slot in trace.canary_slots and slot_artifact.digest == release.candidate.digest:
             canary.append(trace)
@@ -438,6 +461,7 @@ def rollback(ws: Workspace, slot: str, *, to: str | None = None, actor: str | No
         row = _active_row(s, slot)
         if row is not None:
             row.state, row.ended_at, row.share = "rolled_back", utc_now(), 0.0
+        _drop_flag(s, ws, slot, actor, reason or "rolled back by hand")
         version = drop_canary(s, slot)
         before = state.stable
         if target is not None and target.digest != current:
@@ -473,7 +497,7 @@ def _previous(session: Session, slot: str, current: Artifact) -> Artifact:
     raise NotFound(f"slot {slot!r} has no earlier artifact to roll back to", hint="pass --to REF")
 
 
-def release_new_artifact(ws: Workspace, slot: str, ref: str, *, reason: str, canary: float = 0.1) -> dict | None:
+def release_new_artifact(ws: Workspace, slot: str, ref: str, *, reason: str, canary: float = 0.1, flag: bool = False) -> dict | None:
     """Hand a freshly made artifact to the release plane (gate, then canary: `start`), naming it in any error.
 
     For `triage fit --deploy` and `model sample --deploy`. None when it is already live on `slot`.
@@ -482,7 +506,7 @@ def release_new_artifact(ws: Workspace, slot: str, ref: str, *, reason: str, can
     if live is not None and live.ref == ref:
         return None
     try:
-        release, report = start(ws, slot, ref, canary=canary, reason=reason)
+        release, report = start(ws, slot, ref, canary=canary, reason=reason, flag=flag)
     except LoopwrightError as exc:
         raise type(exc)(f"{ref} is registered but not released on {slot}: {exc.message}",
                         hint=exc.hint or "fix that and run `loopwright release start`, or pass --no-deploy") from None

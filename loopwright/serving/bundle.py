@@ -1,8 +1,9 @@
 """Bundles: the artifacts one request is served with, resolved once at its start.
 
 A caller is on the canary channel of a slot when the sticky hash of (caller,
-slot) falls under that slot's canary share, so the same customer stays on one
-side of each release. The deployment is re-read only when its version counter
+slot) falls under that slot's canary share, or, for a canary behind a flag,
+when the flag is on for them; so the same customer stays on one side of each
+release. The deployment is re-read only when its version counter
 changes; a watcher thread polls the counter, so a rollback reaches every
 running replica within `poll_s` without a restart.
 """
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from loopwright.registry.artifacts import Artifact
 from loopwright.registry.counter import deployment_version
 from loopwright.registry.deployment import Deployment, get_deployment
-from loopwright.registry.flags import evaluate
+from loopwright.registry.flags import canary_flag, evaluate
 from loopwright.registry.sticky import sticky_fraction
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def resolve_bundle(deployment: Deployment, caller: str, overrides: dict[str, Art
     chosen: dict[str, Artifact] = {}
     canary: list[str] = []
     for slot, state in deployment.slots.items():
-        if state.canary is not None and sticky_fraction(caller, slot) < state.canary_share:
+        if state.canary is not None and _on_canary(deployment, slot, state.canary_share, caller):
             chosen[slot] = state.canary
             canary.append(slot)
         elif state.stable is not None:
@@ -73,6 +74,14 @@ def resolve_bundle(deployment: Deployment, caller: str, overrides: dict[str, Art
         chosen[slot] = artifact
     flags = {name: evaluate(deployment.flags, name, caller) for name in deployment.flags}
     return Bundle(deployment.version, chosen, tuple(sorted(canary)), flags)
+
+
+def _on_canary(deployment: Deployment, slot: str, share: float, caller: str) -> bool:
+    """A canary behind its flag serves whom the flag is on for (OpenFeature, sticky by caller); else the slot's split."""
+    flag = canary_flag(slot)
+    if flag in deployment.flags:
+        return evaluate(deployment.flags, flag, caller)
+    return sticky_fraction(caller, slot) < share
 
 
 def stable_bundle(deployment: Deployment) -> Bundle:

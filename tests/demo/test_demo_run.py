@@ -32,8 +32,8 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     report = (tmp_path / "demo" / "report.html").read_text()
     assert len(report) > 100_000 and "<h2>Outcomes</h2>" in report and "claim +19%" in report
     rows = _rows(results)
-    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "incident", "training", "outcomes",
-                                                      "governance"]
+    assert [p["name"] for p in results["phases"]] == ["baseline", "inference_first", "economics", "self_learning", "incident",
+                                                      "training", "outcomes", "governance"]
     # The properties the story must show, whatever the accuracy figures turn out to be.
     assert rows[("incident", "gate caught the bad commit")]["met"] is True
     assert rows[("incident", "failed requests during the switch")]["value"] == 0

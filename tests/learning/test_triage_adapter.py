@@ -6,13 +6,15 @@ Trained for real (MiniLM, PEFT, float32) on a tiny dataset (see tests/tiny_adapt
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 from tiny_adapter import TINY, tiny_examples, train_tiny_adapter
 
 from loopwright.embedding import get_embedder, model_path
-from loopwright.errors import InvalidInput
+from loopwright.errors import ConflictError, InvalidInput
+from loopwright.learning.review import Decision, record_decisions, review_sample
 from loopwright.learning.adapters import EXAMPLES_FILE, learn_triage_adapter, with_replay
 from loopwright.registry.artifacts import list_artifacts, materialize, read_file, register
 from loopwright.registry.deployment import get_deployment, set_stable
@@ -85,7 +87,17 @@ def test_refusals_name_the_problem_and_store_nothing(triaged_bank):
             learn_triage_adapter(ws, dataset, config)
         assert caught.value.one_line().startswith(message), (message, caught.value.one_line())
         assert "\n" not in caught.value.one_line()
+    # The spot checks come first: unreviewed, then reviewed with too many rejections.
+    with pytest.raises(ConflictError) as caught:
+        learn_triage_adapter(ws, good, TINY)
+    assert caught.value.one_line().startswith(f"{good} has 0 of the 40 spot checks the policy requires")
     assert _counts(ws) == before  # no artifact, no receipt
+    sample = review_sample(ws, good)
+    record_decisions(ws, good, [Decision(r["item"], "reject" if i < 4 else "approve") for i, r in enumerate(sample)],
+                     reviewer="qa", scripted=True)
+    with pytest.raises(ConflictError) as caught:
+        learn_triage_adapter(ws, good, TINY)
+    assert caught.value.one_line().startswith(f"{good}: 4 of 40 reviewed examples rejected (10.0%, the policy allows under 10%)")
     with pytest.raises(InvalidInput, match="--rank must be at least 1"):
         TriageAdapterConfig(rank=0)
 
@@ -152,3 +164,38 @@ def test_the_cli_refuses_a_request_over_a_cap_in_one_line(triaged_bank):
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.startswith("error: --rank 32 is over the policy cap [adapters.triage] max_rank = 16") and proc.stderr.count("\n") == 1
     assert _counts(triaged_bank) == before
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_samples_grace_dataset_is_spot_checked_by_a_script_recorded_as_one(triaged_bank):
+    from loopwright.learning.review import review_status
+    from loopwright.registry.payloads import DatasetReview
+    from loopwright.samples.bank.review import REVIEWER
+
+    ws = triaged_bank
+    status = review_status(ws, "dataset/bank-grace")
+    assert status.items == 600 and status.reviewed == status.quota == 50 and status.ready and status.rejected == 0
+    with ws.session() as s:
+        (receipt,) = list_receipts(s, subject="dataset/bank-grace@1", action="dataset.review")
+    assert isinstance(receipt.payload, DatasetReview) and receipt.actor == REVIEWER
+    assert receipt.payload.details.scripted and receipt.payload.details.reviewer == REVIEWER
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_first_adapters_canary_behind_its_flag_is_analysed_against_the_base_alone(triaged_bank, serve):
+    """No adapter is stable on adapter:triage, so stable callers are served by the base head alone: those traces are
+    the analysis's stable side (before, it found none and waited forever)."""
+    from loopwright.samples.bank.callcentre import adapter_traffic
+    from loopwright.serving.router import RouterPolicy
+
+    ws = triaged_bank
+    adapter = train_tiny_adapter(ws).artifact
+    release, _ = releases.start(ws, "adapter:triage", adapter.ref, canary=0.5, skip_gate=True, reason="test", flag=True)
+    assert get_deployment(ws).flags["canary.adapter.triage"].percentage == 50.0
+    served = serve(ws, adapter_traffic(5)[:40])
+    rules = RouterPolicy.from_artifact(ws, get_deployment(ws).stable("router")).canary
+    result = releases.analyse(ws, releases.active(ws, "adapter:triage")[0], rules)
+    counts = re.search(r"\(canary (\d+), stable (\d+)\)", result.reason)
+    assert result.decision == "wait" and counts, result.reason  # under the minimum sample, with both sides counted
+    canary_n, stable_n = int(counts[1]), int(counts[2])
+    assert canary_n + stable_n == len(served) and canary_n > 5 and stable_n > 5

@@ -57,3 +57,40 @@ def test_a_router_flag_gates_the_small_tier():
     assert router.decide(**ask, flags={"small-tier": True}).tier == "small"
     off = router.decide(**ask, flags={"small-tier": False})
     assert off.tier == "large" and "flag small-tier is off" in off.reason
+
+
+def test_a_canary_behind_its_flag_serves_whom_the_flag_is_on_for_sticky_per_customer(bank):
+    from openfeature import api
+    from openfeature.provider.no_op_provider import NoOpProvider
+
+    from loopwright.corpus import commits
+    from loopwright.registry.audit import verify_deployment
+    from loopwright.release import releases
+    from loopwright.serving.bundle import resolve_bundle
+
+    commits.stage_certify(bank, "flexpay-2-0")
+    good = commits.commit(bank, "certify FlexPay 2.0")
+    customers = [f"cus_{i:03d}" for i in range(1, 1001)]  # the sample's book
+    release, _ = releases.start(bank, "corpus", good.ref, canary=0.1, skip_gate=True, reason="behind a flag", flag=True)
+    dep = get_deployment(bank)
+    assert dep.flags["canary.corpus"].percentage == 10.0
+    on = {c for c in customers if resolve_bundle(dep, c).channel == "canary"}
+    assert 70 <= len(on) <= 130  # a real sample: ~100 customers, not four
+    api.set_provider(FlagProvider(dep.flags))  # the same answer from an ordinary OpenFeature client
+    try:
+        client = api.get_client()
+        assert on == {c for c in customers if client.get_boolean_value("canary.corpus", False, EvaluationContext(targeting_key=c))}
+    finally:
+        api.set_provider(NoOpProvider())
+    releases.step_up(bank, "corpus", 0.5, actor=None, evidence={"why": "test"})
+    dep = get_deployment(bank)
+    wider = {c for c in customers if resolve_bundle(dep, c).channel == "canary"}
+    assert dep.flags["canary.corpus"].percentage == 50.0 and on < wider  # sticky: nobody leaves the canary as it grows
+    releases.rollback(bank, "corpus", reason="done")
+    dep = get_deployment(bank)
+    assert "canary.corpus" not in dep.flags and all(resolve_bundle(dep, c).channel == "stable" for c in customers[:50])
+    with bank.session() as s:
+        assert [r.action for r in list_receipts(s, subject="flag/canary.corpus")] == ["flag.set", "flag.set", "flag.delete"]
+        (start,) = list_receipts(s, subject=f"release/{release.id}", action="release.canary")
+        assert start.payload.after.flag == "canary.corpus"
+        assert verify_deployment(s).ok and verify_chain(s, bank).ok

@@ -20,11 +20,13 @@ from loopwright.registry.deployment import set_stable
 from loopwright.training.reader import Progress
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.reading import register_sample_reader
+from loopwright.samples.bank.review import scripted_review
 from loopwright.samples.bank.tools.book import load_bank_book
 from loopwright.workspace import Workspace
 
 CONFIG_DIR = DATA_DIR.parent / "config"
 HELDOUT_DIR = DATA_DIR.parent / "heldout"  # written by hand, not by the generator: it measures what the rest trains
+PREFS_DIR = DATA_DIR.parent / "prefs"
 
 PROVENANCE = {
     "source": "loopwright sample generator (loopwright.samples.bank.generate)",
@@ -41,13 +43,15 @@ def _files(*names: str) -> dict[str, bytes]:
 
 def _grace_dataset(ws: Workspace) -> Artifact:
     """`dataset/bank-grace`: the 600 labelled call-centre examples (chargeback grace against disputes) with a replay
-    set of 20 training rows per intent of `dataset/intents`, for `loopwright learn adapter --target triage`."""
+    set of 60 training rows per intent of `dataset/intents`, for `loopwright learn adapter --target triage`.
+    60, not 20: three times the replay kept held-out accuracy at 96.7% where 20 lost 0.3-0.6 points and 5.6
+    on card_unfreeze, with the same fix (bench/bench_forgetting.py)."""
     from loopwright.learning.adapters import with_replay
 
     examples = [{**json.loads(line), "source": "call-centre correction (sample)"}
                 for line in (DATA_DIR / "adapter_examples.jsonl").read_text("utf-8").splitlines() if line.strip()]
     source = artifacts.resolve(ws, "dataset/bank-adapter-examples")
-    return with_replay(ws, examples, name="bank-grace", replay="dataset/intents", per_intent=20, parents=[source.digest],
+    return with_replay(ws, examples, name="bank-grace", replay="dataset/intents", per_intent=60, parents=[source.digest],
                        provenance={**PROVENANCE, "source": "sample call-centre corrections plus a replay set of dataset/intents"})
 
 
@@ -69,7 +73,7 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
             _files("adapter_examples.jsonl"),
             provenance={**PROVENANCE, "note": "held back for the chargeback-grace adapter"},
         ),
-        _grace_dataset(ws),
+        grace := _grace_dataset(ws),
         artifacts.register(
             ws,
             "dataset",
@@ -84,6 +88,10 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
             provenance={**PROVENANCE, "source": "written by hand for loopwright eval, apart from the phrase lists (see its header)",
                         "purpose": "evaluation"},
         ),
+        # Held-out preference pairs written from the documents alone: `learn prefs --heldout`, never trained on.
+        artifacts.register(ws, "dataset", "bank-prefs-heldout", {"pairs.jsonl": (PREFS_DIR / "heldout.jsonl").read_bytes()},
+                           provenance={**PROVENANCE, "source": "hand-written from the sample's documents (samples/bank/prefs)",
+                                       "note": "held out: never train on it"}),
     ]
     live = {
         "policy": artifacts.register(
@@ -104,6 +112,9 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
     live["corpus"] = corpus_commits.commit(ws, "Larkspur Bank documents as first published", author="loopwright sample").artifact
     for slot, artifact in live.items():
         set_stable(ws, slot, artifact.ref, reason="sample bank: initial deployment")
+    # Spot-checked by the sample's scripted reviewer, so `learn adapter --target triage dataset/bank-grace`
+    # may train (the receipt names the script, not a person); needs the policy live for its quota.
+    scripted_review(ws, grace)
     load_bank_book(ws)  # the book of record the bank tools act on, in the tables of the sample's own migration
     if reader:  # last: the economics router's small tier needs it, nothing before does
         live["model:reader"] = register_sample_reader(ws, deploy=True, progress=progress).artifact

@@ -153,11 +153,11 @@ def _cards(rng: random.Random, customers: list[dict]) -> list[dict]:
     return out
 
 
-def _transactions(rng: random.Random, cards: list[dict]) -> list[dict]:
+def _transactions(rng: random.Random, cards: list[dict], per_card: tuple[int, int] = (7, 14)) -> list[dict]:
     span = (LAST_POSTED - FIRST_POSTED).days
     rows = []
     for card in cards:
-        for _ in range(rng.randrange(7, 14)):
+        for _ in range(rng.randrange(*per_card)):
             merchant, low, high = rng.choice(MERCHANTS)
             posted = FIRST_POSTED + timedelta(days=rng.randrange(span + 1))
             rows.append((posted, card["id"], merchant, rng.randrange(low, high + 1)))
@@ -175,9 +175,82 @@ def _transactions(rng: random.Random, cards: list[dict]) -> list[dict]:
     ]
 
 
-def generate_people(seed: int, n_customers: int = 40) -> People:
-    """Build the customer book deterministically from `seed`."""
+CORE_CUSTOMERS = 40
+"""The first customers, with full histories: the goldens and the tests name them (cus_001 ...)."""
+CUSTOMERS = 1000
+"""The whole book: enough that a 10% canary, sticky per customer, is ~100 customers' traffic, not four."""
+
+
+def _more_customers(rng: random.Random, core: list[dict], n: int) -> list[dict]:
+    """`n` customers after the core ones: unused (first, last) pairs, so every name is one person's. Phone
+    numbers stay in the fictional 555-01xx range, which holds only 500 with these area codes, so some repeat."""
+    used = {c["name"] for c in core}
+    pairs = [(f, la) for f in FIRST_NAMES for la in LAST_NAMES if f"{f} {la}" not in used]
+    out = []
+    for i, (first, last) in enumerate(rng.sample(pairs, n), start=len(core) + 1):
+        town, state, zip_code = rng.choice(TOWNS)
+        born = date(1950, 1, 1) + timedelta(days=rng.randrange(365 * 54))
+        handle = strip_accents(f"{first}.{last}").lower().replace(" ", "")
+        out.append({
+            "id": f"cus_{i:03d}",
+            "name": f"{first} {last}",
+            "email": f"{handle}@example.com",
+            "phone": f"+1-{rng.choice(AREA_CODES)}-555-01{rng.randrange(100):02d}",
+            "date_of_birth": born.isoformat(),
+            "address": f"{rng.randrange(10, 9900)} {rng.choice(STREETS)} {rng.choice(SUFFIXES)}, {town}, {state} {zip_code}",
+            "tenant": TENANT,
+        })
+    return out
+
+
+def _more_accounts(rng: random.Random, customers: list[dict], taken: list[dict]) -> list[dict]:
+    """One checking account each (savings for some), numbered after `taken`."""
+    numbers = {a["number"] for a in taken}
+    out = []
+    for customer in customers:
+        for kind in ["checking"] + (["savings"] if rng.random() < 0.3 else []):
+            number = ""
+            while not number or number in numbers:
+                number = "81" + "".join(str(rng.randrange(10)) for _ in range(8))
+            numbers.add(number)
+            out.append({"id": f"acc_{len(taken) + len(out) + 1:03d}", "customer_id": customer["id"], "type": kind,
+                        "number": number, "balance_cents": rng.randrange(2_500, 1_500_000 if kind == "checking" else 4_000_000)})
+    return out
+
+
+def _more_cards(rng: random.Random, customers: list[dict], taken: list[dict]) -> list[dict]:
+    """One card each, its last four digits unused by any card before it."""
+    used_last4 = {c["last4"] for c in taken}
+    out = []
+    for customer in customers:
+        pan = ""
+        while not pan or pan[-4:] in used_last4:
+            partial = "400000" + "".join(str(rng.randrange(10)) for _ in range(9))
+            pan = partial + luhn_check_digit(partial)
+        used_last4.add(pan[-4:])
+        card_id = f"card_{len(taken) + len(out) + 1:03d}"
+        out.append({"id": card_id, "customer_id": customer["id"], "last4": pan[-4:], "token": card_token(card_id), "status": "active"})
+    return out
+
+
+def generate_people(seed: int, n_customers: int = CUSTOMERS) -> People:
+    """Build the customer book deterministically from `seed`.
+
+    The first `CORE_CUSTOMERS` (or `n_customers`, if fewer) come from their own random stream with full
+    histories, so they do not change as the book grows; the rest from a second stream, each with one
+    card, one or two accounts and a short card history (the book loads at every `init`, so it stays small).
+    """
     rng = random.Random(f"people-{seed}")
-    customers = _customers(rng, n_customers)
+    customers = _customers(rng, min(n_customers, CORE_CUSTOMERS))
     cards = _cards(rng, customers)
-    return People(customers, _accounts(rng, customers), cards, _transactions(rng, cards))
+    accounts = _accounts(rng, customers)
+    transactions = _transactions(rng, cards)
+    if n_customers > CORE_CUSTOMERS:
+        more_rng = random.Random(f"people-more-{seed}")
+        more = _more_customers(more_rng, customers, n_customers - CORE_CUSTOMERS)
+        more_cards = _more_cards(more_rng, more, cards)
+        accounts += _more_accounts(more_rng, more, accounts)
+        history = _transactions(more_rng, more_cards, per_card=(1, 4))
+        transactions += [{**t, "id": f"txn_{len(transactions) + i:04d}"} for i, t in enumerate(history, start=1)]
+        customers, cards = customers + more, cards + more_cards
+    return People(customers, accounts, cards, transactions)
