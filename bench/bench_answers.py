@@ -89,7 +89,7 @@ _runs = iter(range(1, 1000))
 
 def run_tier(template: Path, contender: TierUnderTest, questions: list) -> tuple[list, dict[str, Any]]:
     """On a fresh copy of the template, serve every question through the forced router; their grades and run facts."""
-    from loopwright.embedding import _cached_query
+    from loopwright.embedding import QUERY_CACHE
     from loopwright.errors import LoopwrightError
     from loopwright.observe.answers import Response, grade
     from loopwright.samples.bank import REFERENCE_DATE
@@ -106,7 +106,7 @@ def run_tier(template: Path, contender: TierUnderTest, questions: list) -> tuple
         # latency gains from questions an earlier tier embedded.
         gateway.complete(ChatRequest(model=MODEL, messages=[{"role": "user", "content": WARM_UP}]),
                          gateway.principal_for("larkspur-retail", "customer", RETAIL_SUBJECT, key_id="bench"), purpose="golden")
-        _cached_query.cache_clear()
+        QUERY_CACHE.clear()
         t0 = time.perf_counter()
         try:
             for q in questions:

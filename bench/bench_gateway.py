@@ -146,6 +146,17 @@ def overhead(args, tmp: Path) -> dict[str, Any]:
             "direct": {"port": up_port, "headers": {}, "process": upstream},
             "loopwright": {"port": lw_port, "headers": {"Authorization": f"Bearer {key}"}, "process": loopwright},
         }
+        if args.workers > 1:  # the same workspace served by `serve --workers N`: CPU counted over every worker
+            many_port, many_name = common.free_port(), f"loopwright-{args.workers}w"
+            many = Process(
+                many_name,
+                [str(common.ROOT / ".venv" / "bin" / "loopwright"), "serve", "--host", HOST, "--port", str(many_port),
+                 "--workers", str(args.workers), "--workspace", str(tmp / "passthrough")],
+                log=logs / f"{many_name}.log",
+            )
+            procs.append(many)
+            common.wait_http(f"http://{HOST}:{many_port}/healthz", process=many)
+            targets[many_name] = {"port": many_port, "headers": {"Authorization": f"Bearer {key}"}, "process": many}
         litellm_version = None if args.no_litellm else _litellm_version()
         litellm_note = None
         if args.no_litellm:
@@ -255,6 +266,15 @@ def overhead(args, tmp: Path) -> dict[str, Any]:
         result["rps_ratio_loopwright_over_litellm"] = round(ratio, 3)
         result["cpu_ratio_litellm_over_loopwright"] = round(summary["litellm"]["server_cpu_ms_per_request"] / lw["server_cpu_ms_per_request"], 3)
         checks["rps_at_least_2x_litellm"] = ratio >= TARGET_RPS_RATIO
+    if args.workers > 1:
+        many = summary[f"loopwright-{args.workers}w"]
+        result["workers"] = {
+            "workers": args.workers,
+            "rps_ratio_over_one_process": round(many["saturation_rps"] / lw["saturation_rps"], 3),
+            "cpu_ms_per_request_ratio_over_one_process": round(many["server_cpu_ms_per_request"] / lw["server_cpu_ms_per_request"], 3),
+            "note": "one `serve` process against `serve --workers N` on the same workspace, same run, rounds rotating; "
+            "on a machine with 2 shared cores the ratio is bounded by the cores the other work leaves",
+        }
     result["targets_met"] = checks
     return result
 
@@ -548,6 +568,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=None, help="paced total rate, req/s (default: --rate-share of the slowest proxy's saturation)")
     parser.add_argument("--rate-share", type=float, default=0.5, help="paced rate as a share of the slowest proxy's saturation rps")
     parser.add_argument("--no-litellm", action="store_true", help="leave LiteLLM out")
+    parser.add_argument("--workers", type=int, default=2, help="also measure `serve --workers N` beside one process (1: leave it out)")
     parser.add_argument("--skip-passthrough", action="store_true", help="run only the governed-path and cache part")
     parser.add_argument("--skip-governed", action="store_true", help="run only the pass-through part")
     parser.add_argument("--n-stages", type=int, default=None, help="simulated requests timed per stage (default 300, quick 40)")
@@ -587,7 +608,8 @@ def main() -> None:
     from loopwright.embedding import get_embedder
 
     machine["embedder"] = get_embedder().key if not args.skip_governed else None
-    path = common.write_result("gateway-ttft" if args.only_ttft else "gateway", result, started=started)
+    name = "gateway-ttft" if args.only_ttft else "gateway-passthrough" if args.skip_governed and args.skip_ttft else "gateway"
+    path = common.write_result(name, result, started=started)
     report(result)
     print(f"\nwrote {path.relative_to(common.ROOT)}")
 

@@ -54,15 +54,19 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import machine_info  # noqa: E402
 from loopwright.corpus import commits  # noqa: E402
 from loopwright.corpus.index import CorpusIndex  # noqa: E402
 from loopwright.corpus.retrieval import Retriever  # noqa: E402
 from loopwright.corpus.rules import RetrievalRules  # noqa: E402
-from loopwright.embedding import _cached_query, get_embedder  # noqa: E402
+from loopwright.embedding import QUERY_CACHE, get_embedder  # noqa: E402
+from loopwright.query_encoder import get_query_encoder  # noqa: E402
 from loopwright.samples.bank import DATA_DIR, REFERENCE_DATE  # noqa: E402
 from loopwright.samples.bank.simulate import simulate  # noqa: E402
 from loopwright.workspace import Workspace, init_workspace  # noqa: E402
 
+ENCODERS = ("exact", "onnx-int8")  # the query encoders measured side by side (loopwright.query_encoder)
+HELDOUT = ROOT / "tests" / "data" / "heldout_qa.jsonl"  # written from the documents only; measured, never tuned on
 POLICY = RetrievalRules.from_policy_toml((DATA_DIR.parent / "config" / "policy.toml").read_text(encoding="utf-8"))
 CERTIFY = ("flexpay-2-0", "flexpay-2-0-es", "flexpay-2-0-vi")
 
@@ -96,19 +100,31 @@ def quality(work: Path, cache: Path) -> dict:
     index = retriever.index(commit)
     goldens = [json.loads(line) for line in (DATA_DIR / "goldens.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
     answerable = [g for g in goldens if g["must_cite"]]
-    hits = {"hybrid": 0, "bm25": 0, "dense": 0}
+    heldout = [row for row in map(json.loads, HELDOUT.read_text(encoding="utf-8").splitlines()) if "id" in row and not row["must_decline"]]
+    questions = {"goldens": [(g["input"], g["tenant"], g["language"], set(g["must_cite"])) for g in answerable],
+                 "heldout": [(r["question"], r["tenant"], r["language"], set(r["docs"])) for r in heldout]}
+    # recall@5 per question set, encoder, mode and language: the same index, masks and questions for each
+    recall: dict = {}
+    for set_name, rows in questions.items():
+        for encoder in ENCODERS:
+            qenc = get_query_encoder(encoder)
+            got: dict[str, dict[str, list[int]]] = {}
+            for text, tenant, language, cited in rows:
+                masks = index.masks(_access(tenant), POLICY, REFERENCE_DATE)
+                lexical, dense = index.scores(text, qenc.encode(text))
+                for mode in ("hybrid", "bm25", "dense"):
+                    if mode == "bm25" and encoder != "exact":
+                        continue  # BM25 reads no vector
+                    top = index.rank(lexical, dense, masks.fresh, 5, mode=mode)
+                    hit = any(index.docs[index.chunk_doc[r.chunk]].id in cited for r in top)
+                    got.setdefault(mode, {}).setdefault("all", []).append(hit)
+                    got[mode].setdefault(language, []).append(hit)
+            recall.setdefault(set_name, {})[encoder] = {
+                mode: {k: round(sum(v) / len(v), 4) for k, v in sorted(by.items())} for mode, by in got.items()
+            }
+        recall[set_name]["questions"] = len(rows)
     span_hits = 0
-    by_language: dict[str, list[int]] = {}
     for g in answerable:
-        access = _access(g["tenant"])
-        masks = index.masks(access, POLICY, REFERENCE_DATE)
-        lexical, dense = index.scores(g["input"], get_embedder().encode_query(g["input"]))
-        for mode in hits:
-            top = index.rank(lexical, dense, masks.fresh, 5, mode=mode)
-            hit = any(index.docs[index.chunk_doc[r.chunk]].id in g["must_cite"] for r in top)
-            hits[mode] += hit
-            if mode == "hybrid":
-                by_language.setdefault(g["language"], []).append(hit)
         result = retriever.search(g["input"], commit=commit, tenant=g["tenant"], rules=POLICY, as_of=REFERENCE_DATE)
         span_hits += any(s.doc_id in g["must_cite"] and all(c in s.text for c in g["must_contain"]) for s in result.spans)
     answers = _facts_found(retriever, commit)
@@ -125,8 +141,9 @@ def quality(work: Path, cache: Path) -> dict:
     n = len(answerable)
     return {
         "questions": n,
-        "recall_at_5": {mode: round(h / n, 4) for mode, h in hits.items()},
-        "hybrid_recall_at_5_by_language": {k: round(sum(v) / len(v), 4) for k, v in sorted(by_language.items())},
+        "recall_at_5": recall,
+        "recall_at_5_note": "share of questions whose top 5 chunks include an expected document; per query encoder "
+        "(exact: the embedder the chunks were embedded with; onnx-int8: loopwright.query_encoder) and language",
         "span_holds_answer_at_5": round(span_hits / n, 4),
         "must_decline_goldens": declined,
         "faq_facts_in_top_4": answers,
@@ -255,7 +272,7 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
     t = time.perf_counter()
     first = commits.commit(ws, "synthetic corpus", author="bench")
     commit_s = time.perf_counter() - t
-    info = json.loads((ws.state_dir / "indexes" / first.tree / "index.json").read_text())
+    info = _index_info(ws.state_dir / "indexes" / first.tree)
 
     # the same corpus again, every vector from the cache: chunking, BM25 and saving only
     shutil.rmtree(ws.state_dir / "indexes" / first.tree)
@@ -271,7 +288,7 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
     commits.stage_add(ws, [target])
     second = commits.commit(ws, "edit one document", author="bench")
     one_doc_s = time.perf_counter() - t
-    info2 = json.loads((ws.state_dir / "indexes" / second.tree / "index.json").read_text())
+    info2 = _index_info(ws.state_dir / "indexes" / second.tree)
 
     # embedding alone, measured on every run (the cache may have spared this run the cold build)
     sample_index = CorpusIndex.load(ws.state_dir / "indexes" / first.tree)
@@ -305,9 +322,10 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
     loaded["vectors_dtype"] = str(vectors.dtype)
     loaded["note"] = "resident memory added by CorpusIndex.load in a fresh process (torch and bm25s imported first)"
 
-    retriever = Retriever(ws)
-    retriever._indexes.get(second.tree, lambda: index)  # the index just loaded, kept warm
-    commit = retriever.commit()
+    retrievers = {name: Retriever(ws, query_encoder=name) for name in ENCODERS}
+    for r in retrievers.values():
+        r._indexes.get(second.tree, lambda: index)  # the index just loaded, kept warm, shared by both
+    commit = retrievers["exact"].commit()
     rng = random.Random(11)
     templates = ["What is the {item} for {product}?", "How much is the {item} on {product}?",
                  "{product} {item}?", "Does {product} have a {item}?", "Tell me the {item} of the {product}"]
@@ -319,18 +337,60 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
         if q not in seen:
             seen.add(q)
             queries.append(q)
+
+    def search(name: str, q: str):
+        return retrievers[name].search(q, commit=commit, tenant="larkspur-retail", rules=POLICY, as_of=REFERENCE_DATE)
+
     for q in queries[:20]:  # warm-up: code paths, mask cache, allocator
-        retriever.search(q + " (warm-up)", commit=commit, tenant="larkspur-retail", rules=POLICY, as_of=REFERENCE_DATE)
-    totals, stages = [], {"embed": [], "rank": [], "spans": []}
-    statuses: dict[str, int] = {}
-    for q in queries:
-        _cached_query.cache_clear()  # every query embeds: no help from the query cache
-        t = time.perf_counter()
-        result = retriever.search(q, commit=commit, tenant="larkspur-retail", rules=POLICY, as_of=REFERENCE_DATE)
-        totals.append((time.perf_counter() - t) * 1e3)
-        for k in stages:
-            stages[k].append(result.timings_ms[k])
-        statuses[result.status] = statuses.get(result.status, 0) + 1
+        for name in ENCODERS:
+            search(name, q + " (warm-up)")
+    totals = {name: [] for name in ENCODERS}
+    stages = {name: {"embed": [], "rank": [], "spans": []} for name in ENCODERS}
+    statuses: dict[str, dict[str, int]] = {name: {} for name in ENCODERS}
+    same_top5, overlap = 0, []
+    hits = []
+    load_during = []
+    for i, q in enumerate(queries):
+        tops = {}
+        for name in (ENCODERS if i % 2 == 0 else ENCODERS[::-1]):  # interleaved, order alternating
+            QUERY_CACHE.clear()  # every query embeds: no help from the query cache
+            t = time.perf_counter()
+            result = search(name, q)
+            totals[name].append((time.perf_counter() - t) * 1e3)
+            for k in stages[name]:
+                stages[name][k].append(result.timings_ms[k])
+            statuses[name][result.status] = statuses[name].get(result.status, 0) + 1
+            tops[name] = [sp.chunk_id for sp in result.spans[:5]]
+        same_top5 += tops["exact"] == tops["onnx-int8"]
+        overlap.append(len(set(tops["exact"]) & set(tops["onnx-int8"])) / max(len(tops["exact"]), 1))
+        t = time.perf_counter()  # the same question again: its vector from the query cache
+        search("onnx-int8", q)
+        hits.append((time.perf_counter() - t) * 1e3)
+        if i % 50 == 0:
+            load_during.append(round(os.getloadavg()[0], 2))
+
+    def latency(values, name=None):
+        out = {"queries": len(values), "p50": round(statistics.median(values), 2), "p90": round(_pct(values, 90), 2),
+               "p99": round(_pct(values, 99), 2), "mean": round(statistics.fmean(values), 2)}
+        if name:
+            out["stages_p50"] = {k: round(statistics.median(v), 2) for k, v in stages[name].items()}
+            out["stages_p99"] = {k: round(_pct(v, 99), 2) for k, v in stages[name].items()}
+            out["statuses"] = statuses[name]
+        return out
+
+    query_latency = {name: latency(totals[name], name) for name in ENCODERS}
+    query_latency["cache_hit"] = latency(hits)
+    exact_p50, fast_p50 = query_latency["exact"]["p50"], query_latency["onnx-int8"]["p50"]
+    query_latency["comparison"] = {
+        "p50_ratio_exact_over_onnx_int8": round(exact_p50 / fast_p50, 2),
+        "p99_ratio_exact_over_onnx_int8": round(query_latency["exact"]["p99"] / query_latency["onnx-int8"]["p99"], 2),
+        "same_top5_share": round(same_top5 / len(queries), 4),
+        "mean_top5_overlap": round(statistics.fmean(overlap), 4),
+        "load_average_during": load_during,
+        "note": "whole Retriever.search as a retail tenant, each query once per encoder, interleaved, query cache "
+        "emptied before each; cache_hit: the same query again through onnx-int8 with its vector cached",
+    }
+    query_latency["targets"] = {"p50_under_10_ms": fast_p50 < 10, "p99_under_50_ms": query_latency["onnx-int8"]["p99"] < 50}
     ws.close()
     return {
         "documents": n_docs,
@@ -357,17 +417,13 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int) -> dict:
             "index_build_seconds": info2["seconds"],
         },
         "loaded_index": loaded,
-        "query_latency_ms": {
-            "queries": len(totals),
-            "p50": round(statistics.median(totals), 2),
-            "p90": round(_pct(totals, 90), 2),
-            "p99": round(_pct(totals, 99), 2),
-            "mean": round(statistics.fmean(totals), 2),
-            "stages_p50": {k: round(statistics.median(v), 2) for k, v in stages.items()},
-            "stages_p99": {k: round(_pct(v, 99), 2) for k, v in stages.items()},
-            "statuses": statuses,
-        },
+        "query_latency_ms": query_latency,
     }
+
+
+def _index_info(folder: Path) -> dict:
+    """index.json with build.json's timings (kept apart since index format 3: not part of the digest)."""
+    return {**json.loads((folder / "index.json").read_text()), **json.loads((folder / "build.json").read_text())}
 
 
 def _cache_size(cache: Path) -> int:
@@ -399,7 +455,9 @@ def main() -> None:
         report = {
             "benchmark": "retrieval",
             "quick": args.quick,
+            "command": " ".join(["python", *sys.argv]),
             "machine": {
+                **machine_info(),
                 "cpus": os.cpu_count(),
                 "torch_threads": torch.get_num_threads(),
                 "python": platform.python_version(),

@@ -20,7 +20,8 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from functools import lru_cache
 from pathlib import Path
@@ -229,22 +230,72 @@ class Embedder:
         except Exception as exc:  # an optimisation only: the hooks serve
             logger.warning("adapted encoder not traced (%s); LoRA hooks serve one-text calls", exc)
         return lora._query_model or None
+    def token_key(self, text: str) -> tuple[int, ...]:
+        """The token ids the model reads for `text` (truncated as `encode` truncates): a query cache's key.
+
+        The tokenizer is uncased and strips accents, so "FlexPay  fee?" and
+        "flexpay fee?" read the same ids and share one vector, while any
+        difference the model would see gives a different key.
+        """
+        return tuple(self._tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"])
 
     def encode_query(self, text: str) -> np.ndarray:
-        """(384,) float32 unit vector for one query; repeated queries come from a small cache."""
-        return _cached_query(self, text).copy()
+        """(384,) float32 unit vector for one query; repeated queries come from `QUERY_CACHE`."""
+        return QUERY_CACHE.get((self.key, self.token_key(text)), lambda: self._embed_one(text)).copy()
+
+    def _embed_one(self, text: str) -> np.ndarray:
+        with self._lock, self.query_threads():
+            return self._forward([text], model=self._query_model())[0]
 
 
-@lru_cache(maxsize=4096)
-def _cached_query(embedder: Embedder, text: str) -> np.ndarray:
-    with embedder._lock, embedder.query_threads():
-        return embedder._forward([text], model=embedder._query_model())[0]
+class QueryCache:
+    """Query vectors by (encoder key, token ids), least recently used evicted; thread-safe.
+
+    A vector depends only on the encoder and the ids it reads, so the key
+    holds exactly those: a hit is the vector a fresh encode would give. The
+    value is computed outside the lock (two threads may both compute one new
+    query; the second result is dropped), so a slow encode never blocks hits.
+    """
+
+    def __init__(self, maxsize: int = 4096):
+        self.maxsize = maxsize
+        self._items: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        value = compute()
+        value.setflags(write=False)  # shared between callers: nobody may change it in place
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+QUERY_CACHE = QueryCache()
 
 
 @lru_cache(maxsize=4096)
 def _cached_adapted(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
     """One text through the adapted encoder (its traced merged copy when it could be built), cached per
-    (adapter, text) as `_cached_query` caches the base: a LoraDelta is keyed by identity, and the gateway keeps
+    (adapter, text) as `QUERY_CACHE` caches the base: a LoraDelta is keyed by identity, and the gateway keeps
     each adapter loaded once. With neither, the demo's canary triage paid the eager forward with 36 hooks on
     every request and the analysis rolled the adapter back for latency (median 103 -> 258 ms under load)."""
     merged = embedder._adapted_query_model(lora)

@@ -57,3 +57,11 @@ def atomic_folder(target: Path) -> Iterator[Path]:
         staging.rename(target)
     except OSError:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def cache_root() -> Path:
+    """Where loopwright keeps caches that outlive a workspace: $LOOPWRIGHT_CACHE_DIR, else ~/.cache/loopwright."""
+    named = os.environ.get("LOOPWRIGHT_CACHE_DIR")
+    if named:
+        return Path(named)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loopwright"

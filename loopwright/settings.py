@@ -9,6 +9,7 @@ import os
 import tomllib
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -67,6 +68,15 @@ class ObserveSection(_Section):
     service_name: str = Field("loopwright", description="The exported spans' service.name (and Phoenix project).")
 
 
+class EmbeddingSection(_Section):
+    query_encoder: Literal["exact", "onnx-int8"] = Field(
+        "exact",
+        description="How retrieval embeds a query: 'exact' (the embedder the chunks were embedded with) or "
+        "'onnx-int8' (the same model in ONNX Runtime with int8 weights: ~4x faster per query, cosine >= 0.98 "
+        "to the exact vector; see loopwright.query_encoder). LOOPWRIGHT_QUERY_ENCODER overrides it.",
+    )
+
+
 class Settings(_Section):
     """Everything `loopwright.toml` may hold."""
 
@@ -75,12 +85,14 @@ class Settings(_Section):
     serve: ServeSection = ServeSection()
     cache: CacheSection = CacheSection()
     observe: ObserveSection = ObserveSection()
+    embedding: EmbeddingSection = EmbeddingSection()
 
 
 _ENV_OVERRIDES = {
     "LOOPWRIGHT_DATABASE_URL": ("store", "database_url"),
     "LOOPWRIGHT_REDIS_URL": ("cache", "redis_url"),
     "LOOPWRIGHT_OTLP_ENDPOINT": ("observe", "otlp_endpoint"),
+    "LOOPWRIGHT_QUERY_ENCODER": ("embedding", "query_encoder"),
 }
 
 

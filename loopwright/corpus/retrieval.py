@@ -36,6 +36,7 @@ from loopwright.registry.digest_cache import DigestCache
 
 if TYPE_CHECKING:
     from loopwright.embedding import Embedder
+    from loopwright.query_encoder import ExactQueryEncoder, OnnxQueryEncoder
     from loopwright.workspace import Workspace
 
 Status = Literal["ok", "stale", "missing"]
@@ -98,9 +99,11 @@ class RetrievalResult:
 class Retriever:
     """Loads commit indexes on demand and keeps the last few warm (a rollback is then a dictionary hit)."""
 
-    def __init__(self, ws: Workspace, *, embedder: Embedder | None = None, warm: int = 4):
+    def __init__(self, ws: Workspace, *, embedder: Embedder | None = None, warm: int = 4, query_encoder: str | None = None):
         self.ws = ws
         self._embedder = embedder
+        self._query_encoder_name = query_encoder  # None: the workspace's [embedding] query_encoder
+        self._query_encoder: ExactQueryEncoder | OnnxQueryEncoder | None = None
         self._indexes: DigestCache[CorpusIndex] = DigestCache(limit=warm)  # by tree digest
         self._commits: DigestCache[commits.Commit] = DigestCache()
         self._build_lock = threading.Lock()
@@ -113,6 +116,19 @@ class Retriever:
 
             self._embedder = get_embedder()
         return self._embedder
+
+    @property
+    def query_encoder(self) -> ExactQueryEncoder | OnnxQueryEncoder:
+        """What embeds a query here (see `loopwright.query_encoder`); chunk vectors are the embedder's either way."""
+        if self._query_encoder is None:
+            from loopwright.query_encoder import ExactQueryEncoder, get_query_encoder
+
+            name = self._query_encoder_name or self.ws.settings.embedding.query_encoder
+            if name == "exact" and self._embedder is not None:
+                self._query_encoder = ExactQueryEncoder(self._embedder)
+            else:
+                self._query_encoder = get_query_encoder(name)
+        return self._query_encoder
 
     def commit(self, ref: str | None = None, name: str | None = None) -> commits.Commit:
         """The commit `ref` names (default: the corpus head); manifests are parsed once per digest."""
@@ -177,7 +193,7 @@ class Retriever:
         with self.embedder.query_threads():
             # BM25 and its top-k run on the other core while the query is embedded
             lexical_job = self._pool.submit(_lexical_tops, index, query, groups, mode)
-            qvec = self.embedder.encode_query(query) if mode != "bm25" else None
+            qvec = self.query_encoder.encode(query) if mode != "bm25" else None
             t2 = time.perf_counter()
             dense = index.dense_scores(qvec) if qvec is not None else np.zeros(len(index), np.float32)
             lexical, lexical_tops = lexical_job.result()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -35,6 +36,7 @@ class FeedbackOut(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     deployment_version: int
+    worker: int = Field(description="The answering process's id: with `serve --workers N`, which of the N answered.")
 
 
 @router.get("/healthz", tags=["ops"], response_model=Health, responses={503: {"model": ErrorResponse, "description": "Not ready: traces are not being written."}})
@@ -43,7 +45,7 @@ def healthz(request: Request):
     gateway = gateway_of(request)
     if not gateway.writer.alive:
         return error_response(503, "not ready: the trace writer has stopped, so calls are not traced", "api_error", "not_ready")
-    return Health(status="ok", deployment_version=gateway.watcher.current.version)
+    return Health(status="ok", deployment_version=gateway.watcher.current.version, worker=os.getpid())
 
 
 @router.get(

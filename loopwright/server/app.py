@@ -91,6 +91,16 @@ def create_app(
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """What each `loopwright serve --workers N` process serves: the workspace `LOOPWRIGHT_WORKSPACE` names, as
+    `serve` itself would serve it. Every worker loads its own models and indexes, watches the deployment and
+    drains its own traces on SIGTERM; the store (SQLite WAL or PostgreSQL) serialises their writes."""
+    from loopwright.workspace import find_workspace
+
+    ws = find_workspace(None)
+    return create_app(ws, warm=True, release_interval_s=ws.settings.serve.release_interval_s)
+
+
 class _Contain:
     """Pure ASGI middleware: an unexpected exception becomes the 500 in OpenAI's shape here, and goes no
     further. Starlette's own last-resort handler answers too, but then re-raises, and uvicorn closes

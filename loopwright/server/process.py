@@ -19,7 +19,7 @@ from loopwright.errors import LoopwrightError
 class ServeProcess:
     """Start `python -m loopwright serve` on a free port; `stop()` sends SIGTERM (graceful: traces drain)."""
 
-    def __init__(self, workspace: Path, *, env: dict[str, str] | None = None):
+    def __init__(self, workspace: Path, *, env: dict[str, str] | None = None, workers: int = 1):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -27,7 +27,8 @@ class ServeProcess:
         # Its output goes to a file, not a pipe nobody reads (a full pipe would block the server).
         self.log = tempfile.NamedTemporaryFile("w+", prefix="loopwright-serve-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "loopwright", "serve", "--workspace", str(workspace), "--port", str(self.port)],
+            [sys.executable, "-m", "loopwright", "serve", "--workspace", str(workspace), "--port", str(self.port),
+             "--workers", str(workers)],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )
 

@@ -5,21 +5,14 @@ workspace with the same inputs registers the same bytes (the same artifact diges
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from loopwright.files import atomic_folder
+from loopwright.files import atomic_folder, cache_root
 
-
-def cache_root() -> Path:
-    """Where loopwright keeps caches that outlive a workspace: $LOOPWRIGHT_CACHE_DIR, else ~/.cache/loopwright."""
-    named = os.environ.get("LOOPWRIGHT_CACHE_DIR")
-    if named:
-        return Path(named)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "loopwright"
+__all__ = ["TrainedFolder", "cache_root", "cached_folder"]
 
 
 def cached_folder(kind: str, key: str, build: Callable[[Path], None]) -> tuple[Path, bool]:

@@ -119,3 +119,31 @@ def test_cli_reports_the_sample_policys_objectives(triaged_bank):
     report = json.loads(result.output)
     assert {o["name"] for o in report["objectives"]} == {"availability", "latency_p95", "defects", "escalations"}
     assert all(o["total"] == 0 and o["met"] and o["budget_left"] == 1.0 for o in report["objectives"])
+
+
+@SQLITE
+def test_window_traces_parse_each_record_once_and_follow_outcomes(triaged_bank, monkeypatch):
+    principal = Principal("larkspur-retail", "customer", ("retail",), None, key_id="k1")
+    question = ChatRequest(model="larkspur-assistant", messages=[{"role": "user", "content": "How much is a domestic wire?"}])
+
+    def calls(n: int) -> list[str]:
+        gateway = Gateway(triaged_bank, watch=False)
+        try:
+            return [gateway.complete(question, principal).trace_id for _ in range(n)]
+        finally:
+            gateway.close()  # its trace queue drained: every trace is stored
+
+    ids = calls(4)
+    window, since, until = slo.WindowTraces(), "2000-01-01T00:00:00Z", "2999-01-01T00:00:00Z"
+    assert sorted(t.id for t in window.read(triaged_bank, since, until)) == sorted(ids)
+    parsed = []
+    real = slo.load_traces
+    monkeypatch.setattr(slo, "load_traces", lambda ws, **kw: parsed.extend(kw["ids"]) or real(ws, **kw))
+    record_feedback(triaged_bank, ids[0], thumbs=-1)  # an outcome changes after the call
+    more = calls(1)
+    again = {t.id: t for t in window.read(triaged_bank, since, until)}
+    assert parsed == more  # only the new record was parsed
+    assert set(again) == {*ids, *more} and again[ids[0]].outcome == "defect"
+    fresh = {t.id: t for t in slo.WindowTraces().read(triaged_bank, since, until)}
+    assert {k: v.model_dump() for k, v in again.items()} == {k: v.model_dump() for k, v in fresh.items()}
+    assert window.read(triaged_bank, "2999-01-01T00:00:00Z", "2999-01-02T00:00:00Z") == []  # left the window
