@@ -84,7 +84,7 @@ def write_output(task: Task, data_dir: Path, folder: Path) -> dict[str, Any]:
     folder.mkdir(parents=True, exist_ok=True)
     kind = task.recipe.objective.kind
     encoder = task.model.encoder if kind == "classification" else task.model
-    if getattr(encoder, "is_gradient_checkpointing", False):
+    if task.recipe.training.activation_checkpointing:
         encoder.gradient_checkpointing_disable()
     encoder.save_pretrained(folder / ENCODER_DIR, safe_serialization=True)
     task.tokenizer.save_pretrained(folder / ENCODER_DIR)
