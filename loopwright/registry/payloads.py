@@ -607,7 +607,9 @@ class TrainingRun(Registration):
     resumed_from: int | None = Field(description="The checkpoint step the job resumed from; None for a run from the start.")
     examples_per_s: float = Field(description="Training examples per wall second (0 on a cache hit).")
     tokens_per_s: float = Field(description="Unpadded tokens per wall second (0 on a cache hit).")
-    compute_seconds: float = Field(description="Busy seconds of every process, summed (0 on a cache hit).")
+    compute_seconds: float = Field(description="Wall seconds every process spent in steps, summed (0 on a cache hit).")
+    cpu_seconds: float = Field(0.0, description="CPU seconds of every process's loop, summed: unlike wall time, not inflated by "
+                                                "other work on a shared machine (0 on a cache hit).")
     loss_curve: list[float] = Field(description="The training loss after each step, all steps, resumed ones included.")
     added_tokens: int = Field(description="Words added to the tokenizer.")
     metrics: dict[str, Any] = Field(description="Held-out metrics: test accuracy and ECE per language (classification), val loss.")

@@ -105,7 +105,7 @@ class TrainResult:
 
     def to_dict(self) -> dict[str, Any]:
         """What `loopwright train --json` prints."""
-        keep = ("steps", "resumed_from", "world_size", "examples_per_s", "tokens_per_s", "compute_seconds", "metrics",
+        keep = ("steps", "resumed_from", "world_size", "examples_per_s", "tokens_per_s", "compute_seconds", "cpu_seconds", "metrics",
                 "added_tokens", "launcher")
         return {"artifact": self.artifact.ref, "digest": self.artifact.digest, "job_id": self.job_id, "cache_hit": self.cache_hit,
                 "seconds": round(self.seconds, 3), **{k: self.result.get(k) for k in keep},
@@ -192,6 +192,7 @@ def _register(ws: Workspace, recipe: TrainRecipe, recipe_digest: str, dataset: A
         "examples_per_s": 0.0 if hit else float(result["examples_per_s"]),
         "tokens_per_s": 0.0 if hit else float(result["tokens_per_s"]),
         "compute_seconds": 0.0 if hit else float(result["compute_seconds"]),
+        "cpu_seconds": 0.0 if hit else float(result.get("cpu_seconds", 0.0)),
         "loss_curve": [round(float(x), 7) for x in result["losses"]],
         "added_tokens": int(result.get("added_tokens", 0)), "metrics": _headline(result.get("metrics", {})),
         "cache_hit": hit, "cache_key": key, "seconds": round(seconds, 3),

@@ -87,23 +87,38 @@ def _ray_loop(config: dict[str, Any]) -> None:
 def _ray(spec: JobSpec, nproc: int, progress: Progress | None) -> None:
     try:
         import ray
-        from ray.train import RunConfig, ScalingConfig
-        from ray.train.torch import TorchConfig, TorchTrainer
+        import ray.train.torch  # noqa: F401  (Ray Train: the extra, not only Ray core)
     except ImportError:
         raise ConfigError("Ray is not installed, so --launcher ray cannot run", hint=RAY_HINT) from None
     path = spec.write()
-    if not ray.is_initialized():
+    started_here = not ray.is_initialized()
+    if started_here:
         try:  # a cluster started with `ray start --head` (or RAY_ADDRESS)
             ray.init(address=os.environ.get("RAY_ADDRESS", "auto"), log_to_driver=False)
         except (ConnectionError, RuntimeError):
             ray.init(num_cpus=nproc, include_dashboard=False, log_to_driver=False)
-    trainer = TorchTrainer(
+    try:
+        _ray_fit(ray_trainer(spec, path, nproc), spec, progress)
+    finally:
+        if started_here:
+            ray.shutdown()  # a local Ray this call started (or joined) is not left running
+
+
+def ray_trainer(spec: JobSpec, path: Path, nproc: int):
+    """Ray Train's TorchTrainer over `nproc` CPU workers, each running the loop on the spec at `path`."""
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchConfig, TorchTrainer
+
+    return TorchTrainer(
         _ray_loop,
         train_loop_config={"spec": str(path)},
         torch_config=TorchConfig(backend="gloo"),
         scaling_config=ScalingConfig(num_workers=nproc, use_gpu=False, resources_per_worker={"CPU": 1}),
         run_config=RunConfig(name=f"loopwright-{spec.job_key[:12]}", storage_path=str(spec.folder / "ray")),
     )
+
+
+def _ray_fit(trainer, spec: JobSpec, progress: Progress | None) -> None:
     outcome: dict[str, Any] = {}
 
     def fit() -> None:

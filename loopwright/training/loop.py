@@ -173,7 +173,7 @@ def run(spec: JobSpec, progress: Progress | None = None) -> dict[str, Any] | Non
     examples = tokens = 0
     compute = 0.0
     model.train()
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for step in range(start, total):
         epoch, b = divmod(step, per_epoch)
         order = epoch_order(len(task.examples), epoch, recipe)
@@ -208,6 +208,9 @@ def run(spec: JobSpec, progress: Progress | None = None) -> dict[str, Any] | Non
             if progress is not None:
                 progress(line)
     seconds = time.perf_counter() - started
+    cpu = torch.tensor([time.process_time() - cpu_started], dtype=torch.float64)
+    if dist is not None:
+        dist.all_reduce(cpu)
     if rank != 0:
         return None
     from loopwright.training.outputs import write_output
@@ -217,7 +220,8 @@ def run(spec: JobSpec, progress: Progress | None = None) -> dict[str, Any] | Non
     result = {
         "steps": total, "resumed_from": resumed_from, "world_size": world, "losses": losses,
         "examples": examples, "tokens": tokens, "seconds": round(seconds, 3),
-        "compute_seconds": round(compute * world, 3),  # every process's busy time, summed
+        "compute_seconds": round(compute * world, 3),  # every process's wall time in steps, summed
+        "cpu_seconds": round(float(cpu[0]), 3),  # CPU time of every process's loop: what a busy shared machine does not inflate
         "examples_per_s": round(examples / seconds, 3) if seconds else 0.0,
         "tokens_per_s": round(tokens / seconds, 3) if seconds else 0.0,
         "added_tokens": len(task.added_tokens), "metrics": metrics,
