@@ -27,6 +27,7 @@ from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFoun
 from loopwright.registry.artifacts import Artifact, read_file, resolve
 from loopwright.registry.deployment import get_deployment
 from loopwright.registry.digest_cache import DigestCache
+from loopwright.serving.triage_encoder import is_encoder_triage, load_encoded
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -95,10 +96,9 @@ class TriageModel:
         """Load `artifact` (or a ref to one); its head.json is verified against its digest."""
         if isinstance(artifact, str):
             artifact = resolve(ws, artifact, kind="model")
-        from loopwright.serving.triage_encoder import is_encoder_triage, load_encoded
-
         if is_encoder_triage(artifact):
-            return load_encoded(ws, artifact)
+            h = load_encoded(ws, artifact)
+            return EncodedTriage(artifact, h.classes, h.coef, h.intercept, h.temperature, f"{artifact.ref}:encoder", encoder=h.encoder)
         return cls.from_head(artifact, read_file(ws, artifact, "head.json"))
 
     @classmethod

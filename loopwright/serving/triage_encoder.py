@@ -24,7 +24,6 @@ from loopwright.errors import IntegrityError
 
 if TYPE_CHECKING:
     from loopwright.registry.artifacts import Artifact
-    from loopwright.serving.triage import TriageModel
     from loopwright.workspace import Workspace
 
 ENCODER_FORMAT = "loopwright.triage.encoder/1"
@@ -60,10 +59,20 @@ class Encoder:
         return np.concatenate(out)
 
 
-def load_encoded(ws: Workspace, artifact: Artifact) -> TriageModel:
+@dataclass(frozen=True)
+class EncodedHead:
+    """A loaded encoder triage model's parts; `loopwright.serving.triage` makes the `EncodedTriage` from them."""
+
+    classes: list[str]
+    coef: np.ndarray  # (K, H)
+    intercept: np.ndarray  # (K,)
+    temperature: float
+    encoder: Encoder
+
+
+def load_encoded(ws: Workspace, artifact: Artifact) -> EncodedHead:
     """The artifact's head and encoder, verified (every file is read through the blob store's digest check)."""
     from loopwright.registry.artifacts import materialize, read_file
-    from loopwright.serving.triage import EncodedTriage
 
     try:
         doc = json.loads(read_file(ws, artifact, "head.json"))
@@ -92,5 +101,4 @@ def load_encoded(ws: Workspace, artifact: Artifact) -> TriageModel:
         raise IntegrityError(f"{artifact.ref} encoder does not load: {str(exc).splitlines()[0][:120]}") from None
     if model.config.hidden_size != coef.shape[1]:
         raise IntegrityError(f"{artifact.ref} head is over {coef.shape[1]} dimensions, its encoder makes {model.config.hidden_size}")
-    encoder = Encoder(tokenizer, model, int(doc.get("max_length", 128)))
-    return EncodedTriage(artifact, classes, coef, intercept, temperature, f"{artifact.ref}:encoder", encoder=encoder)
+    return EncodedHead(classes, coef, intercept, temperature, Encoder(tokenizer, model, int(doc.get("max_length", 128))))
