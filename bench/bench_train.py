@@ -9,12 +9,15 @@ Sections (each writes its part of bench/results/train.json):
 
 - trainer: the same `Task` (model, tokenizer, rows in the same order, batch, AdamW, linear schedule, gradient
   clipping 1.0, fp32, seed) trained by `loopwright.training.loop.run` and by `transformers.Trainer`
-  (`use_cpu`, no bf16, no evaluation, no saving, no logging integrations, a collator calling the same `Task.batch`).
+  (`use_cpu`, no bf16, no evaluation, no saving, no logging integrations, a collator calling the same `Task.batch`,
+  fused AdamW in both). Loop seconds: ours from the loop's first step to its last, Trainer's its own `train_runtime`.
   Rounds alternate the order; the ratio is Trainer's loop seconds over ours (above 1: ours is faster).
 - launchers: one process, `torchrun --nproc_per_node 2` and Ray Train's TorchTrainer with 2 workers on the same
   recipe: the loop's examples/s and the end-to-end wall time (start-up included), as ratios to one process. On 2
   shared cores two processes compete for the same cores as the one process's two threads: no speed-up is expected.
 - precision: examples/s of the training loop in fp32 and in bf16 autocast on MiniLM.
+- memory: peak RSS growth over two MiniLM steps (batch 32 x 128 tokens) with and without activation checkpointing,
+  each in a fresh process.
 - resume: the CLI killed with SIGKILL mid-run, then `--resume`; the largest loss difference to an uninterrupted run.
 - triage: the sample's `triage-train.toml` trained on `dataset/bank-multilingual` and scored per language on a
   held-out intent file (never trained or tuned on), beside the incumbent logistic head (`triage fit`).
@@ -87,7 +90,7 @@ def run_ours(recipe, data: Path, job: Path) -> float:
 
 
 def run_trainer(recipe, data: Path, out: Path) -> float:
-    """Seconds of `transformers.Trainer.train` on the same task, rows, order and settings."""
+    """Seconds of `transformers.Trainer`'s training loop (its own `train_runtime`) on the same task, rows and settings."""
     import torch
     from transformers import Trainer, TrainingArguments
 
@@ -110,9 +113,7 @@ def run_trainer(recipe, data: Path, out: Path) -> float:
                              logging_strategy="no", report_to=[], seed=recipe.seed, dataloader_num_workers=0,
                              disable_tqdm=True, remove_unused_columns=False)
     trainer = Trainer(model=Scored(), args=args, train_dataset=task.examples, data_collator=lambda rows: task.batch(rows, 0))
-    started = time.perf_counter()
-    trainer.train()
-    return time.perf_counter() - started
+    return float(trainer.train().metrics["train_runtime"])
 
 
 def section_trainer(args, tmp: Path, ws) -> dict:
@@ -218,6 +219,51 @@ def section_resume(args, tmp: Path) -> dict:
     return out
 
 
+def memory_probe(checkpointing: bool, model_line: str) -> dict:
+    """In a fresh process: peak RSS growth over two training steps of 32 long texts (128 tokens), with or without
+    activation checkpointing. RSS, not a CUDA counter: the CPU has no other, and the model's own bytes are counted
+    before the steps, so the growth is activations, gradients and optimiser state."""
+    import resource
+
+    import torch
+
+    from loopwright.training.tasks import build_task
+    from loopwright.training.train_recipe import parse_train_recipe
+
+    text = recipe_text(model_line, 2, batch=32).replace("max_length = 32", "max_length = 128")
+    if checkpointing:
+        text += "activation_checkpointing = true\n"
+    recipe = parse_train_recipe(text)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        long = " ".join(["please tell me what the monthly maintenance fee on my checking account is"] * 12)
+        rows = [{"text": f"{long} {i}", "intent": ["fees", "balance"][i % 2], "language": "en"} for i in range(64)]
+        (data / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+        task = build_task(recipe, data, None)
+    optimiser = torch.optim.AdamW(task.model.parameters(), lr=1e-4)
+    optimiser.zero_grad()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    for step in range(2):
+        task.loss(task.model, task.batch(task.examples[step * 32 : (step + 1) * 32], step)).backward()
+        optimiser.step()
+        optimiser.zero_grad(set_to_none=True)
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"peak_growth_mb": round((after - before) / 1024, 1), "seconds_per_step": round((time.perf_counter() - started) / 2, 3)}
+
+
+def section_memory(args, tmp: Path) -> dict:
+    out = {}
+    for checkpointing in (False, True):
+        cmd = [sys.executable, __file__, "--memory-probe", "1" if checkpointing else "0"] + (["--quick"] if args.quick else [])
+        done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        out["activation_checkpointing" if checkpointing else "plain"] = json.loads(done.stdout.strip().splitlines()[-1])
+    saved = out["plain"]["peak_growth_mb"] - out["activation_checkpointing"]["peak_growth_mb"]
+    print_table(f"activation checkpointing, {args.model}, batch 32 x 128 tokens", ["", "peak RSS growth MB", "s/step"],
+                [[k, v["peak_growth_mb"], v["seconds_per_step"]] for k, v in out.items()])
+    return {"model": args.model, **out, "saved_mb": round(saved, 1)}
+
+
 def _accuracy(model, rows: list[dict]) -> dict:
     predictions = model.predict([r["text"] for r in rows])
     out = {}
@@ -260,12 +306,16 @@ def section_triage(args, tmp: Path) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny BERT everywhere, fewer steps")
-    parser.add_argument("--only", choices=["trainer", "launchers", "precision", "resume", "triage"], action="append")
+    parser.add_argument("--only", choices=["trainer", "launchers", "precision", "memory", "resume", "triage"], action="append")
+    parser.add_argument("--memory-probe", choices=["0", "1"], help=argparse.SUPPRESS)
     parser.add_argument("--heldout", help="held-out intent JSON lines (text, intent, language) for the triage section")
     parser.add_argument("--no-ray", action="store_true", help="leave Ray out of the launchers section")
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
     args.model, args.model_line = ("tiny-bert", TINY) if args.quick else ("all-MiniLM-L6-v2", MINILM)
+    if args.memory_probe is not None:  # the memory section's fresh process
+        print(json.dumps(memory_probe(args.memory_probe == "1", args.model_line)))
+        return
     args.steps, args.launch_steps, args.precision_steps = (30, 60, 10) if args.quick else (24, 120, 12)
     started = time.perf_counter()
     common.quiet_logs()
@@ -277,10 +327,11 @@ def main() -> None:
         tmp = Path(tmp_name)
         os.environ["LOOPWRIGHT_CACHE_DIR"] = os.environ.get("LOOPWRIGHT_CACHE_DIR") or str(tmp / "cache")
         ws = workspace(tmp / "ws")
-        wanted = args.only or ["trainer", "launchers", "precision", "resume", "triage"]
+        wanted = args.only or ["trainer", "launchers", "precision", "memory", "resume", "triage"]
         for name in wanted:
             fn = {"trainer": lambda: section_trainer(args, tmp, ws), "launchers": lambda: section_launchers(args, tmp, ws),
                   "precision": lambda: section_precision(args, tmp, ws), "resume": lambda: section_resume(args, tmp),
+                  "memory": lambda: section_memory(args, tmp),
                   "triage": lambda: section_triage(args, tmp)}[name]
             results[name] = fn()
     written = common.write_result("train", {"quick": args.quick, "sections": results}, started=started)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import shutil
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,10 +154,9 @@ def train_model(ws: Workspace, recipe_path: str | Path, *, launcher: Launcher = 
 
     if use_cache:
         out, hit = cached_folder("train", key, build)
-    else:
-        out, hit = folder / "fresh", False
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
+    else:  # trained into a folder of its own beside the job's, removed once registered
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        out, hit = Path(tempfile.mkdtemp(prefix=".fresh-", dir=folder.parent)), False
         build(out)
     files = files_from_dir(out)
     if not use_cache:

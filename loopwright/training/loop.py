@@ -82,7 +82,7 @@ def _optimiser(task: Task, recipe: TrainRecipe):
             continue
         if name.startswith("head.") and recipe.objective.kind == "classification":
             head.append(p)
-        elif p.ndim < 2 or "LayerNorm" in name or "norm" in name.split(".")[-2:][0].lower():
+        elif p.ndim < 2:  # biases and LayerNorm weights: decaying them only fights the normalisation
             no_decay.append(p)
         else:
             decay.append(p)
@@ -90,7 +90,8 @@ def _optimiser(task: Task, recipe: TrainRecipe):
     if head:
         groups.append({"params": head, "weight_decay": opt.weight_decay, "lr": opt.head_lr or opt.lr})
     groups = [g for g in groups if g["params"]]
-    return torch.optim.AdamW(groups, lr=opt.lr, betas=opt.betas)
+    # fused: one kernel over all parameters (what transformers' Trainer uses by default on torch >= 2.8)
+    return torch.optim.AdamW(groups, lr=opt.lr, betas=opt.betas, fused=True)
 
 
 def _schedule(optimiser, recipe: TrainRecipe, total: int):
