@@ -101,10 +101,20 @@ def test_missing_data_unknown_architecture_and_a_tokenizer_that_does_not_fit(ws,
         train_model(ws, write_recipe(tmp_path, tiny_recipe(model='config = { model_type = "bort" }')))
     with pytest.raises(ConfigError, match="tokenizer does not fit: it has 30522 tokens but .* vocab_size is 1000"):
         train_model(ws, write_recipe(tmp_path, tiny_recipe(model='config = { model_type = "bert", vocab_size = 1000 }')))
+    with pytest.raises(ConfigError, match="unknown launcher 'slurm'"):
+        train_model(ws, write_recipe(tmp_path, tiny_recipe()), launcher="slurm")  # type: ignore[arg-type]
     # the CLI says it in one line and exits non-zero
     proc = _cli(ws, "train", str(write_recipe(tmp_path, tiny_recipe(model='config = { model_type = "bort" }'))))
     out, err = proc.communicate(timeout=120)
     assert proc.returncode != 0 and len(err.strip().splitlines()) == 1 and "bort" in err
+    assert not list_artifacts(ws, kind="model")
+
+
+def test_ray_absent_is_one_line_with_the_install_hint(ws, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # what an environment without Ray imports: ImportError
+    with pytest.raises(ConfigError, match="Ray is not installed") as caught:
+        train_model(ws, write_recipe(tmp_path, tiny_recipe()), launcher="ray")
+    assert "pip install 'loopwright[ray]'" in caught.value.one_line()
     assert not list_artifacts(ws, kind="model")
 
 
