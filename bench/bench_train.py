@@ -149,12 +149,21 @@ def section_launchers(args, tmp: Path, ws) -> dict:
 
     path = tmp / "launch.toml"
     path.write_text(recipe_text(TINY, args.launch_steps, batch=32), "utf-8")
+    import torch
+
     out = {}
     launchers = [("local", 1), ("torchrun", 2)] + ([("ray", 2)] if not args.no_ray else [])
+    threads = torch.get_num_threads()
     for launcher, n in launchers:
+        # one process gets every core as threads; torchrun and Ray give each process one thread per core
+        torch.set_num_threads((os.cpu_count() or 1) if launcher == "local" else threads)
         started = time.perf_counter()
-        result = train_model(ws, path, launcher=launcher, nproc=n, use_cache=False).result  # type: ignore[arg-type]
-        out[launcher] = {"processes": n, "loop_examples_per_s": result["examples_per_s"], "cpu_seconds": result.get("cpu_seconds"),
+        try:
+            result = train_model(ws, path, launcher=launcher, nproc=n, use_cache=False).result  # type: ignore[arg-type]
+        finally:
+            torch.set_num_threads(threads)
+        out[launcher] = {"processes": n, "threads_per_process": os.cpu_count() if launcher == "local" else 1,
+                         "loop_examples_per_s": result["examples_per_s"], "cpu_seconds": result.get("cpu_seconds"),
                          "end_to_end_s": round(time.perf_counter() - started, 2), "last_loss": result["losses"][-1]}
     base = out["local"]
     for name, row in out.items():

@@ -35,8 +35,8 @@ def _bar(quiet: bool) -> Iterator[Progress | None]:
 
 
 def train(
-    recipe: Annotated[Path, typer.Argument(help="A train recipe (TOML): [data] dataset, [tokenizer], [model] base or config, "
-                                           "[objective], [optimizer], [schedule], [training]. Every field: README, 'Training a model'.")],
+    recipe: Annotated[Path, typer.Argument(help="A train recipe (TOML): the data, tokenizer, model (base or config), objective, "
+                                           "optimizer, schedule and training tables. Every field: README, 'Training a model'.")],
     resume: Annotated[bool, typer.Option("--resume", help="Continue the same job (same recipe and inputs) from its last checkpoint.")] = False,
     launcher: Annotated[str, typer.Option(help="local (this process), torchrun (DDP, gloo) or ray (Ray Train's TorchTrainer).")] = "local",
     nproc: Annotated[int, typer.Option(help="Processes for torchrun, workers for ray.")] = 2,
