@@ -92,6 +92,8 @@ def load_encoded(ws: Workspace, artifact: Artifact) -> EncodedHead:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the pooler is left out on purpose: its "missing weights" report is noise
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         model = AutoModel.from_pretrained(folder, local_files_only=True, use_safetensors=True, dtype=torch.float32).eval()
@@ -99,6 +101,8 @@ def load_encoded(ws: Workspace, artifact: Artifact) -> EncodedHead:
             model.pooler = None  # trained without it (mean pooling): loaded fresh, never read
     except (OSError, ValueError) as exc:
         raise IntegrityError(f"{artifact.ref} encoder does not load: {str(exc).splitlines()[0][:120]}") from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
     if model.config.hidden_size != coef.shape[1]:
         raise IntegrityError(f"{artifact.ref} head is over {coef.shape[1]} dimensions, its encoder makes {model.config.hidden_size}")
     return EncodedHead(classes, coef, intercept, temperature, Encoder(tokenizer, model, int(doc.get("max_length", 128))))

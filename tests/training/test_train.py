@@ -105,7 +105,7 @@ def test_missing_data_unknown_architecture_and_a_tokenizer_that_does_not_fit(ws,
         train_model(ws, write_recipe(tmp_path, tiny_recipe()), launcher="slurm")  # type: ignore[arg-type]
     # the CLI says it in one line and exits non-zero
     proc = _cli(ws, "train", str(write_recipe(tmp_path, tiny_recipe(model='config = { model_type = "bort" }'))))
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=600)
     assert proc.returncode != 0 and len(err.strip().splitlines()) == 1 and "bort" in err
     assert not list_artifacts(ws, kind="model")
 
