@@ -15,7 +15,7 @@ import typer
 from loopwright import __version__
 from loopwright.cli import (
     advise, audit, corpus, data, demo, deploy, evaluate, feedback, flags, gateway, learn, model, policy, registry, release, simulate, slo,
-    tools, triage, workspace,
+    tools, train, triage, workspace,
 )
 from loopwright.errors import LoopwrightError
 
@@ -53,6 +53,7 @@ app.add_typer(tools.app, name="tools")
 app.add_typer(flags.app, name="flags")
 app.add_typer(learn.app, name="learn")
 feedback.register(app)
+train.register(app)
 
 
 def _version(value: bool) -> None:

@@ -35,6 +35,7 @@ prefix instead of a member here. Tool receipts are one family: the action is
     |   +-- EvalRun                   eval.run (a model scored on the held-out set and the goldens)
     |   +-- NoteRegister              note.register (a signed release note)
     +-- ModelPromote                  model.promote (a promotion decision on evidence, linked to its note)
+    |   +-- TrainJob                  train.job (a training job from a train recipe: `loopwright train`)
     +-- ToolAction                    tool.<name>
 """
 
@@ -80,6 +81,7 @@ class Action(StrEnum):
     EVAL_RUN = "eval.run"
     NOTE_REGISTER = "note.register"
     MODEL_PROMOTE = "model.promote"
+    TRAIN_JOB = "train.job"
     TOOL = "tool"  # stored as tool.<name>
 
 
@@ -666,6 +668,39 @@ class ModelPromote(Payload):
     before: PromoteFrom
     after: PromoteDecision
     details: PromoteEvidence | None = None
+class TrainingRun(Registration):
+    """A `loopwright train` job: its recipe and inputs, how it ran, its throughput, loss curve and held-out metrics."""
+
+    job_id: str = Field(description="The job's id: the same across --resume, as it is the digest of the job's inputs.")
+    recipe_digest: str = Field(description="sha256 of the recipe file's bytes (stored as recipe.toml in the artifact).")
+    objective: str = Field(description="classification, mlm or contrastive.")
+    dataset: str = Field(description="The dataset artifact's ref.")
+    data_digest: str
+    base: str | None = Field(description="The base checkpoint (None when trained from a config).")
+    launcher: str = Field(description="local, torchrun or ray.")
+    world_size: int = Field(description="Processes that trained.")
+    precision: str = Field(description="fp32 or bf16 (autocast).")
+    activation_checkpointing: bool
+    steps: int
+    resumed_from: int | None = Field(description="The checkpoint step the job resumed from; None for a run from the start.")
+    examples_per_s: float = Field(description="Training examples per wall second (0 on a cache hit).")
+    tokens_per_s: float = Field(description="Unpadded tokens per wall second (0 on a cache hit).")
+    compute_seconds: float = Field(description="Wall seconds every process spent in steps, summed (0 on a cache hit).")
+    cpu_seconds: float = Field(0.0, description="CPU seconds of every process's loop, summed: unlike wall time, not inflated by "
+                                                "other work on a shared machine (0 on a cache hit).")
+    loss_curve: list[float] = Field(description="The training loss after each step, all steps, resumed ones included.")
+    added_tokens: int = Field(description="Words added to the tokenizer.")
+    metrics: dict[str, Any] = Field(description="Held-out metrics: test accuracy and ECE per language (classification), val loss.")
+    cache_hit: bool = Field(description="The trained files came from the training cache.")
+    cache_key: str
+    seconds: float = Field(description="Wall time of the job (or of the cache lookup).")
+
+
+class TrainJob(ArtifactRegister):
+    """A training job: a model trained from a train recipe and registered with its receipt."""
+
+    action = Action.TRAIN_JOB
+    details: TrainingRun | None = None
 
 
 # ---- tools -------------------------------------------------------------------------------------

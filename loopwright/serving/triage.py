@@ -8,7 +8,9 @@ The head is fitted by `loopwright.training.triage` into a `model/triage`
 artifact (`head.json`: weights, classes, temperature; plain JSON, never a
 pickle); this module loads one, verified, and predicts with it. An adapter on
 slot `adapter:triage` (`loopwright.serving.triage_adapter`) is served as an
-`AdaptedTriage`: the same encoder with LoRA branches for that call, and its own head.
+`AdaptedTriage`: the same encoder with LoRA branches for that call, and its own head. A model trained by
+`loopwright train` (classification) carries its own fine-tuned encoder and is served as an `EncodedTriage`
+(`loopwright.serving.triage_encoder`), through the same `TriageModel.load`.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFoun
 from loopwright.registry.artifacts import Artifact, read_file, resolve
 from loopwright.registry.deployment import get_deployment
 from loopwright.registry.digest_cache import DigestCache
+from loopwright.serving.triage_encoder import is_encoder_triage, load_encoded
 
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
@@ -93,6 +96,9 @@ class TriageModel:
         """Load `artifact` (or a ref to one); its head.json is verified against its digest."""
         if isinstance(artifact, str):
             artifact = resolve(ws, artifact, kind="model")
+        if is_encoder_triage(artifact):
+            h = load_encoded(ws, artifact)
+            return EncodedTriage(artifact, h.classes, h.coef, h.intercept, h.temperature, f"{artifact.ref}:encoder", encoder=h.encoder)
         return cls.from_head(artifact, read_file(ws, artifact, "head.json"))
 
     @classmethod
@@ -174,6 +180,23 @@ class AdaptedTriage(TriageModel):
 
     def _vectors(self, cleaned: list[str]) -> np.ndarray:
         return self._embed().encode_adapted(cleaned, self.lora)
+
+
+@dataclass
+class EncodedTriage(TriageModel):
+    """A triage model with its own fine-tuned encoder: its head reads that encoder's pooled states, not MiniLM's."""
+
+    encoder: Any = field(default=None, repr=False)
+
+    def _vectors(self, cleaned: list[str]) -> np.ndarray:
+        return self.encoder.pooled(cleaned)
+
+    def predict_vectors(self, vectors: np.ndarray) -> list[TriageResult]:
+        """(N, H) pooled states of this model's own encoder (`encoder.pooled`), not the shared embedder's vectors."""
+        if vectors.ndim != 2 or vectors.shape[1] != self.coef.shape[1]:
+            raise InvalidInput(f"{self.artifact.ref} reads its own encoder's {self.coef.shape[1]}-dimensional states, "
+                               f"not vectors of shape {vectors.shape}", hint="call predict(texts)")
+        return super().predict_vectors(vectors)
 
 
 _warm: DigestCache[TriageModel] = DigestCache(limit=8)  # heads are ~200 KB; a few releases' worth stay warm
