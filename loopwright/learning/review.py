@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 from loopwright.digests import digest_of, utc_now
 from loopwright.errors import ConflictError, InvalidInput
-from loopwright.learning.examples import check_clean, is_curated, item_id, read_card, read_examples
+from loopwright.learning.examples import check_clean, is_training_dataset, item_id, read_card, read_examples
 from loopwright.policy.loader import deployed_policy
 from loopwright.registry.artifacts import Artifact, resolve
 from loopwright.registry.payloads import DatasetReview, ReviewSession, ReviewTally
@@ -123,7 +123,7 @@ def review_queue(ws: Workspace, *, policy: PolicySet | None = None) -> list[Revi
     from loopwright.registry.artifacts import list_artifacts
 
     policy = policy or deployed_policy(ws)
-    curated = sorted((a for a in list_artifacts(ws, "dataset") if is_curated(a)), key=lambda a: a.created_at)
+    curated = sorted((a for a in list_artifacts(ws, "dataset") if is_training_dataset(a)), key=lambda a: a.created_at)
     return [review_status(ws, a, policy=policy) for a in curated]
 
 
