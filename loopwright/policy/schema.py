@@ -31,6 +31,9 @@ target = 0.995
 scale = [1, 5]
 [learning]                   # curation and spot checks (`loopwright learn`)
 review_min_items = 50
+[privacy]                    # data-subject requests: due date, staff approval, export links
+due_days = 30
+erasure_approval = true
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -351,6 +354,25 @@ class LearningRules(_Strict):
         return self
 
 
+class PrivacyRules(_Strict):
+    """Data-subject requests made in chat (`privacy_request`): when they fall due, who approves an erasure,
+    and how long an export's link works (`loopwright.policy.requests`)."""
+
+    due_days: int = Field(30, strict=True, ge=1, le=90, description="Days from opening within which a request must be fulfilled (GDPR art. 12(3): one month).")
+    erasure_approval: bool = Field(
+        True, strict=True, description="An erasure waits for a staff approval (`loopwright subject approve`) after the customer confirms it."
+    )
+    approvers: tuple[str, ...] = Field(("admin", "operator"), description="Roles whose keys may approve a request over HTTP.")
+    link_ttl_s: int = Field(
+        86_400, strict=True, ge=60, le=30 * 86_400, description="Seconds an export's signed download link stays valid."
+    )
+    register_stores: tuple[str, ...] = Field(
+        (),
+        description="Subject stores whose records make a customer known (the customer register); a request for a "
+        "subject none of them holds is refused. Empty: any store other than API keys.",
+    )
+
+
 class PolicySet(_Strict):
     """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
 
@@ -368,6 +390,7 @@ class PolicySet(_Strict):
 
     feedback: FeedbackRules = Field(default_factory=FeedbackRules, description="The feedback rubric, and whose corrections are labels.")
     learning: LearningRules = Field(default_factory=LearningRules, description="Curation and the spot-check quota.")
+    privacy: PrivacyRules = Field(default_factory=PrivacyRules, description="Data-subject requests: due date, approval, export links.")
 
     def roles(self) -> set[str]:
         """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""
