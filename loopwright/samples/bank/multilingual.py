@@ -23,9 +23,7 @@ def generate_multilingual_utterances(seed: int, language: str, base: list[dict])
     taken = {fold(u["text"]) for u in base}
     rows = []
     for intent in (i["name"] for i in INTENTS):
-        templates = multilingual.TEMPLATES[language].get(intent)
-        if not templates:  # an intent the second phrasebook does not cover (privacy_request)
-            continue
+        templates = multilingual.TEMPLATES[language][intent]
         drawn = 0
         for _ in range(PER_INTENT[language] * 50):
             if drawn == PER_INTENT[language]:
