@@ -146,3 +146,25 @@ def test_without_staff_approval_the_confirmed_erasure_runs_at_once(bank):
         erase = [r for r in list_receipts(s, action="subject.erase")]
         assert len(erase) == 1 and "cus_003" not in erase[0].subject
     assert list_requests(bank) == [] and list_requests(bank, include_completed=True)[0].status == "completed"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_privacy_goldens_pass_through_the_request_path_and_open_nothing(triaged_bank):
+    from loopwright.release.goldens import load_suite, run_suite
+    from loopwright.serving.pipeline import Gateway
+
+    _, goldens = load_suite(triaged_bank)
+    privacy = [g for g in goldens if g.intent == "privacy_request"]
+    assert {g.language for g in privacy} == {"en", "es", "vi"} and len(privacy) == 9
+    gateway = Gateway(triaged_bank, watch=False)
+    try:
+        report = run_suite(gateway, privacy, suite="goldens/bank")
+    finally:
+        gateway.close()
+    inputs = {g.id: g.input for g in privacy}
+    failed = {inputs[r.id]: r.failures for r in report.results if not r.passed}
+    # Measured: the sample's triage (frozen English MiniLM, 15 + 60 Vietnamese rows per intent) reads this
+    # Vietnamese access question as chargeback_grace (p = 0.80), so no tool is called; the other eight pass.
+    assert failed == {"Ngân hàng đang giữ những dữ liệu gì về tôi?": ["tool privacy_request should have run (not called)"]}
+    with triaged_bank.session() as s:  # evaluations validate the call, they never open a request
+        assert s.scalars(sa.select(SubjectRequestRow)).all() == []

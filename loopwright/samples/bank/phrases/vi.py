@@ -80,5 +80,8 @@ TEMPLATES: dict[str, list[str]] = {
         "ngân hàng giữ {dulieu} gì về tôi?", "tôi muốn bản sao {dulieu} của tôi", "{xoa} {dulieu} của tôi{ngay}",
         "hãy {xoa} tất cả {dulieu} của tôi", "tôi muốn xem {dulieu} các bạn lưu về tôi", "tải {dulieu} của tôi về",
         "tôi yêu cầu {xoa} {dulieu}", "các bạn biết gì về tôi?", "làm sao để {xoa} {dulieu} của tôi?",
+        "các bạn đang lưu những {dulieu} nào của tôi?", "Larkspur có những {dulieu} gì của tôi?",
+        "tôi muốn biết ngân hàng nắm giữ {dulieu} nào về tôi", "ngân hàng đang lưu trữ {dulieu} gì của tôi?",
+        "bên bạn đang có những {dulieu} gì về tôi?", "cho tôi xem ngân hàng đang giữ {dulieu} nào",
     ],
 }
