@@ -266,7 +266,8 @@ def export_link(ws: Workspace, request_id: str, *, ttl_s: int, now: float | None
 def read_export(ws: Workspace, request_id: str, expires: int, signature: str) -> bytes:
     """The export a signed link names. `LinkRefused` when the signature does not match the id and expiry, or
     the link has expired; `NotFound` when the export no longer exists (the subject was erased)."""
-    if not hmac.compare_digest(_signature(ws, request_id, expires), signature):
+    # As bytes: compare_digest refuses non-ASCII text, and a link's signature is whatever a client sent.
+    if not hmac.compare_digest(_signature(ws, request_id, expires).encode(), signature.encode("utf-8", "replace")):
         raise LinkRefused("the export link is not valid (its signature does not match)",
                           hint="ask the assistant for your data again for a new link")
     if time.time() >= expires:

@@ -163,8 +163,38 @@ def test_the_privacy_goldens_pass_through_the_request_path_and_open_nothing(tria
         gateway.close()
     inputs = {g.id: g.input for g in privacy}
     failed = {inputs[r.id]: r.failures for r in report.results if not r.passed}
-    # Measured: the sample's triage (frozen English MiniLM, 15 + 60 Vietnamese rows per intent) reads this
+    # Measured: the sample's triage (frozen English MiniLM, 15 Vietnamese rows per intent) reads this
     # Vietnamese access question as chargeback_grace (p = 0.80), so no tool is called; the other eight pass.
     assert failed == {"Ngân hàng đang giữ những dữ liệu gì về tôi?": ["tool privacy_request should have run (not called)"]}
     with triaged_bank.session() as s:  # evaluations validate the call, they never open a request
         assert s.scalars(sa.select(SubjectRequestRow)).all() == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_operators_list_and_approve_from_the_cli(bank, monkeypatch):
+    import os
+    import subprocess
+    import sys
+
+    from typer.testing import CliRunner
+
+    from loopwright.cli import app
+
+    policy = deployed_policy(bank)
+    me = _customer(bank, "cus_006")
+    asked = _ask(bank, me, "please erase all my personal data", policy)
+    request_id = confirm(bank, asked.confirmation["token"], me, policy=policy, conversation="conv-1").result.output["request_id"]
+    monkeypatch.setenv("LOOPWRIGHT_WORKSPACE", str(bank.root))
+    runner = CliRunner()
+    listed = runner.invoke(app, ["subject", "requests", "--json"])
+    assert listed.exit_code == 0, listed.output
+    [row] = json.loads(listed.output)
+    assert (row["id"], row["kind"], row["status"], row["overdue"]) == (request_id, "erasure", "awaiting_approval", False)
+    shown = runner.invoke(app, ["subject", "requests"])
+    assert request_id in shown.output and "awaiting_approval" in shown.output
+    approved = runner.invoke(app, ["subject", "approve", request_id, "--json"])
+    assert approved.exit_code == 0 and json.loads(approved.output)["status"] == "completed", approved.output
+    assert json.loads(runner.invoke(app, ["subject", "requests", "--json"]).output) == []
+    again = subprocess.run([sys.executable, "-m", "loopwright", "subject", "approve", request_id], capture_output=True,
+                           text=True, env={**os.environ}, timeout=120)
+    assert again.returncode != 0 and again.stderr.strip() == f"error: request {request_id} is completed, not awaiting approval"
