@@ -87,7 +87,7 @@ def requests(
     json: JsonOpt = False,
 ) -> None:
     """Data-subject requests opened in chat (access or erasure), soonest due first, with their deadlines."""
-    from rich.table import Table
+    from rich.table import Column, Table
 
     from loopwright.policy.requests import list_requests
 
@@ -97,7 +97,9 @@ def requests(
         if not found:
             console.print("no open data-subject requests" if not all else "no data-subject requests")
             return
-        table = Table("id", "kind", "tenant", "subject", "status", "opened", "due", "days left")
+        # ids stay whole: `subject approve` takes them
+        table = Table(Column("id", no_wrap=True, min_width=16), "kind", "tenant", Column("subject", no_wrap=True),
+                      Column("status", no_wrap=True), "opened", "due", "days left")
         for r in found:
             left = f"[red]{r['days_left']:.1f} overdue[/red]" if r["overdue"] else f"{r['days_left']:.1f}"
             table.add_row(r["id"], r["kind"], r["tenant"], r["subject"], r["status"], r["opened_at"][:16],
