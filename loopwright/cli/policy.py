@@ -1,4 +1,4 @@
-"""`loopwright policy check` and `loopwright subject export|erase`: thin wrappers over loopwright.policy."""
+"""`loopwright policy check` and `loopwright subject export|erase|requests|approve`: thin wrappers over loopwright.policy."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from loopwright.errors import InvalidInput
 
 app = typer.Typer(help="Policy sets: PII handling, sensitivity ceilings, tool permissions, output validators.",
                   no_args_is_help=True)
-subject_app = typer.Typer(help="Data-subject requests: export or erase what is stored about a customer.",
+subject_app = typer.Typer(help="Data-subject requests: export or erase what is stored about a customer; the requests customers open in chat.",
                           no_args_is_help=True)
 
 
@@ -78,3 +78,47 @@ def erase(
     receipt = erase_subject(ws, subject)
     emit({"receipt": receipt.id, "erased": receipt.after["erased"]}, json,
          lambda c: c.print(f"erased {receipt.after['erased']} (receipt {receipt.id})"))
+
+
+@subject_app.command(epilog="Example: loopwright subject requests --json")
+def requests(
+    all: Annotated[bool, typer.Option("--all", help="Include completed requests.")] = False,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Data-subject requests opened in chat (access or erasure), soonest due first, with their deadlines."""
+    from rich.table import Column, Table
+
+    from loopwright.policy.requests import list_requests
+
+    found = [r.to_dict() for r in list_requests(open_workspace(workspace), include_completed=all)]
+
+    def render(console):
+        if not found:
+            console.print("no open data-subject requests" if not all else "no data-subject requests")
+            return
+        # ids stay whole: `subject approve` takes them
+        table = Table(Column("id", no_wrap=True, min_width=16), "kind", "tenant", Column("subject", no_wrap=True),
+                      Column("status", no_wrap=True), "opened", "due", "days left")
+        for r in found:
+            left = f"[red]{r['days_left']:.1f} overdue[/red]" if r["overdue"] else f"{r['days_left']:.1f}"
+            table.add_row(r["id"], r["kind"], r["tenant"], r["subject"], r["status"], r["opened_at"][:16],
+                          r["due_at"][:16], left if r["status"] != "completed" else "-")
+        console.print(table)
+
+    emit(found, json, render)
+
+
+@subject_app.command(epilog="Example: loopwright subject approve dsr_3f9a1c2b4d5e")
+def approve(
+    request_id: Annotated[str, typer.Argument(help="The request's id, as `subject requests` lists it.")],
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Approve an erasure the policy holds for staff ([privacy] erasure_approval); the erase runs now."""
+    from loopwright.policy.loader import deployed_policy
+    from loopwright.policy.requests import approve_request
+
+    ws = open_workspace(workspace)
+    done = approve_request(ws, request_id, approver=ws.actor, policy=deployed_policy(ws))
+    emit(done.to_dict(), json, lambda c: c.print(f"{done.id} ({done.kind}) {done.status} at {done.completed_at}"))

@@ -37,6 +37,9 @@ compute_per_second = 0.0001
 critical = { "accuracy.vi" = 0.02 }
 [outcomes]                   # first-contact resolution, time-to-valid, CSAT (`loopwright report`)
 repeat_window_days = 7
+[privacy]                    # data-subject requests: due date, staff approval, export links
+due_days = 30
+erasure_approval = true
 ```
 
 Nothing here is a code constant: changing a rule is a release of the `policy`
@@ -389,6 +392,8 @@ class CostRules(_Strict):
     def price(self, action: str) -> float:
         """The price of one compute second of a job that wrote an `action` receipt."""
         return self.per_action.get(action, self.compute_per_second)
+
+
 Perturbation = Literal["typos", "accents", "casing", "code_switch", "paraphrase"]
 """A seeded rewrite of a held-out item (`loopwright.training.perturb`): its accuracy drop is a robustness figure."""
 Component = Literal["accuracy", "worst_language", "calibration", "robustness", "safety", "policy", "goldens"]
@@ -442,6 +447,8 @@ class EvaluationRules(_Strict):
         if bad:
             raise ValueError(f"a critical metric's allowed drop is in [0, 1]: {', '.join(bad)}")
         return value
+
+
 class OutcomeRules(_Strict):
     """What the outcome metrics count (`loopwright.observe.outcomes`): resolution, a valid answer or action, CSAT.
 
@@ -480,6 +487,24 @@ class OutcomeRules(_Strict):
             raise ValueError(f"satisfied_at ({self.satisfied_at}) must lie on csat_scale {list(self.csat_scale)}")
         return self
 
+class PrivacyRules(_Strict):
+    """Data-subject requests made in chat (`privacy_request`): when they fall due, who approves an erasure,
+    and how long an export's link works (`loopwright.policy.requests`)."""
+
+    due_days: int = Field(30, strict=True, ge=1, le=90, description="Days from opening within which a request must be fulfilled (GDPR art. 12(3): one month).")
+    erasure_approval: bool = Field(
+        True, strict=True, description="An erasure waits for a staff approval (`loopwright subject approve`) after the customer confirms it."
+    )
+    approvers: tuple[str, ...] = Field(("admin", "operator"), description="Roles whose keys may approve a request over HTTP.")
+    link_ttl_s: int = Field(
+        86_400, strict=True, ge=60, le=30 * 86_400, description="Seconds an export's signed download link stays valid."
+    )
+    register_stores: tuple[str, ...] = Field(
+        (),
+        description="Subject stores whose records make a customer known (the customer register); a request for a "
+        "subject none of them holds is refused. Empty: any store other than API keys.",
+    )
+
 
 class PolicySet(_Strict):
     """The whole policy: PII, sensitivity ceilings, tools, output validators, retrieval and adapter caps."""
@@ -501,6 +526,7 @@ class PolicySet(_Strict):
     costs: CostRules = Field(default_factory=CostRules, description="The price of a training or self-learning job's compute second.")
     evaluation: EvaluationRules = Field(default_factory=EvaluationRules, description="Model evaluation and promotion.")
     outcomes: OutcomeRules = Field(default_factory=OutcomeRules, description="What first-contact resolution, time-to-valid and CSAT count.")
+    privacy: PrivacyRules = Field(default_factory=PrivacyRules, description="Data-subject requests: due date, approval, export links.")
 
     def roles(self) -> set[str]:
         """Every role the policy defines: in access, tool permissions or sensitivity ceilings."""

@@ -37,7 +37,7 @@ from loopwright.store.schema import ApiKeyRow, ReceiptRow
 if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
-STORE_MODULES: list[str] = ["loopwright.tools.subjects", "loopwright.observe.traces"]
+STORE_MODULES: list[str] = ["loopwright.tools.subjects", "loopwright.observe.traces", "loopwright.policy.requests"]
 """Modules whose import registers subject stores."""
 
 
@@ -108,15 +108,21 @@ def export_subject(ws: Workspace, subject: str) -> dict[str, Any]:
 
 def erase_subject(ws: Workspace, subject: str, *, actor: str | None = None) -> Receipt:
     """Erase `subject`'s payloads in every store, with one receipt (which names the subject only by a keyed digest)."""
-    subject = _check(subject)
     with ws.write() as s:
-        counts = {name: store.erase(s, ws, subject) for name, store in sorted(registered_stores().items())}
-        receipt = append_receipt(
-            s, ws, SubjectErase(after=Erased(erased=counts)),
-            subject=f"subject/{pseudonym(ws, subject).removeprefix('erased-')}", actor=actor,
-        )
+        receipt = erase_in(s, ws, subject, actor=actor)
     checkpoint_wal(ws.engine)
     return receipt
+
+
+def erase_in(session: Session, ws: Workspace, subject: str, *, actor: str | None = None) -> Receipt:
+    """`erase_subject` inside the caller's write transaction (a data-subject request marks itself fulfilled in
+    the same one); the caller checkpoints the WAL after it commits."""
+    subject = _check(subject)
+    counts = {name: store.erase(session, ws, subject) for name, store in sorted(registered_stores().items())}
+    return append_receipt(
+        session, ws, SubjectErase(after=Erased(erased=counts)),
+        subject=f"subject/{pseudonym(ws, subject).removeprefix('erased-')}", actor=actor,
+    )
 
 
 def erase_receipt_details(session: Session, seqs: list[int]) -> int:

@@ -22,6 +22,7 @@ prefix instead of a member here. Tool receipts are one family: the action is
     +-- FlagSet, FlagDelete
     +-- KeyCreate, KeyRevoke
     +-- SubjectErase
+    +-- SubjectRequestOpen, SubjectRequestApprove, SubjectRequestFulfil   subject.request.*
     +-- ArtifactRegister              artifact.register
     |   +-- ModelRegister, AdapterRegister
     |   +-- CorpusCommit, CorpusRevert
@@ -66,6 +67,9 @@ class Action(StrEnum):
     KEY_CREATE = "key.create"
     KEY_REVOKE = "key.revoke"
     SUBJECT_ERASE = "subject.erase"
+    SUBJECT_REQUEST_OPEN = "subject.request.open"
+    SUBJECT_REQUEST_APPROVE = "subject.request.approve"
+    SUBJECT_REQUEST_FULFIL = "subject.request.fulfil"
     ARTIFACT_REGISTER = "artifact.register"
     MODEL_REGISTER = "model.register"
     ADAPTER_REGISTER = "adapter.register"
@@ -431,6 +435,53 @@ class SubjectErase(Payload):
     after: Erased
 
 
+class RequestOpened(Part):
+    """A data-subject request as opened: what it asks and by when it is due (no subject id: the receipt's
+    subject is the request, and the request row names the subject until an erasure pseudonymises it)."""
+
+    kind: Literal["access", "erasure"]
+    status: str
+    due_at: str
+    needs_approval: bool
+
+
+class RequestStatus(Part):
+    status: str
+
+
+class RequestApproval(Part):
+    approved_by: str
+
+
+class RequestFulfilled(Part):
+    status: Literal["completed"]
+    export_digest: str | None = Field(None, description="access: the sha256 of the masked export in the blob store.")
+    erase_receipt: int | None = Field(None, description="erasure: the seq of the `subject.erase` receipt.")
+
+
+class SubjectRequestOpen(Payload):
+    """A data-subject request opened: after the subject confirmed it in chat, or by an operator."""
+
+    action = Action.SUBJECT_REQUEST_OPEN
+    after: RequestOpened
+
+
+class SubjectRequestApprove(Payload):
+    """A staff member approved a request the policy holds for approval."""
+
+    action = Action.SUBJECT_REQUEST_APPROVE
+    before: RequestStatus
+    after: RequestApproval
+
+
+class SubjectRequestFulfil(Payload):
+    """A request fulfilled: the export made (access) or the erase done (erasure)."""
+
+    action = Action.SUBJECT_REQUEST_FULFIL
+    before: RequestStatus
+    after: RequestFulfilled
+
+
 # ---- artifacts ---------------------------------------------------------------------------------
 
 
@@ -668,6 +719,8 @@ class ModelPromote(Payload):
     before: PromoteFrom
     after: PromoteDecision
     details: PromoteEvidence | None = None
+
+
 class TrainingRun(Registration):
     """A `loopwright train` job: its recipe and inputs, how it ran, its throughput, loss curve and held-out metrics."""
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from loopwright import __version__
 from loopwright.observe.slo import check_alerts
 from loopwright.release.controller import ReleaseController
-from loopwright.server import admin, console, errors
+from loopwright.server import admin, console, errors, privacy
 from loopwright.server.openai import routes
 from loopwright.serving.auth import Authenticator
 from loopwright.serving.pipeline import Gateway
@@ -85,6 +85,7 @@ def create_app(
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(admin.router)
+    app.include_router(privacy.router)
     console.install(app)  # after errors.install: its error pages wrap the API's handlers for /console paths only
     app.add_middleware(_Guard, max_in_flight=max_in_flight, max_body_bytes=max_body_bytes)
     app.add_middleware(_Contain)

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loopwright.errors import ConflictError, InvalidInput, LoopwrightError, NotFound, Overloaded, StoreUnavailable
+from loopwright.policy.requests import LinkRefused
 from loopwright.serving.auth import AuthError, PermissionDenied
 from loopwright.serving.backends import BackendError
 from loopwright.serving.pipeline import NotDeployed
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 _STATUS = [
     (AuthError, 401, "authentication_error", "invalid_api_key"),
     (PermissionDenied, 403, "permission_error", "permission_denied"),
+    (LinkRefused, 403, "permission_error", "link_refused"),
     (NotFound, 404, "invalid_request_error", "not_found"),
     (InvalidInput, 400, "invalid_request_error", "invalid_request"),
     (ConflictError, 409, "invalid_request_error", "conflict"),
@@ -54,8 +56,9 @@ class ErrorResponse(BaseModel):
 _MEANING = {
     400: "Invalid request: malformed JSON, a wrong type, a value out of range, text that is not valid Unicode.",
     401: "Missing, malformed, unknown or revoked API key.",
-    403: "The key's role may not do this.",
+    403: "The key's role may not do this; or a signed link that is tampered with or expired.",
     404: "No such model, or no such trace visible to this key.",
+    409: "The request contradicts stored state (a data-subject request that is not awaiting approval).",
     413: "Request body over the size limit.",
     429: "Too many requests in flight; retry after the Retry-After seconds.",
     502: "The upstream model endpoint failed.",

@@ -87,6 +87,9 @@ def act(ws: Workspace, call: Call, backend: Backend | None = None) -> str | None
     t.tools.append(entry)
     if result.status == "done":
         call.outcome = "accepted"  # the receipt proves the action happened
+        call.action_output = result.output  # for the response only: it may hold a download link, never stored
+        if result.output.get("erased_subject"):  # this call erased its own caller: its trace must not name them
+            _pseudonymise(ws, call, result.output["erased_subject"])
         return f"{result.output.get('message', 'Done.')} (ticket {result.ticket})"
     if result.status == "needs_confirmation":
         # The token travels in the response's `loopwright.confirmation`, never in the text (which is stored).
@@ -99,3 +102,11 @@ def act(ws: Workspace, call: Call, backend: Backend | None = None) -> str | None
         return f"Nothing to do: {refusal.reason}."
     t.fire(f"tool.{refusal.name}", refusal.rule, refusal.reason)
     return f"I can't do that: {refusal.reason}."
+
+
+def _pseudonymise(ws: Workspace, call: Call, subject: str) -> None:
+    """The call's trace as an erase leaves the subject's earlier ones: their pseudonym, no key id."""
+    from loopwright.policy.subjects import pseudonym
+
+    t = call.trace
+    t.principal = t.principal.model_copy(update={"subject": pseudonym(ws, subject), "key_id": ""})

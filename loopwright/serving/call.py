@@ -102,6 +102,7 @@ class Call:
     answer: Answer | None = None
     outcome: str | None = None  # set by a stage that knows better than "answered" (a tool's receipt: accepted)
     confirmation: dict[str, Any] | None = None  # a pending action's question, token included: for the response, never the store
+    action_output: dict[str, Any] | None = None  # a done tool call's output (a privacy export's link): response only
 
     @property
     def settled(self) -> bool:

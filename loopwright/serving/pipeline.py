@@ -412,6 +412,7 @@ class Gateway(Components):
         t.citations = self.output_policy(call).within_ceiling(cited) if cited else []
         payload = loopwright_object(t)
         payload["confirmation"] = call.confirmation  # the action waiting for the customer's yes, with its token
+        payload["action"] = call.action_output  # what the action did (a data export's signed link among it)
         if t.outcome == "escalated":  # declined on the way, then marked escalated: the caller was declined
             payload["declined"] = True
         if call.cache_key is not None and a.cacheable and not t.tools:

@@ -29,6 +29,8 @@ def argument_extractor(tool: str):
 
 def extract_arguments(tool: str, text: str) -> dict[str, Any] | None:
     """Arguments for `tool` found in `text`, or None."""
-    load_plugins("loopwright.tools")  # a plugin registers its extractors with its tools
+    from loopwright.tools.contract import BUILTIN_TOOLS
+
+    load_plugins("loopwright.tools", builtins=BUILTIN_TOOLS)  # a plugin registers its extractors with its tools
     fn = _EXTRACTORS.get(tool)
     return fn(text) if fn else None

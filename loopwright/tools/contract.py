@@ -62,6 +62,11 @@ class ToolContext:
 Owner = Callable[[ToolContext, BaseModel], "tuple[str, str] | None"]
 """Finds who owns what a call acts on: (customer id, tenant), or None when it does not exist."""
 
+AfterCommit = Callable[["Workspace", Principal, "PolicySet", BaseModel], BaseModel]
+"""Runs once the call and its receipt have committed, for work that takes transactions of its own (a
+data-subject erase, which erases the call's own record too); returns the output the caller is given.
+Set it with `@tool(..., after_commit=fn)`."""
+
 Precondition = Callable[[ToolContext, BaseModel], Verdict | None]
 """A rule checked before `run`; returns a failing verdict to refuse, or None (or a passing verdict)."""
 
@@ -90,6 +95,7 @@ class ToolSpec:
     opposite: str | None = None  # the action that undoes this one: a tool's name, or a name known only by its words
     words: ActionWords = field(default_factory=dict)  # what customers say to ask for this action, per language
     opposite_words: ActionWords = field(default_factory=dict)  # ... and for its opposite (empty: the opposite tool's)
+    after_commit: AfterCommit | None = None  # work in transactions of its own once the call's has committed
 
     @property
     def label(self) -> str:
@@ -137,6 +143,7 @@ def tool(
     opposite: str | None = None,
     words: ActionWords | None = None,
     opposite_words: ActionWords | None = None,
+    after_commit: AfterCommit | None = None,
 ):
     """Register `fn(ctx, args: In) -> Out` as tool `name`; `In` and `Out` come from its annotations."""
 
@@ -166,15 +173,20 @@ def tool(
             opposite=opposite,
             words=dict(words or {}),
             opposite_words=dict(opposite_words or {}),
+            after_commit=after_commit,
         )
         return fn
 
     return register
 
 
+BUILTIN_TOOLS: list[str] = ["loopwright.tools.privacy"]
+"""Modules whose import registers the built-in tools (through the same decorator as a plugin's)."""
+
+
 def registered_tools() -> dict[str, ToolSpec]:
     """Every tool registered in this process and by installed plugins (the sample bank's among them)."""
-    load_plugins("loopwright.tools")
+    load_plugins("loopwright.tools", builtins=BUILTIN_TOOLS)
     return dict(_TOOLS)
 
 

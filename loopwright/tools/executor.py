@@ -306,6 +306,8 @@ def execute_tool(
             )
         )
     log.info("tool %s done: ticket %s, receipt %s", name, ctx.ticket, receipt.id)
+    if spec.after_commit is not None:
+        output_json = spec.after_commit(ws, principal, policy, output).model_dump(mode="json")
     return ToolResult(name, "done", tuple(verdicts), ctx.ticket, output_json, receipt)
 
 

@@ -52,6 +52,7 @@ def _json_invocations(ws, ref, trace_id, tmp):
         "---\nid: new-faq\ntitle: New FAQ\nlanguage: en\neffective_date: 2026-11-01\ncertified: true\n"
         "sensitivity: public\naudience: [retail]\nsource: test\nlicence: test\n---\n# New FAQ\n\nBranches open at 9 am.\n"
     )
+    dsr = _erasure_request(ws)
     suite = tmp / "goldens.jsonl"
     suite.write_text('{"id": "t1", "input": "How much is a domestic wire?", "tenant": "larkspur-retail", "must_contain": ["$25"]}\n')
     policy = ws.root / "policy.toml"
@@ -134,7 +135,21 @@ def _json_invocations(ws, ref, trace_id, tmp):
         ("eval",): ["eval", "model/triage-noisy", "--suite", "goldens/cli-suite"],
         ("promote",): ["promote", "model/triage@1", "--suite", "goldens/cli-suite"],
         ("audit", "note"): ["audit", "note", "note/triage"],
+        ("subject", "requests"): ["subject", "requests"],
+        ("subject", "approve"): ["subject", "approve", dsr],
     }
+
+
+def _erasure_request(ws) -> str:
+    """A data-subject erasure cus_002 asked for and confirmed in chat, waiting for `subject approve`."""
+    from loopwright.policy.loader import deployed_policy
+    from loopwright.serving.auth import create_key
+    from loopwright.tools.proposals import confirm, propose
+
+    policy = deployed_policy(ws)
+    me = create_key(ws, tenant="larkspur-retail", role="customer", scopes=("retail",), subject="cus_002")[1]
+    token = propose(ws, "privacy_request", "delete my data", me, policy=policy, conversation="cli").result.confirmation["token"]
+    return confirm(ws, token, me, policy=policy, conversation="cli").result.output["request_id"]
 
 
 def test_every_json_command_prints_one_json_document(triaged_bank, monkeypatch, tmp_path):

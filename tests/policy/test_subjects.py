@@ -48,7 +48,7 @@ def test_export_then_erase_keeps_the_audit_chain_whole(workspace, monkeypatch):
 
     receipt = erase_subject(workspace, "cus_005")
     assert receipt.action == "subject.erase" and "cus_005" not in receipt.subject
-    assert receipt.after == {"erased": {"api_keys": 0, "bank": 1, "tool_calls": 2, "traces": 0}}
+    assert receipt.after == {"erased": {"api_keys": 0, "bank": 1, "subject_requests": 0, "tool_calls": 2, "traces": 0}}
     with workspace.session() as s:
         report = verify_chain(s, workspace)
         assert report.ok, report

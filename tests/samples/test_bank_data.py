@@ -15,7 +15,7 @@ from loopwright.samples.bank.people import luhn_valid
 
 FIELDS = {"id", "title", "language", "effective_date", "retired_date", "certified", "sensitivity", "audience",
           "source", "licence"}
-TOOLS = {None, "freeze_card", "unfreeze_card", "open_dispute", "escalate_to_human"}
+TOOLS = {None, "freeze_card", "unfreeze_card", "open_dispute", "escalate_to_human", "privacy_request"}
 
 
 def _jsonl(name: str) -> list[dict]:

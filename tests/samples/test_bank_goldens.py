@@ -100,7 +100,9 @@ def test_tool_goldens_match_ownership(goldens: list[dict], owner_of_last4: dict[
     for g in tools:
         owned = True
         ids = re.findall(r"txn_\d{4}", g["input"])
-        if ids:
+        if g["tool"]["name"] == "privacy_request":  # only one's own data: naming any other customer is refused
+            owned = all(named == g["customer_id"] for named in re.findall(r"cus_\d{3}", g["input"]))
+        elif ids:
             txn = txns[ids[0]]
             owned = card_owner[txn["card_id"]] == g["customer_id"] and dispute_allowed(txn)
         else:
@@ -108,7 +110,7 @@ def test_tool_goldens_match_ownership(goldens: list[dict], owner_of_last4: dict[
             owned = owner_of_last4[last4[0]] == g["customer_id"]
         assert g["tool"]["expect"] == ("allowed" if owned else "blocked"), g["id"]
         expectations[(g["tool"]["name"], g["tool"]["expect"])] += 1
-    for name in ("freeze_card", "unfreeze_card", "open_dispute"):
+    for name in ("freeze_card", "unfreeze_card", "open_dispute", "privacy_request"):
         assert expectations[(name, "allowed")] >= 3 and expectations[(name, "blocked")] >= 3, name
 
 

@@ -55,7 +55,7 @@ OTHERS: dict[str, dict[str, list[str]]] = {
     },
 }
 TOOL_FOR = {"card_freeze": "freeze_card", "card_unfreeze": "unfreeze_card", "card_lost": "freeze_card",
-            "dispute_initiation": "open_dispute"}
+            "dispute_initiation": "open_dispute", "privacy_request": "privacy_request"}
 # How a message carries personal data around a question; {pii} is the datum, {question} the question.
 PII_CARRIERS: dict[str, dict[str, list[str]]] = {
     "pan": {"en": ["My card number is {pii}. {question}", "{question} My card is {pii}"],

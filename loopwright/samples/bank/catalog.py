@@ -45,6 +45,8 @@ INTENTS: list[dict] = [
      "description": "Ask to speak with a person."},
     {"name": "other", "tool": None, "faq": False, "docs": [],
      "description": "Off-topic requests and chit-chat the assistant declines."},
+    {"name": "privacy_request", "tool": "privacy_request", "faq": False, "docs": ["privacy-notice"],
+     "description": "A data-subject request: a copy of the data held about oneself, or its erasure."},
 ]
 
 TENANTS: list[dict] = [

@@ -29,6 +29,9 @@ SLOTS: dict[str, list[str]] = {
     "thing": ["movie", "book", "podcast", "restaurant in Portland", "hiking trail", "video game"],
     "food": ["pancakes", "lasagna", "pho", "sourdough bread", "chili", "guacamole"],
     "country": ["Peru", "Australia", "Kenya", "Norway", "Vietnam", "Chile"],
+    "data": ["data", "personal data", "personal information", "information", "details", "records", "info",
+             "personal details"],
+    "erase": ["delete", "erase", "remove", "wipe", "permanently delete", "get rid of"],
     "greet": ["hi", "hello there", "good morning", "hey", "thanks!", "thank you so much", "ok cool", "bye"],
 }
 
@@ -162,5 +165,17 @@ TEMPLATES: dict[str, list[str]] = {
         "write me a poem about {city}", "what's the capital of {country}?", "are you a robot?",
         "what's your favourite {thing}?", "can you help me with my homework?", "what's the meaning of life?",
         "how far is {city} from {country}?", "do you like {food}?", "{greet}, what can you do?",
+    ],
+    "privacy_request": [
+        "what {data} do you hold about me?", "{pol}tell me what {data} you have on me",
+        "I want a copy of my {data}", "{pol}send me a copy of all my {data}", "what do you know about me?",
+        "{pol}show me the {data} Larkspur keeps about me", "I'd like to see everything you store about me",
+        "can I download my {data}?", "export my {data}{when}", "I want to make a data subject access request",
+        "which of my {data} do you keep and why?", "{pol}{erase} my {data}", "{erase} all my {data}{when}",
+        "I want you to {erase} everything you have about me", "close my profile and {erase} my {data}",
+        "I want to be forgotten, {erase} my {data}", "{pol}{erase} my account {data} from your systems",
+        "please stop storing my {data} and {erase} it", "I'm exercising my right to erasure",
+        "how do I get my {data} deleted?", "do you still have my {data}? {erase} it",
+        "right to be forgotten request", "gdpr request for my {data}", "what personal data of mine is stored?",
     ],
 }

@@ -12,6 +12,8 @@ SLOTS: dict[str, list[str]] = {
     "dia": ["sábado", "domingo", "lunes", "viernes", "fin de semana"],
     "cargo": ["cargo por sobregiro", "cargo mensual", "cargo de cajero", "cargo por transacción extranjera"],
     "ciudad": ["Madrid", "Bogotá", "Lima", "Ciudad de México", "Buenos Aires"],
+    "datos": ["datos", "datos personales", "información", "información personal", "registros"],
+    "borrar": ["borra", "elimina", "suprime", "borren", "eliminen"],
     "saludo": ["hola", "buenos días", "gracias", "muchas gracias", "buenas tardes", "adiós"],
 }
 
@@ -86,5 +88,12 @@ TEMPLATES: dict[str, list[str]] = {
         "¿qué tiempo hace en {ciudad}?", "cuéntame un chiste", "{saludo}", "¿quién ganó el partido de ayer?",
         "recomiéndame una película", "¿cuál es la capital de Perú?", "¿eres un robot?", "{saludo}, ¿qué puedes hacer?",
         "escribe un poema sobre {ciudad}",
+    ],
+    "privacy_request": [
+        "¿qué {datos} tienen sobre mí?", "quiero una copia de mis {datos}", "{borrar} mis {datos}{ahora}",
+        "{borrar} todos mis {datos}", "quiero que {borrar} mis {datos}", "¿qué saben de mí?",
+        "muéstrame los {datos} que guardan de mí", "quiero descargar mis {datos}", "derecho al olvido",
+        "ejerzo mi derecho de supresión, {borrar} mis {datos}", "¿cómo pido que borren mis {datos}?",
+        "quiero ejercer mi derecho de acceso a mis {datos}",
     ],
 }

@@ -16,6 +16,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
         "producto": ["Larkspur Saver", "Goal Saver", "el plan de ahorro", "la cuenta de ahorro"],
         "pais": ["Perú", "Argentina", "Venezuela", "El Salvador", "República Dominicana"],
         "momento": ["mañana", "este sábado", "el domingo", "el día festivo", "esta tarde"],
+        "misdatos": ["mis datos", "mi información personal", "mis datos personales", "todo lo que tienen de mí",
+                     "mi historial", "mis registros"],
     },
     "vi": {
         "the": ["thẻ", "thẻ tín dụng", "thẻ ngân hàng", "thẻ ATM", "thẻ số đuôi {last4}"],
@@ -24,6 +26,8 @@ SLOTS: dict[str, dict[str, list[str]]] = {
         "goi": ["Larkspur Saver", "Goal Saver", "sổ tiết kiệm", "tài khoản tiết kiệm online"],
         "nuoc": ["Việt Nam", "Huế", "Cần Thơ", "Nhật Bản", "Úc"],
         "luc": ["sáng mai", "thứ Bảy này", "Chủ nhật", "ngày lễ", "chiều nay"],
+        "dl": ["dữ liệu của em", "thông tin cá nhân của em", "hồ sơ của em", "toàn bộ dữ liệu của em",
+               "dữ liệu cá nhân của em", "thông tin của em"],
     },
 }
 
@@ -105,6 +109,13 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "recomiéndame una película", "¿cómo se prepara una paella?", "buenas noches", "¿quién ganó el partido?",
             "¿va a llover {momento}?",
         ],
+        "privacy_request": [
+            "¿qué guardan ustedes sobre mí?", "solicito acceso a {misdatos}{cortesia}", "envíeme una copia de {misdatos}",
+            "quiero saber qué hacen con {misdatos}", "eliminen {misdatos} de sus sistemas{cortesia}",
+            "pido la supresión de {misdatos}", "no quiero que conserven {misdatos}, bórrenlos",
+            "quiero darme de baja y que borren {misdatos}", "¿me pueden enviar {misdatos} en un archivo?",
+            "solicitud de derechos ARCO sobre {misdatos}", "quiero cancelar el uso de {misdatos}{cortesia}",
+        ],
     },
     "vi": {
         "card_freeze": [
@@ -175,6 +186,12 @@ TEMPLATES: dict[str, dict[str, list[str]]] = {
             "ở {nuoc} bây giờ là mấy giờ?", "kể cho em nghe một câu chuyện", "bạn có phải trí tuệ nhân tạo không?",
             "gợi ý một bộ phim hay", "cách nấu bún bò Huế", "chúc ngủ ngon", "{luc} trời có mưa không?",
             "hôm nay ăn gì ngon nhỉ?",
+        ],
+        "privacy_request": [
+            "ngân hàng đang lưu {dl} những gì{lich}?", "cho em xin bản sao {dl}{lich}", "em muốn xem {dl}{lich}",
+            "xoá {dl} khỏi hệ thống{lich}", "em yêu cầu xoá vĩnh viễn {dl}", "đừng lưu {dl} nữa, xoá đi{lich}",
+            "gửi {dl} cho em qua email{lich}", "em muốn huỷ tài khoản và xoá {dl}", "ngân hàng dùng {dl} để làm gì{lich}?",
+            "em muốn tải {dl} về máy{lich}", "yêu cầu truy cập {dl}",
         ],
     },
 }

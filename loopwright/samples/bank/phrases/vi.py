@@ -8,6 +8,8 @@ SLOTS: dict[str, list[str]] = {
     "taikhoan": ["tài khoản thanh toán", "tài khoản tiết kiệm", "tài khoản"],
     "noi": ["Việt Nam", "Hà Nội", "Sài Gòn", "Canada", "Đà Nẵng"],
     "thu": ["thứ Bảy", "Chủ nhật", "thứ Hai", "cuối tuần"],
+    "dulieu": ["dữ liệu", "dữ liệu cá nhân", "thông tin", "thông tin cá nhân"],
+    "xoa": ["xóa", "xoá", "xóa hết", "xóa vĩnh viễn"],
     "chao": ["xin chào", "chào bạn", "cảm ơn", "cảm ơn nhiều", "tạm biệt"],
 }
 
@@ -73,5 +75,13 @@ TEMPLATES: dict[str, list[str]] = {
     "other": [
         "thời tiết ở {noi} hôm nay thế nào?", "kể chuyện cười đi", "{chao}", "bạn là robot à?",
         "món phở nấu thế nào?", "{chao}, bạn làm được gì?", "đội nào thắng trận bóng hôm qua?",
+    ],
+    "privacy_request": [
+        "ngân hàng giữ {dulieu} gì về tôi?", "tôi muốn bản sao {dulieu} của tôi", "{xoa} {dulieu} của tôi{ngay}",
+        "hãy {xoa} tất cả {dulieu} của tôi", "tôi muốn xem {dulieu} các bạn lưu về tôi", "tải {dulieu} của tôi về",
+        "tôi yêu cầu {xoa} {dulieu}", "các bạn biết gì về tôi?", "làm sao để {xoa} {dulieu} của tôi?",
+        "các bạn đang lưu những {dulieu} nào của tôi?", "Larkspur có những {dulieu} gì của tôi?",
+        "tôi muốn biết ngân hàng nắm giữ {dulieu} nào về tôi", "ngân hàng đang lưu trữ {dulieu} gì của tôi?",
+        "bên bạn đang có những {dulieu} gì về tôi?", "cho tôi xem ngân hàng đang giữ {dulieu} nào",
     ],
 }
