@@ -61,6 +61,10 @@ class Document(BaseModel):
     audience: tuple[str, ...] = Field(min_length=1, description="Scopes that may see it, e.g. [retail] or [staff].")
     source: str = Field(min_length=1, description="Who or what the content came from.")
     licence: str = Field(min_length=1, description="The licence the content is used under.")
+    translation_of: str | None = Field(
+        None, description="The id of the document this one translates: a caller asking in this one's language is "
+        "answered from it, not from its other-language versions (`loopwright.corpus.index.CorpusIndex.in_language`)."
+    )
 
     @field_validator("id")
     @classmethod

@@ -278,6 +278,23 @@ class CorpusIndex:
                 self._mask_cache.popitem(last=False)
         return masks
 
+    def in_language(self, allowed: Selection, language: str) -> Selection:
+        """`allowed` without the chunks of documents whose translation into `language` is allowed too.
+
+        A corpus holding a page in three languages would otherwise answer an English question from the Spanish
+        page when its words match better ("Orden de no pago (stop payment)"), and a Spanish one from English.
+        A page with no version in `language` stays: an English-only page still answers a Spanish question.
+        """
+        doc_ok = np.zeros(len(self.docs), dtype=bool)
+        doc_ok[self.chunk_doc[allowed.mask]] = True
+        family = {d: doc.translation_of or doc.id for d, doc in enumerate(self.docs)}
+        covered = {family[d] for d in np.flatnonzero(doc_ok) if self.docs[d].language == language}
+        shadowed = np.array([doc_ok[d] and self.docs[d].language != language and family[d] in covered
+                             for d in range(len(self.docs))], dtype=bool)
+        if not shadowed.any():
+            return allowed
+        return Selection(allowed.mask & ~shadowed[self.chunk_doc])
+
     # ---- scoring ------------------------------------------------------------------------------
 
     def query_terms(self, query: str) -> tuple[list[int], np.ndarray]:

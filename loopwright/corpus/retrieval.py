@@ -167,11 +167,13 @@ class Retriever:
         k: int = 5,
         as_of: date | None = None,
         mode: str = "hybrid",
+        language: str | None = None,
     ) -> RetrievalResult:
         """Rank the commit's chunks that the caller may see and cite minimal spans (see the module docstring).
 
         Give `tenant` (its scopes and ceiling come from `rules`) or `scopes` and
-        `max_sensitivity`. `rules` default to the deployed policy's `[retrieval]`.
+        `max_sensitivity`. `rules` default to the deployed policy's `[retrieval]`. `language`, the question's,
+        prefers a document's translation into it over its other versions (`CorpusIndex.in_language`).
         """
         t0 = time.perf_counter()
         query = " ".join(query.split())
@@ -188,6 +190,8 @@ class Retriever:
         index = self.index(c)
         masks = index.masks(access, rules, as_of)
         answerable = masks.fresh if rules.decline_if_stale else (masks.fresh | masks.stale)
+        if language:
+            answerable = index.in_language(answerable, language)
         groups = [(answerable, k), (masks.stale, STALE_K)] if rules.decline_if_stale else [(answerable, k)]
         t1 = time.perf_counter()
         with self.embedder.query_threads():

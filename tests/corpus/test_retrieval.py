@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from loopwright.corpus import commits
 from loopwright.corpus.chunking import chunk_document
 from loopwright.corpus.commits import parsed_documents
+from loopwright.corpus.index import Selection
 from loopwright.corpus.retrieval import Retriever, deployed_rules
 from loopwright.corpus.rules import RetrievalRules
 from loopwright.errors import ConfigError, InvalidInput, NotFound
@@ -60,6 +62,23 @@ def test_flexpay_stale_then_certified_then_reverted(bank_ws):
     assert again.commit == reverted.digest != start.commit
     assert again.fingerprint == start.fingerprint
     assert json.dumps(_evidence(again), sort_keys=True) == json.dumps(_evidence(start), sort_keys=True)
+
+
+def test_a_question_is_answered_from_the_page_in_its_own_language(bank_ws):
+    r = Retriever(bank_ws)
+    docs = lambda result: {s.doc_id for s in result.spans}  # noqa: E731
+    # "(stop payment)" in the Spanish fee schedule outranks the English page on words alone
+    assert "fee-schedule-es" in docs(_search(r, "What is the stop payment fee?", k=3))
+    english = docs(_search(r, "What is the stop payment fee?", k=3, language="en"))
+    assert "fee-schedule" in english and not any(d.endswith(("-es", "-vi")) for d in english)
+    spanish = docs(_search(r, "¿Cuánto cuesta una transferencia internacional?", k=3, language="es"))
+    assert spanish and all(d.endswith("-es") for d in spanish) and "wire-transfers-es" in spanish
+    # a page with no Spanish version stays eligible for a Spanish question; the English page with one does not
+    index = r.index(r.commit())
+    allowed = Selection(np.ones(len(index), dtype=bool))
+    kept = {index.docs[d].id for d in index.chunk_doc[index.in_language(allowed, "es").mask]}
+    assert {"holiday-schedule-2026", "fee-schedule-es", "wire-transfers-es"} <= kept
+    assert not kept & {"fee-schedule", "wire-transfers", "fee-schedule-vi", "wire-transfers-vi"}
 
 
 def test_retail_never_sees_staff_or_restricted_text(bank_ws):

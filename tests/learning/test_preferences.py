@@ -93,7 +93,9 @@ def test_dpo_and_kto_adapters_from_curated_feedback_measured_on_the_heldout_pair
     held = dpo.metrics["heldout"]
     assert {k: v["n"] for k, v in held["before"]["by_language"].items()} == {"en": 12, "es": 9, "vi": 9}
     assert held["after"]["overall"]["mean_margin"] != held["before"]["overall"]["mean_margin"]  # the adapter moved the model
-    assert dpo.metrics["rows"] == 5 and dpo.metrics["training"]["bf16"] is False
+    # bf16 comes from timing both dtypes on this CPU (hf.precision.fast_dtype), never from TRL's default of True:
+    # AVX512-BF16 machines measure it faster at some widths, so the value is the measurement's, not a constant
+    assert dpo.metrics["rows"] == 5 and isinstance(dpo.metrics["training"]["bf16"], bool)
     with ws.session() as s:
         (receipt,) = list_receipts(s, subject=dpo.artifact.ref, action="adapter.train")
     assert isinstance(receipt.payload, AdapterTrain) and receipt.payload.details.job_id == dpo.job_id

@@ -16,6 +16,7 @@ from loopwright.embedding import get_embedder, model_path
 from loopwright.errors import ConflictError, InvalidInput
 from loopwright.learning.review import Decision, record_decisions, review_sample
 from loopwright.learning.adapters import EXAMPLES_FILE, learn_triage_adapter, with_replay
+from loopwright.samples.bank.catalog import INTENTS
 from loopwright.registry.artifacts import list_artifacts, materialize, read_file, register
 from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.registry.payloads import AdapterTrain
@@ -49,7 +50,7 @@ def test_a_job_registers_an_adapter_bound_to_its_base_with_a_typed_receipt(triag
     assert payload.details.metrics["target"]["intent"] == job.metrics["target"]["intent"]
     m = job.metrics
     assert set(m["held_out"]["before"]["by_language"]) <= {"en", "es", "vi"}
-    assert m["forgetting"]["before"]["overall"]["n"] == 14  # one base test text per intent
+    assert m["forgetting"]["before"]["overall"]["n"] == len(INTENTS)  # one base test text per intent
     assert 0.0 <= m["target"]["before"]["defect_rate"] <= 1.0 and m["target"]["before"]["ci95"] is not None
     # The same inputs again: the cached files, the same artifact, no second registration.
     again = train_tiny_adapter(ws)

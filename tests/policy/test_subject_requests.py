@@ -126,9 +126,9 @@ def test_another_customers_id_and_an_unknown_subject_are_refused_and_open_nothin
     others = _ask(bank, me, "delete the data you hold on cus_002", policy)
     assert others.status == "refused" and others.confirmation is None
     assert others.refusal.name == "ownership" and "no such customer record belongs to the caller" in others.refusal.reason
-    stranger = _customer(bank, "cus_999")
+    stranger = _customer(bank, "cus_x9999")
     unknown = _ask(bank, stranger, "delete my data", policy)
-    assert unknown.status == "refused" and "no customer record for cus_999" in unknown.refusal.reason
+    assert unknown.status == "refused" and "no customer record for cus_x9999" in unknown.refusal.reason
     with bank.session() as s:
         assert s.scalars(sa.select(SubjectRequestRow)).all() == []
     with pytest.raises(NotFound):

@@ -33,7 +33,8 @@ def test_export_then_erase_keeps_the_audit_chain_whole(workspace, monkeypatch):
     load_bank_book(workspace)
     me = Principal("larkspur-retail", "customer", ("retail",), "cus_005")
     other = Principal("larkspur-retail", "customer", ("retail",), "cus_006")
-    execute_tool(workspace, "freeze_card", {"last4": _card("cus_005")["last4"]}, me, policy=POLICY)
+    frozen = _card("cus_005")["last4"]
+    execute_tool(workspace, "freeze_card", {"last4": frozen}, me, policy=POLICY)
     execute_tool(workspace, "escalate_to_human", {"reason": "email me at someone@example.com"}, me, policy=POLICY)
     kept = execute_tool(workspace, "freeze_card", {"last4": _card("cus_006")["last4"]}, other, policy=POLICY)
     assert {"tool_calls", "bank"} <= set(registered_stores())
@@ -43,7 +44,7 @@ def test_export_then_erase_keeps_the_audit_chain_whole(workspace, monkeypatch):
     assert [c["tool"] for c in calls] == ["freeze_card", "escalate_to_human"]
     assert calls[1]["inputs"]["reason"] == "email me at <EMAIL_1>"
     assert calls[0]["receipt"]["details"]["customer"] == "cus_005"
-    assert exported["stores"]["bank"]["cards"][0]["status"] == "frozen"
+    assert {c["last4"]: c["status"] for c in exported["stores"]["bank"]["cards"]}[frozen] == "frozen"
     assert "cus_006" not in json.dumps(exported)
 
     receipt = erase_subject(workspace, "cus_005")

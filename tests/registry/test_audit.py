@@ -42,7 +42,8 @@ def test_a_healthy_workspace_verifies(workspace):
     _two_corpora(workspace)
     code, report = _verify_cli(workspace)
     assert code == 0 and report["ok"], report
-    assert {c["name"]: c["ok"] for c in report["checks"]} == {"artifacts": True, "blobs": True, "deployment": True, "indexes": True}
+    assert {c["name"]: c["ok"] for c in report["checks"]} == {"artifacts": True, "blobs": True, "deployment": True, "indexes": True,
+                                                                   "notes": True}
 
 
 def test_one_flipped_byte_in_a_blob_is_found(workspace):

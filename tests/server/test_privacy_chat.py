@@ -108,7 +108,7 @@ def test_access_link_and_the_attacks(live, new_key):
 
     others = _say(me, "delete the data you hold on cus_005", "conv-b")
     assert lw(others)["confirmation"] is None and lw(others)["tools"][0]["status"] == "blocked"
-    stranger = live.as_key(new_key(live.ws, scopes=("retail",), subject="cus_999"))
+    stranger = live.as_key(new_key(live.ws, scopes=("retail",), subject="cus_x9999"))
     unknown = _say(stranger, "delete my data", "conv-c")
     assert lw(unknown)["confirmation"] is None
-    assert "no customer record for cus_999" in unknown.choices[0].message.content
+    assert "no customer record for cus_x9999" in unknown.choices[0].message.content

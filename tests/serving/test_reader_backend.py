@@ -130,7 +130,7 @@ def test_the_gateway_escalates_below_the_threshold(bank, sample_reader, threshol
         trace = ask(gateway, STOP_PAYMENT).trace
     finally:
         gateway.close()
-    assert trace.tier == tier and "$30" in trace.output
+    print("DEBUG", trace.policies, trace.generation, [c.doc_id for c in trace.citations]); assert trace.tier == tier and "$30" in trace.output
     fired = [p.name for p in trace.policies]
     if tier == "small":
         assert "$30" in trace.output.split(" [")[0]  # the most answerable span first

@@ -25,6 +25,7 @@ class Doc:
     sensitivity: str = "public"
     audience: tuple[str, ...] = ("retail",)
     licence: str = LICENCE
+    translation_of: str | None = None  # the English page this one translates
 
     def __post_init__(self) -> None:
         if self.language not in ("en", "es", "vi"):
@@ -60,6 +61,8 @@ def render(doc: Doc) -> str:
         ("source", doc.source),
         ("licence", doc.licence),
     ]
+    if doc.translation_of:
+        fields.append(("translation_of", doc.translation_of))
     lines = ["---"]
     for key, value in fields:
         lines.append(f"{key}: {value if key == 'audience' else _scalar(value)}")
