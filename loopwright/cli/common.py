@@ -53,3 +53,23 @@ def training_progress(label: str, quiet: bool) -> Iterator[Callable[[int, int, f
                   TimeRemainingColumn(), console=console, transient=True) as bar:
         task = bar.add_task(label, total=None, loss="-")
         yield lambda step, total, loss: bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
+
+
+@contextmanager
+def step_progress(quiet: bool, width: int = 12) -> Iterator[Callable[[str, int, int], None] | None]:
+    """One rich progress bar per step, fed by a library's (step, done, total) callback; none with --json."""
+    if quiet:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn(f"{{task.description:<{width}}}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bars:
+        tasks: dict[str, int] = {}
+
+        def update(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bars.add_task(step, total=total)
+            bars.update(tasks[step], completed=done, total=total)
+
+        yield update

@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace, step_progress
 from loopwright.training.data.card import summary
-from loopwright.training.data.prepare import Progress, prepare_dataset
+from loopwright.training.data.prepare import prepare_dataset
 from loopwright.training.data.splits import SPLITS
 
 app = typer.Typer(help="Training data: dedup, toxicity and PII filters, balancing, curriculum, leak-free splits.",
                   no_args_is_help=True)
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator[Progress | None]:
-    """One rich progress bar per step, fed by prepare's (step, done, total) callback; none with --json."""
-    if quiet:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn, TimeElapsedColumn
-
-    with Bars(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-              console=console, transient=True) as bars:
-        tasks: dict[str, int] = {}
-
-        def update(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bars.add_task(step, total=total)
-            bars.update(tasks[step], completed=done, total=total)
-
-        yield update
 
 
 @app.command(epilog="Example: loopwright data prepare bank/config/recipes/multilingual.toml")
@@ -50,7 +28,7 @@ def prepare(
 ) -> None:
     """Make a dataset artifact from RECIPE and print its data card: rows in and out per step and why, per split and language."""
     ws = open_workspace(workspace)
-    with _progress(json) as progress:
+    with step_progress(json) as progress:
         result = prepare_dataset(ws, recipe, progress=progress, use_cache=cache)
 
     def render(out) -> None:

@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace
-from loopwright.training.evaluate import Evaluation, Progress, evaluate
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace, step_progress
+from loopwright.training.evaluate import Evaluation, evaluate
 from loopwright.training.promote import Comparison, evaluate_pair, promote
 
 SuiteOpt = Annotated[str | None, typer.Option(help="The golden suite (goldens/NAME[@N]); default: the workspace's only one.")]
 AgainstOpt = Annotated[str | None, typer.Option("--against", help="The model to compare with; default: the one live on model:triage.")]
-
-
-@contextmanager
-def _progress(quiet: bool) -> Iterator[Progress | None]:
-    """A rich bar per step (triage of the items and their rewrites, then the goldens); none with --json."""
-    if quiet:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress as Bars, TextColumn, TimeElapsedColumn
-
-    with Bars(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-              console=console, transient=True) as bars:
-        tasks: dict[str, int] = {}
-
-        def update(step: str, done: int, total: int) -> None:
-            if step not in tasks:
-                tasks[step] = bars.add_task(step, total=total)
-            bars.update(tasks[step], completed=done, total=total)
-
-        yield update
 
 
 def _print_eval(out, e: Evaluation) -> None:
@@ -86,7 +64,7 @@ def register(app: typer.Typer) -> None:
         diagram), robustness to typos, accents, casing, code-switching and paraphrase, safety, the goldens, and the
         composite. With --against, the paired comparison promote would make (nothing is promoted)."""
         ws = open_workspace(workspace)
-        with _progress(json) as progress:
+        with step_progress(json, 10) as progress:
             if against is None:
                 result = evaluate(ws, model, suite=suite, progress=progress)
                 emit(result.to_dict(), json, lambda out: _print_eval(out, result))
@@ -112,7 +90,7 @@ def register(app: typer.Typer) -> None:
         metric regresses beyond its threshold (paired tests on the same items); write a signed release note; then the
         golden gate and a canary. A refused promotion prints why and exits 1."""
         ws = open_workspace(workspace)
-        with _progress(json) as progress:
+        with step_progress(json, 10) as progress:
             done = promote(ws, model, against, canary=canary, suite=suite, progress=progress)
 
         def render(out) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +9,7 @@ import typer
 from rich.prompt import Prompt
 from rich.table import Table
 
-from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, console, emit, open_workspace, training_progress
 from loopwright.errors import InvalidInput
 from loopwright.learning.curate import TARGETS, curate
 from loopwright.learning.examples import read_examples
@@ -115,20 +113,6 @@ def review(
     emit(status.to_dict(), json, render)
 
 
-@contextmanager
-def _progress(quiet: bool, label: str = "training adapter") -> Iterator[Callable[[int, int, float], None] | None]:
-    """A rich progress bar over optimiser steps, with loss and examples/s; none with --json."""
-    if quiet:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TextColumn("loss {task.fields[loss]}"),
-                  TimeRemainingColumn(), console=console, transient=True) as bar:
-        task = bar.add_task("adapter", total=None, loss="-")
-        yield lambda step, total, loss: bar.update(task, completed=step, total=total, loss=f"{loss:.3f}")
-
-
 @app.command(epilog="Example: loopwright learn adapter --target triage dataset/bank-grace --rank 8 --release")
 def adapter(
     dataset: Annotated[str, typer.Argument(help="Dataset artifact with examples.jsonl (text, intent, language, source).")],
@@ -159,7 +143,7 @@ def adapter(
     modules = tuple(m.strip() for m in target_modules.split(",") if m.strip())
     config = TriageAdapterConfig(rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, target_modules=modules, seed=seed)
     ws = open_workspace(workspace)
-    with _progress(json) as progress:
+    with training_progress("training adapter", json) as progress:
         job = learn_triage_adapter(ws, dataset, config, base=base, name=name, intent=intent, progress=progress)
     outcome = None
     if release:
@@ -226,7 +210,7 @@ def prefs(
     config = PreferenceConfig(method=method, rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, beta=beta,
                               target_modules=modules, seed=seed)
     ws = open_workspace(workspace)
-    with _progress(json, f"{method} adapter") as progress:
+    with training_progress(f"{method} adapter", json) as progress:
         job = learn_preferences(ws, dataset, config, heldout=heldout, base=base, name=name, progress=progress)
     outcome = propose(ws, job, canary=canary / 100) if release else None
     emit({**job.to_dict(), "release": outcome}, json, lambda c: _render_prefs(c, job, outcome))

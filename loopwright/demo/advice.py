@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from loopwright.observe.advisor import Advice, advise_traces, drafts_in_live_corpus
+from loopwright.observe.advisor import Advice, advise_traces, corpus_versions
 from loopwright.policy.loader import deployed_policy
 from loopwright.serving.trace_store import load_traces
 
@@ -47,7 +47,7 @@ def consult(ctx: DemoContext, phase: str) -> Advice | None:
         return None
     rows = live_traffic(ctx.driver.served)
     advice = advise_traces(load_traces(ctx.ws, ids=[r.trace_id for r in rows]), deployed_policy(ctx.ws).advisor,
-                           drafts_in_live_corpus(ctx.ws))
+                           *corpus_versions(ctx.ws))
     followed = advice.lever in levers
     ctx.row(phase, "advisor's lever", advice.lever or "none", "", target=" or ".join(levers), met=followed, traces=rows)
     ctx.advice[phase] = {**advice.to_dict(), "followed": followed, "phase_levers": list(levers)}

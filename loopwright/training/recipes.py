@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -25,6 +25,9 @@ from loopwright.policy.toml_lines import locate
 
 Sensitivity = Literal["public", "internal", "confidential", "restricted"]
 SENSITIVITY_ORDER: tuple[str, ...] = ("public", "internal", "confidential", "restricted")
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class _Strict(BaseModel):
@@ -181,31 +184,27 @@ class DataRecipe(_Strict):
         return value
 
 
-def _reason(err: dict[str, Any]) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown field"
-    if err["type"] == "missing":
-        return "required field is missing"
-    return err["msg"].removeprefix("Value error, ")
-
-
-def parse_recipe(text: str, source_name: str = "recipe.toml") -> DataRecipe:
-    """Parse and validate recipe text; `ConfigError` naming `source_name`, the line and the field."""
+def validate_toml(model: type[M], text: str, source_name: str, *, hint: str) -> M:
+    """`text` parsed as TOML and validated as `model`; a `ConfigError` naming `source_name`, the line and the field."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{source_name}: invalid TOML: {exc}") from None
     try:
-        return DataRecipe.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
         line = locate(text, loc, err.get("input") if err["type"] != "extra_forbidden" else None)
         where = ".".join(str(p) for p in loc) or "recipe"
-        raise ConfigError(
-            f"{source_name}:{line or '?'}: {where}: {_reason(err)}",
-            hint="README's 'Training data' section lists every field",
-        ) from None
+        reason = {"extra_forbidden": "unknown field", "missing": "required field is missing"}.get(
+            err["type"], err["msg"].removeprefix("Value error, "))
+        raise ConfigError(f"{source_name}:{line or '?'}: {where}: {reason}", hint=hint) from None
+
+
+def parse_recipe(text: str, source_name: str = "recipe.toml") -> DataRecipe:
+    """Parse and validate recipe text; `ConfigError` naming `source_name`, the line and the field."""
+    return validate_toml(DataRecipe, text, source_name, hint="README's 'Training data' section lists every field")
 
 
 def load_recipe(path: str | Path) -> tuple[DataRecipe, str]:

@@ -14,15 +14,14 @@ stored in the model artifact it makes (`recipe.toml`).
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loopwright.embedding import MODEL_NAME
-from loopwright.errors import ConfigError, InvalidInput
-from loopwright.policy.toml_lines import locate
+from loopwright.errors import InvalidInput
+from loopwright.training.recipes import validate_toml
 
 
 class _Strict(BaseModel):
@@ -165,29 +164,9 @@ class TrainRecipe(_Strict):
     training: Training = Training()
 
 
-def _reason(err: dict[str, Any]) -> str:
-    if err["type"] == "extra_forbidden":
-        return "unknown field"
-    if err["type"] == "missing":
-        return "required field is missing"
-    return err["msg"].removeprefix("Value error, ")
-
-
 def parse_train_recipe(text: str, source_name: str = "recipe.toml") -> TrainRecipe:
     """Parse and validate recipe text; `ConfigError` naming `source_name`, the line and the field."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source_name}: invalid TOML: {exc}") from None
-    try:
-        return TrainRecipe.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        line = locate(text, loc, err.get("input") if err["type"] != "extra_forbidden" else None)
-        where = ".".join(str(p) for p in loc) or "recipe"
-        raise ConfigError(f"{source_name}:{line or '?'}: {where}: {_reason(err)}",
-                          hint="README's 'Training a model' section lists every field") from None
+    return validate_toml(TrainRecipe, text, source_name, hint="README's 'Training a model' section lists every field")
 
 
 def load_train_recipe(path: str | Path) -> tuple[TrainRecipe, str]:
