@@ -49,10 +49,14 @@ def consult(ctx: DemoContext, phase: str) -> Advice | None:
     advice = advise_traces(load_traces(ctx.ws, ids=[r.trace_id for r in rows]), deployed_policy(ctx.ws).advisor,
                            *corpus_versions(ctx.ws))
     followed = advice.lever in levers
-    ctx.row(phase, "advisor's lever", advice.lever or "none", "", target=" or ".join(levers), met=followed, traces=rows)
-    ctx.advice[phase] = {**advice.to_dict(), "followed": followed, "phase_levers": list(levers)}
+    # where the phase's own lever stands among the findings, when it is not the first (None: not found at all)
+    rank = next((i + 1 for i, f in enumerate(advice.findings) if f.lever in levers), None)
+    shown = (advice.lever or "none") + ("" if followed or rank is None else f" (the phase's {advice.findings[rank - 1].lever}: finding {rank})")
+    ctx.row(phase, "advisor's lever", shown, "", target=" or ".join(levers), met=followed, traces=rows)
+    ctx.advice[phase] = {**advice.to_dict(), "followed": followed, "phase_levers": list(levers), "phase_lever_rank": rank}
     top = advice.findings[0] if advice.findings else None
     ctx.say(f"advisor, over {advice.calls} live calls: "
             + (f"[bold]{top.lever}[/bold] ({top.stage}): {escape(top.title)}; run: {escape(top.command)}" if top else "no finding")
-            + ("" if followed else f" [red](the phase pulls {' or '.join(levers)})[/red]"))
+            + ("" if followed else f" [red](the phase pulls {' or '.join(levers)}: "
+               + (f"the advisor's finding {rank})[/red]" if rank else "not among its findings)[/red]")))
     return advice

@@ -374,8 +374,10 @@ def _advice(advice: Any) -> str:
     said = (f"recommended <b>{_esc(top.get('lever'))}</b> ({_esc(top.get('stage'))}): {_esc(top.get('title'))}. "
             f"Command: <code>{_esc(top.get('command'))}</code>") if top else "found nothing to fix"
     levers = " or ".join(str(x) for x in advice.get("phase_levers") or [])
+    rank = advice.get("phase_lever_rank")
     verdict = ("The phase follows it." if advice.get("followed")
-               else f"<span class='bad'>The phase pulls {_esc(levers)} instead.</span>")
+               else f"<span class='bad'>The phase pulls {_esc(levers)} instead"
+                    + (f", the advisor's finding {_esc(rank)}" if rank else ", which the advisor did not find") + ".</span>")
     return f"<p class='advice'>Advisor, over {_esc(advice.get('calls'))} live calls: {said} {verdict}</p>"
 
 

@@ -72,7 +72,7 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
         row = rows[(phase, "advisor's lever")]
         card = next(p for p in results["phases"] if p["name"] == phase)
         assert row["trace_ids"] and card["advice"]["calls"] == len(row["trace_ids"])
-        assert row["met"] is (row["value"] in card["advice"]["phase_levers"])
+        assert row["met"] is (card["advice"]["lever"] in card["advice"]["phase_levers"])
     # Every figure traces back to stored traces or receipts.
     traced = [r for r in results["table"] if r["trace_ids"] or r["receipt_ids"]]
     assert len(traced) >= len(results["table"]) // 2
