@@ -217,7 +217,10 @@ def execute_tool(
                 )
             ).first()
             if prior is not None:
-                if prior.args_digest != args_digest:
+                # A caller's own key reused for other arguments is a mistake to refuse. The tool's natural key
+                # (`dispute:txn_0261`) names the action itself: asking again in other words (a customer
+                # rephrasing, another reason) is the same action, and gets the first receipt.
+                if prior.args_digest != args_digest and idempotency_key is not None:
                     raise ConflictError(
                         f"idempotency key already used for a different {name} call (ticket {prior.ticket})",
                         hint="use a new key for a new action",

@@ -180,6 +180,9 @@ def test_open_dispute_rules(book, policy, customer):
     # Asking again is the same dispute (its natural idempotency key), not a second one.
     again = execute_tool(book, "open_dispute", args, me, policy=policy, confirmed=True)
     assert again.replayed and again.receipt.id == done.receipt.id
+    reworded = execute_tool(book, "open_dispute", {**args, "category": "other", "reason": "never arrived, again"}, me,
+                            policy=policy, confirmed=True)
+    assert reworded.replayed and reworded.receipt.id == done.receipt.id  # in other words, still the same dispute
     # Another key on the same transaction meets the one-open-dispute rule.
     other = execute_tool(book, "open_dispute", args, me, policy=policy, confirmed=True, idempotency_key="different")
     assert other.refusal.rule == "tools.open_dispute.one_open_per_transaction"
