@@ -65,6 +65,12 @@ class RetrievalRules(BaseModel):
         description="Stale evidence counts as the best evidence when its cosine beats every fresh chunk's by "
         "more than this, or beats it at all while also winning on BM25.",
     )
+    prefer_question_language: bool = Field(
+        False,
+        description="Answer from a page's version in the question's language when there is one (its other-language "
+        "versions, linked by `translation_of`, are left out). Off by default: in the sample a Spanish savings page "
+        "is shorter than the English one, and with it on the economics router's gate fails one critical golden (g0046).",
+    )
     tenants: dict[str, TenantAccess] = Field(
         default_factory=dict, description="Per-tenant scopes and sensitivity ceiling, keyed by tenant name."
     )

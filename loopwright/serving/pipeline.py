@@ -534,7 +534,8 @@ class Gateway(Components):
 
     def _search(self, call: Call, query: str, *, k: int) -> RetrievalResult:
         return self.retriever.search(query, commit=call.corpus.digest, tenant=call.principal.tenant,
-                                     rules=call.policy.retrieval, k=k, as_of=self.as_of, language=call.trace.language)
+                                     rules=call.policy.retrieval, k=k, as_of=self.as_of,
+                                     language=call.trace.language if call.policy.retrieval.prefer_question_language else None)
 
     def _multi_part(self, call: Call) -> RetrievalResult:
         """For a question with several parts, add the best span of each part the first search missed."""

@@ -67,8 +67,6 @@ def test_flexpay_stale_then_certified_then_reverted(bank_ws):
 def test_a_question_is_answered_from_the_page_in_its_own_language(bank_ws):
     r = Retriever(bank_ws)
     docs = lambda result: {s.doc_id for s in result.spans}  # noqa: E731
-    # "(stop payment)" in the Spanish fee schedule outranks the English page on words alone
-    assert "fee-schedule-es" in docs(_search(r, "What is the stop payment fee?", k=3))
     english = docs(_search(r, "What is the stop payment fee?", k=3, language="en"))
     assert "fee-schedule" in english and not any(d.endswith(("-es", "-vi")) for d in english)
     spanish = docs(_search(r, "¿Cuánto cuesta una transferencia internacional?", k=3, language="es"))

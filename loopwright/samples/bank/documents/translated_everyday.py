@@ -23,7 +23,7 @@ def spanish() -> list[Doc]:
     return [
         Doc(
             id="wire-transfers-es",
-            title="Transferencias bancarias (wire)",
+            title="Transferencias bancarias",
             language="es",
             effective_date=date(2026, 7, 20),
             source=PAYMENTS,
@@ -67,7 +67,7 @@ de débito de Larkspur para clientes particulares.
 | Transferencia de ahorros para cubrir un sobregiro | $0 |
 | Cajero automático fuera de la red | $2.50 |
 | Transacción en el extranjero | 3% del monto |
-| Orden de no pago (stop payment) | $30 |
+| Orden de no pago de un cheque | $30 |
 | Transferencia nacional enviada | $25 |
 | Transferencia internacional enviada | $45 |
 | Transferencia nacional recibida | $0 |
@@ -284,7 +284,7 @@ dành cho khách hàng cá nhân.
 ## Miễn phí
 
 - Phí duy trì hằng tháng $5 được miễn khi số dư tối thiểu hằng ngày là $500
-  hoặc có $250 tiền lương chuyển thẳng (direct deposit) mỗi tháng.
+  hoặc có $250 tiền lương chuyển thẳng vào tài khoản mỗi tháng.
 - Không thu phí thấu chi khi tài khoản bị âm từ $50 trở xuống.
 """,
         ),
@@ -303,7 +303,7 @@ Phí duy trì hằng tháng là $5. Phí được miễn trong bất kỳ tháng
 một trong các điều kiện sau:
 
 - số dư tối thiểu hằng ngày $500;
-- ít nhất $250 tiền chuyển thẳng (direct deposit);
+- ít nhất $250 tiền lương chuyển thẳng vào tài khoản;
 - chủ tài khoản chính dưới 25 tuổi.
 
 ## Tính năng
@@ -379,7 +379,7 @@ ngay lập tức và nhân viên sẽ đặt thẻ thay thế.
 
 ## Trách nhiệm của bạn
 
-Cam kết không chịu trách nhiệm (zero liability) của Larkspur bao gồm các giao
+Cam kết không chịu trách nhiệm của Larkspur bao gồm các giao
 dịch không được phép nếu được báo kịp thời. Bạn không phải chịu trách nhiệm
 cho những giao dịch bạn không thực hiện.
 
@@ -420,7 +420,7 @@ trong khoảng 10 phút, hoặc tại bất kỳ chi nhánh nào.
 ## Bạn cần có
 
 - Từ 18 tuổi trở lên.
-- Số An sinh Xã hội (Social Security number) hoặc số ITIN.
+- Số An sinh Xã hội hoặc số ITIN.
 - Giấy tờ tùy thân có ảnh do cơ quan nhà nước cấp, như bằng lái xe hoặc hộ
   chiếu.
 - Địa chỉ cư trú tại Hoa Kỳ.
@@ -441,7 +441,7 @@ trong khoảng 10 phút, hoặc tại bất kỳ chi nhánh nào.
             effective_date=date(2026, 8, 1),
             source=CARE,
             body="""
-| Ngày | Quầy giao dịch | Làn xe (drive-up) |
+| Ngày | Quầy giao dịch | Làn giao dịch trên xe |
 |---|---|---|
 | Thứ Hai đến thứ Sáu | 9 giờ sáng đến 5 giờ chiều | 8 giờ sáng đến 6 giờ chiều |
 | Thứ Bảy | 9 giờ sáng đến 1 giờ chiều | 9 giờ sáng đến 1 giờ chiều |
