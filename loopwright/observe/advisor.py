@@ -112,14 +112,21 @@ def shared_term(bad: Sequence[str], good: Sequence[str]) -> tuple[str, int] | No
     return word, count
 
 
-def family(doc_id: str) -> str:
-    """A document's product family: its id up to the first version number (`flexpay-2-0-es` -> `flexpay`)."""
-    return re.split(r"-\d", doc_id, maxsplit=1)[0]
+def page(doc_id: str) -> str:
+    """A document's page, whatever its version: its id with every number blanked (`flexpay-1-0` and `flexpay-2-0`
+    are one page; `flexpay-2-0-agent-notes` is another)."""
+    return re.sub(r"\d+", "#", doc_id)
+
+
+def versions_of(doc: str, ids: Sequence[str]) -> list[str]:
+    """The ids among `ids` that are another version of `doc`'s page, or that version's translation (`-es`)."""
+    own = page(doc)
+    return sorted(d for d in ids if d != doc and re.fullmatch(re.escape(own) + r"(-[a-z]{2})?", page(d)))
 
 
 def _fix_for(doc: str, drafts: Sequence[str]) -> tuple[str, str]:
     """(what to say, the command): certify a waiting newer version of the stale page, else write one."""
-    waiting = sorted(d for d in drafts if family(d) == family(doc) and d != doc)
+    waiting = versions_of(doc, drafts)
     if waiting:
         certify = " && ".join(f"loopwright corpus certify {d}" for d in waiting)
         return (f"{', '.join(waiting)} {'waits' if len(waiting) == 1 else 'wait'} for certification",
@@ -135,20 +142,19 @@ def _stale_documents(traces: Sequence[Trace], rules: AdvisorRules, drafts: Seque
         for doc in set(t.retrieval.stale if t.retrieval else ()):
             hits[doc] += 1
     declined = sum(1 for t in traces if t.outcome == "declined")
-    superseded = {family(d) for d in current}
     findings = []
     for doc, n in hits.most_common():
         # A stale page is a fact, not a statistical finding: every call it reached lost its answer, so the bar is a
         # handful of calls (the demo's 300 baseline calls hold ~15 FlexPay ones), not the tests' sample size.
         # A retired page whose newer version is certified and live is declined on purpose (a question about
         # FlexPay 1.0 itself): nothing for the corpus to fix.
-        if n < rules.min_defects or (family(doc) in superseded and doc not in current):
+        if n < rules.min_defects or (doc not in current and any(page(v) == page(doc) for v in versions_of(doc, current))):
             continue
         said, command = _fix_for(doc, drafts)
         findings.append(Finding(
             "corpus", "inference", f"evidence in {doc} is stale or uncertified; {said}",
             {"document": doc, "calls": n, "share_of_traffic": _rate(n, len(traces)), "declined_calls": declined,
-             "waiting_for_certification": sorted(d for d in drafts if family(d) == family(doc) and d != doc)},
+             "waiting_for_certification": versions_of(doc, drafts)},
             f"up to {n} calls answered from fresh evidence instead of declined", command))
     return findings
 

@@ -130,13 +130,15 @@ def test_a_wrong_page_read_by_several_intents_is_a_corpus_finding():
 
 def test_a_stale_page_with_a_newer_draft_is_fixed_by_certifying_the_draft():
     traces = week1_stale_flexpay(random.Random(7))
-    drafts = ("flexpay-2-0", "flexpay-2-0-es", "goal-saver-boost-draft")
+    drafts = ("flexpay-2-0", "flexpay-2-0-es", "goal-saver-boost-draft", "flexpay-2-0-agent-notes")
     top = advise_traces(traces, AdvisorRules(), drafts).findings[0]
     assert top.lever == "corpus" and top.evidence["waiting_for_certification"] == ["flexpay-2-0", "flexpay-2-0-es"]
     assert top.command == ("loopwright corpus certify flexpay-2-0 && loopwright corpus certify flexpay-2-0-es && "
                            "loopwright corpus commit -m 'certify flexpay-2-0, flexpay-2-0-es'")
     # once FlexPay 2.0 is certified and live, declining questions about the retired 1.0 is right: no finding
     assert advise_traces(traces, AdvisorRules(), (), ("flexpay-2-0", "fees")).findings == []
+    # another page of the same product (staff notes) is no newer version of this one
+    assert advise_traces(traces, AdvisorRules(), ("flexpay-2-0",), ("flexpay-2-0-agent-notes",)).findings[0].lever == "corpus"
     alone = advise_traces(traces, AdvisorRules()).findings[0]
     assert "corpus add NEW_VERSION_OF_flexpay-1-0.md" in alone.command and "no newer version" in alone.title
 
