@@ -85,7 +85,10 @@ def test_a_violation_mid_stream_ends_the_stream_with_content_filter(bank, serve,
     record = live.trace(lw(final)["trace_id"])
     assert record["stream"]["stopped"] and "personal data" in record["stream"]["reason"]
     assert any(p["name"] == "output.stream_stopped" for p in record["policies"])
-    assert record["output"] == text and record["outcome"] == "declined" and "4111" not in str(record)
+    # the card number, not its first digits: "4111" turns up by chance in a record's hex digests (~1 run in 100)
+    stored = str(record)
+    assert record["output"] == text and record["outcome"] == "declined"
+    assert "4111 1111 1111 1111" not in stored and "4111111111111111" not in stored and "1111 is on file" not in stored
     # The same answer, buffered, is declined whole.
     assert lw(buffered)["declined"] and "4111" not in buffered.choices[0].message.content
     live.http.close()
