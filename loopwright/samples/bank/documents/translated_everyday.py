@@ -10,12 +10,7 @@ and rates keep the English formatting ($25, 3.80% APY) so one fact string checks
 from datetime import date
 
 from loopwright.samples.bank.documents.model import Doc
-
-POLICY = "Larkspur Product Policy Office"
-DEPOSITS = "Larkspur Deposit Products"
-CARDS = "Larkspur Card Services"
-CARE = "Larkspur Customer Care"
-PAYMENTS = "Larkspur Payments Operations"
+from loopwright.samples.bank.documents.translated import CARDS, CARE, DEPOSITS, PAYMENTS, POLICY
 
 
 def spanish() -> list[Doc]:
