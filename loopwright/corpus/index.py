@@ -36,6 +36,7 @@ import unicodedata
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -278,19 +279,25 @@ class CorpusIndex:
                 self._mask_cache.popitem(last=False)
         return masks
 
+    @cached_property
+    def _translations(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per document: the page it is a version of (an index shared by a page and its translations), its language."""
+        pages: dict[str, int] = {}
+        page = np.array([pages.setdefault(d.translation_of or d.id, len(pages)) for d in self.docs], dtype=np.int32)
+        return page, np.array([d.language for d in self.docs], dtype=object)
+
     def in_language(self, allowed: Selection, language: str) -> Selection:
         """`allowed` without the chunks of documents whose translation into `language` is allowed too.
 
         A corpus holding a page in three languages would otherwise answer an English question from the Spanish
-        page when its words match better ("Orden de no pago (stop payment)"), and a Spanish one from English.
-        A page with no version in `language` stays: an English-only page still answers a Spanish question.
+        page when its words match better, and a Spanish one from English. A page with no version in `language`
+        stays: an English-only page still answers a Spanish question.
         """
+        page, lang = self._translations
         doc_ok = np.zeros(len(self.docs), dtype=bool)
         doc_ok[self.chunk_doc[allowed.mask]] = True
-        family = {d: doc.translation_of or doc.id for d, doc in enumerate(self.docs)}
-        covered = {family[d] for d in np.flatnonzero(doc_ok) if self.docs[d].language == language}
-        shadowed = np.array([doc_ok[d] and self.docs[d].language != language and family[d] in covered
-                             for d in range(len(self.docs))], dtype=bool)
+        covered = np.unique(page[doc_ok & (lang == language)])
+        shadowed = doc_ok & (lang != language) & np.isin(page, covered)
         if not shadowed.any():
             return allowed
         return Selection(allowed.mask & ~shadowed[self.chunk_doc])

@@ -17,9 +17,7 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 
-from loopwright.observe.advisor import Advice, advise_traces, corpus_versions
-from loopwright.policy.loader import deployed_policy
-from loopwright.serving.trace_store import load_traces
+from loopwright.observe.advisor import Advice, advise
 
 if TYPE_CHECKING:
     from loopwright.demo.phases import DemoContext
@@ -46,8 +44,7 @@ def consult(ctx: DemoContext, phase: str) -> Advice | None:
     if levers is None:
         return None
     rows = live_traffic(ctx.driver.served)
-    advice = advise_traces(load_traces(ctx.ws, ids=[r.trace_id for r in rows]), deployed_policy(ctx.ws).advisor,
-                           *corpus_versions(ctx.ws))
+    advice = advise(ctx.ws, ids=[r.trace_id for r in rows])
     followed = advice.lever in levers
     # where the phase's own lever stands among the findings, when it is not the first (None: not found at all)
     rank = next((i + 1 for i, f in enumerate(advice.findings) if f.lever in levers), None)

@@ -124,9 +124,8 @@ def versions_of(doc: str, ids: Sequence[str]) -> list[str]:
     return sorted(d for d in ids if d != doc and re.fullmatch(re.escape(own) + r"(-[a-z]{2})?", page(d)))
 
 
-def _fix_for(doc: str, drafts: Sequence[str]) -> tuple[str, str]:
-    """(what to say, the command): certify a waiting newer version of the stale page, else write one."""
-    waiting = versions_of(doc, drafts)
+def _fix_for(doc: str, waiting: Sequence[str]) -> tuple[str, str]:
+    """(what to say, the command): certify the newer versions of the stale page `waiting` uncertified, else write one."""
     if waiting:
         certify = " && ".join(f"loopwright corpus certify {d}" for d in waiting)
         return (f"{', '.join(waiting)} {'waits' if len(waiting) == 1 else 'wait'} for certification",
@@ -148,13 +147,15 @@ def _stale_documents(traces: Sequence[Trace], rules: AdvisorRules, drafts: Seque
         # handful of calls (the demo's 300 baseline calls hold ~15 FlexPay ones), not the tests' sample size.
         # A retired page whose newer version is certified and live is declined on purpose (a question about
         # FlexPay 1.0 itself): nothing for the corpus to fix.
-        if n < rules.min_defects or (doc not in current and any(page(v) == page(doc) for v in versions_of(doc, current))):
+        superseded = doc not in current and any(v != doc and page(v) == page(doc) for v in current)
+        if n < rules.min_defects or superseded:
             continue
-        said, command = _fix_for(doc, drafts)
+        waiting = versions_of(doc, drafts)
+        said, command = _fix_for(doc, waiting)
         findings.append(Finding(
             "corpus", "inference", f"evidence in {doc} is stale or uncertified; {said}",
             {"document": doc, "calls": n, "share_of_traffic": _rate(n, len(traces)), "declined_calls": declined,
-             "waiting_for_certification": versions_of(doc, drafts)},
+             "waiting_for_certification": waiting},
             f"up to {n} calls answered from fresh evidence instead of declined", command))
     return findings
 
@@ -309,6 +310,7 @@ def corpus_versions(ws: Workspace) -> tuple[list[str], list[str]]:
     return sorted(d.id for d in docs if not d.certified), sorted(d.id for d in docs if d.certified)
 
 
-def advise(ws: Workspace, *, since: str | None = None, until: str | None = None) -> Advice:
-    """The findings over the stored traces between `since` and `until`, under the live policy's `[advisor]`."""
-    return advise_traces(load_traces(ws, since=since, until=until), deployed_policy(ws).advisor, *corpus_versions(ws))
+def advise(ws: Workspace, *, since: str | None = None, until: str | None = None, ids: Sequence[str] | None = None) -> Advice:
+    """The findings over the stored traces between `since` and `until` (or those `ids`), under the live policy's
+    `[advisor]` and the live corpus."""
+    return advise_traces(load_traces(ws, since=since, until=until, ids=ids), deployed_policy(ws).advisor, *corpus_versions(ws))

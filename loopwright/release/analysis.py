@@ -42,7 +42,7 @@ import numpy as np
 from scipy import stats
 
 from loopwright.policy.schema import OutcomeRules
-from loopwright.serving.conversations import group, resolve
+from loopwright.serving.conversations import conversation_key, group, resolve
 from loopwright.serving.router import CanaryRules
 from loopwright.serving.trace import Trace
 
@@ -167,10 +167,10 @@ def per_conversation(traces: list[Trace], flags: np.ndarray, mask: np.ndarray | 
     small-tier release was rolled back on branch_hours at p=0.0004 from 19 and 22 calls, half of them
     rephrasings). A conversation is one unit; single-turn traffic (every call its own conversation) is unchanged.
     """
-    units: dict[str, bool] = {}
+    units: dict[tuple[str, str, str], bool] = {}
     for i, t in enumerate(traces):
         if mask is None or mask[i]:
-            key = t.conversation or t.id
+            key = conversation_key(t)
             units[key] = units.get(key, False) or bool(flags[i])
     return sum(units.values()), len(units)
 

@@ -80,6 +80,12 @@ def owner_of(trace: Trace) -> str:
     return trace.principal.subject or trace.principal.key_id or "-"
 
 
+def conversation_key(trace: Trace) -> tuple[str, str, str]:
+    """The conversation a trace belongs to: (tenant, owner, id); a trace written before conversations existed is
+    one of its own."""
+    return (trace.principal.tenant, owner_of(trace), trace.conversation or trace.id)
+
+
 def trace_time(trace: Trace) -> float:
     """The trace's start, as epoch seconds."""
     return datetime.fromisoformat(trace.ts.replace("Z", "+00:00")).timestamp()
@@ -131,7 +137,7 @@ def group(traces: Iterable[Trace | dict], *, clock: Clock = trace_time) -> list[
         t = Trace.from_dict(t)
         if t.purpose != "serve" or t.outcome == "error":
             continue
-        turns[(t.principal.tenant, owner_of(t), t.conversation or t.id)].append(t)
+        turns[conversation_key(t)].append(t)
     out = []
     for (tenant, owner, cid), ts in turns.items():
         ts.sort(key=lambda t: (clock(t), t.ts, t.id))

@@ -207,13 +207,18 @@ def parse_recipe(text: str, source_name: str = "recipe.toml") -> DataRecipe:
     return validate_toml(DataRecipe, text, source_name, hint="README's 'Training data' section lists every field")
 
 
-def load_recipe(path: str | Path) -> tuple[DataRecipe, str]:
-    """The recipe at `path` and its text (stored with the dataset it makes)."""
+def read_recipe(path: str | Path, kind: str) -> str:
+    """The text of the `kind` ("data", "train") recipe at `path`; a one-line `InvalidInput` when it cannot be read."""
     path = Path(path)
     try:
-        text = path.read_text("utf-8")
+        return path.read_text("utf-8")
     except FileNotFoundError:
-        raise InvalidInput(f"no recipe file {path}", hint="pass the path of a .toml data recipe") from None
+        raise InvalidInput(f"no recipe file {path}", hint=f"pass the path of a .toml {kind} recipe") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read recipe {path}: {exc}") from None
+
+
+def load_recipe(path: str | Path) -> tuple[DataRecipe, str]:
+    """The recipe at `path` and its text (stored with the dataset it makes)."""
+    text = read_recipe(path, "data")
     return parse_recipe(text, str(path)), text

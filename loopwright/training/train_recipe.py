@@ -20,8 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from loopwright.embedding import MODEL_NAME
-from loopwright.errors import InvalidInput
-from loopwright.training.recipes import validate_toml
+from loopwright.training.recipes import read_recipe, validate_toml
 
 
 class _Strict(BaseModel):
@@ -171,11 +170,5 @@ def parse_train_recipe(text: str, source_name: str = "recipe.toml") -> TrainReci
 
 def load_train_recipe(path: str | Path) -> tuple[TrainRecipe, str]:
     """The recipe at `path` and its text (stored with the model it makes)."""
-    path = Path(path)
-    try:
-        text = path.read_text("utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"no recipe file {path}", hint="pass the path of a .toml train recipe") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read recipe {path}: {exc}") from None
+    text = read_recipe(path, "train")
     return parse_train_recipe(text, str(path)), text
