@@ -77,6 +77,16 @@ class EmbeddingSection(_Section):
     )
 
 
+class IndexSection(_Section):
+    ann_min_chunks: int = Field(
+        0, ge=0,
+        description="From this many chunks up, a corpus index serves its dense list from an HNSW graph (faiss; "
+        "built beside the index on first load, reranked exactly) instead of the exact product over every chunk; "
+        "0: always exact. See loopwright.corpus.ann and bench_retrieval's exact-vs-HNSW figures. "
+        "LOOPWRIGHT_ANN_MIN_CHUNKS overrides it.",
+    )
+
+
 class Settings(_Section):
     """Everything `loopwright.toml` may hold."""
 
@@ -86,6 +96,7 @@ class Settings(_Section):
     cache: CacheSection = CacheSection()
     observe: ObserveSection = ObserveSection()
     embedding: EmbeddingSection = EmbeddingSection()
+    index: IndexSection = IndexSection()
 
 
 _ENV_OVERRIDES = {
@@ -93,6 +104,7 @@ _ENV_OVERRIDES = {
     "LOOPWRIGHT_REDIS_URL": ("cache", "redis_url"),
     "LOOPWRIGHT_OTLP_ENDPOINT": ("observe", "otlp_endpoint"),
     "LOOPWRIGHT_QUERY_ENCODER": ("embedding", "query_encoder"),
+    "LOOPWRIGHT_ANN_MIN_CHUNKS": ("index", "ann_min_chunks"),
 }
 
 

@@ -219,13 +219,17 @@ def index_folder(ws: Workspace, tree: str) -> Path:
 
 
 def index_digest(folder: Path) -> str:
-    """The digest of an index folder: every file's path and sha256, build timings (`build.json`) aside."""
+    """The digest of an index folder: every file's path and sha256, build timings and the HNSW graph aside.
+
+    Both are derived (from the build and from the vectors) and checked on their own (`ann.DenseGraph.load`).
+    """
+    from loopwright.corpus import ann
     from loopwright.corpus.index import BUILD_FILE
 
     files = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         rel = path.relative_to(folder).as_posix()
-        if rel != BUILD_FILE:
+        if rel not in (BUILD_FILE, ann.FILE):
             files[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
     return digest_of(files)
 

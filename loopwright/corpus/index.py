@@ -10,9 +10,11 @@ Ranking one query (N chunks, D = 384):
 
 1. the caller's eligibility mask (scope, sensitivity ceiling, certification,
    freshness; bool (N,)) is computed from per-document columns, cached;
-2. BM25 scores (N,) from bm25s and cosine scores (N,) from one float16
+2. BM25 scores (N,) from bm25s and cosine scores (N,) from one int8
    matrix-vector product are set to "absent" wherever the mask is false, so an
-   invisible chunk can never take a rank;
+   invisible chunk can never take a rank (a large index may take its dense list
+   from an HNSW graph instead, the mask applied inside the search, reranked
+   exactly: `loopwright.corpus.ann`);
 3. the top `depth` of each list is fused by reciprocal rank
    (score = sum 1 / (60 + rank)); ties break on chunk position, so equal
    inputs give identical output.
@@ -42,6 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from loopwright.corpus.ann import CANDIDATES, DenseGraph
 from loopwright.corpus.chunking import Chunk, chunk_document
 from loopwright.corpus.documents import SENSITIVITY_LEVELS, Document, ParsedDocument
 from loopwright.corpus.embeddings import EmbeddingCache
@@ -133,6 +136,11 @@ class Selection:
     def __or__(self, other: Selection) -> Selection:
         return Selection(self.mask | other.mask)
 
+    @cached_property
+    def bitmap(self) -> np.ndarray:
+        """The mask packed 8 rows a byte, least significant bit first: what a faiss `IDSelectorBitmap` reads."""
+        return np.packbits(self.mask, bitorder="little")
+
 
 @dataclass(frozen=True)
 class Masks:
@@ -182,15 +190,27 @@ class _Int8Vectors:
             return None
         return quantised
 
-    def scores(self, qvec: np.ndarray):
-        """(N,) float32 cosine estimates for a unit query vector."""
+    @staticmethod
+    def _query(qvec: np.ndarray):
         import torch
 
         q = torch.from_numpy(qvec)
         q_scale = 127.0 / max(float(q.abs().max()), 1e-12)
-        q8 = torch.round(q * q_scale).to(torch.int8)
+        return torch.round(q * q_scale).to(torch.int8), q_scale
+
+    def scores(self, qvec: np.ndarray):
+        """(N,) float32 cosine estimates for a unit query vector."""
+        import torch
+
+        q8, q_scale = self._query(qvec)
         raw = torch._int_mm(self.matrix, q8[:, None].contiguous())[:, 0]  # (N,) int32
         return raw.float() / (self.scale * q_scale)
+
+    def row_scores(self, qvec: np.ndarray, rows):
+        """`scores(qvec)[rows]` without scoring the other rows: the same integers, summed exactly in float32."""
+        q8, q_scale = self._query(qvec)
+        # |sum| <= 384 * 127 * 127 < 2**24: float32 holds every partial sum exactly, as int32 does
+        return (self.matrix[rows].float() @ q8.float()) / (self.scale * q_scale)
 
 
 class CorpusIndex:
@@ -217,6 +237,7 @@ class CorpusIndex:
         self.span_kind = np.asarray(c["span_kind"], dtype=np.int8)
         self.vectors = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float16))  # (N, D)
         self._int8 = _Int8Vectors.build(self.vectors)
+        self.graph: DenseGraph | None = None  # set by `attach_graph`: the dense list then comes from it
         self.bm25 = bm25
         n_tokens = len(bm25.vocab_dict) if bm25 is not None else 0
         df = np.diff(bm25.scores["indptr"]).astype(np.float32) if bm25 is not None else np.zeros(0, np.float32)
@@ -326,9 +347,25 @@ class CorpusIndex:
             return self._int8.scores(qvec)
         return (self.vectors @ torch.from_numpy(qvec.astype(np.float16))).float()
 
-    def scores(self, query: str, qvec: np.ndarray):
-        """(bm25 (N,) float32 numpy, cosine (N,) float32 torch) for every chunk."""
-        return self.lexical_scores(query), self.dense_scores(qvec)
+    def row_scores(self, qvec: np.ndarray, rows):
+        """Cosines of `rows` (a torch index tensor), as `dense_scores(qvec)[rows]`."""
+        import torch
+
+        if self._int8 is not None:
+            return self._int8.row_scores(qvec, rows)
+        return (self.vectors[rows] @ torch.from_numpy(qvec.astype(np.float16))).float()
+
+    def dense(self, qvec: np.ndarray | None) -> DenseQuery:
+        """One query's dense side (no vector: every cosine 0, for BM25 alone)."""
+        return DenseQuery(self, qvec)
+
+    def scores(self, query: str, qvec: np.ndarray) -> tuple[np.ndarray, DenseQuery]:
+        """(bm25 (N,) float32 numpy for every chunk, the query's `DenseQuery`)."""
+        return self.lexical_scores(query), self.dense(qvec)
+
+    def attach_graph(self, folder: Path) -> None:
+        """Serve the dense list from the HNSW graph saved in `folder` (this index's folder), built there if missing."""
+        self.graph = DenseGraph.ensure(folder, self.tree, folder / "vectors.npy", len(self))
 
     @staticmethod
     def top(scores, allowed: Selection | np.ndarray, depth: int, *, positive: bool = False) -> list[int]:
@@ -354,24 +391,27 @@ class CorpusIndex:
         return rows
 
     @staticmethod
-    def fuse(lists: list[list[int]], lexical: np.ndarray, dense, k: int) -> list[Ranked]:
+    def fuse(lists: list[list[int]], lexical: np.ndarray, dense: DenseQuery, k: int) -> list[Ranked]:
         """Reciprocal-rank fusion of ranked row lists; ties go to the earlier row."""
         fused: dict[int, float] = {}
         for rows in lists:
             for r, i in enumerate(rows):
                 fused[i] = fused.get(i, 0.0) + 1.0 / (RRF_K + r + 1)
         order = sorted(fused.items(), key=lambda item: (-item[1], item[0]))[:k]
-        return [Ranked(i, r + 1, s, float(dense[i]), float(lexical[i])) for r, (i, s) in enumerate(order)]
+        cosines = dense.at([i for i, _ in order])
+        return [Ranked(i, r + 1, s, c, float(lexical[i])) for r, ((i, s), c) in enumerate(zip(order, cosines, strict=True))]
 
     def rank(
-        self, lexical: np.ndarray, dense, allowed: Selection | np.ndarray, k: int, *, depth: int = DEPTH, mode: str = "hybrid"
+        self, lexical: np.ndarray, dense: DenseQuery, allowed: Selection | np.ndarray, k: int, *, depth: int = DEPTH,
+        mode: str = "hybrid",
     ) -> list[Ranked]:
         """Top `k` chunks among `allowed` by reciprocal-rank fusion of the two lists (or one, by `mode`)."""
+        allowed = allowed if isinstance(allowed, Selection) else Selection(allowed)
         lists = []
         if mode in ("hybrid", "bm25"):
             lists.append(self.top(lexical, allowed, max(depth, k), positive=True))
         if mode in ("hybrid", "dense"):
-            lists.append(self.top(dense, allowed, max(depth, k)))
+            lists.append(dense.top(allowed, max(depth, k)))
         return self.fuse(lists, lexical, dense, k)
 
     # ---- persistence --------------------------------------------------------------------------
@@ -502,3 +542,48 @@ class CorpusIndex:
         }
         logger.info("indexed tree %s: %d chunks, %d embedded, %.2fs", tree[:12], len(all_chunks), embedded, info["seconds"])
         return cls(tree, docs, texts, chunks, vectors, bm25, info)
+
+
+class DenseQuery:
+    """One query's cosines: every chunk's from the exact product, or, with a graph, only those of the rows it needs.
+
+    `top` is the dense list for a selection. Exact: top-k of the (N,) scores.
+    With a graph: a selection small enough to gather is scored exactly (a
+    filtered graph walk gains nothing there); a large one takes the graph's
+    `CANDIDATES` rows and ranks them by their exact cosines.
+    """
+
+    def __init__(self, index: CorpusIndex, qvec: np.ndarray | None):
+        import torch
+
+        self._index = index
+        self._qvec = qvec
+        self.full = None
+        if qvec is None:
+            self.full = torch.zeros(len(index))
+        elif index.graph is None:
+            self.full = index.dense_scores(qvec)
+
+    def top(self, allowed: Selection, depth: int) -> list[int]:
+        """Row numbers of the best `depth` cosines among `allowed`, best first."""
+        import torch
+
+        if self.full is not None:
+            return CorpusIndex.top(self.full, allowed, depth)
+        if min(depth, allowed.count) <= 0:
+            return []
+        if allowed.rows is not None:
+            rows = allowed.rows
+        else:
+            rows = torch.from_numpy(self._index.graph.search(self._qvec, allowed.bitmap, max(CANDIDATES, depth)))
+        scores = self._index.row_scores(self._qvec, rows)
+        _, idx = torch.topk(scores, min(depth, len(rows)))
+        return rows[idx].tolist()
+
+    def at(self, rows: list[int]) -> list[float]:
+        """Cosines of `rows`, in order."""
+        import torch
+
+        if self.full is not None:
+            return self.full[rows].tolist()
+        return self._index.row_scores(self._qvec, torch.tensor(rows, dtype=torch.long)).tolist() if rows else []

@@ -153,7 +153,11 @@ class Retriever:
     def _load_index(self, commit: commits.Commit) -> CorpusIndex:
         # One load or build at a time, even of different commits: a build embeds the whole corpus.
         with self._build_lock:
-            return commits.ensure_index(self.ws, commit.tree, commit.documents, commit.index_digest)
+            index = commits.ensure_index(self.ws, commit.tree, commit.documents, commit.index_digest)
+            threshold = self.ws.settings.index.ann_min_chunks
+            if threshold and len(index) >= threshold:
+                index.attach_graph(commits.index_folder(self.ws, commit.tree))
+            return index
 
     def search(
         self,
@@ -199,13 +203,13 @@ class Retriever:
             lexical_job = self._pool.submit(_lexical_tops, index, query, groups, mode)
             qvec = self.query_encoder.encode(query) if mode != "bm25" else None
             t2 = time.perf_counter()
-            dense = index.dense_scores(qvec) if qvec is not None else np.zeros(len(index), np.float32)
+            dense = index.dense(qvec)
             lexical, lexical_tops = lexical_job.result()
             rankings = []
             for (allowed, top_k), lexical_top in zip(groups, lexical_tops, strict=True):
                 lists = [lexical_top] if mode != "dense" else []
                 if mode != "bm25":
-                    lists.append(index.top(dense, allowed, max(DEPTH, top_k)))
+                    lists.append(dense.top(allowed, max(DEPTH, top_k)))
                 rankings.append(index.fuse(lists, lexical, dense, top_k))
             ranked, stale_ranked = rankings[0], (rankings[1] if len(rankings) > 1 else [])
             t3 = time.perf_counter()
