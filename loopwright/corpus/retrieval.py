@@ -204,12 +204,14 @@ class Retriever:
             qvec = self.query_encoder.encode(query) if mode != "bm25" else None
             t2 = time.perf_counter()
             dense = index.dense(qvec)
+            # the dense lists too before waiting for BM25: the waiting thread then wakes once, at the end
+            dense_tops = [dense.top(allowed, max(DEPTH, top_k)) if mode != "bm25" else None for allowed, top_k in groups]
             lexical, lexical_tops = lexical_job.result()
             rankings = []
-            for (allowed, top_k), lexical_top in zip(groups, lexical_tops, strict=True):
+            for (_, top_k), lexical_top, dense_top in zip(groups, lexical_tops, dense_tops, strict=True):
                 lists = [lexical_top] if mode != "dense" else []
-                if mode != "bm25":
-                    lists.append(dense.top(allowed, max(DEPTH, top_k)))
+                if dense_top is not None:
+                    lists.append(dense_top)
                 rankings.append(index.fuse(lists, lexical, dense, top_k))
             ranked, stale_ranked = rankings[0], (rankings[1] if len(rankings) > 1 else [])
             t3 = time.perf_counter()
