@@ -148,14 +148,15 @@ def quality(work: Path, cache: Path) -> dict:
         span_hits += any(s.doc_id in g["must_cite"] and all(c in s.text for c in g["must_contain"]) for s in result.spans)
     answers = _facts_found(retriever, commit)
     declines = [g for g in goldens if g["must_decline"]]
-    declined = {}
-    for g in declines:
-        result = retriever.search(g["input"], commit=commit, tenant=g["tenant"], rules=POLICY, as_of=REFERENCE_DATE)
-        tag = g["tags"][0]
-        got = declined.setdefault(tag, {"questions": 0, "declined": 0, "status": {}})
-        got["questions"] += 1
-        got["declined"] += result.decline
-        got["status"][result.status] = got["status"].get(result.status, 0) + 1
+    declined: dict = {}
+    for encoder in ENCODERS:  # the decline rules read cosines: the same goldens through each query encoder
+        by_encoder = Retriever(ws, query_encoder=encoder)
+        for g in declines:
+            result = by_encoder.search(g["input"], commit=commit, tenant=g["tenant"], rules=POLICY, as_of=REFERENCE_DATE)
+            got = declined.setdefault(encoder, {}).setdefault(g["tags"][0], {"questions": 0, "declined": 0, "status": {}})
+            got["questions"] += 1
+            got["declined"] += result.decline
+            got["status"][result.status] = got["status"].get(result.status, 0) + 1
     ws.close()
     n = len(answerable)
     return {
