@@ -488,6 +488,7 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int, derive: bool =
         for name in names:
             search(name, q + " (warm-up)")
     totals = {name: [] for name in names}
+    cpu = {name: [] for name in names}  # process CPU time per query: moves much less with the machine's load
     stages = {name: {"embed": [], "rank": [], "spans": []} for name in names}
     statuses: dict[str, dict[str, int]] = {name: {} for name in names}
     hit_at_5 = {name: 0 for name in names}
@@ -498,9 +499,10 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int, derive: bool =
         tops = {}
         for name in names[i % len(names):] + names[: i % len(names)]:  # interleaved, order rotating
             QUERY_CACHE.clear()  # every query embeds: no help from the query cache
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             result = search(name, q)
             totals[name].append((time.perf_counter() - t) * 1e3)
+            cpu[name].append((time.process_time() - c) * 1e3)
             for k in stages[name]:
                 stages[name][k].append(result.timings_ms[k])
             statuses[name][result.status] = statuses[name].get(result.status, 0) + 1
@@ -525,6 +527,7 @@ def scale(work: Path, cache: Path, n_chunks: int, n_queries: int, derive: bool =
             out["stages_p99"] = {k: round(_pct(v, 99), 2) for k, v in stages[name].items()}
             out["statuses"] = statuses[name]
             out["recall_at_5"] = round(hit_at_5[name] / len(queries), 4)
+            out["cpu_ms"] = {"p50": round(statistics.median(cpu[name]), 2), "p99": round(_pct(cpu[name], 99), 2)}
         return out
 
     query_latency = {name: latency(totals[name], name) for name in names}
