@@ -21,6 +21,7 @@ from loopwright.release.switch import switch_under_load
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.samples.bank.questions import LOAD_QUESTIONS
+from loopwright.demo.advice import advised, consult
 from loopwright.demo.canary import receipt_ids as _receipt_ids, release as _release
 from loopwright.demo.traffic import Driver, Served, summarise
 from loopwright.demo.training import training
@@ -43,13 +44,14 @@ class Sizes:
     economics: int = 400
     live_seconds: float = 3.0
     week3: int = 600  # the call centre's grace and dispute questions (all 600 of the sample's)
+    quarter: int = 150  # questions per language the training phase observes before it consults the advisor
     adapter_epochs: int = 2
 
     @classmethod
     def quick(cls) -> Sizes:
         """A smoke run: canaries start at 50% so the analysis reaches its minimum sample in a few hundred requests."""
         return cls(baseline=80, after=80, canary_share=0.5, canary_batch=100, canary_max=900, economics=100, live_seconds=1.5,
-                   week3=200, adapter_epochs=1)
+                   week3=200, quarter=100, adapter_epochs=1)
 
 
 @dataclass
@@ -107,8 +109,9 @@ def baseline(ctx: DemoContext) -> None:
 def inference_first(ctx: DemoContext) -> None:
     """Week 1: fix what the assistant reads, not the model: certify FlexPay 2.0 and ship it as a corpus release."""
     start = ctx.now()
+    advice = consult(ctx, "inference_first")
     before = summarise([r for r in ctx.driver.served if r.phase == "baseline"])
-    for doc in FLEXPAY_DOCS:
+    for doc in advised(advice, "corpus", "waiting_for_certification", FLEXPAY_DOCS):
         commits.stage_certify(ctx.ws, doc)
     commit = commits.commit(ctx.ws, "Certify FlexPay 2.0 (en, es, vi); freshness and decline-if-stale stay on")
     ctx.event("inference_first", f"corpus commit {commit.ref}", _receipt_ids(ctx.ws, commit.ref)[-1])
@@ -145,6 +148,7 @@ def inference_first(ctx: DemoContext) -> None:
 def economics(ctx: DemoContext) -> None:
     """The router's small tier for confident FAQ intents, and the normalised cache, against always-large."""
     start = ctx.now()
+    consult(ctx, "economics")
     batch = ctx.driver.take(ctx.sizes.economics)  # the same requests through both arms
     control = ctx.serve(0, "economics", "always-large control", requests=batch)
     current = get_deployment(ctx.ws).stable("router")

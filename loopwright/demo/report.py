@@ -372,13 +372,16 @@ def _advice(advice: Any) -> str:
     findings = advice.get("findings") or []
     top = findings[0] if findings and isinstance(findings[0], dict) else None
     said = (f"recommended <b>{_esc(top.get('lever'))}</b> ({_esc(top.get('stage'))}): {_esc(top.get('title'))}. "
+            f"Evidence: {_esc(', '.join(f'{k}={v}' for k, v in (top.get('evidence') or {}).items()))}. "
             f"Command: <code>{_esc(top.get('command'))}</code>") if top else "found nothing to fix"
     levers = " or ".join(str(x) for x in advice.get("phase_levers") or [])
     rank = advice.get("phase_lever_rank")
     verdict = ("The phase follows it." if advice.get("followed")
-               else f"<span class='bad'>The phase pulls {_esc(levers)} instead"
-                    + (f", the advisor's finding {_esc(rank)}" if rank else ", which the advisor did not find") + ".</span>")
-    return f"<p class='advice'>Advisor, over {_esc(advice.get('calls'))} live calls: {said} {verdict}</p>"
+               else f"<span class='bad'>The phase pulls {_esc(levers)} instead, against the advice"
+                    + (f" (the advisor's finding {_esc(rank)})" if rank else " (which the advisor did not find)") + ".</span>")
+    window = f"{_esc(advice.get('first') or '')} to {_esc(advice.get('last') or '')}" if advice.get("first") else ""
+    return (f"<p class='advice'>Advisor, over {_esc(advice.get('calls'))} calls {window}: {said} {verdict}"
+            f" Receipt <code>{_esc(advice.get('receipt_id') or '—')}</code>.</p>")
 
 
 def _events_table(events: Sequence[dict[str, Any]], titles: dict[str, str]) -> str:

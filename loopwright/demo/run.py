@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from loopwright.demo.advice import consult
 from loopwright.demo.governance import governance
 from loopwright.demo.phases import PHASES, DemoContext, Sizes
 from loopwright.demo.report import format_value, write_report
@@ -78,8 +77,7 @@ def run_demo(folder: Path, *, quick: bool = False, seed: int = 7, console: Conso
                 ctx = DemoContext(ws, gateway, Driver(gateway, seed, started=t0), Sizes.quick() if quick else Sizes(), advance,
                                   say=console.print)
                 for name, phase in PHASES:
-                    consult(ctx, name)
-                    phase(ctx)
+                    phase(ctx)  # a phase that pulls a lever observes, then consults the advisor (demo.advice)
                     for card in ctx.phases:
                         if card["name"] == name and name in ctx.advice:
                             card["advice"] = ctx.advice[name]

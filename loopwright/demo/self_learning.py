@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
+from loopwright.demo.advice import consult
 from loopwright.demo.canary import receipt_ids as _receipt_ids, release as _release
 from loopwright.learning.adapters import learn_triage_adapter, wilson
 from loopwright.learning.curate import curate
@@ -80,6 +81,7 @@ def self_learning(ctx: DemoContext) -> None:
     for lab in labels:
         record_feedback(ws, lab["trace_id"], author=Author("agent", lab["agent"]), policy=policy, correction=lab["correction"],
                         consent=lab["consent"])
+    consult(ctx, PHASE, [s["trace_id"] for s in served])  # the week's calls and the agents' labels on them
     kinds = Counter(lab["kind"] for lab in labels)
     refused = sum(not lab["consent"] for lab in labels)
     curated = curate(ws, "triage", actor="demo: call centre week 3")

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from loopwright.demo.advice import consult
 from loopwright.demo.canary import drive_canary, receipt_ids
+from loopwright.demo.observation import observe_languages
 from loopwright.registry.deployment import get_deployment
 from loopwright.release.releases import active
 from loopwright.serving.triage import SLOT
@@ -45,6 +47,7 @@ def _gap(evaluation, language: str) -> tuple[int, int]:
 
 def training(ctx: DemoContext) -> None:
     start, ws, phase = ctx.now(), ctx.ws, "training"
+    consult(ctx, phase, observe_languages(ctx, phase, ctx.sizes.quarter))
     incumbent = get_deployment(ws).stable(SLOT)
     before = evaluate(ws, incumbent.ref, gateway=ctx.gateway)
     gaps = {lang: _gap(before, lang) for lang in ("es", "vi")}

@@ -37,6 +37,7 @@ prefix instead of a member here. Tool receipts are one family: the action is
     |   +-- NoteRegister              note.register (a signed release note)
     +-- ModelPromote                  model.promote (a promotion decision on evidence, linked to its note)
     |   +-- TrainJob                  train.job (a training job from a train recipe: `loopwright train`)
+    +-- AdvisorCall                   advisor.call (the lever advisor's call that a change was decided on)
     +-- ToolAction                    tool.<name>
 """
 
@@ -86,6 +87,7 @@ class Action(StrEnum):
     NOTE_REGISTER = "note.register"
     MODEL_PROMOTE = "model.promote"
     TRAIN_JOB = "train.job"
+    ADVISOR_CALL = "advisor.call"
     TOOL = "tool"  # stored as tool.<name>
 
 
@@ -754,6 +756,39 @@ class TrainJob(ArtifactRegister):
 
     action = Action.TRAIN_JOB
     details: TrainingRun | None = None
+
+
+# ---- the advisor -------------------------------------------------------------------------------
+
+
+class AdvisedWindow(Part):
+    """The served calls the advisor read: how many, when, and a digest of their trace ids."""
+
+    calls: int
+    first: str | None = Field(description="The earliest call's time (ISO-8601 UTC); None for no call.")
+    last: str | None = Field(description="The latest call's time.")
+    ids_digest: str = Field(description="sha256 over the sorted trace ids, one a line.")
+
+
+class AdvisedLever(Part):
+    """The lever the advisor put first (None: no finding), and whether the change that asked follows it."""
+
+    lever: str | None
+    stage: str | None
+    title: str | None
+    command: str | None
+    asked_by: str = Field(description="Who asked and for what (the demo's phase, an operator).")
+    planned: list[str] = Field(description="The levers the asker meant to pull; empty when it asked with no plan.")
+    followed: bool | None = Field(description="Whether the planned lever is the advisor's first; None with no plan.")
+
+
+class AdvisorCall(Payload):
+    """The lever advisor's call over a window of live traffic, recorded when a change is decided on it."""
+
+    action = Action.ADVISOR_CALL
+    before: AdvisedWindow
+    after: AdvisedLever
+    details: dict[str, Any] | None = Field(None, description="The full advice: calls, defect rate and every finding with its evidence.")
 
 
 # ---- tools -------------------------------------------------------------------------------------

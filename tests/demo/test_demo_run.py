@@ -67,12 +67,15 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert claim["target"] == "+19% (case study)" and "the claim is" in claim["value"]
     assert rows[("outcomes", "CSAT change, baseline -> always-large")]["target"] == "+8 points (case study)"
     assert outcomes["judged_on_fcr"]  # a release the canary analysis judged on first-contact resolution
-    # The advisor is asked before each phase that pulls a lever, over the traffic live then; its answer is on the card.
-    for phase in ("inference_first", "economics"):
+    # The advisor is asked in each phase that pulls a lever, over what the phase observed; its call is on the card
+    # and recorded as an advisor.call receipt.
+    for phase in ("inference_first", "economics", "self_learning", "training"):
         row = rows[(phase, "advisor's lever")]
         card = next(p for p in results["phases"] if p["name"] == phase)
         assert row["trace_ids"] and card["advice"]["calls"] == len(row["trace_ids"])
         assert row["met"] is (card["advice"]["lever"] in card["advice"]["phase_levers"])
+        assert row["receipt_ids"] == [card["advice"]["receipt_id"]]
+    assert f"Receipt <code>{row['receipt_ids'][0]}</code>" in report  # report.html shows the call per phase
     # Every figure traces back to stored traces or receipts.
     traced = [r for r in results["table"] if r["trace_ids"] or r["receipt_ids"]]
     assert len(traced) >= len(results["table"]) // 2

@@ -13,8 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from loopwright.cli import app as cli
-from loopwright.observe.advisor import advise_traces, shared_term
+from loopwright.observe.advisor import Said, advise_traces, record_call, shared_term
 from loopwright.policy.schema import AdvisorRules
+from loopwright.registry.payloads import AdvisorCall
+from loopwright.registry.receipts import list_receipts
 from loopwright.serving.trace import (
     CacheLookup, Caller, Citation, RetrievalSummary, RouteRecord, Trace, TriageRecord,
 )
@@ -171,3 +173,55 @@ def test_cli_reads_the_store_under_the_live_policy(bank):
     advice = json.loads(result.output)
     assert advice["calls"] == 700 and advice["lever"] == "adapter"
     assert advice["findings"][0]["evidence"]["intent"] == "dispute_initiation"
+
+
+def test_a_stale_page_whose_calls_were_judged_right_is_housekeeping_after_the_cost():
+    rng = random.Random(7)
+    traces = economics(rng)
+    stale = [call(1000 + i, rng, intent="savings_rates", declined=True, stale=("rewards-checking-2025",)) for i in range(12)]
+    approved = {t.id: Said(verdict=1) for t in stale[:10]}  # the judge passed the decline: the page must not answer
+    advice = advise_traces(traces + stale, AdvisorRules(), said=approved)
+    assert [f.lever for f in advice.findings] == ["router", "cache", "corpus"]
+    assert not advice.findings[-1].pressing and advice.findings[-1].evidence["lost_calls"] == 2
+    # the same page, its declines thumbed down: answers lost, so it comes first
+    lost = {t.id: Said(verdict=-1) for t in stale}
+    assert advise_traces(traces + stale, AdvisorRules(), said=lost).findings[0].lever == "corpus"
+
+
+def test_an_agents_label_counts_the_call_under_its_intent_and_a_misroute_as_a_defect():
+    rng = random.Random(7)
+    traces, said = [], {}
+    for i in range(600):
+        intent = INTENTS[i % 7]
+        # a third of the dispute questions triaged as chargeback grace, right otherwise; agents label every call
+        triaged = "chargeback_grace" if intent == "dispute_initiation" and i % 3 == 0 else intent
+        text = "refunded charge dispute" if triaged != intent else None
+        traces.append(call(i, rng, intent=triaged, text=text))
+        said[traces[-1].id] = Said(correction=intent)
+    (finding,) = advise_traces(traces, AdvisorRules(), said=said).findings
+    assert (finding.lever, finding.evidence["intent"]) == ("adapter", "dispute_initiation")
+    assert finding.evidence["misrouted_to"] == {"chargeback_grace": finding.evidence["defects"]}
+    assert finding.evidence["shared_term"] in {"refunded", "charge"}
+    assert advise_traces(traces, AdvisorRules()).findings == []  # without the labels the outcomes say nothing
+
+
+def test_two_languages_lagging_are_two_training_findings():
+    rng = random.Random(7)
+    traces = []
+    for i in range(1200):
+        language = ("en", "es", "vi")[i % 3]
+        defect = {"en": i % 41 == 0, "es": (i // 3) % 5 == 0, "vi": (i // 3) % 3 == 0}[language]
+        traces.append(call(i, rng, intent=INTENTS[i % 7], language=language, defect=defect))
+    advice = advise_traces(traces, AdvisorRules())
+    assert [(f.lever, f.evidence["language"]) for f in advice.findings] == [("training", "vi"), ("training", "es")]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_recorded_call_reads_back_typed(workspace):
+    advice = advise_traces(self_learning_grace(random.Random(7)), AdvisorRules())
+    receipt = record_call(workspace, advice, ["tr_b", "tr_a"], asked_by="test", planned=("adapter",))
+    with workspace.session() as s:
+        (read,) = list_receipts(s, action="advisor.call")
+    assert read.id == receipt.id and isinstance(read.payload, AdvisorCall)
+    assert (read.payload.after.lever, read.payload.after.followed, read.payload.before.calls) == ("adapter", True, 700)
+    assert read.payload.before.first == advice.first and read.details["findings"][0]["evidence"]["intent"] == "dispute_initiation"

@@ -17,6 +17,7 @@ from itsdangerous import TimestampSigner
 from live import MODEL
 from upstream import ThreadedServer
 
+from loopwright.observe.advisor import advise, record_call
 from loopwright.registry import artifacts
 from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.registry.receipts import list_receipts
@@ -63,6 +64,7 @@ def console(tmp_path_factory, bank_embeddings, triage_fit):
                 assert response.status_code == 200, response.text
         server.app.state.gateway.writer.flush(timeout=10)
         _curated_corrections(ws)
+        record_call(ws, advise(ws), [], asked_by="a test, before a change", planned=("router",))
         yield ws, server, keys
         server.stop()
         ws.close()
@@ -144,6 +146,7 @@ def test_an_operator_sees_every_page(console, page):
     assert "Spot checks" in page.text("h1")
     page.goto(f"{server.url}/console/advisor")
     assert "served calls" in page.text("main")
+    assert "a test, before a change" in page.text("#calls") and "planned router" in page.text("#calls")
     html = page.eval("document.documentElement.outerHTML")
     assert "http://" not in html.replace(server.url, "") and "https://" not in html, "everything is served locally"
 

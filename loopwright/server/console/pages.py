@@ -16,6 +16,7 @@ from loopwright.observe.advisor import advise
 from loopwright.observe.integrity import verify_workspace
 from loopwright.observe.timeline import overview as overview_of
 from loopwright.registry.deployment import get_deployment
+from loopwright.registry.payloads import Action
 from loopwright.registry.receipts import list_receipts
 from loopwright.release import releases
 from loopwright.server.console import charts
@@ -118,4 +119,7 @@ def spotchecks_page(request: Request, user: User, dataset: Filter = None) -> HTM
 @router.get("/advisor")
 def advisor_page(request: Request, user: User, since: Filter = None) -> HTMLResponse:
     require_operator(user)
-    return page(request, "advisor.html", user, advice=advise(gateway_of(request).ws, since=_none(since)).to_dict(), since=since or "")
+    ws = gateway_of(request).ws
+    with ws.session() as s:  # the calls changes were decided on (the demo's phases, say), newest first
+        calls = [r.to_dict() for r in reversed(list_receipts(s, action=Action.ADVISOR_CALL, limit=50))]
+    return page(request, "advisor.html", user, advice=advise(ws, since=_none(since)).to_dict(), since=since or "", calls=calls)
