@@ -176,8 +176,9 @@ def _off_topic() -> list[tuple[str, str]]:
     return questions + [(r["text"], r["language"]) for r in rows if r["intent"] == "other"][:150]
 
 
-def bank_examples(seed: int = 0) -> list[ReadingExample]:
-    """The sample's reading examples, in a fixed order (see the module notes)."""
+def bank_examples(seed: int = 0, *, rewordings: int = REWORDINGS) -> list[ReadingExample]:
+    """The sample's reading examples, in a fixed order (see the module notes); `rewordings` reworded copies of
+    each answerable question (tests' tiny reader takes none: half the examples, half the training time)."""
     rng = random.Random(seed)
     every = passages()
     by_doc: dict[str, list[Passage]] = {}
@@ -185,7 +186,7 @@ def bank_examples(seed: int = 0) -> list[ReadingExample]:
         by_doc.setdefault(p.doc_id, []).append(p)
     positives = [(q, p.language, p, a) for p in every for q, a in _row_examples(p) + _sentence_examples(p, rng)]
     positives += _faq_examples(by_doc)
-    positives += [(reworded, language, p, answer) for question, language, p, answer in positives for _ in range(REWORDINGS)
+    positives += [(reworded, language, p, answer) for question, language, p, answer in positives for _ in range(rewordings)
                   for reworded in [reword(question, language, rng)] if reworded != question]
     examples = []
     for question, language, p, answer in positives:
