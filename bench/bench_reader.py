@@ -2,8 +2,9 @@
 
     python bench/bench_reader.py            # trains the sample reader (or takes it from the cache), then reads
     python bench/bench_reader.py --quick    # the question bank's English questions only
+    python bench/bench_reader.py --dev      # only the dev set through the gateway, per threshold
 
-Two sets of figures:
+Three sets of figures:
 
 - held out: exact match, token F1, answerability AUC and ECE per language on the
   reading examples of documents the reader never saw (the trainer's test split,
@@ -14,9 +15,15 @@ Two sets of figures:
   the share it answers, and of those the share that states every fact, cites a
   document the question names, and is one sentence. These questions were also
   trained on where their documents fell in the training split: they say how the
-  reader behaves on the demo's traffic, not how it generalises (held out says that).
+  reader behaves on the demo's traffic, not how it generalises (held out says that);
+- the dev set (`samples/bank/reader_dev.jsonl`: written by hand, worded unlike the
+  training questions, never the held-out answer set): each question through the real
+  gateway with the reader as the only tier and no threshold, graded by
+  `loopwright.observe.answers` as bench_answers.py grades, then re-graded at each
+  `min_answerability` in DEV_THRESHOLDS (a best span below it is a refusal). This is
+  where the reader's thresholds are chosen; the held-out set only measures.
 
-Writes bench/results/reader.json and prints the tables.
+Writes bench/results/reader.json (reader-dev.json with --dev) and prints the tables.
 """
 
 from __future__ import annotations
@@ -37,15 +44,56 @@ import common  # noqa: E402
 from common import print_table  # noqa: E402
 
 THRESHOLDS = (0.3, 0.5, 0.7)
+DEV = common.ROOT / "loopwright" / "samples" / "bank" / "reader_dev.jsonl"
+DEV_THRESHOLDS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+
+
+def dev_sweep(template: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """The dev set through the gateway (reader tier as bench_answers.py has it, with `options` over its own and no
+    threshold), summarised per language at each threshold."""
+    from dataclasses import replace
+
+    from bench_answers import TIERS, run_tier
+    from loopwright.observe.answers import grade, load_questions, summarise_by
+
+    shipped = next(t for t in TIERS if t.label == "reader")
+    contender = replace(shipped, tier={**shipped.tier, "options": {**shipped.tier["options"], **options,
+                                                                       "min_answerability": 0.0}})
+    questions = load_questions(DEV)
+    best: dict[str, float | None] = {}
+    grades, facts = run_tier(template, contender, questions, on_trace=lambda q, t: best.__setitem__(
+        q.id, ((t.generation or {}).get("answerability") if t else None)))
+    sweep = {}
+    for threshold in DEV_THRESHOLDS:
+        regraded = [grade(g.question, replace(g.response, text="", citations=(), refused=True))
+                    if (best[g.question.id] or 0.0) < threshold and not g.response.refused else g for g in grades]
+        sweep[str(threshold)] = summarise_by(regraded, lambda g: g.question.language)
+    wrong = {g.question.id: (f"{best[g.question.id] or 0:.2f} " + ("(refused) " if g.response.refused else "")
+                             + g.response.text[:160]) for g in grades if not g.correct}
+    return {"set": str(DEV.relative_to(common.ROOT)), "options": contender.tier["options"], "questions": len(questions), "seconds": facts["seconds"],
+            "by_threshold": sweep, "wrong_at_0": wrong}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="English questions only")
+    parser.add_argument("--dev", action="store_true", help="only the dev set through the gateway, per threshold")
+    parser.add_argument("--options", default="{}", help="with --dev: reader tier options (JSON) over bench_answers.py's")
     args = parser.parse_args()
     common.quiet_logs()
     started = time.perf_counter()
     machine = common.machine_info()
+    if args.dev:
+        with tempfile.TemporaryDirectory(prefix="bench-reader-dev-") as tmp:
+            os.environ.pop("LOOPWRIGHT_DATABASE_URL", None)
+            os.environ.pop("LOOPWRIGHT_REDIS_URL", None)
+            template = Path(tmp) / "bank"
+            common.bank_workspace(template).close()
+            dev = dev_sweep(template, json.loads(args.options))
+        path = common.write_result("reader-dev", {"machine": machine, "dev": dev}, started=started)
+        report_dev(dev)
+        print(f"\nwrote {path.relative_to(common.ROOT)}")
+        return
 
     from loopwright.corpus.retrieval import Retriever
     from loopwright.policy.loader import policy_from_artifact
@@ -132,6 +180,17 @@ def report(result: dict[str, Any]) -> None:
     print_table("Question bank through live retrieval and the reader backend",
                 ["language", "threshold", "questions", "answered", "accuracy", "one sentence", "median words", "declines escalated"], rows)
     print(f"  read latency ms: {result['read_ms']}")
+
+
+def report_dev(dev: dict[str, Any]) -> None:
+    rows = [[t, lang, s["questions"], s["accuracy"], s["answerable_accuracy"], s["first_sentence_rate"], s["median_words"],
+             s["citation_precision"], s["decline_precision"], s["decline_recall"]]
+            for t, by_lang in dev["by_threshold"].items() for lang, s in by_lang.items()]
+    print_table(f"Dev set ({dev['set']}, {dev['questions']} questions) through the gateway, per min_answerability",
+                ["threshold", "lang", "n", "accuracy", "answerable", "1st sentence", "median words", "citation prec.",
+                 "decline prec.", "decline recall"], rows)
+    for qid, text in dev["wrong_at_0"].items():
+        print(f"  wrong at 0: {qid}: {text}")
 
 
 if __name__ == "__main__":

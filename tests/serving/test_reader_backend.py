@@ -12,6 +12,7 @@ from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.samples.bank import DATA_DIR, REFERENCE_DATE
 from loopwright.serving.backends import GenerationRequest, create_backend
 from loopwright.serving.backends.base import BackendContext
+from loopwright.serving.backends.reader import asked_kind
 from loopwright.serving.backends.reader_answer import answer_cell, compose, row_sentence, sentence_of
 from loopwright.serving.pipeline import ChatRequest, Gateway
 from loopwright.serving.trace import Citation
@@ -176,3 +177,14 @@ def test_the_answering_cell_is_the_one_the_question_names():
 def test_each_sentence_is_said_once_with_every_span_that_says_it():
     text, cited = compose([(2, "A $15 late fee applies."), (4, "There is no setup fee."), (5, "A $15 late fee applies.")])
     assert text == "A $15 late fee applies. [2, 5] There is no setup fee. [4]" and cited == [2, 5, 4]
+
+
+@pytest.mark.parametrize(("question", "passage", "kind"), [
+    ("how much does a domestic wire cost", "| Domestic, outgoing | $25 |", 1.0),
+    ("how long do I have to dispute a charge", "A transaction id is required.", -1.0),
+    ("how long do I have to dispute a charge", "within 60 days of the statement date", 1.0),
+    ("lai suat goi 12 thang", "| 12 tháng | 9.9% APR |", 1.0),
+    ("can my wife freeze my card", "Only the cardholder can freeze a card.", 0.0),
+])
+def test_the_asked_kind_feature_says_whether_the_span_states_what_is_asked(question, passage, kind):
+    assert asked_kind(question, passage) == kind

@@ -9,7 +9,9 @@ them to the reader. Questions come from three places:
 - table rows: "What is the {column} for {row}?" (and Spanish, Vietnamese), the
   cell as the answer;
 - sentences with an amount, rate, duration or time: the sentence with that
-  value replaced by a question word, and a terse keyword form of it.
+  value replaced by a question word, and a terse keyword form of it;
+- a reworded copy of each of these (`rewording`): synonyms the passage lacks,
+  filler dropped, typed casually.
 
 Unanswerable pairs put each question against two spans of the same document
 that lack its answer, and against one span of another document; off-topic
@@ -33,6 +35,7 @@ from loopwright.corpus.chunking import chunk_document
 from loopwright.corpus.documents import read_document
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.questions import DECLINE, FAQ
+from loopwright.samples.bank.rewording import reword
 from loopwright.serving.backends.reader import passage_text
 from loopwright.serving.backends.reader_answer import table_cells
 from loopwright.training.reader import Progress, ReaderConfig, ReadingExample, register_reader, train_reader
@@ -44,6 +47,8 @@ if TYPE_CHECKING:
     from loopwright.workspace import Workspace
 
 NAME = "reader"
+REWORDINGS = 1
+"""Reworded copies (`rewording.reword`) of each answerable question, each read against the same passages."""
 
 
 @dataclass(frozen=True)
@@ -171,8 +176,9 @@ def _off_topic() -> list[tuple[str, str]]:
     return questions + [(r["text"], r["language"]) for r in rows if r["intent"] == "other"][:150]
 
 
-def bank_examples(seed: int = 0) -> list[ReadingExample]:
-    """The sample's reading examples, in a fixed order (see the module notes)."""
+def bank_examples(seed: int = 0, *, rewordings: int = REWORDINGS) -> list[ReadingExample]:
+    """The sample's reading examples, in a fixed order (see the module notes); `rewordings` reworded copies of
+    each answerable question (tests' tiny reader takes none: half the examples, half the training time)."""
     rng = random.Random(seed)
     every = passages()
     by_doc: dict[str, list[Passage]] = {}
@@ -180,6 +186,8 @@ def bank_examples(seed: int = 0) -> list[ReadingExample]:
         by_doc.setdefault(p.doc_id, []).append(p)
     positives = [(q, p.language, p, a) for p in every for q, a in _row_examples(p) + _sentence_examples(p, rng)]
     positives += _faq_examples(by_doc)
+    positives += [(reworded, language, p, answer) for question, language, p, answer in positives for _ in range(rewordings)
+                  for reworded in [reword(question, language, rng)] if reworded != question]
     examples = []
     for question, language, p, answer in positives:
         examples.append(ReadingExample(question, p.passage, answer, p.family, language))
