@@ -225,13 +225,23 @@ class TraceWriter:
                 log.error("trace writer: dropping %s: %s", row["id"], str(exc).splitlines()[0])
 
 
-def load_records(ws: Workspace, *, since: str | None = None, until: str | None = None, ids: Sequence[str] | None = None):
-    """Full trace records (with current outcome) for reports and analysis."""
-    query = sa.select(TraceRow.record, TraceRow.outcome).order_by(TraceRow.ts)
+def _window(query, since: str | None, until: str | None):
     if since:
         query = query.where(TraceRow.ts >= utc_stamp(since))
     if until:
         query = query.where(TraceRow.ts < utc_stamp(until))
+    return query
+
+
+def count_records(ws: Workspace, *, since: str | None = None, until: str | None = None) -> int:
+    """How many traces `load_records` would give for the same window."""
+    with ws.session() as s:
+        return s.execute(_window(sa.select(sa.func.count()).select_from(TraceRow), since, until)).scalar_one()
+
+
+def load_records(ws: Workspace, *, since: str | None = None, until: str | None = None, ids: Sequence[str] | None = None):
+    """Full trace records (with current outcome) for reports and analysis."""
+    query = _window(sa.select(TraceRow.record, TraceRow.outcome).order_by(TraceRow.ts), since, until)
     if ids is not None:
         query = query.where(TraceRow.id.in_(list(ids)))
     with ws.session() as s:
