@@ -30,7 +30,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -267,7 +267,7 @@ class Exported:
     spans: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"url": self.url, "traces": self.traces, "spans": self.spans}
+        return asdict(self)
 
 
 def export_traces(ws: Workspace, endpoint: str, *, since: str | None = None, until: str | None = None,
