@@ -171,6 +171,7 @@ def trace_export(
     since: Annotated[str | None, typer.Option(help="ISO-8601 UTC lower bound.")] = None,
     until: Annotated[str | None, typer.Option(help="ISO-8601 UTC upper bound (exclusive).")] = None,
     service_name: Annotated[str | None, typer.Option(help="The service (Phoenix: project) name; default: observe.service_name.")] = None,
+    timeout_s: Annotated[float, typer.Option(min=1, max=3600, help="How long a batch may wait for a receiver that pushes back.")] = 60.0,
     workspace: WorkspaceOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -185,7 +186,8 @@ def trace_export(
     if not url:
         raise InvalidInput("no OTLP endpoint to export to", hint="pass --endpoint URL or set [observe] otlp_endpoint")
     with step_progress(json) as progress:
-        done = export_traces(ws, url, since=since, until=until, service_name=service_name, progress=progress)
+        done = export_traces(ws, url, since=since, until=until, service_name=service_name, timeout_s=timeout_s,
+                             progress=progress)
     emit(done.to_dict(), json, lambda c: c.print(f"exported {done.traces} traces ({done.spans} spans) to {done.url}"))
 
 

@@ -29,6 +29,7 @@ import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -196,11 +197,9 @@ class SpanSender:
             return 0, True
         try:
             result = self._exporter.export(spans)
-        except Exception:  # noqa: BLE001 - a receiver's failure is counted, never raised into the server
-            log.exception("otel: export failed")
+        except Exception as exc:  # noqa: BLE001 - a receiver's failure is counted, never raised into the server
+            log.warning("otel: export failed: %s", exc)
             result = SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
-            log.warning("otel: %d spans not accepted by the receiver", len(spans))
         return len(spans), result is SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
@@ -253,6 +252,7 @@ class SpanExport:
             if traces:
                 spans, accepted = self._sender.send(traces)
                 if not accepted:
+                    log.warning("otel: %d spans not accepted by the receiver", spans)
                     self._on_drop(spans)
             if items[-1] is _STOP:
                 return
@@ -271,28 +271,42 @@ class Exported:
 
 
 def export_traces(ws: Workspace, endpoint: str, *, since: str | None = None, until: str | None = None,
-                  service_name: str | None = None, batch: int = 256,
+                  service_name: str | None = None, batch: int = 256, timeout_s: float = 60.0,
                   progress: Callable[[str, int, int], None] | None = None) -> Exported:
     """Send the stored traces in [since, until) to `endpoint` as span trees; `progress("export", done, total)` per batch.
 
-    Stops at the first batch the receiver does not accept, with an error saying
-    how many were sent: nothing is lost, the traces stay in the store.
+    A receiver that pushes back (Phoenix answers 503 while its ingestion queue
+    is full) gets the batch again, with backoff, for up to `timeout_s`; past
+    that the export stops with an error saying how
+    many were sent: nothing is lost, the traces stay in the store.
     """
-    sender = SpanSender(endpoint, service_name=service_name or ws.settings.observe.service_name)
+    sender = SpanSender(endpoint, service_name=service_name or ws.settings.observe.service_name,
+                        timeout_s=min(timeout_s, 10.0))
     sent = spans = 0
     total = count_records(ws, since=since, until=until)
 
     def send(traces: list[Trace]) -> None:
         nonlocal sent, spans
+        deadline, pause = time.monotonic() + timeout_s, 1.0
         made, accepted = sender.send(traces)
-        if not accepted:
-            raise LoopwrightError(
-                f"the OTLP receiver at {sender.url} did not accept spans; {sent} traces were sent before it",
-                hint="check that it is running and takes OTLP/HTTP (Phoenix: `phoenix serve`, port 6006)")
+        while not accepted:
+            if time.monotonic() + pause > deadline:
+                raise LoopwrightError(
+                    f"the OTLP receiver at {sender.url} did not accept spans within {timeout_s:g} s; "
+                    f"{sent} traces were sent before it",
+                    hint="check that it is running and takes OTLP/HTTP (Phoenix: `phoenix serve`, port 6006), "
+                         "or allow it longer (--timeout-s)")
+            time.sleep(pause)
+            pause = min(2 * pause, 10.0)
+            made, accepted = sender.send(traces)
         sent, spans = sent + len(traces), spans + made
         if progress:
             progress("export", sent, total)
 
+    # the exporter logs every refused attempt; here a refusal is retried, and the last one raised
+    exporter_log = logging.getLogger("opentelemetry.exporter.otlp")
+    exporter_level = exporter_log.level
+    exporter_log.setLevel(logging.CRITICAL)
     pending: list[Trace] = []
     try:
         for trace in load_traces(ws, since=since, until=until):
@@ -304,6 +318,7 @@ def export_traces(ws: Workspace, endpoint: str, *, since: str | None = None, unt
             send(pending)
     finally:
         sender.shutdown()
+        exporter_log.setLevel(exporter_level)
     return Exported(sender.url, sent, spans)
 
 

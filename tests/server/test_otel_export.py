@@ -129,9 +129,9 @@ def test_trace_export_says_in_one_line_when_there_is_nowhere_to_send(triaged_ban
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}"
-    refused = CliRunner().invoke(app, ["trace", "export", "--endpoint", dead])
+    refused = CliRunner().invoke(app, ["trace", "export", "--endpoint", dead, "--timeout-s", "2"])
     assert isinstance(refused.exception, LoopwrightError)
-    assert "did not accept spans; 0 traces were sent before it" in refused.exception.one_line()
+    assert "did not accept spans within 2 s; 0 traces were sent before it" in refused.exception.one_line()
 
 
 def _cli_json(*args: str) -> dict:
