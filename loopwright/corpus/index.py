@@ -211,8 +211,11 @@ class _Int8Vectors:
         import torch
 
         q8, q_scale = self._query(qvec)
-        # int8 all the way: a float copy of a large selection's rows (the stale chunks) cost more than the product
-        raw = torch._int_mm(self.matrix[rows], q8[:, None].contiguous())[:, 0]  # (len(rows),) int32
+        # int8 all the way: a float copy of a large selection's rows (the stale chunks) cost more than the product.
+        # index_select, not `matrix[rows]`: advanced indexing copies int8 rows element by element (15k of 100k
+        # rows: 5.5 ms of CPU against 1.0 ms, measured on 2 busy cores)
+        picked = torch.index_select(self.matrix, 0, rows)
+        raw = torch._int_mm(picked, q8[:, None].contiguous())[:, 0]  # (len(rows),) int32
         return raw.float() / (self.scale * q_scale)
 
 
@@ -356,7 +359,7 @@ class CorpusIndex:
 
         if self._int8 is not None:
             return self._int8.row_scores(qvec, rows)
-        return (self.vectors[rows] @ torch.from_numpy(qvec.astype(np.float16))).float()
+        return (torch.index_select(self.vectors, 0, rows) @ torch.from_numpy(qvec.astype(np.float16))).float()
 
     def dense(self, qvec: np.ndarray | None) -> DenseQuery:
         """One query's dense side (no vector: every cosine 0, for BM25 alone)."""
