@@ -132,6 +132,9 @@ class Selection:
         self.blocked = torch.from_numpy(~mask)  # bool (N,): filled with "absent" before top-k
         # a small selection is cheaper to gather than to mask: top-k then runs on M << N scores
         self.rows = torch.from_numpy(np.flatnonzero(mask)) if self.count * 4 < len(mask) else None
+        # this selection narrowed to a question's language (`CorpusIndex.in_language`), kept with it: masks are
+        # cached per index, so without this every question would redo that O(N) work and a new bitmap
+        self.by_language: dict[str, Selection] = {}
 
     def __or__(self, other: Selection) -> Selection:
         return Selection(self.mask | other.mask)
@@ -149,6 +152,11 @@ class Masks:
     fresh: Selection
     stale: Selection
     stale_reasons: dict[int, str]  # doc index -> why it is stale
+
+    @cached_property
+    def either(self) -> Selection:
+        """`fresh | stale`, built once per cached masks (what answers when stale evidence may)."""
+        return self.fresh | self.stale
 
 
 @dataclass(frozen=True)
@@ -320,6 +328,12 @@ class CorpusIndex:
         page when its words match better, and a Spanish one from English. A page with no version in `language`
         stays: an English-only page still answers a Spanish question.
         """
+        found = allowed.by_language.get(language)
+        if found is None:
+            found = allowed.by_language.setdefault(language, self._in_language(allowed, language))
+        return found
+
+    def _in_language(self, allowed: Selection, language: str) -> Selection:
         page, lang = self._translations
         doc_ok = np.zeros(len(self.docs), dtype=bool)
         doc_ok[self.chunk_doc[allowed.mask]] = True
