@@ -61,6 +61,25 @@ def test_the_graph_path_ranks_as_the_exact_product(bank_ws, monkeypatch):
         ws.close()
 
 
+def test_a_commit_past_the_threshold_builds_its_graph(bank_ws, monkeypatch, make_doc, tmp_path):
+    ws = _ann_workspace(bank_ws, monkeypatch)
+    try:
+        commits.stage_add(ws, [make_doc(tmp_path / "docs", "graph-note", "The graph is built with the index.")])
+        made = commits.commit(ws, "add a note")
+        folder = commits.index_folder(ws, made.tree)
+        assert (folder / ann.FILE).is_file()  # before any search: serving loads it, never builds it
+        ann.DenseGraph.load(folder, made.tree, len(commits.ensure_index(ws, made.tree, made.documents, made.index_digest)))
+    finally:
+        ws.close()
+    monkeypatch.setenv("LOOPWRIGHT_ANN_MIN_CHUNKS", "0")  # 0: no graph, whatever the size
+    ws = Workspace.open(bank_ws.root)
+    try:
+        commits.stage_add(ws, [make_doc(tmp_path / "docs", "graph-note", "Exact search only.")])
+        assert not (commits.index_folder(ws, commits.commit(ws, "edit the note").tree) / ann.FILE).exists()
+    finally:
+        ws.close()
+
+
 def _saved_graph(bank_ws, monkeypatch):
     ws = _ann_workspace(bank_ws, monkeypatch)
     retriever = Retriever(ws)
