@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from loopwright.corpus import ann, commits
-from loopwright.corpus.index import Selection
+from loopwright.corpus.index import GATHERED, Selection
 from loopwright.corpus.retrieval import Retriever
 from loopwright.errors import IntegrityError
 from loopwright.samples.bank import DATA_DIR, REFERENCE_DATE
@@ -33,6 +33,18 @@ def test_the_graph_proposes_only_allowed_rows_and_finds_the_exact_top():
         allowed = np.flatnonzero(mask)
         exact = allowed[np.argsort(-(vectors[allowed] @ q))[:5]]
         assert set(exact) <= set(rows.tolist())
+
+
+def test_a_selection_gathered_once_scores_as_its_rows(bank_ws):
+    import torch
+
+    index = Retriever(bank_ws).index(Retriever(bank_ws).commit())
+    rng = np.random.default_rng(1)
+    q = _unit(rng, 1, 384)[0]
+    selections = [Selection(rng.random(len(index)) < 0.2) for _ in range(GATHERED + 1)]
+    for selection in selections + selections[-1:]:  # the last one twice: the second from the kept rows
+        assert torch.equal(index.selection_scores(q, selection), index.row_scores(q, selection.rows))
+    assert len(index._int8._gathered) == GATHERED and selections[0] not in index._int8._gathered
 
 
 def _ann_workspace(bank_ws: Workspace, monkeypatch) -> Workspace:
