@@ -599,8 +599,9 @@ class DenseQuery:
 
     `top` is the dense list for a selection. Exact: top-k of the (N,) scores.
     With a graph: a selection small enough to gather is scored exactly (a
-    filtered graph walk gains nothing there); a large one takes the graph's
-    `CANDIDATES` rows and ranks them by their exact cosines.
+    graph walk filtered that far misses too much, see `loopwright.corpus.ann`);
+    a large one takes the graph's `CANDIDATES` rows and ranks them by their
+    exact cosines.
     """
 
     def __init__(self, index: CorpusIndex, qvec: np.ndarray | None):
