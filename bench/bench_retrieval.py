@@ -39,6 +39,9 @@ Writes bench/results/retrieval.json (bench/results/retrieval-quick.json with --q
 
 Embeddings are cached under --cache (default: a folder in the system temp
 directory) so a rerun skips the cold embedding; pass --fresh to measure it.
+The cache is keyed by the embedder's dtype, which each process picks by timing
+bf16 against float32; on a busy machine pin it (LOOPWRIGHT_EMBED_DTYPE=bfloat16)
+or a rerun may find none of its vectors.
 """
 
 from __future__ import annotations
