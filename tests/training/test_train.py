@@ -279,3 +279,9 @@ def test_freeze_layers_leaves_the_embeddings_and_bottom_layers_as_they_were(ws, 
     assert not all(torch.equal(trained[k], start[k]) for k in moved)
     with pytest.raises(ConfigError, match="freeze_layers = 2 leaves nothing to train: the encoder has 2 layers"):
         train_model(ws, write_recipe(tmp_path, tiny_recipe(extra="freeze_layers = 2\n")))
+
+
+def test_max_steps_caps_the_recipe_and_the_stored_recipe_says_so(ws, tmp_path):
+    result = train_model(ws, write_recipe(tmp_path, tiny_recipe(12, 100)), max_steps=3, use_cache=False)
+    assert result.result["steps"] == 3 and result.artifact.config["recipe"]["training"]["max_steps"] == 3
+    assert read_file(ws, result.artifact, "recipe.toml").decode().endswith("# run with training.max_steps = 3 (train_model's max_steps)\n")
