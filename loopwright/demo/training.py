@@ -57,15 +57,15 @@ def _rate(x: float | None) -> str:
 
 
 def _grace_held_out(ctx: DemoContext) -> tuple[list[dict], dict | None]:
-    """Week 3's held-out call-centre questions (the hash split `learn adapter` used) and the adapter's served figure
-    on them (`self_learning`'s metrics), when that phase ran."""
+    """Week 3's held-out grace questions (the hash split `learn adapter` used) and the adapter's served figure on
+    them (`self_learning`'s metrics), when that phase promoted it."""
     from loopwright.demo.self_learning import INTENT
     from loopwright.samples.bank.callcentre import adapter_traffic
 
     traffic = adapter_traffic(0)[: ctx.sizes.week3]
     held = [r for r in traffic if r["intent"] == INTENT and split_of(clean_text(r["text"]), TriageConfig(seed=0)) == "test"]
     week3 = next((p["metrics"]["traffic"] for p in ctx.phases if p["name"] == "self_learning"), None)
-    return held, week3 and (week3["held_out_live_after"] or week3["held_out_live_before"])
+    return held, week3 and week3["held_out_live_after"]  # served with the adapter: None unless its release promoted
 
 
 def _detach_adapter(ctx: DemoContext, phase: str) -> dict | None:
