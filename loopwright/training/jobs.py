@@ -119,9 +119,16 @@ def job_dir(ws: Workspace, key: str) -> Path:
 
 
 def train_model(ws: Workspace, recipe_path: str | Path, *, launcher: Launcher = "local", nproc: int = 2, resume: bool = False,
-                use_cache: bool = True, progress: Progress | None = None) -> TrainResult:
-    """Train what `recipe_path` describes (or take it from the cache) and register it as `model/<name>`, with a receipt."""
+                use_cache: bool = True, progress: Progress | None = None, max_steps: int | None = None) -> TrainResult:
+    """Train what `recipe_path` describes (or take it from the cache) and register it as `model/<name>`, with a receipt.
+
+    `max_steps` caps the recipe's `training.max_steps` (a smoke run of the same recipe: the demo's `--quick`); the
+    stored recipe.toml then ends with a line saying so, and the job key and config hold the capped recipe.
+    """
     recipe, text = load_train_recipe(recipe_path)
+    if max_steps is not None and max_steps < (recipe.training.max_steps or max_steps + 1):
+        recipe = recipe.model_copy(update={"training": recipe.training.model_copy(update={"max_steps": max_steps})})
+        text += f"\n# run with training.max_steps = {max_steps} (train_model's max_steps)\n"
     try:
         dataset = resolve(ws, recipe.data.dataset, kind="dataset")
     except UnknownRef as exc:

@@ -138,6 +138,9 @@ class Training(_Strict):
     from the last one."""
     keep_checkpoints: int = Field(2, ge=1)
     """Checkpoints kept (older ones are deleted once a newer one is complete)."""
+    freeze_layers: int = Field(0, ge=0)
+    """Leave the embeddings and the bottom N encoder layers untrained: the backward pass stops above them, so a step
+    costs less (see bench/README.md, "Training"). 0 trains everything; it must leave at least one layer to train."""
     activation_checkpointing: bool = False
     """Recompute each layer's activations in the backward pass instead of keeping them: less memory, ~30% more time."""
     precision: Literal["fp32", "bf16"] = "fp32"

@@ -14,7 +14,11 @@ from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.catalog import INTENTS, PRICES, TENANTS
 from loopwright.samples.bank.documents import all_documents, incident_documents, render
 from loopwright.samples.bank.goldens import generate_goldens
-from loopwright.samples.bank.multilingual import generate_multilingual_utterances, multilingual_passages
+from loopwright.samples.bank.multilingual import (
+    generate_multilingual_utterances,
+    generate_situation_utterances,
+    multilingual_passages,
+)
 from loopwright.samples.bank.people import CORE_CUSTOMERS, generate_people
 from loopwright.samples.bank.utterances import generate_adapter_examples, generate_utterances
 
@@ -62,7 +66,9 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> None:
         "goldens.jsonl": _jsonl(generate_goldens(seed, generate_people(seed, CORE_CUSTOMERS))),
     }
     for language in ("es", "vi"):
-        files[f"multilingual/utterances-{language}.jsonl"] = _jsonl(generate_multilingual_utterances(seed, language, utterances))
+        drawn = generate_multilingual_utterances(seed, language, utterances)
+        files[f"multilingual/utterances-{language}.jsonl"] = _jsonl(drawn)
+        files[f"multilingual/situations-{language}.jsonl"] = _jsonl(generate_situation_utterances(seed, language, utterances + drawn))
         files[f"multilingual/passages-{language}.jsonl"] = _jsonl(multilingual_passages(language))
     for name, text in files.items():
         _write(out_dir / name, text)
