@@ -285,3 +285,13 @@ def test_max_steps_caps_the_recipe_and_the_stored_recipe_says_so(ws, tmp_path):
     result = train_model(ws, write_recipe(tmp_path, tiny_recipe(12, 100)), max_steps=3, use_cache=False)
     assert result.result["steps"] == 3 and result.artifact.config["recipe"]["training"]["max_steps"] == 3
     assert read_file(ws, result.artifact, "recipe.toml").decode().endswith("# run with training.max_steps = 3 (train_model's max_steps)\n")
+
+
+@pytest.mark.parametrize("dtype, chosen", [("float32", "fp32"), ("bfloat16", "bf16")])
+def test_auto_precision_is_what_the_machine_measures_and_the_job_names_it(ws, tmp_path, monkeypatch, dtype, chosen):
+    monkeypatch.setenv("LOOPWRIGHT_DTYPE", dtype)  # what fast_dtype's measurement would have chosen on such a machine
+    result = train_model(ws, write_recipe(tmp_path, tiny_recipe(2, 100, extra='precision = "auto"\n')), use_cache=False)
+    assert result.artifact.config["recipe"]["training"]["precision"] == chosen
+    with ws.session() as s:
+        receipt = list_receipts(s, action="train.job")[-1]
+    assert receipt.details["precision"] == chosen
