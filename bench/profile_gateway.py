@@ -80,6 +80,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="seconds sampled")
     parser.add_argument("--rate", type=int, default=200, help="samples per second")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--raw", type=Path, default=None, help="also keep py-spy's raw stacks here")
     parser.add_argument("--pin", type=int, default=None, help="pin the server to this CPU (the rest to the others)")
     args = parser.parse_args()
     common.LOAD_CPUS = common.other_cpus(args.pin)
@@ -116,6 +117,8 @@ def main() -> None:
             spy.wait(timeout=60)
             if spy.returncode != 0:
                 raise RuntimeError(f"py-spy failed: {spy.stderr.read().decode()[-500:]}")
+            if args.raw:
+                shutil.copy(raw, args.raw)
             parts: Counter[str] = Counter()
             leaves: Counter[str] = Counter()
             for line in raw.read_text().splitlines():

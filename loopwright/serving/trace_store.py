@@ -111,13 +111,14 @@ def _number(value: Any, kind: type) -> Any:
 class TraceWriter:
     """Background, batched trace inserts with drain-on-close.
 
-    Calls append to a list under a lock; the writer thread wakes on the first trace of a
-    batch, gathers for `interval_s` (20 ms), then inserts everything gathered in one
-    transaction (in chunks of `batch` rows). Why not a queue with a wake-up per trace: at
-    pass-through rates every `put` notified the writer, which woke, took the GIL from the
-    request path and wrote a few rows per transaction; py-spy gave the notify and the
-    small inserts a quarter of the gateway's CPU (bench/README.md). `flush` and `close`
-    cut the gathering short, so neither waits the interval out.
+    Calls append to a list under a lock; every `interval_s` (20 ms) the writer thread
+    takes everything gathered and inserts it in one transaction (in chunks of `batch`
+    rows). Why not a queue with a wake-up per trace: at pass-through rates every `put`
+    notified the writer, which woke, took the GIL from the request path and wrote a few
+    rows per transaction; py-spy gave the wake-ups and the small inserts a quarter of
+    the gateway's CPU (bench/README.md). After `idle_polls` empty intervals the writer
+    sleeps until the next submit wakes it. `flush` and `close` cut the gathering short,
+    so neither waits the interval out.
 
     The thread never dies of a record: one that cannot be stored (text that is not
     valid Unicode, a value too long for its column) is replaced by a minimal error
@@ -125,16 +126,19 @@ class TraceWriter:
     is what `/healthz` reports: a writer that stopped anyway means no traces.
     """
 
-    def __init__(self, ws: Workspace, *, max_queue: int = 50_000, batch: int = 500, interval_s: float = 0.02):
+    def __init__(self, ws: Workspace, *, max_queue: int = 50_000, batch: int = 500, interval_s: float = 0.02,
+                 idle_polls: int = 50):
         self.ws = ws
         self._pending: list[dict[str, Any]] = []
         self._max_queue = max_queue
         self._batch = batch
         self._interval_s = interval_s
+        self._idle_polls = idle_polls  # empty intervals in a row before the writer sleeps until woken
         self._cond = threading.Condition()
         self._submitted = 0  # traces queued so far; FIFO, so "written >= n" means the first n are in
         self._written = 0
         self._hurry = False  # a flush or close is waiting: write what is gathered now
+        self._asleep = False  # the writer waits for a submit to wake it (no traffic for `idle_polls` intervals)
         self._closing = False
         self._thread = threading.Thread(target=self._run, name="trace-writer", daemon=True)
         self._thread.start()
@@ -151,7 +155,8 @@ class TraceWriter:
                 self._cond.wait(0.1)
             self._pending.append(record)
             self._submitted += 1
-            if len(self._pending) == 1:  # the first of a batch wakes the writer; the rest need not
+            if self._asleep:  # only after a quiet spell: under traffic the writer wakes on its own timer
+                self._asleep = False
                 self._cond.notify_all()
 
     def flush(self, timeout: float = 30.0) -> None:
@@ -170,15 +175,24 @@ class TraceWriter:
         self._thread.join()
 
     def _run(self) -> None:
+        empty = 0
         while True:
             with self._cond:
-                self._cond.wait_for(lambda: self._pending or self._closing)
-                if not self._pending:  # closing, and everything is written
-                    return
-                # Gather: one transaction for every call in the interval (submits do not wake us meanwhile).
+                if empty >= self._idle_polls:
+                    self._asleep = True
+                    self._cond.wait_for(lambda: self._pending or self._closing)
+                    self._asleep, empty = False, 0
+                # Gather for one interval. A submit does not wake the writer: on one core, waking a thread from
+                # the request path cost a context switch per wake-up (py-spy: 6% of the CPU in `notify`).
                 self._cond.wait_for(lambda: self._hurry, timeout=self._interval_s)
                 items, self._pending = self._pending, []
                 self._hurry = self._closing
+                if not items:
+                    if self._closing:
+                        return
+                    empty += 1
+                    continue
+                empty = 0
                 self._cond.notify_all()  # submitters held back by a full queue
             for i in range(0, len(items), self._batch):
                 chunk = items[i:i + self._batch]
