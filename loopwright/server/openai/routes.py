@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import anyio
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from loopwright.errors import LoopwrightError
 from loopwright.policy.principal import Principal
@@ -72,7 +72,7 @@ async def chat_completions(
     # An async route: a pass-through call stays on the event loop (no worker-thread hop for the call, nor for
     # FastAPI's response validation, which it runs in a thread for a sync route); any other runs in a thread.
     completion = await gateway.acomplete(chat, principal, auth_ms=request.state.auth_ms)
-    return ChatCompletionResponse(
+    response = ChatCompletionResponse(
         id=_completion_id(completion),
         created=created,
         model=completion.model,
@@ -80,6 +80,8 @@ async def chat_completions(
         usage=_usage(completion),
         loopwright=completion.loopwright,
     )
+    # Serialised here: returned as a model, FastAPI validates it once more against `response_model` first.
+    return Response(response.model_dump_json(), media_type="application/json")
 
 
 def _message(c: Completion) -> ResponseMessage:
