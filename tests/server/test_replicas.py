@@ -3,6 +3,7 @@ load reaches each within a second with no failed request, and every answered cal
 
 from __future__ import annotations
 
+import signal
 import threading
 
 import httpx
@@ -49,7 +50,7 @@ def test_two_replicas_behind_haproxy_take_a_rollback_under_load(workspace, new_k
                 health = {httpx.get(lb.url + "/healthz", timeout=5).headers[REPLICA_HEADER] for _ in range(4)}
         finally:
             codes = [r.stop() for r in replicas]
-    assert codes == [0, 0]
+    assert set(codes) <= {0, -signal.SIGTERM}, codes  # uvicorn re-raises the signal once it has shut down cleanly
     assert result.failed == 0, [s for _, s, _ in result.requests if s != 200][:5]
     assert health == {"r1", "r2"}
     took = result.took_on_each("Answer from B.")
