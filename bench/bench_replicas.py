@@ -182,7 +182,7 @@ def _throughput(args, targets: dict[str, tuple[HAProxy, list[str]]], replicas: d
             out["load_average"] = round(os.getloadavg()[0], 2)
             runs[name].append(out)
             print(f"  round {r + 1} {name:10s} {out['rps']:8.1f} req/s  {out['replica_cpu_ms_per_request']} ms CPU/req  "
-                  f"errors {out['requests'] - out['ok'] + out['error_count']}", file=sys.stderr)
+                  f"errors {out['requests'] - out['ok'] + out['error_count']} {out['statuses']}", file=sys.stderr)
     summary = {n: {"saturation_rps": round(median([m["rps"] for m in runs[n]]), 1),
                    "replica_cpu_ms_per_request": round(median([m["replica_cpu_ms_per_request"] for m in runs[n]]), 3),
                    "latency_ms_p50": round(median([m["latency_ms"]["p50"] for m in runs[n]]), 3),
