@@ -391,6 +391,8 @@ def governed(args, tmp: Path) -> dict[str, Any]:
         "wall_ms": percentiles(wall),
     }
 
+    out["paced_server"] = _governed_paced(args, template, tmp / "paced")
+
     # Triage (one query embedding + the head) at torch's default intra-op threads versus one thread,
     # alternating blocks of fresh texts: on a shared 2-core machine the default's spin-waiting threads
     # can cost more than the model itself.
@@ -534,6 +536,55 @@ TTFT_ANSWER = (
 )
 
 
+def _governed_paced(args, template: Path, root: Path) -> dict[str, Any]:
+    """Issue #19 item 3: `loopwright serve` on the bank (always large, no cache), the load generator paced at
+    `--governed-rate`; from the traces, each call's server time outside generation (latency_ms, which starts
+    when the call is opened, waits for a worker thread included, minus the generate stage)."""
+    from loopwright.serving.auth import create_key
+    from loopwright.serving.trace_store import load_records
+
+    ws = common.workspace_copy(template, root)
+    common.deploy_router(ws, common.router_toml("router.toml"), reason="bench: always-large, no cache")
+    key, _ = create_key(ws, tenant="larkspur-retail", role="customer", scopes=("retail",))
+    ws.close()
+    port = common.free_port()
+    server = Process("loopwright-governed", [str(common.ROOT / ".venv" / "bin" / "loopwright"), "serve", "--host", HOST, "--port", str(port),
+                                             "--workspace", str(root)], log=root.parent / "governed-serve.log")
+    headers = {"Authorization": f"Bearer {key}"}
+    body = json.dumps({"model": "larkspur-assistant", "messages": [{"role": "user", "content": "What is the late fee for FlexPay 2.0? (ref {n})"}]}).encode()
+    try:
+        common.wait_http(f"http://{HOST}:{port}/healthz", process=server)
+        common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=8, duration_s=2.0, warmup_s=0.5,
+                        rate=min(args.governed_rate, 20.0))  # first calls: the embedder's and the head's first forward passes
+        cpu0 = server.cpu_seconds()
+        load = common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency,
+                               duration_s=args.governed_duration, warmup_s=0.0, rate=args.governed_rate)
+        cpu = server.cpu_seconds() - cpu0
+    finally:
+        server.stop()
+    from loopwright.workspace import Workspace
+
+    ws = Workspace.open(root)
+    try:
+        records = [r for r in load_records(ws) if "(ref " in (r.get("input") or "")]
+    finally:
+        ws.close()
+    records = records[-load["requests"]:] if load["requests"] else records
+    outside = [r["latency_ms"] - r.get("stages", {}).get("generate", 0.0) for r in records]
+    stage_ms: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        for k, v in r.get("stages", {}).items():
+            stage_ms[k].append(v)
+    p = percentiles(outside)
+    return {
+        "rate_rps": args.governed_rate, "duration_s": args.governed_duration, "achieved_rps": load["rps"],
+        "client_latency_ms": load["latency_ms"], "errors": load["requests"] - load["ok"] + load["error_count"],
+        "server_cpu_ms_per_request": round(cpu * 1e3 / max(load["requests"], 1), 3), "traces": len(records),
+        "outside_generation_ms": p, "stage_ms": {k: percentiles(v) for k, v in sorted(stage_ms.items())},
+        "targets_met": {"outside_generation_p50_under_5ms": p["p50"] < 5.0, "outside_generation_p99_under_15ms": p["p99"] < 15.0},
+    }
+
+
 def ttft(args, tmp: Path) -> dict[str, Any]:
     """Time to the first content through the gateway, streamed and buffered, on an upstream that decodes slowly."""
     import openai
@@ -604,6 +655,8 @@ def main() -> None:
     parser.add_argument("--n-hits", type=int, default=None, help="simulated requests for the hit rate (default 600, quick 120)")
     parser.add_argument("--n-threads", type=int, default=None, help="fresh texts for triage at default vs 1 torch thread (default 120, quick 40)")
     parser.add_argument("--seed", type=int, default=7, help="simulate seed")
+    parser.add_argument("--governed-rate", type=float, default=100.0, help="paced req/s at the governed server (issue #19 item 3)")
+    parser.add_argument("--governed-duration", type=float, default=None, help="seconds of paced governed load (default 10, quick 4)")
     parser.add_argument("--skip-ttft", action="store_true", help="leave out time to first token, streamed vs buffered")
     parser.add_argument("--only-ttft", action="store_true", help="run only time to first token, streamed vs buffered")
     parser.add_argument("--n-ttft", type=int, default=None, help="questions asked streamed and buffered (default 20, quick 5)")
@@ -618,6 +671,7 @@ def main() -> None:
     args.n_hits = args.n_hits or (120 if q else 600)
     args.n_threads = args.n_threads or (40 if q else 120)
     args.n_ttft = args.n_ttft or (5 if q else 20)
+    args.governed_duration = args.governed_duration or (4.0 if q else 10.0)
     if args.only_ttft:
         args.skip_passthrough = args.skip_governed = True
     common.LOAD_CPUS = common.other_cpus(args.pin)
@@ -692,6 +746,13 @@ def report(result: dict[str, Any]) -> None:
         rows.append(["total (trace)", tl["n"], tl["mean"], tl["p50"], tl["p90"], tl["p99"]])
         rows += [[f"  retrieval.{k}", v["n"], v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["retrieval_parts_ms"].items()]
         print_table(f"Governed path per stage, {st['requests']} simulated requests, {st['router']} (ms)", ["stage", "n", "mean", "p50", "p90", "p99"], rows)
+        ps = gv.get("paced_server")
+        if ps:
+            o = ps["outside_generation_ms"]
+            print(f"  governed `loopwright serve` paced at {ps['rate_rps']:.0f} req/s ({ps['achieved_rps']:.0f} achieved, {ps['errors']} errors): "
+                  f"server time outside generation p50 {o['p50']} ms, p99 {o['p99']} ms (targets < 5 / < 15 ms: "
+                  f"{', '.join('met' if v else 'NOT met' for v in ps['targets_met'].values())}); "
+                  f"{ps['server_cpu_ms_per_request']} ms server CPU per request")
         th = gv["triage_threads"]
         print_table("Triage per call: torch intra-op threads (ms)", ["threads", "n", "p50", "p90", "p99"], [
             [f"default ({th['default_threads']})", th["default_ms"]["n"], th["default_ms"]["p50"], th["default_ms"]["p90"], th["default_ms"]["p99"]],
