@@ -691,7 +691,8 @@ def main() -> None:
     from loopwright.embedding import get_embedder
 
     machine["embedder"] = get_embedder().key if not args.skip_governed else None
-    name = "gateway-ttft" if args.only_ttft else "gateway-passthrough" if args.skip_governed and args.skip_ttft else "gateway"
+    name = ("gateway-ttft" if args.only_ttft else "gateway-passthrough" if args.skip_governed and args.skip_ttft
+            else "gateway-governed" if args.skip_passthrough and args.skip_ttft else "gateway")
     path = common.write_result(name, result, started=started)
     report(result)
     print(f"\nwrote {path.relative_to(common.ROOT)}")
