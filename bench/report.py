@@ -226,7 +226,8 @@ def profile(data: dict[str, Any]) -> str:
             + table(["part of the request path", "share"], [[k, f"{v:.1%}"] for k, v in data["share"].items()]))
 
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "gateway-passthrough": gateway, "gateway-governed": gateway, "router": router,
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "gateway-passthrough": gateway, "gateway-passthrough-unpinned": gateway,
+                                                         "gateway-governed": gateway, "router": router,
                                                          "hf_quant": hf_quant, "answers": answers, "replicas": replicas,
                                                          "gateway-profile": profile}
 
