@@ -144,6 +144,7 @@ def main() -> None:
                                       "store": "postgresql", "cache": "redis"}
             result["throughput"] = _throughput(args, {"1 replica": (one, ["r1"]), "2 replicas": (both, ["r1", "r2"])}, replicas, headers)
             result["switches"] = _switches(args, ws, both, key, refs)
+            result["targets_met"] = targets(result)
             ws.close()
     finally:
         for lb in balancers:
@@ -220,6 +221,14 @@ def _switches(args, ws, lb: HAProxy, key: str, refs: dict[str, str]) -> list[dic
                     "replicas_answering": sorted({r for r in result.replicas if r})})
         print(f"  switch {i + 1} {old} -> {live}: {per_replica} s, {result.failed} failed of {len(result.requests)}", file=sys.stderr)
     return out
+
+
+def targets(result: dict[str, Any]) -> dict[str, bool]:
+    """Issue #19 item 2: a rollback reaches every replica within 1 s, with no failed request."""
+    worst = max(v for s in result["switches"] for v in s["seconds_until_every_replica_serves_new"].values())
+    return {"every_replica_switched_within_1s": worst < TARGET_SWITCH_S,
+            "no_failed_request_during_switches": sum(s["failed"] for s in result["switches"]) == 0,
+            "both_replicas_answered": all(len(s["replicas_answering"]) == 2 for s in result["switches"])}
 
 
 def report(result: dict[str, Any]) -> None:
