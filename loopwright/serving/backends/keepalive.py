@@ -4,12 +4,13 @@
     status, body = await pool.post("/chat/completions", b'{"model": ...}', timeout_s=30)
 
 Why not the openai SDK's or httpx's async client: on the pass-through path the upstream
-call was the largest part of the gateway's CPU after the HTTP server itself (py-spy:
-37% of the GIL-holding samples with the openai SDK's sync client and httpx's pool,
-behind a thread hop), and httpx's async pool costs most of that too (its request and
-response models, header normalisation, anyio locks). This client does one thing: a
+call was the largest part of the gateway's CPU (py-spy: 36% of the GIL-holding samples
+with the openai SDK's sync client and httpx's pool, behind a thread hop; 11% with this
+pool, bench/README.md). httpx's async client keeps the per-request models, header
+normalisation and anyio locks that the profile charged to httpx; it was not measured
+here. This client does one thing: a
 POST with a JSON body on a connection kept open, its response parsed by httptools
-(the C parser uvicorn uses). bench/README.md gives the before and after.
+(the C parser uvicorn uses).
 
 One pool per event loop (a connection belongs to the loop that opened it). A request
 that fails on a reused connection before any byte of its answer came back (the
