@@ -41,7 +41,7 @@ def serve(
     ws = open_workspace(workspace)
     ws.engine  # noqa: B018 - fail now, in one line, if the database does not answer
     options = dict(host=host or ws.settings.serve.host, port=port or ws.settings.serve.port, log_level="warning",
-                   timeout_graceful_shutdown=30)
+                   access_log=False, timeout_graceful_shutdown=30)  # traces are the access log
     if workers == 1:
         from loopwright.server.app import create_app
 
