@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -177,17 +177,24 @@ def first_answers(rows: list[Served], requests: list[dict[str, Any]]) -> list[Se
     return [first[q["id"]] for q in requests]
 
 
-def paired(control: list[Served], treated: list[Served], *, resamples: int = 10_000, seed: int = 0) -> dict[str, Any]:
-    """`treated` against `control` answer for answer (the same requests, in the same order): the accepted-rate
-    change and the cut in cost per accepted answer, each with a 95% paired bootstrap interval (requests
-    resampled with replacement, the same indices for both arms, seeded), as `training.promote` pairs items."""
+def paired(control: list[Served], treated: list[Served]) -> dict[str, Any]:
+    """`treated` against `control` answer for answer (the same requests, in the same order): see `paired_arms`."""
     if [r.request_id for r in control] != [r.request_id for r in treated]:
         raise ValueError("paired arms must answer the same requests in the same order")
-    n = len(control)
+    return paired_arms([r.accepted for r in control], [r.accepted for r in treated],
+                       [r.cost for r in control], [r.cost for r in treated])
+
+
+def paired_arms(control_ok: Sequence[bool], treated_ok: Sequence[bool], control_cost: Sequence[float],
+                treated_cost: Sequence[float], *, resamples: int = 10_000, seed: int = 0) -> dict[str, Any]:
+    """Two arms' verdicts and costs on the same requests: the accepted-rate change and the cut in cost per accepted
+    answer, each with a 95% paired bootstrap interval (requests resampled with replacement, the same indices for
+    both arms, seeded), as `training.promote` pairs items; `lost`/`gained`: the requests only one arm got right."""
+    n = len(control_ok)
     if not n:
         return {"n": 0}
-    ok = np.array([[r.accepted for r in control], [r.accepted for r in treated]], dtype=float)  # (2, n)
-    cost = np.array([[r.cost for r in control], [r.cost for r in treated]])  # (2, n)
+    ok = np.array([control_ok, treated_ok], dtype=float)  # (2, n)
+    cost = np.array([control_cost, treated_cost], dtype=float)  # (2, n)
     rows = np.random.default_rng(seed).integers(0, n, (resamples, n))  # (R, n): one resample per row, both arms
     passed, spent = ok[:, rows].sum(-1), cost[:, rows].sum(-1)  # (2, R)
     change = (passed[1] - passed[0]) / n
@@ -199,14 +206,15 @@ def paired(control: list[Served], treated: list[Served], *, resamples: int = 10_
         return [round(float(v), 4) for v in np.quantile(x, [0.025, 0.975])] if len(x) else None
 
     c_ok, t_ok = ok.sum(1)
+    c_cost, t_cost = cost.sum(1)
     return {
         "n": n,
         "accepted": [int(c_ok), int(t_ok)],
-        "lost": int(((ok[0] == 1) & (ok[1] == 0)).sum()),  # accepted on control only
-        "gained": int(((ok[0] == 0) & (ok[1] == 1)).sum()),  # accepted on treated only
+        "lost": int(((ok[0] == 1) & (ok[1] == 0)).sum()),
+        "gained": int(((ok[0] == 0) & (ok[1] == 1)).sum()),
         "accuracy_change": round(float((t_ok - c_ok) / n), 4),
         "accuracy_change_ci95": interval(change),
-        "cost_cut": round(float(1 - (cost[1].sum() / t_ok) / (cost[0].sum() / c_ok)), 4) if c_ok and t_ok and cost[0].sum() else None,
+        "cost_cut": round(float(1 - (t_cost / t_ok) / (c_cost / c_ok)), 4) if c_ok and t_ok and c_cost else None,
         "cost_cut_ci95": interval(cut),
     }
 
