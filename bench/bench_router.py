@@ -311,8 +311,10 @@ def main() -> None:
 MAIN_ROWS = ("always_large", "stapler", "stapler_cache", "router", "router_cache", "always_small", "oracle")
 
 
-def _interval(ci: list[float] | None, scale: float = 1.0) -> str:
-    return "" if not ci else f"{ci[0] * scale:+.2f}..{ci[1] * scale:+.2f}"
+def _interval(ci: list[float] | None, percent: bool = False) -> str:
+    if not ci:
+        return ""
+    return f"{ci[0]:.1%}..{ci[1]:.1%}" if percent else f"{ci[0] + 0.0:+.2f}..{ci[1] + 0.0:+.2f}"
 
 
 def report(result: dict[str, Any]) -> None:
@@ -321,7 +323,7 @@ def report(result: dict[str, Any]) -> None:
     for key in MAIN_ROWS:
         r = result[key]
         rows.append([r["label"], r["accuracy"], r.get("accuracy_drop_points", 0.0), _interval(r.get("accuracy_drop_points_ci95")),
-                     r["cost_per_accepted_usd"], r.get("cost_per_accepted_cut", 0.0), _interval(r.get("cost_per_accepted_cut_ci95")),
+                     r["cost_per_accepted_usd"], r.get("cost_per_accepted_cut", 0.0), _interval(r.get("cost_per_accepted_cut_ci95"), percent=True),
                      r["escalation_rate"], r["small_tier_share"], r["cache_hit_rate"], r["flexpay_accuracy"]])
     header = ["config", "accuracy", "drop pts", "95% (pts)", "$/accepted", "cost cut", "95%", "escalated", "small tier",
               "cache hits", "FlexPay acc."]
