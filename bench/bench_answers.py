@@ -109,7 +109,8 @@ def run_router(template: Path, label: str, router_text: str, questions: list, *,
     from loopwright.samples.bank import REFERENCE_DATE
     from loopwright.serving.pipeline import ChatRequest, Gateway
 
-    ws = common.workspace_copy(template, template.parent / f"run-{next(_runs)}")
+    # its own prefix: bench_router.py serves the held-out set here beside its own run-N copies
+    ws = common.workspace_copy(template, template.parent / f"answers-{next(_runs)}")
     grades, errors, tiers = [], [], {}
     try:
         if prepare:
