@@ -2,7 +2,7 @@
 
     python bench/bench_router.py                 # 600 requests, seed 7, both curves (about 4 minutes on 2 cores)
     python bench/bench_router.py --quick         # 150 requests, 4 points on the curve
-    python bench/bench_router.py --n 300 --curve --heldout   # no curve; the held-out set per language too
+    python bench/bench_router.py --n 300 --curve --thresholds --heldout   # no sweeps; the held-out set per language
 
 Simulated traffic (`simulate(n, seed)`) goes through the real `Gateway` in-process
 on the sample bank with the corpus fix live (FlexPay 2.0 and its -es/-vi versions
@@ -211,6 +211,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=None, help="simulated requests (default 600, quick 150)")
     parser.add_argument("--seed", type=int, default=7, help="simulate seed")
     parser.add_argument("--curve", type=float, nargs="*", default=None, help="min_confidence values for the curve")
+    parser.add_argument("--thresholds", type=float, nargs="*", default=None,
+                        help=f"the reader's min_answerability values to sweep (default {' '.join(map(str, THRESHOLDS))})")
     parser.add_argument("--heldout", action="store_true", help="also the held-out question set, per language, through "
                         "always-large, stapler + cache and reader + cache")
     args = parser.parse_args()
@@ -247,7 +249,7 @@ def main() -> None:
         # When the reader escalates is the other lever: its calibrated answerability threshold.
         shipped_small = tomllib.loads(common.router_toml("router-economics.toml"))["tiers"]["small"]
         thresholds = []
-        for threshold in THRESHOLDS:
+        for threshold in (THRESHOLDS if args.thresholds is None else args.thresholds):
             reader = {**shipped_small, "options": {**shipped_small["options"], "min_answerability": threshold}}
             point = run_config(template, f"reader escalates below {threshold}", common.router_toml("router-economics.toml", **{
                 "cache.enabled": False, "tiers.small": reader}), stream)
