@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from loopwright.demo.advice import consult
 from loopwright.demo.canary import release as _release
 from loopwright.demo.report import format_value
-from loopwright.demo.traffic import by_tier, first_answers, paired, summarise
+from loopwright.demo.traffic import answered_by, by_tier, first_answers, paired, summarise
 from loopwright.registry import artifacts
 from loopwright.registry.deployment import get_deployment
 from loopwright.samples.bank import DATA_DIR
@@ -74,7 +74,7 @@ def economics(ctx: DemoContext) -> None:
             traces=flex)
     tiers = by_tier(first_t)
     for name, m in tiers.items():
-        mine = [r for r in first_t if (("cache" if r.cache_hit else (r.tier or "none")) == name)]
+        mine = [r for r in first_t if answered_by(r) == name]
         ctx.row(PHASE, f"{_answered_by(name)}: share of first answers", m["share"], "%", traces=mine)
         ctx.row(PHASE, f"{_answered_by(name)}: accuracy", m["accepted_rate"], "%", traces=mine)
         ctx.row(PHASE, f"{_answered_by(name)}: cost per accepted answer", m["cost_per_accepted"], "$", traces=mine)

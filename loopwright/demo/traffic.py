@@ -219,11 +219,16 @@ def paired_arms(control_ok: Sequence[bool], treated_ok: Sequence[bool], control_
     }
 
 
+def answered_by(row: Served) -> str:
+    """What answered a call: "cache", the tier's name, or "none" (declined before routing)."""
+    return "cache" if row.cache_hit else (row.tier or "none")
+
+
 def by_tier(rows: list[Served]) -> dict[str, dict[str, Any]]:
-    """`summarise` per way of answering: the tier that answered, the cache, or none (declined before routing)."""
+    """`summarise` per way of answering (`answered_by`)."""
     groups: dict[str, list[Served]] = {}
     for r in rows:
-        groups.setdefault("cache" if r.cache_hit else (r.tier or "none"), []).append(r)
+        groups.setdefault(answered_by(r), []).append(r)
     return {name: {**summarise(group), "share": len(group) / len(rows)} for name, group in sorted(groups.items())}
 
 
