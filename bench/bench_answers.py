@@ -93,18 +93,29 @@ def run_tier(template: Path, contender: TierUnderTest, questions: list,
              on_trace: Callable[[Any, Any], None] | None = None) -> tuple[list, dict[str, Any]]:
     """On a fresh copy of the template, serve every question through the forced router; their grades and run facts.
     `on_trace(question, trace or None)` sees each question's trace (None when the gateway raised)."""
+    grades, facts = run_router(template, contender.label, forced_router(contender), questions, prepare=contender.prepare,
+                               on_trace=on_trace)
+    return grades, {**facts, "tier": contender.tier}
+
+
+def run_router(template: Path, label: str, router_text: str, questions: list, *,
+               prepare: Callable[[Any], None] | None = None,
+               on_trace: Callable[[Any, Any], None] | None = None) -> tuple[list, dict[str, Any]]:
+    """On a fresh copy of the template (after `prepare`, given the copy), deploy `router_text` and serve every
+    question through it; their grades (labelled `label`) and run facts. bench_router.py serves whole routers here."""
     from loopwright.embedding import QUERY_CACHE
     from loopwright.errors import LoopwrightError
     from loopwright.observe.answers import Response, grade
     from loopwright.samples.bank import REFERENCE_DATE
     from loopwright.serving.pipeline import ChatRequest, Gateway
 
-    ws = common.workspace_copy(template, template.parent / f"run-{next(_runs)}")
+    # its own prefix: bench_router.py serves the held-out set here beside its own run-N copies
+    ws = common.workspace_copy(template, template.parent / f"answers-{next(_runs)}")
     grades, errors, tiers = [], [], {}
     try:
-        if contender.prepare:
-            contender.prepare(ws)
-        artifact = common.deploy_router(ws, forced_router(contender), reason=f"bench: answers on {contender.label}")
+        if prepare:
+            prepare(ws)
+        artifact = common.deploy_router(ws, router_text, reason=f"bench: answers on {label}")
         gateway = Gateway(ws, as_of=REFERENCE_DATE, watch=False)
         # Load the models before the clock starts, then forget every embedded query, so no tier's
         # latency gains from questions an earlier tier embedded.
@@ -127,14 +138,13 @@ def run_tier(template: Path, contender: TierUnderTest, questions: list,
                 if on_trace:
                     on_trace(q, trace)
                 tiers[response.tier or "none"] = tiers.get(response.tier or "none", 0) + 1
-                grades.append(grade(q, response, label=contender.label))
+                grades.append(grade(q, response, label=label))
         finally:
             gateway.close()
         seconds = time.perf_counter() - t0
     finally:
         ws.close()
-    return grades, {"router": artifact.ref, "tier": contender.tier, "seconds": round(seconds, 1), "answered_by": tiers,
-                    "errors": errors}
+    return grades, {"router": artifact.ref, "seconds": round(seconds, 1), "answered_by": tiers, "errors": errors}
 
 
 def select(questions: list, quick: bool) -> list:

@@ -154,10 +154,11 @@ def gateway(data: dict[str, Any]) -> str:
 def router(data: dict[str, Any]) -> str:
     cfg = data["config"]
     rows = []
-    for key in ("always_large", "router", "router_cache"):
-        r = data[key]
-        rows.append([r["label"], r["accuracy"], r.get("accuracy_drop_points", 0.0), r["cost_per_accepted_usd"], r.get("cost_per_accepted_cut", 0.0),
-                     r["escalation_rate"], r["small_tier_share"], r["cache_hit_rate"], r["flexpay_accuracy"]])
+    for key in ("always_large", "stapler", "stapler_cache", "router", "router_cache"):
+        r = data.get(key)
+        if r:
+            rows.append([r["label"], r["accuracy"], r.get("accuracy_drop_points", 0.0), r["cost_per_accepted_usd"], r.get("cost_per_accepted_cut", 0.0),
+                         r["escalation_rate"], r["small_tier_share"], r["cache_hit_rate"], r["flexpay_accuracy"]])
     for key in ("always_small", "oracle"):
         r = data.get(key)
         if r:
@@ -165,6 +166,14 @@ def router(data: dict[str, Any]) -> str:
                          r.get("escalation_rate"), r.get("small_tier_share"), r.get("cache_hit_rate"), r.get("flexpay_accuracy")])
     out = [f"simulate({cfg['requests']}, seed {cfg['seed']}); corpus {cfg['corpus']}.\n",
            table(["config", "accuracy", "drop (points)", "$ / accepted", "cost cut", "escalated", "small tier", "cache hits", "FlexPay accuracy"], rows)]
+    heldout = data.get("heldout")
+    if heldout:
+        out.append(f"\n**Held-out questions** ({heldout['set']}, {heldout['questions']}), accuracy per language:\n")
+        labels = [k for k in heldout if isinstance(heldout[k], dict)]
+        languages = sorted({lang for k in labels for lang in heldout[k]["by_language"]})
+        out.append(table(["config", "all", *languages, "$ / accepted"], [
+            [k, heldout[k]["overall"]["accuracy"], *(heldout[k]["by_language"].get(lang, {}).get("accuracy") for lang in languages),
+             heldout[k]["overall"]["cost_per_accepted_usd"]] for k in labels]))
     spans = data.get("small_tier_spans")
     if spans:
         out.append("\n**Small-tier evidence** (router-economics, cache off; the shipped config reads 1 span):\n")

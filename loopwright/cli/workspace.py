@@ -33,7 +33,7 @@ def init(
     if sample == "bank":
         from loopwright.samples.bank.install import install_sample
 
-        loaded = install_sample(ws)  # the reader is `loopwright model reader --deploy`: the sample's router does not use it
+        loaded = install_sample(ws)  # the reader is `loopwright model reader --deploy`: router.toml does not use it, router-economics.toml does
     dep = get_deployment(ws)
     data = {
         "workspace": str(ws.root),

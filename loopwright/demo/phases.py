@@ -14,12 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from loopwright.corpus import commits
-from loopwright.registry import artifacts
 from loopwright.release import releases
 from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.release.switch import switch_under_load
-from loopwright.samples.bank import DATA_DIR
-from loopwright.samples.bank.install import CONFIG_DIR
 from loopwright.samples.bank.questions import LOAD_QUESTIONS
 from loopwright.demo.advice import advised, consult
 from loopwright.demo.canary import receipt_ids as _receipt_ids, release as _release
@@ -146,45 +143,6 @@ def inference_first(ctx: DemoContext) -> None:
     })
 
 
-def economics(ctx: DemoContext) -> None:
-    """The router's small tier for confident FAQ intents, and the normalised cache, against always-large."""
-    start = ctx.now()
-    consult(ctx, "economics")
-    batch = ctx.driver.take(ctx.sizes.economics)  # the same requests through both arms
-    control = ctx.serve(0, "economics", "always-large control", requests=batch)
-    current = get_deployment(ctx.ws).stable("router")
-    router = artifacts.register(
-        ctx.ws, "router", current.name,
-        {"router.toml": (CONFIG_DIR / "router-economics.toml").read_bytes(), "prices.json": (DATA_DIR / "prices.json").read_bytes()},
-        parents=[current.ref], provenance={"source": "demo: economics levers", "creator": "loopwright demo"},
-    )
-    outcome = _release(ctx, "economics", "router", router.ref, reason="small tier for confident FAQs, normalised cache", share=0.5)
-    treated = ctx.serve(0, "economics", "small tier + cache", requests=batch) if outcome["state"] == "promoted" else []
-    ctx.samples["always-large"], ctx.samples["router + cache"] = control, treated
-    c, t = summarise(control), summarise(treated)
-    saving = 1 - t["cost_per_accepted"] / c["cost_per_accepted"] if t.get("cost_per_accepted") and c.get("cost_per_accepted") else None
-    kept = (t.get("accepted_rate") or 0) - c["accepted_rate"] if treated else None
-    ctx.row("economics", "cost per accepted, always-large", c["cost_per_accepted"], "$", traces=control)
-    ctx.row("economics", "cost per accepted, router + cache", t.get("cost_per_accepted"), "$", traces=treated)
-    ctx.row("economics", "cost saving per accepted answer", saving, "%", target=">= 60%", met=saving is not None and saving >= 0.6,
-            traces=control + treated)
-    ctx.row("economics", "accuracy change vs always-large", kept, "%", target="within 2 points", met=kept is not None and kept >= -0.02,
-            traces=control + treated)
-    ctx.row("economics", "escalation rate", t.get("escalation_rate"), "%", traces=treated)
-    ctx.row("economics", "cache hit rate", t.get("cache_hit_rate"), "%", traces=treated)
-    ctx.phases.append({
-        "name": "economics", "title": "Economics: router and cache", "start_t": start, "end_t": ctx.now(),
-        "metrics": {"always_large": c, "router_cache": t, "release": {k: outcome[k] for k in ("release", "state")}},
-        "summary": f"The same {len(batch)} requests ran before and after. "
-                   f"Router {router.ref} (small tier for confident FAQ intents, normalised cache) was released "
-                   f"through the gate and a 50% canary ({outcome['state']}). Cost per accepted answer "
-                   f"{_money(c['cost_per_accepted'])} -> {_money(t.get('cost_per_accepted'))}; accepted "
-                   f"{_pct(c['accepted_rate'])} -> {_pct(t.get('accepted_rate'))}; escalation {_pct(t.get('escalation_rate'))}, "
-                   f"cache hits {_pct(t.get('cache_hit_rate'))}.",
-        "trace_ids": [r.trace_id for r in control + treated], "receipt_ids": outcome["receipts"],
-    })
-
-
 def incident(ctx: DemoContext) -> None:
     """A mis-dated old savings table: caught by the gate, rolled back by the canary, then by hand under live load."""
     start = ctx.now()
@@ -265,11 +223,8 @@ def _pct(x) -> str:
     return "n/a" if x is None else f"{x:.0%}"
 
 
-def _money(x) -> str:
-    return "n/a" if x is None else f"${x:.5f}"
-
-
-from loopwright.demo.self_learning import self_learning  # noqa: E402  it imports DemoContext from here for its types only
+from loopwright.demo.economics import economics  # noqa: E402  these import DemoContext from here for their types only
+from loopwright.demo.self_learning import self_learning  # noqa: E402
 
 PHASES: list[tuple[str, Callable[[DemoContext], None]]] = [
     ("baseline", baseline),

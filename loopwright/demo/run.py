@@ -56,7 +56,7 @@ def run_demo(folder: Path, *, quick: bool = False, seed: int = 7, console: Conso
     root_logger.propagate = False  # the demo's log goes to its file; the terminal shows progress and the table
     try:
         with console.status("loading the Larkspur Bank sample (documents, corpus index, configuration)"):
-            install_sample(ws)
+            install_sample(ws, reader=True)  # the economics router's small tier
         with console.status("fitting the triage classifier (or taking it from the cache)"):
             fit = fit_triage(ws, config=TriageConfig(seed=0), deploy=True)
         console.print(f"triage {fit.artifact.ref}: {'from the cache' if fit.cache_hit else 'fitted'} in {fit.seconds:.1f} s")

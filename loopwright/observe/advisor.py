@@ -314,11 +314,18 @@ def _intent_defects(traces: Sequence[Trace], rules: AdvisorRules, explained: set
     return [f for _, f in sorted(out, key=lambda pf: pf[0])]  # the strongest concentration first
 
 
+_HANDED_UP = ("generation.escalate", "output.escalate")
+"""Policies a trace records when its first tier gave the call to the default tier (`serving.pipeline`)."""
+
+
 def _economics(traces: Sequence[Trace], rules: AdvisorRules) -> list[Finding]:
     defect_rate = sum(map(is_defect, traces)) / len(traces)
     out = []
     large = [t for t in traces if t.tier == rules.large_tier]
-    movable = [t for t in large if t.triage and (t.triage.confidence or 0.0) >= rules.confident and not t.tools]
+    # A call the small tier itself handed up (the reader found no span answerable enough, or its answer failed a
+    # validator) has already been tried there: routing it small again would not save its cost.
+    movable = [t for t in large if t.triage and (t.triage.confidence or 0.0) >= rules.confident and not t.tools
+               and not any(p.name in _HANDED_UP for p in t.policies)]
     # Quality first, judged on the calls that would move: a cheaper route must not take answers that are already
     # wrong, but a problem elsewhere (one language lagging) is its own finding, not a reason to overpay here.
     movable_defects = sum(map(is_defect, movable)) / len(movable) if movable else 1.0

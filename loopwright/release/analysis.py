@@ -114,12 +114,14 @@ def hodges_lehmann(canary: np.ndarray, stable: np.ndarray, alpha: float) -> tupl
     return float(np.median(diffs)), float(diffs[k]), float(diffs[len(diffs) - 1 - k])
 
 
-def shift_test(metric: str, canary: np.ndarray, stable: np.ndarray, *, alpha: float, max_relative: float, critical: bool) -> MetricResult:
-    """One-sided Mann-Whitney U test that the canary's values are larger, plus the Hodges-Lehmann shift."""
+def shift_test(metric: str, canary: np.ndarray, stable: np.ndarray, *, alpha: float, max_relative: float, critical: bool,
+               min_absolute: float = 0.0) -> MetricResult:
+    """One-sided Mann-Whitney U test that the canary's values are larger, plus the Hodges-Lehmann shift; the shift
+    tolerated is `max_relative` of stable's median, and never less than `min_absolute`."""
     p = float(stats.mannwhitneyu(canary, stable, alternative="greater").pvalue)
     shift, low, high = hodges_lehmann(canary, stable, alpha)
     base = float(np.median(stable))
-    tolerance = max_relative * base
+    tolerance = max(max_relative * base, min_absolute)
     return MetricResult(
         metric, critical, base, float(np.median(canary)), len(stable), len(canary), p, shift, low, high,
         tolerance, bool(p < alpha and shift > tolerance),
@@ -244,7 +246,8 @@ def analyse(
         ks, ns = first_contact(stable, outcomes or OutcomeRules())
         if nc >= rules.min_conversations and ns >= rules.min_conversations:
             results.append(fcr_test(kc, nc, ks, ns, alpha=alpha, min_drop=rules.min_fcr_drop))
-    results.append(shift_test("latency_ms", fc["latency_ms"], fs["latency_ms"], alpha=alpha, max_relative=rules.max_latency_increase, critical="latency_ms" in rules.critical))
+    results.append(shift_test("latency_ms", fc["latency_ms"], fs["latency_ms"], alpha=alpha, max_relative=rules.max_latency_increase,
+                              min_absolute=rules.min_latency_increase_ms, critical="latency_ms" in rules.critical))
     results.append(shift_test("cost", fc["cost"], fs["cost"], alpha=alpha, max_relative=rules.max_cost_increase, critical="cost" in rules.critical))
     regressions = [m for m in results if m.critical and m.regressed]
     if regressions:

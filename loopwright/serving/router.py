@@ -118,6 +118,11 @@ class CanaryRules(_Model):
         0.05, ge=0, description="First-contact resolution must fall by at least this much (absolute) to count."
     )
     max_latency_increase: float = Field(0.25, ge=0, description="Relative rise in median latency tolerated.")
+    min_latency_increase_ms: float = Field(
+        0.0, ge=0, description="A rise in median latency under this many ms is tolerated whatever its ratio to stable's "
+        "(the floor under max_latency_increase, as min_rate_increase is for rates): a change that puts a model where "
+        "stable does no inference adds tens of ms, a large share of a small median, far inside the answer's budget.",
+    )
     max_cost_increase: float = Field(0.10, ge=0, description="Relative rise in median cost per request tolerated.")
 
     @model_validator(mode="after")

@@ -32,9 +32,9 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
-def ctx(triaged_bank):
-    gateway = Gateway(triaged_bank, watch=False)
-    yield DemoContext(triaged_bank, gateway, Driver(gateway, 7), Sizes.quick(), lambda label, n: lambda: None)
+def ctx(reader_bank):  # the economics router's small tier is the reader
+    gateway = Gateway(reader_bank, watch=False)
+    yield DemoContext(reader_bank, gateway, Driver(gateway, 7), Sizes.quick(), lambda label, n: lambda: None)
     gateway.close()
 
 

@@ -54,6 +54,16 @@ def test_quick_demo_runs_and_reports(tmp_path, cache_dir, triage_fit):
     assert f"({after['flexpay_questions']} questions)" in interval["value"]
     assert interval["trace_ids"] == rows[("inference_first", "FlexPay accuracy after")]["trace_ids"]
     assert len(interval["trace_ids"]) == after["flexpay_questions"]
+    # Economics: the arms compared on each request's first answer, the change with its paired interval, and the
+    # router's answers per tier (the reader on the small tier), each row backed by exactly its traces.
+    econ = next(p for p in results["phases"] if p["name"] == "economics")["metrics"]
+    assert rows[("economics", "requests compared (first answers)")]["value"] == econ["always_large"]["requests"]
+    assert rows[("economics", "accuracy change vs always-large (per call, rephrasings included)")]
+    if econ["release"]["state"] == "promoted":
+        low, high = econ["paired"]["accuracy_change_ci95"]
+        assert low <= econ["paired"]["accuracy_change"] <= high
+        assert sum(t["share"] for t in econ["tiers"].values()) == pytest.approx(1.0) and "small" in econ["tiers"]
+        assert len(rows[("economics", "small tier: accuracy")]["trace_ids"]) == econ["tiers"]["small"]["requests"]
     # Outcomes per conversation for every phase's traffic, with intervals, beside the case study's claims.
     outcomes = next(p for p in results["phases"] if p["name"] == "outcomes")["outcomes"]
     assert {"baseline", "always-large"} <= set(outcomes["samples"])  # the others exist when their release was promoted

@@ -48,6 +48,20 @@ def test_latency_regression_needs_significance_and_size():
     assert next(m for m in slight.metrics if m.metric == "latency_ms").regressed is False
 
 
+def test_an_absolute_latency_floor_tolerates_a_small_rise_and_not_a_large_one():
+    # gamma(2, scale): median ~1.68 x scale ms. 20 -> 40 ms median doubles: a regression at 25%, not under a 50 ms floor
+    rng = np.random.default_rng(5)
+    canary, stable = _records(rng, 400, 0.05, 24), _records(rng, 400, 0.05, 12)
+    assert analyse(canary, stable, CanaryRules(min_samples=100)).decision == "rollback"
+    floored = analyse(canary, stable, CanaryRules(min_samples=100, min_latency_increase_ms=50))
+    latency = next(m for m in floored.metrics if m.metric == "latency_ms")
+    assert floored.decision == "advance" and latency.tolerance == 50 and latency.p_value < floored.alpha_per_test
+    # 20 -> 200 ms is past the floor: still rolled back
+    rng = np.random.default_rng(6)
+    slow = analyse(_records(rng, 400, 0.05, 120), _records(rng, 400, 0.05, 12), CanaryRules(min_samples=100, min_latency_increase_ms=50))
+    assert slow.decision == "rollback" and "latency_ms" in slow.reason
+
+
 def test_identical_traffic_advances():
     rng = np.random.default_rng(4)
     result = analyse(_records(rng, 300, 0.05, 10), _records(rng, 900, 0.05, 10), CanaryRules(min_samples=100))

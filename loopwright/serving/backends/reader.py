@@ -304,9 +304,13 @@ class LoadedReader:
         """(tokenizer batch, start logits (B, T), end logits (B, T), passage mask (B, T))."""
         import torch
 
-        batch, hidden, question, passage = self.encoder.encode(questions, passages, self.card["max_length"])
-        with torch.inference_mode():
-            logits = self.head(token_features(hidden, question))  # (B, T, 2)
+        # One thread, as the embedder runs a query: a forward of a few short spans gains nothing from a second
+        # thread, and on a busy machine waits for it (5 spans through one layer, 2 cores at load ~14: p50 77-118 ms
+        # on one thread against 800-1,040 ms on two; the demo's golden gate failed a FlexPay golden on latency).
+        with self.embedder.query_threads():
+            batch, hidden, question, passage = self.encoder.encode(questions, passages, self.card["max_length"])
+            with torch.inference_mode():
+                logits = self.head(token_features(hidden, question))  # (B, T, 2)
         return batch, logits[..., 0], logits[..., 1], passage
 
     def read(self, question: str, evidence: list[tuple[int, str, str]]) -> list[Read]:
