@@ -110,3 +110,50 @@ def test_a_regression_confined_to_what_changed_is_caught_by_the_focus_test():
     assert focused.regressed
     # The overall rate moved too little to trip on its own.
     assert not next(m for m in result.metrics if m.metric == "defect_rate").regressed
+
+
+def _cached(rng, n, hit_share, miss_scale, *, consults=True, defect_p=0.05):
+    """Traffic through a response cache: a hit answers in ~1 ms at no cost, a miss takes the whole path."""
+    records = []
+    for r in _records(rng, n, defect_p, miss_scale):
+        hit = consults and rng.random() < hit_share
+        records.append(_with_cache(r, hit, consults, latency_ms=float(rng.gamma(2.0, 0.5)) if hit else r.latency_ms))
+    return records
+
+
+def _with_cache(record, hit: bool, consults: bool, **update):
+    body = record.model_dump(mode="json", by_alias=True)
+    body.update(cache={"hit": hit}, stages={"cache": 0.2} if consults else {}, **update)
+    if hit:
+        body["cost"] = 0.0
+    return Trace.from_dict(body)
+
+
+def test_a_canary_with_a_colder_cache_is_judged_on_its_misses():
+    """Each side's cache starts cold at a release and warms with its own traffic: a 10% canary hits less than
+    stable. The same per-call work must advance, though over all calls it reads as slower and dearer."""
+    rng = np.random.default_rng(6)
+    canary, stable = _cached(rng, 300, 0.08, 10), _cached(rng, 2700, 0.40, 10)
+    result = analyse(canary, stable, CanaryRules(min_samples=100, critical=("defect_rate", "latency_ms", "cost")))
+    assert result.decision == "advance", result.reason
+    latency = next(m for m in result.metrics if m.metric == "latency_ms")
+    assert latency.among.startswith("cache misses (cache hits: canary") and latency.n_canary < 300 and latency.n_stable < 2700
+    # Over all calls the hit share alone would have rolled it back: the stratum is what makes the test honest.
+    every = analyse([_with_cache(c, False, False) for c in canary], [_with_cache(s, False, False) for s in stable],
+                    CanaryRules(min_samples=100))
+    assert every.decision == "rollback" and "latency_ms" in every.reason
+
+
+def test_a_genuinely_slower_canary_is_still_rolled_back_on_its_misses():
+    rng = np.random.default_rng(7)
+    result = analyse(_cached(rng, 300, 0.08, 14), _cached(rng, 2700, 0.40, 10), CanaryRules(min_samples=100))
+    assert result.decision == "rollback" and "latency_ms" in result.reason and "cache misses" in result.reason
+
+
+def test_a_canary_that_stops_consulting_the_cache_is_compared_over_all_calls():
+    """The hits a candidate gives up (a router with the cache off) are its own regression, not a cold start."""
+    rng = np.random.default_rng(8)
+    result = analyse(_cached(rng, 300, 0.0, 10, consults=False), _cached(rng, 2700, 0.40, 10), CanaryRules(min_samples=100))
+    latency = next(m for m in result.metrics if m.metric == "latency_ms")
+    assert latency.among.startswith("all calls (the canary consults the cache on 0%") and latency.regressed
+    assert result.decision == "rollback"
