@@ -123,6 +123,8 @@ def adapter(
     epochs: Annotated[int, typer.Option(help="Passes over the training split (cap max_epochs).")] = 2,
     batch_size: Annotated[int, typer.Option(help="Examples per optimiser step.")] = 16,
     target_modules: Annotated[str, typer.Option(help="Comma-separated MiniLM modules to adapt (cap target_modules).")] = "query,key,value,dense",
+    layers: Annotated[str, typer.Option(help="Comma-separated MiniLM encoder layers (0-5) to adapt: the top one serves at one layer's extra cost.")] = "5",
+    balanced: Annotated[bool, typer.Option("--balanced/--unbalanced", help="Weigh each intent equally in the loss.")] = True,
     seed: Annotated[int, typer.Option(help="Seeds the split, the LoRA initialisation, the batch order and dropout.")] = 0,
     base: Annotated[str | None, typer.Option(help="The triage model to adapt; default: the one live on model:triage.")] = None,
     name: Annotated[str, typer.Option(help="Artifact name: it becomes adapter/NAME@N.")] = "triage",
@@ -141,7 +143,12 @@ def adapter(
     if target != "triage":
         raise InvalidInput(f"--target {target!r} is not one this command trains", hint="--target triage")
     modules = tuple(m.strip() for m in target_modules.split(",") if m.strip())
-    config = TriageAdapterConfig(rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, target_modules=modules, seed=seed)
+    try:
+        layer_numbers = tuple(int(n) for n in layers.split(",") if n.strip())
+    except ValueError:
+        raise InvalidInput(f"--layers {layers!r} is not a comma-separated list of layer numbers") from None
+    config = TriageAdapterConfig(rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, target_modules=modules,
+                                 layers=layer_numbers, balanced=balanced, seed=seed)
     ws = open_workspace(workspace)
     with training_progress("training adapter", json) as progress:
         job = learn_triage_adapter(ws, dataset, config, base=base, name=name, intent=intent, progress=progress)
