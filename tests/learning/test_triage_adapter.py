@@ -150,6 +150,12 @@ def test_served_vectors_are_pefts_and_retrieval_vectors_do_not_change(triaged_ba
     served = embedder.encode_adapted(texts, lora)
     assert (served * reference).sum(axis=1).min() > 0.999  # cosine to PEFT's vectors
     assert np.array_equal(embedder.encode(texts), before) and np.array_equal(embedder.encode_query(texts[0]), query)
+    # One text, the request path: only the top layer is adapted, so the trunk below it runs once for both vectors;
+    # the traced top with the LoRA merged gives PEFT's vector, and the base one is left in the query cache for retrieval.
+    assert lora.split == 5 and set(lora.encoder_weights()) == {m for m in lora.weights if m.startswith("encoder.layer.5.")}
+    one = embedder.encode_adapted([texts[1]], lora)[0]
+    assert lora._query_model and float(one @ reference[1]) > 0.999
+    assert np.abs(embedder.encode_query(texts[1]) - before[1]).max() < 2e-3
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
