@@ -129,6 +129,7 @@ def adapter(
     base: Annotated[str | None, typer.Option(help="The triage model to adapt; default: the one live on model:triage.")] = None,
     name: Annotated[str, typer.Option(help="Artifact name: it becomes adapter/NAME@N.")] = "triage",
     intent: Annotated[str | None, typer.Option(help="The intent whose defect rate is reported; default: the most missed before.")] = None,
+    forgetting: Annotated[str | None, typer.Option(help="A held-out set (heldout.jsonl) to measure forgetting on; default: the base dataset's test split.")] = None,
     release: Annotated[bool, typer.Option("--release/--no-release", help="Release it on adapter:triage: golden gate, then a canary.")] = False,
     canary: Annotated[float, typer.Option(help="Canary share in percent with --release.")] = 10.0,
     workspace: WorkspaceOpt = None,
@@ -151,7 +152,7 @@ def adapter(
                                  layers=layer_numbers, balanced=balanced, seed=seed)
     ws = open_workspace(workspace)
     with training_progress("training adapter", json) as progress:
-        job = learn_triage_adapter(ws, dataset, config, base=base, name=name, intent=intent, progress=progress)
+        job = learn_triage_adapter(ws, dataset, config, base=base, name=name, intent=intent, forgetting=forgetting, progress=progress)
     outcome = None
     if release:
         from loopwright.release.releases import release_new_artifact
@@ -177,8 +178,10 @@ def _render(c, job, outcome) -> None:
     c.print(f"{t['intent']} defect rate {t['before']['defect_rate']:.3f} {t['before']['ci95']} -> {t['after']['defect_rate']:.3f} "
             f"{t['after']['ci95']} (n = {t['n']}); before it went to {t['before']['confused_as'] or '-'}")
     f = m["forgetting"]
-    c.print(f"forgetting on {f['rows']}: worst drop {f['worst_drop_points']:.1f} points "
-            f"({'within' if f['within_1_point'] else 'NOT within'} 1 point)")
+    worst = max(f["drop_points"], key=f["drop_points"].get, default=None)
+    c.print(f"forgetting on {f['rows']}: worst drop {f['worst_drop_points']:.1f} points ({worst}, paired 95% {f['drop_ci95'].get(worst)}; "
+            f"{'within' if f['within_1_point'] else 'NOT within'} 1 point); every other intent together "
+            f"{f['other_intents']['drop_points']} {f['other_intents']['ci95']}")
     how = "from the cache" if job.cache_hit else f"trained at {job.examples_per_s:.1f} examples/s"
     c.print(f"{job.artifact.short}  job {job.job_id}  {how} in {job.seconds:.1f} s"
             + ("" if job.registered else "  (already registered)"))
