@@ -24,7 +24,6 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -287,6 +286,12 @@ class Embedder:
         """
         return tuple(self._tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"])
 
+    def query_cached(self, text: str, lora: LoraDelta | None = None) -> bool:
+        """Whether `encode_query(text)` (with `lora`: `encode_adapted([text], lora)`) would come from a cache: the trace
+        records it, since a cached vector skips the encoder and the canary analysis compares like with like."""
+        ids = self.token_key(text)
+        return (lora, ids) in ADAPTED_CACHE if lora is not None else (self.key, ids) in QUERY_CACHE
+
     def encode_query(self, text: str) -> np.ndarray:
         """(384,) float32 unit vector for one query; repeated queries come from `QUERY_CACHE`."""
         return QUERY_CACHE.get((self.key, self.token_key(text)), lambda: self._embed_one(text)).copy()
@@ -328,6 +333,10 @@ class QueryCache:
                 self._items.popitem(last=False)
         return value
 
+    def __contains__(self, key: tuple) -> bool:
+        with self._lock:
+            return key in self._items
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -338,12 +347,17 @@ class QueryCache:
 
 
 QUERY_CACHE = QueryCache()
+ADAPTED_CACHE = QueryCache()  # adapted one-text vectors by (LoraDelta, token ids): a LoraDelta is keyed by identity
 
 
-@lru_cache(maxsize=4096)
 def _cached_adapted(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
-    """One text through the adapted encoder, cached per (adapter, text) as `QUERY_CACHE` caches the base: a
-    LoraDelta is keyed by identity, and the gateway keeps each adapter loaded once.
+    """One text through the adapted encoder, cached per (adapter, token ids) as `QUERY_CACHE` caches the base
+    (the gateway keeps each adapter loaded once, so one LoraDelta stands for one adapter)."""
+    return ADAPTED_CACHE.get((lora, embedder.token_key(text)), lambda: _adapted_one(embedder, lora, text)).copy()
+
+
+def _adapted_one(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
+    """One text through the adapted encoder.
 
     With a traced adapted top (`Embedder._adapted_top`) the text's trunk runs once for both vectors and the base
     one goes into `QUERY_CACHE`, so retrieval's embedding of the same question is a hit. With neither cache nor

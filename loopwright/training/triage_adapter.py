@@ -72,6 +72,9 @@ class TriageAdapterConfig:
     for both the base and the adapted vector; every layer doubles an adapted query's cost."""
     balanced: bool = True
     """Weight each intent's examples by the inverse of their count in the training split (`--balanced/--unbalanced`)."""
+    distill: float = 0.0
+    """Weight of a distillation term (`--distill`): on the examples the base already triages right, the KL divergence
+    from the base's distribution to the adapter's, so what was right stays where it was (learning without forgetting)."""
     seed: int = 0
     """Seeds the LoRA initialisation, the batch order and dropout."""
     max_length: int = 64
@@ -82,6 +85,8 @@ class TriageAdapterConfig:
                             ("--max-length", self.max_length)):
             if value < 1:
                 raise InvalidInput(f"{flag} must be at least 1, got {value}")
+        if not (self.distill >= 0 and math.isfinite(self.distill)):
+            raise InvalidInput(f"--distill must be zero or more, got {self.distill}")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise InvalidInput(f"--lr must be a positive number, got {self.lr}")
         if not self.target_modules:
@@ -141,6 +146,20 @@ def pooled(model, batch):
     return torch.nn.functional.normalize((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9), dim=-1)
 
 
+def _anchors(model, tokenizer, texts, targets, classifier, config: TriageAdapterConfig):
+    """The base's distributions (LoRA off, the base head as the classifier starts) on the training texts (N, K), and
+    which of them it triages right (N,): the targets of the distillation term."""
+    import torch
+
+    probs = []
+    with torch.no_grad(), model.disable_adapter():
+        for start in range(0, len(texts), 64):
+            batch = tokenizer(list(texts[start : start + 64]), padding=True, truncation=True, max_length=config.max_length, return_tensors="pt")
+            probs.append(classifier(pooled(model, batch)).softmax(-1))
+    anchor = torch.cat(probs)
+    return anchor, (anchor.argmax(-1) == targets).to(torch.float32)
+
+
 def _train_into(folder: Path, texts: Sequence[str], labels: Sequence[int], val_texts: Sequence[str], val_labels: Sequence[int],
                 head: dict[str, Any], config: TriageAdapterConfig, progress: Progress | None) -> None:
     import torch
@@ -162,6 +181,7 @@ def _train_into(folder: Path, texts: Sequence[str], labels: Sequence[int], val_t
     present = counts > 0
     # (K,): n / (intents present x count), so each intent's examples weigh as much in all as any other's.
     weight = torch.where(present, len(targets) / (present.sum() * counts.clamp(min=1)), 0.0) if config.balanced else None
+    anchor, keep = _anchors(model, tokenizer, texts, targets, classifier, config) if config.distill > 0 else (None, None)
     rng = np.random.default_rng(config.seed)
     model.train()
     losses, step, started = [], 0, time.perf_counter()
@@ -170,7 +190,11 @@ def _train_into(folder: Path, texts: Sequence[str], labels: Sequence[int], val_t
         for start in range(0, len(order), config.batch_size):
             idx = order[start : start + config.batch_size]
             batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
-            loss = torch.nn.functional.cross_entropy(classifier(pooled(model, batch)), targets[idx], weight=weight)
+            logits = classifier(pooled(model, batch))  # (B, K)
+            loss = torch.nn.functional.cross_entropy(logits, targets[idx], weight=weight)
+            if anchor is not None:  # KL(base || adapter) on the rows the base had right, averaged over the batch
+                kl = torch.nn.functional.kl_div(logits.log_softmax(-1), anchor[idx], reduction="none").sum(-1)  # (B,)
+                loss = loss + config.distill * (kl * keep[idx]).sum() / len(idx)
             loss.backward()
             optimiser.step()
             schedule.step()
