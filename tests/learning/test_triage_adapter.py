@@ -103,16 +103,17 @@ def test_refusals_name_the_problem_and_store_nothing(triaged_bank):
         TriageAdapterConfig(rank=0)
     with pytest.raises(InvalidInput, match=r"--layers must name MiniLM encoder layers 0 to 5, got \[6\]"):
         TriageAdapterConfig(layers=(6,))
-    with pytest.raises(InvalidInput) as caught:  # forgetting is measured on a held-out set, never on training data
-        learn_triage_adapter(ws, good, TINY, forgetting="dataset/intents")
-    assert caught.value.one_line().startswith("dataset/intents@1 is not a held-out set: it has no heldout.jsonl")
-    assert _counts(ws) == before
 
 
 def test_forgetting_on_the_held_out_set_has_a_paired_interval_per_intent_and_language(triaged_bank):
     ws = triaged_bank
     train_tiny_adapter(ws)
     dataset = list_artifacts(ws, "dataset", "tiny-grace")[-1]
+    before = _counts(ws)
+    with pytest.raises(InvalidInput) as caught:  # forgetting is measured on a held-out set, never on training data
+        learn_triage_adapter(ws, dataset.ref, TINY, name="measured", forgetting="dataset/intents")
+    assert caught.value.one_line().startswith("dataset/intents@1 is not a held-out set: it has no heldout.jsonl")
+    assert _counts(ws) == before
     job = learn_triage_adapter(ws, dataset.ref, TINY, name="measured", forgetting="dataset/bank-forgetting", forgetting_per_intent=4)
     f = job.metrics["forgetting"]
     assert f["rows"] == f"dataset/bank-forgetting@1 (held out), {4 * len(INTENTS)} texts"
