@@ -2,6 +2,7 @@
 
     python bench/bench_forgetting.py            # four settings
     python bench/bench_forgetting.py --quick    # two: the top layer balanced, with and without distillation
+    python bench/bench_forgetting.py --settings 4,5   # chosen rows of SETTINGS
 
 Each setting trains `learn adapter --target triage` for real on the sample's 600 call-centre examples plus
 a replay set of `dataset/intents` training rows (40 per intent as the sample's curation replays, or 60), reviewed by the sample's scripted
@@ -33,6 +34,8 @@ SETTINGS = [
     ("top layer, balanced, 2 epochs, replay 40", {}, 40),
     ("top layer, balanced, distill 1, 2 epochs, replay 40", {"distill": 1.0}, 40),
     ("top layer, unbalanced, 2 epochs, replay 40", {"balanced": False}, 40),
+    ("top layer, balanced, 1 epoch, replay 40", {"epochs": 1}, 40),
+    ("top layer, balanced, 2 epochs, lr 5e-4, replay 40", {"lr": 5e-4}, 40),
 ]
 QUICK = [1, 2]
 FORGETTING = "dataset/bank-forgetting"
@@ -41,6 +44,7 @@ FORGETTING = "dataset/bank-forgetting"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="two settings only")
+    parser.add_argument("--settings", help="comma-separated indexes into SETTINGS (0-based) to run instead")
     args = parser.parse_args()
     common.quiet_logs()
     started = time.perf_counter()
@@ -54,7 +58,8 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         ws = common.bank_workspace(Path(tmp) / "ws", fixed=False)
-        for i in (QUICK if args.quick else range(len(SETTINGS))):
+        chosen = [int(i) for i in args.settings.split(",")] if args.settings else QUICK if args.quick else range(len(SETTINGS))
+        for i in chosen:
             label, fields, replay = SETTINGS[i]
             dataset = with_replay(ws, examples, name=f"grace-replay{replay}", replay="dataset/intents", per_intent=replay)
             scripted_review(ws, dataset)
