@@ -98,7 +98,8 @@ def self_learning(ctx: DemoContext) -> None:
               _receipt_ids(ws, curated.artifact.ref)[-1])
 
     config = TriageAdapterConfig(epochs=sizes.adapter_epochs)
-    job = learn_triage_adapter(ws, curated.artifact.ref, config, intent=INTENT, forgetting=FORGETTING)
+    job = learn_triage_adapter(ws, curated.artifact.ref, config, intent=INTENT, forgetting=FORGETTING,
+                               forgetting_per_intent=sizes.forgetting_per_intent)
     train_receipt = _receipt_ids(ws, job.artifact.ref)[0]
     ctx.event(PHASE, f"adapter {job.artifact.ref} ({'cached' if job.cache_hit else 'trained'}, job {job.job_id})", train_receipt)
     outcome = _release(ctx, PHASE, "adapter:triage", job.artifact.ref, reason=f"learn adapter {job.job_id}: chargeback grace",
