@@ -36,6 +36,9 @@ SETTINGS = [
     ("top layer, unbalanced, 2 epochs, replay 40", {"balanced": False}, 40),
     ("top layer, balanced, 1 epoch, replay 40", {"epochs": 1}, 40),
     ("top layer, balanced, 2 epochs, lr 5e-4, replay 40", {"lr": 5e-4}, 40),
+    ("top layer, balanced, attention only (query, key, value), replay 40", {"target_modules": ("query", "key", "value")}, 40),
+    ("top layer, balanced, rank 4, alpha 8, replay 40", {"rank": 4, "alpha": 8}, 40),
+    ("top layer, balanced, 2 epochs, replay 60", {}, 60),
 ]
 QUICK = [1, 2]
 FORGETTING = "dataset/bank-forgetting"
