@@ -137,11 +137,14 @@ def free_port() -> int:
 class Process:
     """A child process in its own process group, stopped (SIGTERM, then SIGKILL) by `stop()`."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None, log: Path, cwd: Path = ROOT):
+    def __init__(self, name: str, argv: Sequence[str], *, env: Mapping[str, str] | None = None, log: Path, cwd: Path = ROOT,
+                 cpus: set[int] | None = None):
+        """`cpus`: the CPUs it (and every process it starts) may run on; None leaves it to the kernel."""
         self.name, self.argv, self.log_path = name, list(argv), log
         self._log = log.open("wb")
         self.proc = subprocess.Popen(
-            self.argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            self.argv, cwd=cwd, env={**os.environ, **(env or {})}, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None,
         )
 
     @property
@@ -181,6 +184,18 @@ class Process:
                 pass
         self._log.close()
         return self.proc.returncode
+
+
+def other_cpus(pinned: int | None) -> set[int] | None:
+    """Every CPU this process may use except `pinned` (None: no pinning); where the upstream and the load go
+    while a server under test has `pinned` to itself."""
+    if pinned is None:
+        return None
+    rest = os.sched_getaffinity(0) - {pinned}
+    return rest or None
+
+
+LOAD_CPUS: set[int] | None = None  # set by a benchmark that pins its servers: the load generator stays off their CPU
 
 
 def _descendants(pid: int) -> list[int]:
@@ -258,6 +273,7 @@ def run_load(
     out = subprocess.run(
         [str(VENV_PY), str(Path(__file__).resolve()), "load", json.dumps(spec)],
         capture_output=True, text=True, timeout=warmup_s + duration_s + timeout_s + 30,
+        preexec_fn=(lambda: os.sched_setaffinity(0, LOAD_CPUS)) if LOAD_CPUS else None,
     )
     if out.returncode != 0:
         raise RuntimeError(f"load generator failed ({out.returncode}):\n{out.stderr[-3000:]}")

@@ -96,6 +96,16 @@ def gateway(data: dict[str, Any]) -> str:
         if "rps_ratio_loopwright_over_litellm" in pt:
             out.append(f"\nloopwright / LiteLLM requests/s: **{pt['rps_ratio_loopwright_over_litellm']:.2f}x**; "
                        f"LiteLLM / loopwright CPU per request: {pt['cpu_ratio_litellm_over_loopwright']:.2f}x.")
+        if "masking" in pt:
+            out.append(f"\nPII masking on / off (`loopwright-nomask`: the same policy listing no entity): CPU per request "
+                       f"**{pt['masking']['cpu_ratio_masked_over_unmasked']:.2f}x**, req/s {pt['masking']['rps_ratio_masked_over_unmasked']:.2f}x.")
+        if "workers" in pt:
+            w = pt["workers"]
+            out.append(f"\n`serve --workers {w['workers']}` / one process: req/s **{w['rps_ratio_over_one_process']:.2f}x**, "
+                       f"CPU per request {w['cpu_ms_per_request_ratio_over_one_process']:.2f}x.")
+        if c.get("pinned_cpu") is not None:
+            out.append(f"\nloopwright (one process), loopwright-nomask and LiteLLM pinned to CPU {c['pinned_cpu']}; "
+                       "the upstream and the load generator to the others; `--workers` unpinned.")
         tr = pt["traces"]
         stages = ", ".join(f"{k} {v['p50']}" for k, v in tr["stage_ms"].items())
         out.append(f"\nTraces written: {tr['written']}. Stage p50 (ms) from the traces: {stages}; "
@@ -109,6 +119,12 @@ def gateway(data: dict[str, Any]) -> str:
         rows += [[f"retrieval.{k}", v["n"], v["mean"], v["p50"], v["p90"], v["p99"]] for k, v in st["retrieval_parts_ms"].items()]
         out.append(f"\n**Governed path per stage** ({st['requests']} simulated requests, {st['router']}), ms:\n")
         out.append(table(["stage", "n", "mean", "p50", "p90", "p99"], rows))
+        ps = gv.get("paced_server")
+        if ps:
+            o = ps["outside_generation_ms"]
+            out.append(f"\n**Governed `loopwright serve` paced at {ps['rate_rps']:.0f} req/s** ({ps['achieved_rps']:.0f} achieved, "
+                       f"{ps['errors']} errors, {ps['server_cpu_ms_per_request']} ms server CPU per request): server time outside "
+                       f"generation p50 **{o['p50']} ms**, p90 {o['p90']}, p99 **{o['p99']} ms** (targets < 5 / < 15 ms).")
         th = gv.get("triage_threads")
         if th:
             out.append(f"\n**Triage per call** at torch's default {th['default_threads']} threads vs 1 thread, ms:\n")
@@ -189,8 +205,31 @@ def answers(data: dict[str, Any]) -> str:
     return data["markdown"]
 
 
-RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "router": router, "hf_quant": hf_quant,
-                                                         "answers": answers}
+def replicas(data: dict[str, Any]) -> str:
+    tp = data["throughput"]
+    out = [f"**Replicas on PostgreSQL + Redis behind {data['haproxy'].split(' - ')[0]}**, {tp['concurrency']} clients, "
+           f"rounds of {tp['duration_s']:.0f} s:\n",
+           table(["target", "saturation req/s", "replica CPU ms/request", "p50 ms", "p99 ms", "errors"],
+                 [[n, t["saturation_rps"], t["replica_cpu_ms_per_request"], t["latency_ms_p50"], t["latency_ms_p99"], t["errors"]]
+                  for n, t in tp["targets"].items()]),
+           f"\n2 replicas / 1 replica: **{tp['rps_ratio_2_over_1']:.2f}x** the req/s.\n",
+           "**Router rollback and roll-forward under load**, through HAProxy:\n",
+           table(["switch", "requests", "failed", "last old answer after the switch, per replica (s)", "old answers after 1 s"],
+                 [[w["switch"], w["requests"], w["failed"], ", ".join(f"{r} {v}" for r, v in w["seconds_until_every_replica_serves_new"].items()),
+                   w["old_served_after_1s"]] for w in data["switches"]])]
+    return "\n".join(out)
+
+
+def profile(data: dict[str, Any]) -> str:
+    return (f"{data['py_spy']}, {data['busy_samples']} GIL-holding samples over {data['seconds']} s of closed-loop load "
+            f"({data['rps']:.0f} req/s, {data['server_cpu_ms_per_request']} ms server CPU per request):\n\n"
+            + table(["part of the request path", "share"], [[k, f"{v:.1%}"] for k, v in data["share"].items()]))
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "gateway-passthrough": gateway, "gateway-passthrough-unpinned": gateway,
+                                                         "gateway-governed": gateway, "router": router,
+                                                         "hf_quant": hf_quant, "answers": answers, "replicas": replicas,
+                                                         "gateway-profile": profile}
 
 
 def render(paths: list[Path]) -> str:

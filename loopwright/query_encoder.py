@@ -94,17 +94,17 @@ class OnnxQueryEncoder:
 
     def agreement(self) -> float:
         """The lowest cosine between this encoder's and the exact encoder's vectors over the probe queries."""
-        return min(float(self._forward(p) @ self.embedder.encode([p])[0]) for p in _PROBES)
+        return min(float(self._forward(self.embedder.token_key(p)) @ self.embedder.encode([p])[0]) for p in _PROBES)
 
     def encode(self, text: str) -> np.ndarray:
         """(384,) float32 unit vector."""
-        return QUERY_CACHE.get((self.key, self.embedder.token_key(text)), lambda: self._forward(text)).copy()
+        ids = self.embedder.token_key(text)  # tokenised once: the cache key and the model's input
+        return QUERY_CACHE.get((self.key, ids), lambda: self._forward(ids)).copy()
 
-    def _forward(self, text: str) -> np.ndarray:
-        batch = self.embedder._tokenizer(
-            [text], truncation=True, max_length=self.embedder.max_length, return_tensors="np"
-        )
-        feeds = {name: batch[name].astype(np.int64) for name in ("input_ids", "attention_mask", "token_type_ids")}
+    def _forward(self, ids: tuple[int, ...]) -> np.ndarray:
+        # one unpadded text: what the tokenizer's batch of one holds (mask all ones, one segment)
+        input_ids = np.asarray([ids], dtype=np.int64)  # (1, T)
+        feeds = {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "token_type_ids": np.zeros_like(input_ids)}
         hidden = self._session.run(None, feeds)[0][0]  # (T, 384); ORT releases the GIL, so BM25 runs meanwhile
         pooled = hidden.mean(axis=0)  # one unpadded text: every token counts, as mean pooling with its mask
         return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)

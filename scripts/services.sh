@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the tests talk to, set up when missing: PostgreSQL and Redis started, Debian's Chromium installed
+# What the tests talk to, set up when missing: PostgreSQL and Redis started, Debian's HAProxy and Chromium installed
 # (the report and console tests drive a real browser; never a browser download), and Arize Phoenix in a
 # virtualenv of its own (the OpenTelemetry export tests send spans to it). `make test` runs this.
 set -uo pipefail
@@ -19,6 +19,17 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || echo "warning: Redis is not answering" >&2
+
+# Debian's HAProxy: the load balancer in front of the replicas (tests/haproxy.py, bench/bench_replicas.py).
+if ! command -v haproxy >/dev/null 2>&1 && [ ! -x /usr/sbin/haproxy ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing Debian's haproxy"
+    (apt-get update -qq && apt-get install -y -qq --no-install-recommends haproxy >/dev/null) \
+      || echo "warning: could not install haproxy; the replica tests will fail" >&2
+  else
+    echo "warning: haproxy is missing: run 'apt-get install haproxy' as root" >&2
+  fi
+fi
 
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

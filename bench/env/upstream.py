@@ -16,22 +16,20 @@ import json
 
 MODEL = "bench-model"
 
-COMPLETION = json.dumps(
-    {
-        "id": "chatcmpl-bench",
-        "object": "chat.completion",
-        "created": 1764400000,
-        "model": MODEL,
-        "choices": [
-            {
-                "index": 0,
-                "message": {"role": "assistant", "content": "FlexPay 2.0 plans of 3 or 6 months are at 0% APR."},
-                "finish_reason": "stop",
-            }
-        ],
+ANSWER = "FlexPay 2.0 plans of 3 or 6 months are at 0% APR."
+
+
+def completion(answer: str) -> bytes:
+    """The one chat.completion this upstream answers with, as bytes."""
+    message = {"role": "assistant", "content": answer}
+    return json.dumps({
+        "id": "chatcmpl-bench", "object": "chat.completion", "created": 1764400000, "model": MODEL,
+        "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 24, "completion_tokens": 14, "total_tokens": 38},
-    }
-).encode()
+    }).encode()
+
+
+COMPLETION = completion(ANSWER)
 MODELS = json.dumps({"object": "list", "data": [{"id": MODEL, "object": "model", "created": 0, "owned_by": "bench"}]}).encode()
 _JSON = [(b"content-type", b"application/json")]
 
@@ -63,7 +61,10 @@ async def app(scope, receive, send):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--answer", default=ANSWER, help="the assistant's text in every completion")
     args = parser.parse_args()
+    global COMPLETION
+    COMPLETION = completion(args.answer)
     import uvicorn
 
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False, loop="uvloop", http="httptools")

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace
+from loopwright.cli.common import JsonOpt, WorkspaceOpt, emit, open_workspace, step_progress
+from loopwright.errors import InvalidInput
 from loopwright.observe import report as reports
 from loopwright.observe import traces
 from loopwright.serving import auth
@@ -40,7 +41,7 @@ def serve(
     ws = open_workspace(workspace)
     ws.engine  # noqa: B018 - fail now, in one line, if the database does not answer
     options = dict(host=host or ws.settings.serve.host, port=port or ws.settings.serve.port, log_level="warning",
-                   timeout_graceful_shutdown=30)
+                   access_log=False, timeout_graceful_shutdown=30)  # traces are the access log
     if workers == 1:
         from loopwright.server.app import create_app
 
@@ -162,6 +163,32 @@ def trace_list(
         console.print(table if found else "no traces")
 
     emit(found, json, render)
+
+
+@trace_app.command("export", epilog="Example: loopwright trace export --endpoint http://127.0.0.1:6006")
+def trace_export(
+    endpoint: Annotated[str | None, typer.Option(help="OTLP/HTTP receiver (Phoenix: http://127.0.0.1:6006); default: the workspace's observe.otlp_endpoint.")] = None,
+    since: Annotated[str | None, typer.Option(help="ISO-8601 UTC lower bound.")] = None,
+    until: Annotated[str | None, typer.Option(help="ISO-8601 UTC upper bound (exclusive).")] = None,
+    service_name: Annotated[str | None, typer.Option(help="The service (Phoenix: project) name; default: observe.service_name.")] = None,
+    timeout_s: Annotated[float, typer.Option(min=1, max=3600, help="How long a batch may wait for a receiver that pushes back.")] = 60.0,
+    workspace: WorkspaceOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Send stored traces to an OpenTelemetry receiver as span trees (e.g. a demo's traces into Phoenix).
+
+    Span ids follow from each trace's id, so traces already exported live are not duplicated.
+    """
+    from loopwright.observe.otel import export_traces  # OpenTelemetry's SDK loads only for this command
+
+    ws = open_workspace(workspace)
+    url = endpoint or ws.settings.observe.otlp_endpoint
+    if not url:
+        raise InvalidInput("no OTLP endpoint to export to", hint="pass --endpoint URL or set [observe] otlp_endpoint")
+    with step_progress(json) as progress:
+        done = export_traces(ws, url, since=since, until=until, service_name=service_name, timeout_s=timeout_s,
+                             progress=progress)
+    emit(done.to_dict(), json, lambda c: c.print(f"exported {done.traces} traces ({done.spans} spans) to {done.url}"))
 
 
 def report(

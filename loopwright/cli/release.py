@@ -192,6 +192,14 @@ def release_abort(slot: Annotated[str, typer.Argument()], reason: str = "aborted
     emit(r.to_dict(), json, lambda c: c.print(f"{slot}: canary {r.candidate.ref} aborted"))
 
 
+@release_app.command("detach", epilog="Example: loopwright release detach adapter:triage --reason 'the new base learnt it'")
+def release_detach(slot: Annotated[str, typer.Argument(help="An adapter slot (adapter:NAME).")], reason: str = "detached by hand",
+                   workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
+    """Empty an adapter slot: its base serves alone from the next request, any canary on it ends."""
+    receipt = releases.detach(open_workspace(workspace), slot, reason=reason)
+    emit(receipt.to_dict(), json, lambda c: c.print(f"{slot}: {receipt.before['stable'] or receipt.before['canary']} detached (receipt {receipt.id})"))
+
+
 @release_app.command("history", epilog="Example: loopwright release history corpus")
 def release_history(slot: Annotated[str | None, typer.Argument()] = None, workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     """Every release and rollback: who, what, why, and the evidence."""

@@ -258,6 +258,12 @@ def build_index(ws: Workspace, tree: str, docs: dict[str, DocEntry]) -> tuple[Co
             fresh.rename(folder)
         except OSError:  # another process put the same tree's index there meanwhile
             shutil.rmtree(fresh, ignore_errors=True)
+    threshold = ws.settings.index.ann_min_chunks
+    if threshold and len(index) >= threshold:
+        from loopwright.corpus.ann import DenseGraph
+
+        # with the index, so the first search after a commit loads the graph instead of building it (~40 s at 100k here)
+        DenseGraph.ensure(folder, tree, folder / "vectors.npy", len(index))
     return index.for_serving(), digest
 
 

@@ -193,7 +193,7 @@ class Retriever:
         c = commit if isinstance(commit, commits.Commit) else self.commit(commit)
         index = self.index(c)
         masks = index.masks(access, rules, as_of)
-        answerable = masks.fresh if rules.decline_if_stale else (masks.fresh | masks.stale)
+        answerable = masks.fresh if rules.decline_if_stale else masks.either
         if language:
             answerable = index.in_language(answerable, language)
         groups = [(answerable, k), (masks.stale, STALE_K)] if rules.decline_if_stale else [(answerable, k)]

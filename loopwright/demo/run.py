@@ -18,14 +18,14 @@ from loopwright.demo.phases import PHASES, DemoContext, Sizes
 from loopwright.demo.report import format_value, write_report
 from loopwright.demo.traffic import Driver
 from loopwright.digests import utc_now
-from loopwright.errors import WorkspaceError
+from loopwright.errors import LoopwrightError, WorkspaceError
 from loopwright.samples.bank import REFERENCE_DATE
 from loopwright.samples.bank.install import install_sample
 from loopwright.serving.auth import create_key
 from loopwright.serving.pipeline import Gateway
 from loopwright.training.triage import TriageConfig, fit_triage
 from loopwright.settings import STATE_DIR
-from loopwright.workspace import init_workspace
+from loopwright.workspace import Workspace, init_workspace
 
 MARKER = "made-by-loopwright-demo"
 
@@ -109,7 +109,22 @@ def run_demo(folder: Path, *, quick: bool = False, seed: int = 7, console: Conso
     # An operator's key for the console, shown once as every key is (only its hash is stored, and it is not in results.json)
     key, _ = create_key(ws, tenant="larkspur-retail", role="admin")
     console.print(f"console: `loopwright serve -w {ws.root}`, then http://127.0.0.1:8700/console with the key {key}")
+    if ws.settings.observe.otlp_endpoint:
+        _export(console, ws)
     return results
+
+
+def _export(console: Console, ws: Workspace) -> None:
+    """Every trace of the run into the configured OpenTelemetry receiver (Phoenix), the spans `serve` would send."""
+    from loopwright.observe.otel import export_traces  # OpenTelemetry's SDK loads only where export is on
+
+    try:
+        with console.status(f"exporting the traces to {ws.settings.observe.otlp_endpoint}"):
+            done = export_traces(ws, ws.settings.observe.otlp_endpoint)
+    except LoopwrightError as exc:  # the run's figures stand; `loopwright trace export` sends them later
+        console.print(f"traces not exported: {exc.one_line()}; retry with `loopwright trace export -w {ws.root}`")
+        return
+    console.print(f"OpenTelemetry: {done.traces} traces ({done.spans} spans) sent to {done.url}")
 
 
 def _print_table(console: Console, results: dict[str, Any]) -> None:

@@ -42,7 +42,7 @@ CONFUSED = "dispute_initiation"
 FORGETTING = "dataset/bank-forgetting"  # 1,800 held-out texts, 120 per intent: one text is under a point
 
 
-def _triage(ctx: DemoContext, requests: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
+def triage_requests(ctx: DemoContext, requests: list[dict[str, Any]], label: str) -> list[dict[str, Any]]:
     """Each request through the gateway as its customer; the trace id and the intent triage gave it."""
     gateway, out = ctx.gateway, []
     advance = ctx.progress(label, len(requests))
@@ -55,7 +55,7 @@ def _triage(ctx: DemoContext, requests: list[dict[str, Any]], label: str) -> lis
     return out
 
 
-def _defects(served: list[dict[str, Any]]) -> dict[str, Any]:
+def target_defects(served: list[dict[str, Any]]) -> dict[str, Any]:
     """The target intent's defect rate (triaged as anything else) with its 95% Wilson interval."""
     mine = [s for s in served if s["intent"] == INTENT]
     wrong = sum(s["predicted"] != INTENT for s in mine)
@@ -74,12 +74,12 @@ def _points(ci: list[float] | None) -> str:
 def self_learning(ctx: DemoContext) -> None:
     start, ws, sizes = ctx.now(), ctx.ws, ctx.sizes
     traffic = adapter_traffic(0)[: sizes.week3]
-    served = _triage(ctx, traffic, "self-learning: call-centre traffic")
+    served = triage_requests(ctx, traffic, "self-learning: call-centre traffic")
     # Held out of the adapter's training by the same hash split `learn adapter` uses: served again after the release.
     rule = TriageConfig(seed=0)
     held_ids = {r["id"] for r in traffic if split_of(clean_text(r["text"]), rule) == "test"}
-    live_before = _defects([s for s in served if s["id"] in held_ids])
-    seen = _defects(served)
+    live_before = target_defects([s for s in served if s["id"] in held_ids])
+    seen = target_defects(served)
 
     policy = deployed_policy(ws)
     labels = list(agent_labels(served, 0))
@@ -106,7 +106,7 @@ def self_learning(ctx: DemoContext) -> None:
                        share=sizes.canary_share, flag=True)
     canary_change = next((r for r in outcome["receipts"][1:2]), None)  # the release.canary receipt: the change that started it
     held = [r for r in traffic if r["id"] in held_ids]
-    live_after = _defects(_triage(ctx, held, "self-learning: held-out questions again")) if outcome["state"] == "promoted" else None
+    live_after = target_defects(triage_requests(ctx, held, "self-learning: held-out questions again")) if outcome["state"] == "promoted" else None
 
     m = job.metrics
     target, forgetting = m["target"], m["forgetting"]

@@ -14,17 +14,26 @@ operation, models, token usage, finish reason) on the root and the `generate`
 span, and name loopwright's own decisions under `loopwright.*` (bundle,
 retrieval fingerprint, intent, tier, cache, policies, outcome). The OTel trace
 id is the loopwright trace id (`tr_` + 24 hex digits, left-padded to 128
-bits), so a span found in Phoenix leads to `loopwright traces show`.
+bits), so a span found in Phoenix leads to `loopwright trace show`, and span
+ids are derived from it, so a trace exported twice (live, then by
+`export_traces`) is the same spans twice, not a second tree.
+
+`export_traces` sends stored traces (`loopwright trace export`, and the demo
+when an endpoint is configured): synchronously, batch by batch, stopping at the
+first batch the receiver refuses, since the store keeps every trace to send again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -35,7 +44,12 @@ from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
 
 from loopwright import __version__
+from loopwright.errors import LoopwrightError
 from loopwright.serving.trace import Trace
+from loopwright.serving.trace_store import count_records, load_traces
+
+if TYPE_CHECKING:
+    from loopwright.workspace import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +57,22 @@ _STOP = object()
 
 
 class _TraceIds(RandomIdGenerator):
-    """Span ids at random; the trace id is the one the exporter thread set for the trace it converts."""
+    """The ids of the trace being converted: its own trace id, and span ids counted from it (the same on every export)."""
 
     def __init__(self) -> None:
         self.trace_id = 0
+        self._span = 0
+
+    def start(self, trace_id: int) -> None:
+        self.trace_id, self._span = trace_id, 0
 
     def generate_trace_id(self) -> int:
         return self.trace_id
+
+    def generate_span_id(self) -> int:
+        self._span += 1
+        digest = hashlib.blake2b(f"{self.trace_id:032x}/{self._span}".encode(), digest_size=8).digest()
+        return int.from_bytes(digest, "big") or 1  # 0 is OTel's invalid span id
 
 
 class _Collect(SpanProcessor):
@@ -127,7 +150,7 @@ def spans_of(t: Trace, tracer, ids: _TraceIds) -> None:
     The stages ran one after another, so each child starts where the one before
     ended; their durations are the trace's own stage timings.
     """
-    ids.trace_id = otel_trace_id(t.id)
+    ids.start(otel_trace_id(t.id))
     start = _ns(t.ts)
     end = start + int(max(t.latency_ms, sum(t.stages.values())) * 1e6)
     root = tracer.start_span(f"chat {t.model}", context=Context(), kind=SpanKind.SERVER, start_time=start,
@@ -144,6 +167,45 @@ def spans_of(t: Trace, tracer, ids: _TraceIds) -> None:
     root.end(end_time=max(end, at))
 
 
+class SpanSender:
+    """Converts traces to span trees and sends them to one OTLP/HTTP endpoint, a batch per call."""
+
+    def __init__(self, endpoint: str, *, service_name: str = "loopwright", timeout_s: float = 5.0,
+                 exporter: SpanExporter | None = None):
+        self.url = _traces_url(endpoint)
+        self._exporter = exporter or OTLPSpanExporter(endpoint=self.url, timeout=timeout_s)
+        self._ids = _TraceIds()
+        self._collect = _Collect()
+        resource = Resource.create({
+            "service.name": service_name,
+            "service.version": __version__,
+            "openinference.project.name": service_name,  # Arize Phoenix files spans by this project name
+        })
+        provider = TracerProvider(resource=resource, id_generator=self._ids)
+        provider.add_span_processor(self._collect)
+        self._tracer = provider.get_tracer("loopwright", __version__)
+
+    def send(self, traces: Sequence[Trace]) -> tuple[int, bool]:
+        """(spans made, whether the receiver accepted them) for one batch."""
+        for t in traces:
+            try:
+                spans_of(t, self._tracer, self._ids)
+            except Exception:  # noqa: BLE001 - one odd trace must not stop the export of the rest
+                log.exception("otel: trace %s not converted", t.id)
+        spans, self._collect.ended = self._collect.ended, []
+        if not spans:
+            return 0, True
+        try:
+            result = self._exporter.export(spans)
+        except Exception as exc:  # noqa: BLE001 - a receiver's failure is counted, never raised into the server
+            log.warning("otel: export failed: %s", exc)
+            result = SpanExportResult.FAILURE
+        return len(spans), result is SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self._exporter.shutdown()
+
+
 class SpanExport:
     """Exports finished traces as OTLP spans from one background thread; `submit` never blocks.
 
@@ -155,17 +217,7 @@ class SpanExport:
     def __init__(self, endpoint: str, *, service_name: str = "loopwright", max_queue: int = 2048,
                  batch: int = 64, timeout_s: float = 5.0, on_drop: Callable[[int], None] | None = None,
                  exporter: SpanExporter | None = None):
-        self._exporter = exporter or OTLPSpanExporter(endpoint=_traces_url(endpoint), timeout=timeout_s)
-        self._ids = _TraceIds()
-        self._collect = _Collect()
-        resource = Resource.create({
-            "service.name": service_name,
-            "service.version": __version__,
-            "openinference.project.name": service_name,  # Arize Phoenix files spans by this project name
-        })
-        provider = TracerProvider(resource=resource, id_generator=self._ids)
-        provider.add_span_processor(self._collect)
-        self._tracer = provider.get_tracer("loopwright", __version__)
+        self._sender = SpanSender(endpoint, service_name=service_name, timeout_s=timeout_s, exporter=exporter)
         self._on_drop = on_drop or (lambda n: None)
         self._queue: queue.Queue = queue.Queue(maxsize=max_queue)
         self._batch = batch
@@ -186,7 +238,7 @@ class SpanExport:
         except queue.Full:
             pass
         self._thread.join(timeout_s)
-        self._exporter.shutdown()
+        self._sender.shutdown()
 
     def _run(self) -> None:
         while True:
@@ -198,27 +250,76 @@ class SpanExport:
                     break
             traces = [t for t in items if t is not _STOP]
             if traces:
-                self._send(traces)
+                spans, accepted = self._sender.send(traces)
+                if not accepted:
+                    log.warning("otel: %d spans not accepted by the receiver", spans)
+                    self._on_drop(spans)
             if items[-1] is _STOP:
                 return
 
-    def _send(self, traces: Sequence[Trace]) -> None:
-        for t in traces:
-            try:
-                spans_of(t, self._tracer, self._ids)
-            except Exception:  # noqa: BLE001 - one odd trace must not stop the export of the rest
-                log.exception("otel: trace %s not converted", t.id)
-        spans, self._collect.ended = self._collect.ended, []
-        if not spans:
-            return
-        try:
-            result = self._exporter.export(spans)
-        except Exception:  # noqa: BLE001 - a receiver's failure is counted, never raised into the server
-            log.exception("otel: export failed")
-            result = SpanExportResult.FAILURE
-        if result is not SpanExportResult.SUCCESS:
-            log.warning("otel: %d spans not accepted by the receiver", len(spans))
-            self._on_drop(len(spans))
+
+@dataclass(frozen=True)
+class Exported:
+    """What `export_traces` sent."""
+
+    url: str
+    traces: int
+    spans: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def export_traces(ws: Workspace, endpoint: str, *, since: str | None = None, until: str | None = None,
+                  service_name: str | None = None, batch: int = 256, timeout_s: float = 60.0,
+                  progress: Callable[[str, int, int], None] | None = None) -> Exported:
+    """Send the stored traces in [since, until) to `endpoint` as span trees; `progress("export", done, total)` per batch.
+
+    A receiver that pushes back (Phoenix answers 503 while its ingestion queue
+    is full) gets the batch again, with backoff, for up to `timeout_s`; past
+    that the export stops with an error saying how
+    many were sent: nothing is lost, the traces stay in the store.
+    """
+    sender = SpanSender(endpoint, service_name=service_name or ws.settings.observe.service_name,
+                        timeout_s=min(timeout_s, 10.0))
+    sent = spans = 0
+    total = count_records(ws, since=since, until=until)
+
+    def send(traces: list[Trace]) -> None:
+        nonlocal sent, spans
+        deadline, pause = time.monotonic() + timeout_s, 1.0
+        made, accepted = sender.send(traces)
+        while not accepted:
+            if time.monotonic() + pause > deadline:
+                raise LoopwrightError(
+                    f"the OTLP receiver at {sender.url} did not accept spans within {timeout_s:g} s; "
+                    f"{sent} traces were sent before it",
+                    hint="check that it is running and takes OTLP/HTTP (Phoenix: `phoenix serve`, port 6006), "
+                         "or allow it longer (--timeout-s)")
+            time.sleep(pause)
+            pause = min(2 * pause, 10.0)
+            made, accepted = sender.send(traces)
+        sent, spans = sent + len(traces), spans + made
+        if progress:
+            progress("export", sent, total)
+
+    # the exporter logs every refused attempt; here a refusal is retried, and the last one raised
+    exporter_log = logging.getLogger("opentelemetry.exporter.otlp")
+    exporter_level = exporter_log.level
+    exporter_log.setLevel(logging.CRITICAL)
+    pending: list[Trace] = []
+    try:
+        for trace in load_traces(ws, since=since, until=until):
+            pending.append(trace)
+            if len(pending) == batch:
+                send(pending)
+                pending = []
+        if pending:
+            send(pending)
+    finally:
+        sender.shutdown()
+        exporter_log.setLevel(exporter_level)
+    return Exported(sender.url, sent, spans)
 
 
 def _traces_url(endpoint: str) -> str:

@@ -116,7 +116,7 @@ def replay_deployment(session: Session) -> dict[tuple[str, str], Placement]:
     """The deployment table as the receipts build it: (slot, channel) -> placement.
 
     Reads only `after`, which is covered by each receipt's digest (`details` may
-    be erased): `deploy.set` and `rollback` on `slot/<slot>`, and the release
+    be erased): `deploy.set`, `rollback` and `deploy.detach` on `slot/<slot>`, and the release
     steps (`release.canary`, `release.step`, `release.promote`, `release.abort`,
     `release.rollback`) on `release/<id>`.
     """
@@ -134,6 +134,9 @@ def replay_deployment(session: Session) -> dict[tuple[str, str], Placement]:
             slot = subject.removeprefix("slot/")
             if action == "rollback":
                 state.pop((slot, "canary"), None)
+            if action == "deploy.detach":
+                state.pop((slot, "canary"), None)
+                state.pop((slot, "stable"), None)
             if after.get("digest"):  # a direct set never passes the gate; a rollback returns to what served before
                 state[(slot, "stable")] = Placement(after["digest"], 1.0, rid, action, action != "rollback")
             continue

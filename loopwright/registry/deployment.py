@@ -162,6 +162,15 @@ def drop_canary(session: Session, slot: str) -> int:
         session.delete(row)
     return bump_version(session)
 
+def drop_stable(session: Session, slot: str) -> int:
+    """Serve nothing on `slot` (stable and canary); returns the new deployment version. The caller writes the receipt."""
+    for channel in ("stable", "canary"):
+        row = session.get(DeploymentRow, (slot, channel))
+        if row is not None:
+            session.delete(row)
+    return bump_version(session)
+
+
 def replace_stable(session: Session, slot: str, artifact: Artifact) -> tuple[Artifact | None, int]:
     """Point `slot`'s stable channel at `artifact`; returns what it served before and the new version.
 

@@ -16,6 +16,7 @@ prefix instead of a member here. Tool receipts are one family: the action is
     Payload
     +-- DeploySet                     deploy.set
     +-- Rollback                      rollback
+    +-- Detach                        deploy.detach (an adapter slot emptied)
     +-- ReleaseGateSkipped, ReleaseGate, ReleaseCanary, ReleaseStep
     +-- ReleaseEnd
     |   +-- ReleasePromote, ReleaseAbort, ReleaseRollback
@@ -56,6 +57,7 @@ class Action(StrEnum):
 
     DEPLOY_SET = "deploy.set"
     ROLLBACK = "rollback"
+    DEPLOY_DETACH = "deploy.detach"
     RELEASE_GATE = "release.gate"
     RELEASE_GATE_SKIPPED = "release.gate_skipped"
     RELEASE_CANARY = "release.canary"
@@ -212,6 +214,24 @@ class Rollback(Payload):
     before: RolledBackFrom
     after: Pointer
     details: RollbackNote | None = None
+
+
+class DetachNote(Part):
+    """Why an adapter was detached, and the evidence that its base no longer needs it."""
+
+    reason: str
+    ended_release: int | None = Field(description="The release in its canary phase that the detach ended.")
+    evidence: dict[str, Any] | None = Field(None, description="What was measured before detaching (e.g. the adapter's gain kept by the new base).")
+    deployment_version: int
+
+
+class Detach(Payload):
+    """An adapter slot emptied: its base serves alone, and a release can attach an adapter again."""
+
+    action = Action.DEPLOY_DETACH
+    before: RolledBackFrom
+    after: Pointer = Field(description="Always empty: stable and digest None.")
+    details: DetachNote | None = None
 
 
 # ---- releases ----------------------------------------------------------------------------------

@@ -9,7 +9,8 @@
 
 One release per slot at a time; releases of different slots are independent.
 `rollback` returns any slot to its previous (or a named) artifact at any time,
-touching no other slot.
+touching no other slot; `detach` empties an adapter slot, so its base serves alone
+(a new base that learnt what the adapter taught no longer needs it).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from loopwright.registry.payloads import (
     Candidate,
     DeployNote,
     DeploySet,
+    Detach,
+    DetachNote,
     EndFrom,
     EndNote,
     EndState,
@@ -55,7 +58,7 @@ from loopwright.registry.payloads import (
 )
 from loopwright.registry.receipts import Receipt, append_receipt, list_receipts
 from loopwright.release import analysis as canary_analysis
-from loopwright.registry.deployment import drop_canary, get_deployment, put_canary, replace_stable, slot_kind
+from loopwright.registry.deployment import drop_canary, drop_stable, get_deployment, put_canary, replace_stable, slot_kind
 from loopwright.release.validation import check_servable
 from loopwright.serving.router import CanaryRules, RouterPolicy
 from loopwright.registry.flags import canary_flag, delete_flag, set_flag
@@ -474,6 +477,35 @@ def rollback(ws: Workspace, slot: str, *, to: str | None = None, actor: str | No
             ),
             after=Pointer(stable=target.ref if target else None, digest=target.digest if target else None),
             details=RollbackNote(reason=reason or "rolled back by hand", ended_release=row.id if row else None, deployment_version=version),
+        )
+        return append_receipt(s, ws, payload, subject=f"slot/{slot}", actor=actor)
+
+
+def detach(ws: Workspace, slot: str, *, actor: str | None = None, reason: str = "", evidence: dict[str, Any] | None = None) -> Receipt:
+    """Empty adapter slot `slot`: its base serves alone from the next request, any canary on it ends; a receipt.
+
+    Only an adapter slot can be emptied: every other slot always serves something, and is changed by a release
+    or a rollback. `evidence` (what was measured to justify it) goes on the receipt.
+    """
+    if slot_kind(slot) != "adapter":
+        raise InvalidInput(f"only an adapter slot can be detached, not {slot!r}",
+                           hint="release another artifact onto it, or `loopwright rollback SLOT`")
+    with ws.write() as s:
+        state = get_deployment(ws, session=s).slots.get(slot)
+        if state is None or (state.stable is None and state.canary is None):
+            raise NotFound(f"nothing is attached on slot {slot!r}")
+        row = _active_row(s, slot)
+        if row is not None:
+            row.state, row.ended_at, row.share = "aborted", utc_now(), 0.0
+        _drop_flag(s, ws, slot, actor, reason or "detached")
+        version = drop_stable(s, slot)
+        payload = Detach(
+            before=RolledBackFrom(stable=state.stable.ref if state.stable else None,
+                                  digest=state.stable.digest if state.stable else None,
+                                  canary=state.canary.ref if state.canary else None),
+            after=Pointer(stable=None, digest=None),
+            details=DetachNote(reason=reason or "detached by hand", ended_release=row.id if row else None, evidence=evidence,
+                               deployment_version=version),
         )
         return append_receipt(s, ws, payload, subject=f"slot/{slot}", actor=actor)
 

@@ -56,6 +56,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.gateway = Gateway(ws, as_of=as_of, poll_s=poll_s)
+        app.state.gateway.watcher.duties.append(app.state.authenticator.check_revocations)
         if warm:
             app.state.gateway.warm_up()
             gc.collect()

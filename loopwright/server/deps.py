@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import anyio
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -24,10 +25,14 @@ def gateway_of(request: Request) -> Gateway:
     return request.app.state.gateway
 
 
-def authenticate(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
-    """Resolve the bearer key (401 in OpenAI's shape when missing or wrong); time it for the trace."""
+async def authenticate(request: Request, _: HTTPAuthorizationCredentials | None = Depends(bearer)) -> Principal:
+    """Resolve the bearer key (401 in OpenAI's shape when missing or wrong); time it for the trace. A key
+    seen within the cache's TTL resolves here on the event loop; any other asks the store, in a thread."""
     t0 = time.perf_counter()
-    principal = request.app.state.authenticator.authenticate(request.headers.get("authorization"))
+    authenticator, header = request.app.state.authenticator, request.headers.get("authorization")
+    principal = authenticator.cached(header)
+    if principal is None:
+        principal = await anyio.to_thread.run_sync(authenticator.authenticate, header)
     request.state.auth_ms = (time.perf_counter() - t0) * 1e3
     return principal
 

@@ -3,7 +3,8 @@
 Keys are random, shown once, and stored only as their sha256. A key maps to a
 principal: tenant, role, scopes, and optionally the customer it acts for.
 Lookups are cached in-process for a few seconds so authentication stays off the
-database on the hot path; revocation therefore takes effect within that TTL.
+database on the hot path; a revocation empties every process's cache within one
+deployment-watcher poll (`Authenticator.check_revocations`).
 """
 
 from __future__ import annotations
@@ -130,24 +131,38 @@ def principal_of_key(ws: Workspace, key_id: str) -> Principal | None:
 
 
 class Authenticator:
-    """Resolves bearer keys to principals, with a short in-process cache."""
+    """Resolves bearer keys to principals, with a short in-process cache (`ttl_s`) that keeps the store off
+    the hot path.
 
-    def __init__(self, ws: Workspace):
+    A revocation is honoured well within the TTL: `check_revocations`, which the deployment watcher runs on
+    every poll in every worker and replica, counts the keys and the revoked keys and empties the cache when
+    either moved. A revoked key is refused within one poll (0.2 s by default); the TTL bounds what a store
+    outage could leave stale.
+    """
+
+    def __init__(self, ws: Workspace, *, ttl_s: float = _CACHE_TTL_S):
         self.ws = ws
+        self.ttl_s = ttl_s
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._lock = threading.Lock()
+        self._keys_seen: tuple[int, int] | None = None
+
+    def cached(self, authorization: str | None) -> Principal | None:
+        """The principal of a key resolved within the TTL, without the store; None when it must be asked
+        (`authenticate`). An AuthError for a malformed header, or a key known to be unknown or revoked."""
+        digest = _digest(authorization)
+        hit = self._cache.get(digest)
+        if hit is None or time.monotonic() - hit[0] > self.ttl_s:
+            return None
+        if hit[1] is None:
+            raise AuthError("invalid or revoked API key")
+        return hit[1]
 
     def authenticate(self, authorization: str | None) -> Principal:
-        if not authorization:
-            raise AuthError("missing API key", hint="send 'Authorization: Bearer <key>'")
-        scheme, _, key = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            raise AuthError("malformed Authorization header", hint="send 'Authorization: Bearer <key>'")
-        digest = sha256_hex(key.strip())
+        digest = _digest(authorization)
         now = time.monotonic()
-        with self._lock:
-            hit = self._cache.get(digest)
-        if hit is None or now - hit[0] > _CACHE_TTL_S:
+        hit = self._cache.get(digest)
+        if hit is None or now - hit[0] > self.ttl_s:
             hit = (now, self._lookup(digest))
             with self._lock:
                 if len(self._cache) > 10_000:
@@ -157,9 +172,28 @@ class Authenticator:
             raise AuthError("invalid or revoked API key")
         return hit[1]
 
+    def check_revocations(self) -> None:
+        """Empty the cache if a key was created or revoked since the last check (one small query)."""
+        with self.ws.session() as s:
+            seen = tuple(s.execute(sa.select(sa.func.count(), sa.func.count(ApiKeyRow.revoked_at))).one())
+        if seen != self._keys_seen:
+            with self._lock:
+                self._cache.clear()
+                self._keys_seen = seen
+
     def _lookup(self, digest: str) -> Principal | None:
         with self.ws.session() as s:
             row = s.scalars(sa.select(ApiKeyRow).where(ApiKeyRow.key_hash == digest)).first()
         if row is None or row.revoked_at:
             return None
         return Principal(row.tenant, row.role, tuple(json.loads(row.scopes)), row.subject, row.id)
+
+
+def _digest(authorization: str | None) -> str:
+    """The sha256 of the bearer key in an Authorization header; an AuthError when there is none."""
+    if not authorization:
+        raise AuthError("missing API key", hint="send 'Authorization: Bearer <key>'")
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise AuthError("malformed Authorization header", hint="send 'Authorization: Bearer <key>'")
+    return sha256_hex(key.strip())

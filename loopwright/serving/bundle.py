@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,9 @@ class DeploymentWatcher:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Run after every poll, on this thread: other state that must reach every replica as fast as a
+        # deployment change (the API-key cache's revocation check). Each must be cheap and may raise.
+        self.duties: list[Callable[[], None]] = []
 
     @property
     def current(self) -> Deployment:
@@ -127,7 +131,8 @@ class DeploymentWatcher:
 
     def _run(self) -> None:
         while not self._stop.wait(self.poll_s):
-            try:
-                self.refresh()
-            except Exception:  # a transient store error must not kill the watcher
-                log.exception("deployment refresh failed")
+            for duty in (self.refresh, *self.duties):
+                try:
+                    duty()
+                except Exception:  # a transient store error must not kill the watcher
+                    log.exception("%s failed", getattr(duty, "__qualname__", duty))

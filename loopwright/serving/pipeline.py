@@ -1,9 +1,9 @@
 """The request path: one chat call through every stage of DESIGN.md, each timed onto its trace.
 
-    authenticate (at the edge) -> input policy -> cache -> triage -> retrieval -> route
+    authenticate (at the edge) -> admit -> input policy -> cache -> triage -> retrieval -> route
     -> tools -> generate -> output policy -> record
 
-`Gateway._prepare` and `Gateway._generate` list the stages in that order; each
+`Gateway._admit`, `Gateway._prepare` and `Gateway._generate` run the stages in that order; each
 takes the one `Call` and fills it in. Pass-through mode (forward by model
 name) runs the same stages with triage, retrieval and tools switched off.
 `complete` runs them all and returns the answer; `stream` runs them up to
@@ -18,6 +18,7 @@ so a rollback is a dictionary hit, not a reload.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import re
@@ -28,6 +29,8 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+import anyio
 
 from loopwright.corpus.retrieval import RetrievalResult, Retriever
 from loopwright.digests import canonical_json, utc_now
@@ -109,10 +112,33 @@ class Gateway(Components):
         """
         call = self._open(request, principal, overrides, auth_ms, purpose)
         with self._recorded(call, sync_trace):
+            self._admit(call)
+            return self._answer(call)
+
+    async def acomplete(self, request: ChatRequest, principal: Principal, *, auth_ms: float = 0.0) -> Completion:
+        """`complete`, for a server's event loop. A pass-through call to a backend that can wait on the loop
+        (`Backend.agenerate`: an HTTP upstream) runs here: besides generation its stages are CPU only and
+        short (masking, a cache lookup, the trace queued), and a hop to a worker thread and back cost more
+        than they do (bench/README.md, the profile). Every other call runs in a worker thread, as `complete`."""
+        call = self._open(request, principal, None, auth_ms, "serve")
+        with self._recorded(call, False):
+            self._admit(call)
+            backend = self.backend(call.bundle, call.request.model) if call.passthrough else None
+            if backend is None or backend.agenerate is None:
+                return await anyio.to_thread.run_sync(self._answer, call)
             self._prepare(call)
-            self._generate(call)
-            completion = self._respond(call)
-        return completion
+            first = None
+            if not call.settled:  # else a cache hit (or a declined input) answers without the upstream
+                with call.timed("generate"):
+                    first = await backend.agenerate(self.generation_request(call))
+            self._generate(call, first=first)
+            return self._respond(call)
+
+    def _answer(self, call: Call) -> Completion:
+        """The admitted call's remaining stages, generation included, and its response."""
+        self._prepare(call)
+        self._generate(call)
+        return self._respond(call)
 
     def stream(self, request: ChatRequest, principal: Principal, *, overrides: dict[str, Artifact] | None = None,
                auth_ms: float = 0.0, purpose: str = "serve") -> Stream:
@@ -121,14 +147,15 @@ class Gateway(Components):
         is set, and the trace queued, when the iteration ends."""
         call = self._open(request, principal, overrides, auth_ms, purpose)
         with self._recorded(call, False, finish=False):
+            self._admit(call)
             self._prepare(call)
         return Stream(self, call).start()
 
     # -- the stages, in order -----------------------------------------------------------
 
     def _prepare(self, call: Call) -> None:
-        """Every stage before generation. Each fills `call` in; one that settles the answer ends the rest."""
-        self._admit(call)         # the model is served here; the messages are sane
+        """Every stage before generation, after `_admit` (the model is served here; the messages are sane). Each
+        fills `call` in; one that settles the answer ends the rest."""
         self._input_policy(call)  # personal data masked; a kind the policy refuses declines
         self._confirmed(call)     # a confirm token runs the one call it was issued for (no triage, no cache)
         self._cache(call)         # a hit answers now
@@ -430,6 +457,10 @@ class Gateway(Components):
             yield
         except LoopwrightError as exc:
             self._failed(call, type(exc).__name__, exc.message)
+            self.record(call, sync=sync)
+            raise
+        except asyncio.CancelledError:  # on the event loop: the server cancelled the call (shutdown); still a trace
+            self._failed(call, "Cancelled", "the call was cancelled before it was answered")
             self.record(call, sync=sync)
             raise
         except Exception as exc:  # a bug: still leave a trace of the call, then let the server answer 500

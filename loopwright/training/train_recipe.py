@@ -138,11 +138,16 @@ class Training(_Strict):
     from the last one."""
     keep_checkpoints: int = Field(2, ge=1)
     """Checkpoints kept (older ones are deleted once a newer one is complete)."""
+    freeze_layers: int = Field(0, ge=0)
+    """Leave the embeddings and the bottom N encoder layers untrained: the backward pass stops above them, so a step
+    costs less (see bench/README.md, "Training"). 0 trains everything; it must leave at least one layer to train."""
     activation_checkpointing: bool = False
     """Recompute each layer's activations in the backward pass instead of keeping them: less memory, ~30% more time."""
-    precision: Literal["fp32", "bf16"] = "fp32"
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
     """`bf16`: bfloat16 autocast. bench/bench_train.py (`--only precision`, one round of 12 MiniLM steps) measured it
-    4.7x faster than fp32 on this AMD EPYC (AVX512-BF16); fp32 stays the default until a bf16 run's accuracy is measured."""
+    4.7x faster than fp32 on this AMD EPYC (AVX512-BF16), and CPUs without bf16 units run it many times slower;
+    `auto` measures it on the machine that trains (`hf.precision.fast_dtype`) and the job's key, config and receipt
+    hold what was chosen. fp32 stays the default until a bf16 run's accuracy is measured for the recipe."""
 
 
 class TrainRecipe(_Strict):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from loopwright.corpus import ann, commits
-from loopwright.corpus.index import Selection
+from loopwright.corpus.index import GATHERED, Selection
 from loopwright.corpus.retrieval import Retriever
 from loopwright.errors import IntegrityError
 from loopwright.samples.bank import DATA_DIR, REFERENCE_DATE
@@ -35,6 +35,18 @@ def test_the_graph_proposes_only_allowed_rows_and_finds_the_exact_top():
         assert set(exact) <= set(rows.tolist())
 
 
+def test_a_selection_gathered_once_scores_as_its_rows(bank_ws):
+    import torch
+
+    index = Retriever(bank_ws).index(Retriever(bank_ws).commit())
+    rng = np.random.default_rng(1)
+    q = _unit(rng, 1, 384)[0]
+    selections = [Selection(rng.random(len(index)) < 0.2) for _ in range(GATHERED + 1)]
+    for selection in selections + selections[-1:]:  # the last one twice: the second from the kept rows
+        assert torch.equal(index.selection_scores(q, selection), index.row_scores(q, selection.rows))
+    assert len(index._int8._gathered) == GATHERED and selections[0] not in index._int8._gathered
+
+
 def _ann_workspace(bank_ws: Workspace, monkeypatch) -> Workspace:
     monkeypatch.setenv("LOOPWRIGHT_ANN_MIN_CHUNKS", "1")  # every index serves from a graph
     return Workspace.open(bank_ws.root)
@@ -57,6 +69,25 @@ def test_the_graph_path_ranks_as_the_exact_product(bank_ws, monkeypatch):
         # derived from the vectors, the graph is no part of the digest the commit records
         folder = commits.index_folder(ws, head.tree)
         assert (folder / ann.FILE).is_file() and commits.verify_indexes(ws).ok
+    finally:
+        ws.close()
+
+
+def test_a_commit_past_the_threshold_builds_its_graph(bank_ws, monkeypatch, make_doc, tmp_path):
+    ws = _ann_workspace(bank_ws, monkeypatch)
+    try:
+        commits.stage_add(ws, [make_doc(tmp_path / "docs", "graph-note", "The graph is built with the index.")])
+        made = commits.commit(ws, "add a note")
+        folder = commits.index_folder(ws, made.tree)
+        assert (folder / ann.FILE).is_file()  # before any search: serving loads it, never builds it
+        ann.DenseGraph.load(folder, made.tree, len(commits.ensure_index(ws, made.tree, made.documents, made.index_digest)))
+    finally:
+        ws.close()
+    monkeypatch.setenv("LOOPWRIGHT_ANN_MIN_CHUNKS", "0")  # 0: no graph, whatever the size
+    ws = Workspace.open(bank_ws.root)
+    try:
+        commits.stage_add(ws, [make_doc(tmp_path / "docs", "graph-note", "Exact search only.")])
+        assert not (commits.index_folder(ws, commits.commit(ws, "edit the note").tree) / ann.FILE).exists()
     finally:
         ws.close()
 

@@ -63,6 +63,13 @@ def test_onnx_int8_queries_rank_as_the_exact_encoder(bank_ws, cache_dir, monkeyp
         fast, exact = Retriever(ws), Retriever(ws, query_encoder="exact")
         assert (fast.query_encoder.name, exact.query_encoder.name) == ("onnx-int8", "exact")
         assert fast.query_encoder.agreement() >= 0.98
+        # the ids it tokenised once for the cache key feed the model as the tokenizer's own batch of one would
+        encoder = fast.query_encoder
+        for text in ("¿Cuál es la comisión por pago tardío?", "fee " * 600):  # the second is truncated
+            batch = encoder.embedder._tokenizer([text], truncation=True, max_length=encoder.embedder.max_length, return_tensors="np")
+            hidden = encoder._session.run(None, {n: batch[n].astype(np.int64) for n in ("input_ids", "attention_mask", "token_type_ids")})[0][0]
+            want = hidden.mean(axis=0) / np.linalg.norm(hidden.mean(axis=0))
+            assert np.allclose(encoder.encode(text), want, atol=1e-6)
         goldens = [json.loads(line) for line in (DATA_DIR / "goldens.jsonl").read_text().splitlines() if line.strip()]
         answerable = [g for g in goldens if g["must_cite"]]
         hits = {"fast": 0, "exact": 0}

@@ -77,6 +77,9 @@ def test_a_question_is_answered_from_the_page_in_its_own_language(bank_ws):
     kept = {index.docs[d].id for d in index.chunk_doc[index.in_language(allowed, "es").mask]}
     assert {"holiday-schedule-2026", "fee-schedule-es", "wire-transfers-es"} <= kept
     assert not kept & {"fee-schedule", "wire-transfers", "fee-schedule-vi", "wire-transfers-vi"}
+    # narrowed once per cached selection, and the same answer when it comes from there
+    assert index.in_language(allowed, "es") is index.in_language(allowed, "es")
+    assert docs(_search(r, "What is the stop payment fee?", k=3, language="en")) == english
 
 
 def test_retail_never_sees_staff_or_restricted_text(bank_ws):

@@ -55,3 +55,42 @@ def test_a_model_name_longer_than_its_column_is_kept_whole_in_the_record(workspa
     writer.close()
     assert list_traces(workspace, tenant="acme")[0]["model"] == "m" * 100
     assert get_trace(workspace, trace(1)["id"], tenant="acme")["model"] == "m" * 180
+
+
+def test_traces_submitted_within_an_interval_are_one_transaction_and_every_one_is_stored(workspace):
+    import threading
+
+    import sqlalchemy as sa
+
+    commits = []
+    sa.event.listen(workspace.engine, "commit", lambda conn: commits.append(1))
+    writer = TraceWriter(workspace, interval_s=0.5)  # long enough that 8 threads' 400 submits fall in one interval
+
+    def submit(base: int) -> None:
+        for n in range(base, base + 50):
+            writer.submit(trace(n))
+
+    threads = [threading.Thread(target=submit, args=(1 + 50 * i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writer.flush()  # cuts the gathering short: it does not wait the interval out
+    assert len(commits) <= 2, len(commits)  # a queue with a wake-up per trace had made tens of transactions
+    assert len(list_traces(workspace, tenant="acme", limit=1000)) == 400
+
+
+def test_close_writes_what_is_still_gathering(workspace):
+    writer = TraceWriter(workspace, interval_s=60.0)  # close must not wait for the interval
+    for n in range(1, 31):
+        writer.submit(trace(n))
+    writer.close()
+    assert {t["id"] for t in list_traces(workspace, tenant="acme", limit=100)} == {trace(n)["id"] for n in range(1, 31)}
+
+
+def test_a_full_queue_holds_the_caller_back_and_loses_nothing(workspace):
+    writer = TraceWriter(workspace, max_queue=5, interval_s=0.01)
+    for n in range(1, 41):
+        writer.submit(trace(n))
+    writer.close()
+    assert len(list_traces(workspace, tenant="acme", limit=100)) == 40

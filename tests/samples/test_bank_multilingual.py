@@ -38,3 +38,22 @@ def test_new_utterances_cover_every_intent_and_repeat_no_base_text(language):
     assert not [r["text"] for r in rows if fold(r["text"]) in base]
     passages = _rows(DATA_DIR / "multilingual" / f"passages-{language}.jsonl")
     assert len(passages) == 12 and all("intent" not in p for p in passages)
+
+
+@pytest.mark.parametrize("language", ["es", "vi"])
+def test_situations_cover_every_intent_and_repeat_no_earlier_text(language):
+    rows = _rows(DATA_DIR / "multilingual" / f"situations-{language}.jsonl")
+    per_intent = Counter(r["intent"] for r in rows)
+    assert set(per_intent) == {i["name"] for i in INTENTS} and min(per_intent.values()) >= 60
+    earlier = _rows(DATA_DIR / "utterances.jsonl") + _rows(DATA_DIR / "multilingual" / f"utterances-{language}.jsonl")
+    taken = {fold(r["text"]) for r in earlier}
+    assert not [r["text"] for r in rows if fold(r["text"]) in taken]
+    assert len({fold(r["text"]) for r in rows}) == len(rows)
+
+
+def test_the_quarter2_recipe_adds_the_situations_to_the_multilingual_sources():
+    multilingual, _ = load_recipe(RECIPE)
+    quarter2, _ = load_recipe(RECIPE.parent / "quarter2.toml")
+    added = {s.name for s in quarter2.sources} - {s.name for s in multilingual.sources}
+    assert added == {"situations-es", "situations-vi"}
+    assert all((RECIPE.parent / s.path).is_file() and s.licence == "CC0-1.0" for s in quarter2.sources if s.path)

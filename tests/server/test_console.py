@@ -222,6 +222,8 @@ def test_an_agent_reviews_spot_checks_but_cannot_touch_releases(console, page):
     assert page.url.startswith(f"{server.url}/console/traces") and "Releases" not in page.text("nav")
     page.goto(f"{server.url}/console/spotchecks")
     assert "dataset/curated-triage@1" in page.text("#queue") and "0 of 6 reviewed" in page.text("#progress")
+    cells = page.eval("[...document.querySelectorAll('#queue tr')[1].querySelectorAll('td')].map(td => td.textContent)")
+    assert cells[1].strip().isdigit() and int(cells[1]) > 0, f"the queue's new-items count: {cells}"
     item = page.eval("document.querySelector('form.item input[name=item]').value")
     page.click("form.item button[value=approve]")
     assert f"approve {item}: 1 of 6 reviewed" in page.text("#done") and "1 of 6 reviewed" in page.text("#progress")

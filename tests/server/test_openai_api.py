@@ -206,10 +206,9 @@ def test_health_metrics_models_and_openapi(live, new_key):
 
 
 @SQLITE
-def test_missing_wrong_malformed_and_revoked_keys_get_401(live, monkeypatch):
+def test_missing_wrong_malformed_and_revoked_keys_get_401(live):
     from loopwright.serving import auth
 
-    monkeypatch.setattr(auth, "_CACHE_TTL_S", 0.05)  # revocation reaches the server within the TTL; keep it short
     body = {"model": MODEL, "messages": [{"role": "user", "content": SAVINGS}]}
     cases = {
         "missing": {},
@@ -232,9 +231,14 @@ def test_missing_wrong_malformed_and_revoked_keys_get_401(live, monkeypatch):
     caller = live.as_key(key)
     assert caller.ask(SAVINGS).choices[0].message.content
     auth.revoke_key(live.ws, principal.key_id)
-    time.sleep(0.1)
-    with pytest.raises(openai.AuthenticationError):
-        caller.ask(SAVINGS)
+    revoked = time.monotonic()
+    while True:  # refused within the deployment watcher's next polls, long before the key cache's TTL
+        try:
+            caller.ask(SAVINGS)
+        except openai.AuthenticationError:
+            break
+        assert time.monotonic() - revoked < auth._CACHE_TTL_S / 2, "a revoked key was still served"
+        time.sleep(0.02)
     assert_openai_error(caller.http.get("/v1/traces"), 401, code="invalid_api_key")
     assert live.ask(SAVINGS).choices[0].message.content  # other keys are unaffected
 

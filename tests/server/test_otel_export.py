@@ -7,6 +7,7 @@ as the PostgreSQL tests do; `scripts/services.sh` installs it.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import time
@@ -15,7 +16,10 @@ import httpx
 import pytest
 from live import lw, openai_client
 from phoenix import Phoenix, phoenix_executable
+from typer.testing import CliRunner
 
+from loopwright.cli import app
+from loopwright.errors import InvalidInput, LoopwrightError
 from loopwright.observe.otel import otel_trace_id
 from loopwright.settings import ObserveSection
 
@@ -95,6 +99,45 @@ def test_every_call_is_a_span_tree_in_phoenix(triaged_bank, serve, new_key, phoe
 
     declined = _flat(roots[f"{otel_trace_id(lw(answers[1])['trace_id']):032x}"]["attributes"])
     assert declined["loopwright.outcome"] == "declined" and declined["loopwright.decline_reason"]
+
+
+def test_stored_traces_are_exported_once_by_trace_export(triaged_bank, phoenix, monkeypatch):
+    """`loopwright ask` runs in-process with no exporter: `trace export` sends what the store holds, and sending
+    it again adds no span (span ids follow from the trace id), so a demo's traces reach Phoenix whole."""
+    monkeypatch.setenv("LOOPWRIGHT_WORKSPACE", str(triaged_bank.root))
+    project = f"lw-backfill-{os.getpid()}-{time.monotonic_ns()}"
+    asked = [_cli_json("ask", q)["trace_id"]
+             for q in ("What is the APY on the Larkspur Saver?", "How do I freeze my card?", "¿Cuál es la comisión por pago tardío de FlexPay?")]
+
+    first = _cli_json("trace", "export", "--endpoint", phoenix.url, "--service-name", project)
+    assert first["traces"] == len(asked) and first["spans"] > len(asked)
+    spans = _wait_for(lambda: phoenix.spans(project), lambda s: len(s) >= first["spans"])
+    assert {s["context"]["trace_id"] for s in spans} == {f"{otel_trace_id(i):032x}" for i in asked}
+    assert len(spans) == first["spans"]
+
+    again = _cli_json("trace", "export", "--endpoint", phoenix.url, "--service-name", project)
+    assert again == first
+    time.sleep(2)  # what Phoenix would have added, had the second export made new spans
+    assert len(phoenix.spans(project)) == first["spans"]
+
+
+def test_trace_export_says_in_one_line_when_there_is_nowhere_to_send(triaged_bank, monkeypatch):
+    monkeypatch.setenv("LOOPWRIGHT_WORKSPACE", str(triaged_bank.root))
+    _cli_json("ask", "What are your branch hours?")
+    missing = CliRunner().invoke(app, ["trace", "export"])
+    assert isinstance(missing.exception, InvalidInput) and "no OTLP endpoint to export to" in missing.exception.one_line()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    refused = CliRunner().invoke(app, ["trace", "export", "--endpoint", dead, "--timeout-s", "2"])
+    assert isinstance(refused.exception, LoopwrightError)
+    assert "did not accept spans within 2 s; 0 traces were sent before it" in refused.exception.one_line()
+
+
+def _cli_json(*args: str) -> dict:
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
 
 
 def test_export_never_blocks_and_counts_what_it_drops(triaged_bank, serve, new_key):

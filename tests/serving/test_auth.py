@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from loopwright.errors import InvalidInput, NotFound
 from loopwright.registry.receipts import list_receipts, verify_chain
-from loopwright.serving import auth
 from loopwright.serving.auth import AuthError, Authenticator, create_key, list_keys, revoke_key
 
 
@@ -60,27 +59,52 @@ def test_missing_malformed_and_unknown_keys_are_refused(workspace, header, messa
     assert raised.value.message == message
 
 
-def test_revoked_keys_are_refused_within_the_cache_ttl(workspace, monkeypatch):
+def test_revoked_keys_are_refused_at_the_next_revocation_check_well_within_the_ttl(workspace):
     key, principal = create_key(workspace, tenant="acme", role="app")
     keep, _ = create_key(workspace, tenant="acme", role="app")
-    authenticator = Authenticator(workspace)
+    authenticator = Authenticator(workspace, ttl_s=3600)
+    authenticator.check_revocations()  # what the deployment watcher runs on every poll
     assert authenticator.authenticate(f"Bearer {key}").key_id == principal.key_id
+    assert authenticator.cached(f"Bearer {key}").key_id == principal.key_id  # served without the store now
     revoke_key(workspace, principal.key_id)
 
     with pytest.raises(AuthError):  # a fresh lookup sees the revocation at once
         Authenticator(workspace).authenticate(f"Bearer {key}")
-    assert authenticator.authenticate(f"Bearer {key}").key_id == principal.key_id  # still cached...
-    monkeypatch.setattr(auth, "_CACHE_TTL_S", 0.0)
-    with pytest.raises(AuthError, match="invalid or revoked"):  # ...until the TTL runs out
+    assert authenticator.cached(f"Bearer {key}").key_id == principal.key_id  # still cached...
+    authenticator.check_revocations()  # ...until the next poll, not the hour-long TTL
+    assert authenticator.cached(f"Bearer {key}") is None
+    with pytest.raises(AuthError, match="invalid or revoked"):
         authenticator.authenticate(f"Bearer {key}")
+    with pytest.raises(AuthError, match="invalid or revoked"):  # now cached as refused
+        authenticator.cached(f"Bearer {key}")
     assert authenticator.authenticate(f"Bearer {keep}")  # the other key is untouched
 
+    expiring = Authenticator(workspace, ttl_s=0.0)  # and without any check, the TTL bounds it
+    expiring.authenticate(f"Bearer {keep}")
+    assert expiring.cached(f"Bearer {keep}") is None
     revoked = {k["id"]: k["revoked_at"] for k in list_keys(workspace)}
     assert revoked[principal.key_id] and len(revoked) == 2
     with pytest.raises(NotFound):
         revoke_key(workspace, principal.key_id)  # already revoked
     with pytest.raises(NotFound, match="key_nope"):
         revoke_key(workspace, "key_nope")
+
+
+def test_a_key_refused_before_it_existed_works_once_created(workspace):
+    authenticator = Authenticator(workspace, ttl_s=3600)
+    authenticator.check_revocations()
+    with pytest.raises(AuthError):
+        authenticator.authenticate("Bearer lw-unknown")
+    key, principal = create_key(workspace, tenant="acme", role="app")
+    authenticator.authenticate(f"Bearer {key}")  # a key never asked about: looked up
+    authenticator.check_revocations()  # a new key also empties the cache, so no refusal outlives it
+    assert authenticator.cached(f"Bearer {key}") is None
+    assert authenticator.authenticate(f"Bearer {key}").key_id == principal.key_id
+
+    other = Authenticator(workspace)
+    for header in ("", "Token x"):
+        with pytest.raises(AuthError):
+            other.cached(header)  # a bad header is refused without a cache entry too
 
 
 def test_key_changes_are_receipted_without_the_secret(workspace):

@@ -259,3 +259,39 @@ def test_ray_train_two_workers(ws, tmp_path):
     two = train_model(ws, recipe, launcher="ray", nproc=2, use_cache=False).result
     assert two["world_size"] == 2
     assert max(abs(a - b) for a, b in zip(one, two["losses"], strict=True)) < 1e-4
+
+
+def test_freeze_layers_leaves_the_embeddings_and_bottom_layers_as_they_were(ws, tmp_path):
+    import torch
+    from safetensors.torch import load as load_safetensors
+
+    text = tiny_recipe(12, 100, extra="freeze_layers = 1\n")
+    result = train_model(ws, write_recipe(tmp_path, text), use_cache=False)
+    trained = load_safetensors(read_file(ws, result.artifact, "encoder/model.safetensors"))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in _rows("train", 12)), "utf-8")
+    start = build_task(parse_train_recipe(text), data, None).model.encoder.state_dict()  # the same seed: the same initial weights
+    frozen = [k for k in trained if k.startswith(("embeddings.", "encoder.layer.0."))]
+    moved = [k for k in trained if k.startswith("encoder.layer.1.")]
+    assert frozen and moved
+    assert all(torch.equal(trained[k], start[k]) for k in frozen)
+    assert not all(torch.equal(trained[k], start[k]) for k in moved)
+    with pytest.raises(ConfigError, match="freeze_layers = 2 leaves nothing to train: the encoder has 2 layers"):
+        train_model(ws, write_recipe(tmp_path, tiny_recipe(extra="freeze_layers = 2\n")))
+
+
+def test_max_steps_caps_the_recipe_and_the_stored_recipe_says_so(ws, tmp_path):
+    result = train_model(ws, write_recipe(tmp_path, tiny_recipe(12, 100)), max_steps=3, use_cache=False)
+    assert result.result["steps"] == 3 and result.artifact.config["recipe"]["training"]["max_steps"] == 3
+    assert read_file(ws, result.artifact, "recipe.toml").decode().endswith("# run with training.max_steps = 3 (train_model's max_steps)\n")
+
+
+@pytest.mark.parametrize("dtype, chosen", [("float32", "fp32"), ("bfloat16", "bf16")])
+def test_auto_precision_is_what_the_machine_measures_and_the_job_names_it(ws, tmp_path, monkeypatch, dtype, chosen):
+    monkeypatch.setenv("LOOPWRIGHT_DTYPE", dtype)  # what fast_dtype's measurement would have chosen on such a machine
+    result = train_model(ws, write_recipe(tmp_path, tiny_recipe(2, 100, extra='precision = "auto"\n')), use_cache=False)
+    assert result.artifact.config["recipe"]["training"]["precision"] == chosen
+    with ws.session() as s:
+        receipt = list_receipts(s, action="train.job")[-1]
+    assert receipt.details["precision"] == chosen

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
 
+import anyio
+
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from loopwright.errors import LoopwrightError
 from loopwright.policy.principal import Principal
@@ -42,7 +45,7 @@ _STREAM = {"200": {"content": {"text/event-stream": {"schema": {"type": "string"
     "/chat/completions", response_model=ChatCompletionResponse, responses=responses(400, 401, 404, 413, 429, 502, 503),
     openapi_extra={"responses": _STREAM},
 )
-def chat_completions(
+async def chat_completions(
     body: ChatCompletionRequest, request: Request, principal: Principal = Depends(authenticate),
     conversation: str | None = Header(
         None, alias="X-Conversation-Id", description="loopwright: the conversation this call belongs to (as "
@@ -63,11 +66,13 @@ def chat_completions(
     )
     created = int(time.time())
     if body.stream:  # the stages before generation run here, so a bad request is an error status, not a stream
-        stream = gateway.stream(chat, principal, auth_ms=request.state.auth_ms)
+        stream = await anyio.to_thread.run_sync(functools.partial(gateway.stream, chat, principal, auth_ms=request.state.auth_ms))
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(_sse(stream, created, include_usage), media_type="text/event-stream")
-    completion = gateway.complete(chat, principal, auth_ms=request.state.auth_ms)
-    return ChatCompletionResponse(
+    # An async route: a pass-through call stays on the event loop (no worker-thread hop for the call, nor for
+    # FastAPI's response validation, which it runs in a thread for a sync route); any other runs in a thread.
+    completion = await gateway.acomplete(chat, principal, auth_ms=request.state.auth_ms)
+    response = ChatCompletionResponse(
         id=_completion_id(completion),
         created=created,
         model=completion.model,
@@ -75,6 +80,8 @@ def chat_completions(
         usage=_usage(completion),
         loopwright=completion.loopwright,
     )
+    # Serialised here: returned as a model, FastAPI validates it once more against `response_model` first.
+    return Response(response.model_dump_json(), media_type="application/json")
 
 
 def _message(c: Completion) -> ResponseMessage:

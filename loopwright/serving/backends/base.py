@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +109,10 @@ class Backend(ABC):
     name: str = "backend"
     slots: tuple[str, ...] = ()  # deployment slots a request must have for this backend (its model, say)
     supports: frozenset[str] = frozenset()  # of "tools", "response_format": what it honours beyond the messages
+    # A backend that can wait for its answer on the event loop without blocking it (an HTTP upstream) defines
+    # `async def agenerate(request) -> Generation`; the pass-through route then awaits it instead of taking a
+    # worker thread. None: generation blocks (a local model), so it runs in a thread.
+    agenerate: Callable[[GenerationRequest], Awaitable[Generation]] | None = None
 
     @abstractmethod
     def generate(self, request: GenerationRequest) -> Generation: ...

@@ -5,6 +5,11 @@ Options: `base_url`, `model`, `api_key_env` (the variable holding the key),
 retried with exponential backoff (tenacity); then a `BackendError` names the
 endpoint.
 
+`agenerate` (what the gateway's pass-through route awaits on its event loop) sends
+the same request over a keep-alive pool of its own (`keepalive.KeepAlivePool`), with
+the same retries and the same error names as the SDK's; `generate` and `stream`
+(threads: the governed path, streaming) use the openai SDK.
+
 The caller's `tools`, `tool_choice`, `parallel_tool_calls` and
 `response_format` pass through to the upstream as sent, and the `tool_calls` it
 answers with come back parsed (streamed: its `delta.tool_calls` fragments are
@@ -13,6 +18,8 @@ forwarded as they arrive, and assembled for the trace).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -28,7 +35,12 @@ from loopwright.serving.backends.base import (
     GenerationRequest,
     register_backend,
 )
+from loopwright.serving.backends.keepalive import KeepAlivePool, UpstreamConnectionError, UpstreamTimeout
 from loopwright.serving.tool_calls import FunctionCall, Steering, ToolCallDelta
+
+# The openai SDK's exception names by status, so a failure reads the same from either path.
+_STATUS_ERRORS = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError", 404: "NotFoundError",
+                  409: "ConflictError", 422: "UnprocessableEntityError", 429: "RateLimitError"}
 
 
 class OpenAICompatBackend(Backend):
@@ -59,6 +71,9 @@ class OpenAICompatBackend(Backend):
         # same auth, timeouts and error classes, without the typed request transform and response model,
         # which were ~30% of the gateway's CPU per pass-through call (measured with cProfile).
         self._post = retrying(self._client.post)
+        self._timeout_s = float(options.get("timeout_s", 30))
+        self._attempts = 1 + int(options.get("max_retries", 2))
+        self._pool = KeepAlivePool(self.base_url, headers={"authorization": f"Bearer {key}"})
 
     def _params(self, request: GenerationRequest) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model or request.model, "messages": request.messages_for_model()}
@@ -74,6 +89,33 @@ class OpenAICompatBackend(Backend):
             body = self._post("/chat/completions", cast_to=object, body=self._params(request))  # the JSON body as is
         except self._openai.APIError as exc:
             raise BackendError(f"upstream {self.base_url} failed: {type(exc).__name__}: {exc}") from None
+        return self._generation(request, body)
+
+    async def agenerate(self, request: GenerationRequest) -> Generation:
+        """`generate` on the running event loop, over the keep-alive pool."""
+        payload = json.dumps(self._params(request), ensure_ascii=False).encode()
+        for attempt in range(self._attempts):
+            try:
+                status, data = await self._pool.post("/chat/completions", payload, timeout_s=self._timeout_s)
+            except UpstreamTimeout as exc:
+                failure = f"APITimeoutError: Request timed out ({exc})"
+            except UpstreamConnectionError as exc:
+                failure = f"APIConnectionError: Connection error ({exc})"
+            else:
+                if 200 <= status < 300:
+                    try:
+                        return self._generation(request, json.loads(data))
+                    except ValueError:
+                        raise BackendError(f"upstream {self.base_url} answered without choices[0].message") from None
+                name = "InternalServerError" if status >= 500 else _STATUS_ERRORS.get(status, "APIStatusError")
+                failure = f"{name}: Error code: {status} - {data[:300].decode(errors='replace')}"
+                if status != 429 and status < 500:  # the request is wrong: another try would be too
+                    break
+            if attempt + 1 < self._attempts:
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))  # as tenacity's wait_exponential(0.1, max=2)
+        raise BackendError(f"upstream {self.base_url} failed: {failure}")
+
+    def _generation(self, request: GenerationRequest, body: Any) -> Generation:
         try:
             choice = body["choices"][0]
             text = choice["message"].get("content") or ""
@@ -118,6 +160,7 @@ class OpenAICompatBackend(Backend):
 
     def close(self) -> None:
         self._client.close()
+        self._pool.close()
 
 
 register_backend("openai", OpenAICompatBackend)

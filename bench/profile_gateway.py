@@ -1,0 +1,147 @@
+"""Where the pass-through gateway's CPU goes: py-spy on `loopwright serve` under closed-loop load.
+
+    python bench/profile_gateway.py                 # 20 s of samples, 32 clients
+    python bench/profile_gateway.py --py-spy PATH   # py-spy is not a project dependency: point at one
+
+The same set-up as bench_gateway.py part 1 (a trivially fast upstream, the sample's PII
+policy, the cache on and always missing). `py-spy record --gil -f raw` samples the
+thread holding the GIL (a thread waiting for it, or idle in `select`, is not CPU); each
+sample is put in the part of the request path of the deepest frame a rule names (so
+a regex run by the PII masker counts as input policy, not as `re`). Writes
+bench/results/gateway-profile.json and prints the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bench_gateway  # noqa: E402
+import common  # noqa: E402
+from common import HOST, Process, print_table  # noqa: E402
+
+# (substring of a frame "function (file:line)", part): the deepest frame that matches decides, and within one
+# frame the first rule (so a stage function by name before the file that holds it).
+RULES = [
+    ("_input_policy (", "input policy (PII masking)"),
+    ("_open (", "opening the call: bundle, trace record"),
+    ("_generate (", "generate: the rest"),
+    ("_cache (", "cache lookup and store"),
+    ("record (", "record: metrics, trace to dict, queue"),
+    ("refresh (", "deployment watcher"),
+    ("uvicorn/", "HTTP server and framework (uvicorn, starlette, FastAPI, anyio, the event loop)"),
+    ("starlette/", "HTTP server and framework (uvicorn, starlette, FastAPI, anyio, the event loop)"),
+    ("fastapi/", "HTTP server and framework (uvicorn, starlette, FastAPI, anyio, the event loop)"),
+    ("anyio/", "HTTP server and framework (uvicorn, starlette, FastAPI, anyio, the event loop)"),
+    ("asyncio/", "HTTP server and framework (uvicorn, starlette, FastAPI, anyio, the event loop)"),
+    ("server/app.py", "HTTP server and framework (uvicorn, starlette, FastAPI, anyio, the event loop)"),
+    ("openai/routes.py", "route: request model, response model (pydantic)"),
+    ("server/deps.py", "authentication"),
+    ("serving/auth.py", "authentication"),
+    ("serving/pipeline.py", "the rest of Gateway.complete"),
+    ("serving/call.py", "the rest of Gateway.complete"),
+    ("serving/bundle.py", "bundle resolution"),
+    ("serving/backends/", "the upstream call (backend, HTTP client)"),
+    ("openai/_", "the upstream call (backend, HTTP client)"),
+    ("httpx/", "the upstream call (backend, HTTP client)"),
+    ("httpcore/", "the upstream call (backend, HTTP client)"),
+    ("serving/output_policy.py", "output policy (PII check)"),
+    ("serving/cache.py", "cache lookup and store"),
+    ("serving/trace.py", "record: metrics, trace to dict, queue"),
+    ("serving/metrics.py", "record: metrics, trace to dict, queue"),
+    ("trace_store.py", "trace writer thread (SQLite inserts)"),
+    ("release/controller.py", "release controller and SLO check"),
+    ("observe/slo.py", "release controller and SLO check"),
+]
+
+
+def classify(stack: str) -> str:
+    part = "other"
+    for frame in stack.split(";"):
+        for needle, name in RULES:
+            if needle in frame:
+                part = name
+                break
+    return part
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy", help="the py-spy executable")
+    parser.add_argument("--seconds", type=int, default=20, help="seconds sampled")
+    parser.add_argument("--rate", type=int, default=200, help="samples per second")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--raw", type=Path, default=None, help="also keep py-spy's raw stacks here")
+    parser.add_argument("--pin", type=int, default=None, help="pin the server to this CPU (the rest to the others)")
+    args = parser.parse_args()
+    common.LOAD_CPUS = common.other_cpus(args.pin)
+    common.quiet_logs()
+    started = time.perf_counter()
+    result: dict = {"machine": common.machine_info()}
+    with tempfile.TemporaryDirectory(prefix="profile-gateway-") as tmp_name:
+        tmp = Path(tmp_name)
+        procs: list[Process] = []
+        try:
+            up_port = common.free_port()
+            upstream = Process("upstream", [str(common.VENV_PY), str(common.BENCH / "env" / "upstream.py"), "--port", str(up_port)],
+                               log=tmp / "upstream.log", cpus=common.other_cpus(args.pin))
+            procs.append(upstream)
+            common.wait_http(f"http://{HOST}:{up_port}/v1/models", process=upstream)
+            ws, key = bench_gateway._passthrough_workspace(tmp / "ws", up_port)
+            ws.close()
+            port = common.free_port()
+            server = Process("loopwright", [str(common.ROOT / ".venv" / "bin" / "loopwright"), "serve", "--host", HOST, "--port", str(port),
+                                            "--workspace", str(tmp / "ws")], log=tmp / "serve.log",
+                             cpus=None if args.pin is None else {args.pin})
+            procs.append(server)
+            common.wait_http(f"http://{HOST}:{port}/healthz", process=server)
+            headers = {"Authorization": f"Bearer {key}"}
+            body = json.dumps({"model": bench_gateway.MODEL, "messages": [{"role": "user", "content": "What APR applies to a 6-month FlexPay plan? (ref q{n})"}]}).encode()
+            common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency, duration_s=2, warmup_s=0.5)
+            raw = tmp / "profile.txt"
+            spy = subprocess.Popen([args.py_spy, "record", "-p", str(server.pid), "-r", str(args.rate), "-d", str(args.seconds),
+                                    "-f", "raw", "-o", str(raw), "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            cpu0 = server.cpu_seconds()
+            load = common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency,
+                                   duration_s=args.seconds + 2, warmup_s=0.0)
+            cpu = server.cpu_seconds() - cpu0
+            spy.wait(timeout=60)
+            if spy.returncode != 0:
+                raise RuntimeError(f"py-spy failed: {spy.stderr.read().decode()[-500:]}")
+            if args.raw:
+                shutil.copy(raw, args.raw)
+            parts: Counter[str] = Counter()
+            leaves: Counter[str] = Counter()
+            for line in raw.read_text().splitlines():
+                stack, _, count = line.rpartition(" ")
+                parts[classify(stack)] += int(count)
+                leaves[stack.split(";")[-1]] += int(count)
+        finally:
+            for p in reversed(procs):
+                p.stop()
+    total = sum(parts.values())
+    version = subprocess.run([args.py_spy, "--version"], capture_output=True, text=True).stdout.strip()
+    result.update({
+        "py_spy": version, "seconds": args.seconds, "rate": args.rate, "busy_samples": total,
+        "rps": load["rps"], "server_cpu_ms_per_request": round(cpu * 1e3 / max(load["requests"], 1), 3),
+        "share": {k: round(v / total, 4) for k, v in parts.most_common()},
+        "top_leaf_frames": {k: round(v / total, 4) for k, v in leaves.most_common(25)},
+    })
+    path = common.write_result("gateway-profile", result, started=started)
+    print_table(f"Pass-through CPU by part ({version}, {total} busy samples; {load['rps']:.0f} req/s, "
+                f"{result['server_cpu_ms_per_request']} ms CPU per request)", ["part", "share"],
+                [[k, f"{v:.1%}"] for k, v in result["share"].items()])
+    print(f"\nwrote {path.relative_to(common.ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
