@@ -4,7 +4,7 @@
     python bench/bench_triage_adapter.py --quick    # 48 examples, 1 round
 
 Both train the same thing from the same start: MiniLM (all-MiniLM-L6-v2, float32) with
-PEFT LoRA (rank 8, alpha 16, query/key/value/dense, no dropout on the LoRA branch) and a
+PEFT LoRA (rank 8, alpha 16, query/key/value/dense in the top layer, no dropout on the LoRA branch) and a
 linear head over the mean-pooled, normalised vector, cross-entropy, AdamW (no weight
 decay), the learning rate decayed linearly to 0, batch 16, seed 0, on the first N of the
 sample's call-centre examples (`samples/bank/data/adapter_examples.jsonl`):
@@ -110,7 +110,7 @@ def main() -> None:
     from loopwright.training.triage_adapter import TriageAdapterConfig
 
     started = time.perf_counter()
-    config = TriageAdapterConfig(epochs=args.epochs)
+    config = TriageAdapterConfig(epochs=args.epochs, balanced=False)  # Trainer's loss is unweighted: the same one on both
     texts, labels, classes = _rows(args.examples)
     runs: dict[str, list[dict]] = {"loopwright": [], "trainer": []}
     for r in range(args.rounds):

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +78,7 @@ class Embedder:
         self.max_length = int(st.max_seq_length or 256)
         self.batch_threads = torch.get_num_threads()
         self._traced = None
+        self._split: dict[int, tuple | None] = {}  # encoder layer -> the query model traced in two parts there
         self._query_depth = 0
         self._threads_lock = threading.Lock()
         self._lock = threading.Lock()
@@ -192,44 +193,90 @@ class Embedder:
                 out[idx] = self._forward([texts[i] for i in idx])
         return out
 
-    def _adapted_query_model(self, lora: LoraDelta):
-        """A traced copy of the encoder with `lora` merged into its weights (W + scale B A), for one-text calls; None
-        when it cannot be built or does not match the hooked forward on a probe (then the hooks serve).
+    def _split_models(self, split: int):
+        """(trunk, top): the query model traced in two parts at encoder layer `split`, for one unpadded text.
 
-        The hooked eager forward cost the demo's canary 3x stable's median request latency (18 -> 57 ms), and
-        the analysis rolled the adapter back for it; the copy (~90 MB per adapter) runs one text in 6.5 ms
-        against the hooks' 17.5 (measured on 2 busy cores). Batches (training, `learn adapter`'s measurement)
-        still use the hooks on the shared model.
+        trunk: token ids -> the hidden states entering layer `split` (1, T, 384); top: those -> the last hidden
+        state. Built once per split; None when they cannot be traced or do not match the whole model on a probe.
+        """
+        if split not in self._split:
+            torch = self._torch
+            self._split[split] = None
+            try:
+                trunk, top = _pieces(torch, self._model, split)
+                with self._lock:
+                    self._split[split] = self._trace_pieces(trunk, top)
+            except Exception as exc:  # an optimisation only: the hooks serve
+                logger.warning("query model not split at layer %d (%s)", split, exc)
+        return self._split[split]
+
+    def _trace_pieces(self, trunk, top):
+        torch = self._torch
+        probe = self._tokenizer(["how much is the late fee"], return_tensors="pt")
+        check = self._tokenizer(["a longer question, to check another length: is the chargeback grace over?"], return_tensors="pt")
+        with torch.inference_mode(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trunk = torch.jit.freeze(torch.jit.trace(trunk.eval(), (probe["input_ids"], probe["token_type_ids"]), check_trace=False))
+            hidden = trunk(probe["input_ids"], probe["token_type_ids"])
+            top = torch.jit.freeze(torch.jit.trace(top.eval(), (hidden,), check_trace=False))
+            want = self._model(**check).last_hidden_state
+            got = top(trunk(check["input_ids"], check["token_type_ids"]))
+        if got.shape != want.shape or float((got.float() - want.float()).abs().max()) >= 1e-3:
+            raise ValueError("the split model does not match the whole one")
+        return trunk, top
+
+    def _adapted_top(self, lora: LoraDelta):
+        """The encoder layers from `lora.split` up, traced with `lora` merged into their weights (W + scale B A), over
+        the shared trunk; None when they cannot be built or do not match the hooked forward on a probe (then the
+        hooks serve).
+
+        An adapter on the top layer only (`TriageAdapterConfig.layers`) then costs one text the base pass plus one
+        layer: the trunk below it runs once and feeds both the base vector (retrieval's, and stable's triage) and
+        the adapted one. A full second pass (LoRA in every layer) doubled the canary's triage stage (4.1 -> 8.2 ms).
         """
         if lora._query_model is not None:
             return lora._query_model or None
-        import copy
-
         torch = self._torch
         lora._query_model = False
+        pieces = self._split_models(lora.split)
+        if pieces is None:
+            return None
         try:
+            import copy
+
             with self._lock:  # no caller's hooks are on the shared model while the lock is held
-                merged = copy.deepcopy(self._model).eval()
-            modules = dict(merged.named_modules())
-            probe = self._tokenizer(["how much is the late fee"], return_tensors="pt")
-            check_text = "a longer question, to check another length: is the chargeback grace over?"
+                layers = copy.deepcopy(self._model.encoder.layer[lora.split :]).eval()
+            prefix = "encoder.layer."
             with torch.inference_mode(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                for path, (a, b) in lora.weights.items():
-                    weight = modules[path].weight
+                for path, (a, b) in lora.encoder_weights().items():
+                    index, rest = path.removeprefix(prefix).split(".", 1)
+                    weight = layers[int(index) - lora.split].get_submodule(rest).weight
                     weight.add_(lora.scale * (b.to(weight.dtype) @ a.to(weight.dtype)))  # (out, r) @ (r, in)
-                args = (probe["input_ids"], probe["attention_mask"], probe["token_type_ids"])
-                traced = torch.jit.freeze(torch.jit.trace(merged, args, strict=False, check_trace=False).eval())
+                probe = self._tokenizer(["how much is the late fee"], return_tensors="pt")
+                hidden = pieces[0](probe["input_ids"], probe["token_type_ids"])
+                top = torch.jit.freeze(torch.jit.trace(_pieces(torch, None, 0, layers)[1].eval(), (hidden,), check_trace=False))
+            check_text = "a longer question, to check another length: is the chargeback grace over?"
             want = self._encode_adapted([check_text], lora, np.zeros((1, DIM), dtype=np.float32), 1)[0]
             with self._lock, self.query_threads():
-                got = self._forward([check_text], model=traced)[0]
+                got = self._split_forward(check_text, pieces[0], top)[0]
             diff = float(np.abs(got - want).max())
-            logger.info("adapted encoder traced: max difference from the hooks %.2g", diff)
+            logger.info("adapted encoder traced from layer %d: max difference from the hooks %.2g", lora.split, diff)
             if diff < 5e-3:  # unit vectors: merging rounds differently from the hooked sum (measured 1.1e-3 on the probe)
-                lora._query_model = traced
+                lora._query_model = top
         except Exception as exc:  # an optimisation only: the hooks serve
             logger.warning("adapted encoder not traced (%s); LoRA hooks serve one-text calls", exc)
         return lora._query_model or None
+
+    def _split_forward(self, text: str, trunk, *tops) -> list[np.ndarray]:
+        """One unpadded text through `trunk` once, then each of `tops`: a unit vector per top."""
+        torch = self._torch
+        ids = self._tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="pt")
+        with torch.inference_mode():
+            hidden = trunk(ids["input_ids"], ids["token_type_ids"])  # (1, T, 384): no padding, so no mask
+            return [torch.nn.functional.normalize(top(hidden).float().mean(1), dim=-1)[0].numpy().astype(np.float32, copy=False)
+                    for top in tops]
+
     def token_key(self, text: str) -> tuple[int, ...]:
         """The token ids the model reads for `text` (truncated as `encode` truncates): a query cache's key.
 
@@ -238,6 +285,12 @@ class Embedder:
         difference the model would see gives a different key.
         """
         return tuple(self._tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"])
+
+    def query_cached(self, text: str, lora: LoraDelta | None = None) -> bool:
+        """Whether `encode_query(text)` (with `lora`: `encode_adapted([text], lora)`) would come from a cache: the trace
+        records it, since a cached vector skips the encoder and the canary analysis compares like with like."""
+        ids = self.token_key(text)
+        return (lora, ids) in ADAPTED_CACHE if lora is not None else (self.key, ids) in QUERY_CACHE
 
     def encode_query(self, text: str) -> np.ndarray:
         """(384,) float32 unit vector for one query; repeated queries come from `QUERY_CACHE`."""
@@ -280,6 +333,10 @@ class QueryCache:
                 self._items.popitem(last=False)
         return value
 
+    def __contains__(self, key: tuple) -> bool:
+        with self._lock:
+            return key in self._items
+
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
@@ -290,19 +347,61 @@ class QueryCache:
 
 
 QUERY_CACHE = QueryCache()
+ADAPTED_CACHE = QueryCache()  # adapted one-text vectors by (LoraDelta, token ids): a LoraDelta is keyed by identity
 
 
-@lru_cache(maxsize=4096)
 def _cached_adapted(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
-    """One text through the adapted encoder (its traced merged copy when it could be built), cached per
-    (adapter, text) as `QUERY_CACHE` caches the base: a LoraDelta is keyed by identity, and the gateway keeps
-    each adapter loaded once. With neither, the demo's canary triage paid the eager forward with 36 hooks on
-    every request and the analysis rolled the adapter back for latency (median 103 -> 258 ms under load)."""
-    merged = embedder._adapted_query_model(lora)
-    if merged is None:
+    """One text through the adapted encoder, cached per (adapter, token ids) as `QUERY_CACHE` caches the base
+    (the gateway keeps each adapter loaded once, so one LoraDelta stands for one adapter)."""
+    return ADAPTED_CACHE.get((lora, embedder.token_key(text)), lambda: _adapted_one(embedder, lora, text)).copy()
+
+
+def _adapted_one(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
+    """One text through the adapted encoder.
+
+    With a traced adapted top (`Embedder._adapted_top`) the text's trunk runs once for both vectors and the base
+    one goes into `QUERY_CACHE`, so retrieval's embedding of the same question is a hit. With neither cache nor
+    trace, the demo's canary triage paid the eager forward with 36 hooks on every request and the analysis
+    rolled the adapter back for latency (median 103 -> 258 ms under load)."""
+    top = embedder._adapted_top(lora)
+    if top is None:
         return embedder._encode_adapted([text], lora, np.zeros((1, DIM), dtype=np.float32), 1)[0].copy()
+    trunk, base_top = embedder._split_models(lora.split)
     with embedder._lock, embedder.query_threads():
-        return embedder._forward([text], model=merged)[0]
+        base, adapted = embedder._split_forward(text, trunk, base_top, top)
+    QUERY_CACHE.get((embedder.key, embedder.token_key(text)), lambda: base)
+    return adapted
+
+
+def _pieces(torch, model, split: int, top_layers=None):
+    """(trunk, top) modules over `model`'s encoder split at layer `split` (`top_layers`: the top's own layers).
+
+    One unpadded text needs no attention mask (transformers passes none then either), so each BERT layer is
+    called with None: the pieces are valid for single texts only.
+    """
+
+    class Trunk(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embeddings, self.layers = model.embeddings, model.encoder.layer[:split]
+
+        def forward(self, input_ids, token_type_ids):
+            hidden = self.embeddings(input_ids=input_ids, token_type_ids=token_type_ids)
+            for layer in self.layers:
+                hidden = layer(hidden, None)
+            return hidden
+
+    class Top(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = top_layers if top_layers is not None else model.encoder.layer[split:]
+
+        def forward(self, hidden):
+            for layer in self.layers:
+                hidden = layer(hidden, None)
+            return hidden
+
+    return (Trunk() if model is not None else None), Top()
 
 
 class LoraDelta:
@@ -315,8 +414,15 @@ class LoraDelta:
     def __init__(self, weights: Mapping[str, tuple[object, object]], scale: float):
         self.weights = dict(weights)
         self.scale = float(scale)
-        self._query_model = None  # Embedder._adapted_query_model's traced merged copy; False: not buildable
+        self._query_model = None  # Embedder._adapted_top's traced merged layers; False: not buildable
+        layers = [int(m.group(1)) for path in self.weights if (m := _LAYER.match(path))]
+        self.split = min(layers, default=0)
+        """The lowest encoder layer adapted: the layers below it are the base's, shared with unadapted calls."""
         self._cast: dict[object, dict[str, tuple[object, object]]] = {}  # dtype -> weights in that dtype
+
+    def encoder_weights(self) -> dict[str, tuple[object, object]]:
+        """The branches inside the encoder's layers (PEFT's "dense" also matches the pooler, which no vector reads)."""
+        return {path: w for path, w in self.weights.items() if _LAYER.match(path)}
 
     @contextmanager
     def attached(self, model) -> Iterator[None]:
@@ -334,6 +440,9 @@ class LoraDelta:
         finally:
             for handle in handles:
                 handle.remove()
+
+
+_LAYER = re.compile(r"encoder\.layer\.(\d+)\.")
 
 
 def _lora_hook(a, b, scale: float):

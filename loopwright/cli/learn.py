@@ -123,10 +123,13 @@ def adapter(
     epochs: Annotated[int, typer.Option(help="Passes over the training split (cap max_epochs).")] = 2,
     batch_size: Annotated[int, typer.Option(help="Examples per optimiser step.")] = 16,
     target_modules: Annotated[str, typer.Option(help="Comma-separated MiniLM modules to adapt (cap target_modules).")] = "query,key,value,dense",
+    layers: Annotated[str, typer.Option(help="Comma-separated MiniLM encoder layers (0-5) to adapt: the top one serves at one layer's extra cost.")] = "5",
+    balanced: Annotated[bool, typer.Option("--balanced/--unbalanced", help="Weigh each intent equally in the loss.")] = True,
     seed: Annotated[int, typer.Option(help="Seeds the split, the LoRA initialisation, the batch order and dropout.")] = 0,
     base: Annotated[str | None, typer.Option(help="The triage model to adapt; default: the one live on model:triage.")] = None,
     name: Annotated[str, typer.Option(help="Artifact name: it becomes adapter/NAME@N.")] = "triage",
     intent: Annotated[str | None, typer.Option(help="The intent whose defect rate is reported; default: the most missed before.")] = None,
+    forgetting: Annotated[str | None, typer.Option(help="A held-out set (heldout.jsonl) to measure forgetting on; default: the base dataset's test split.")] = None,
     release: Annotated[bool, typer.Option("--release/--no-release", help="Release it on adapter:triage: golden gate, then a canary.")] = False,
     canary: Annotated[float, typer.Option(help="Canary share in percent with --release.")] = 10.0,
     workspace: WorkspaceOpt = None,
@@ -141,10 +144,15 @@ def adapter(
     if target != "triage":
         raise InvalidInput(f"--target {target!r} is not one this command trains", hint="--target triage")
     modules = tuple(m.strip() for m in target_modules.split(",") if m.strip())
-    config = TriageAdapterConfig(rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, target_modules=modules, seed=seed)
+    try:
+        layer_numbers = tuple(int(n) for n in layers.split(",") if n.strip())
+    except ValueError:
+        raise InvalidInput(f"--layers {layers!r} is not a comma-separated list of layer numbers") from None
+    config = TriageAdapterConfig(rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, target_modules=modules,
+                                 layers=layer_numbers, balanced=balanced, seed=seed)
     ws = open_workspace(workspace)
     with training_progress("training adapter", json) as progress:
-        job = learn_triage_adapter(ws, dataset, config, base=base, name=name, intent=intent, progress=progress)
+        job = learn_triage_adapter(ws, dataset, config, base=base, name=name, intent=intent, forgetting=forgetting, progress=progress)
     outcome = None
     if release:
         from loopwright.release.releases import release_new_artifact
@@ -170,8 +178,10 @@ def _render(c, job, outcome) -> None:
     c.print(f"{t['intent']} defect rate {t['before']['defect_rate']:.3f} {t['before']['ci95']} -> {t['after']['defect_rate']:.3f} "
             f"{t['after']['ci95']} (n = {t['n']}); before it went to {t['before']['confused_as'] or '-'}")
     f = m["forgetting"]
-    c.print(f"forgetting on {f['rows']}: worst drop {f['worst_drop_points']:.1f} points "
-            f"({'within' if f['within_1_point'] else 'NOT within'} 1 point)")
+    worst = max(f["drop_points"], key=f["drop_points"].get, default=None)
+    c.print(f"forgetting on {f['rows']}: worst drop {f['worst_drop_points']:.1f} points ({worst}, paired 95% {f['drop_ci95'].get(worst)}; "
+            f"{'within' if f['within_1_point'] else 'NOT within'} 1 point); every other intent together "
+            f"{f['other_intents']['drop_points']} {f['other_intents']['ci95']}")
     how = "from the cache" if job.cache_hit else f"trained at {job.examples_per_s:.1f} examples/s"
     c.print(f"{job.artifact.short}  job {job.job_id}  {how} in {job.seconds:.1f} s"
             + ("" if job.registered else "  (already registered)"))

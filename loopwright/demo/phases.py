@@ -43,13 +43,14 @@ class Sizes:
     week3: int = 600  # the call centre's grace and dispute questions (all 600 of the sample's)
     quarter: int = 150  # questions per language the training phase observes before it consults the advisor
     adapter_epochs: int = 2
+    forgetting_per_intent: int | None = None  # held-out texts per intent forgetting is measured on (None: all 120)
     train_steps: int | None = None  # caps the training phase's recipe (None: the whole recipe)
 
     @classmethod
     def quick(cls) -> Sizes:
         """A smoke run: canaries start at 50% so the analysis reaches its minimum sample in a few hundred requests."""
         return cls(baseline=80, after=80, canary_share=0.5, canary_batch=100, canary_max=900, economics=100, live_seconds=1.5,
-                   week3=200, quarter=100, adapter_epochs=1, train_steps=20)
+                   week3=200, quarter=100, adapter_epochs=1, forgetting_per_intent=30, train_steps=20)
 
 
 @dataclass

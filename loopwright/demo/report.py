@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from loopwright.demo.forgetting import forgetting_section
 from loopwright.demo.outcomes import outcome_section
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ def render_report(results: dict[str, Any]) -> str:
         f"{_table(results.get('table') or [], titles)}</section>",
         f"<section><h2>Timeline</h2>{_plots(results.get('timeline') or [], phases, events)}</section>",
         outcome_section(phases),
+        forgetting_section(phases),
         f"<section><h2>Phases</h2>{''.join(_phase_card(p) for p in phases) or _muted('No phases recorded.')}</section>",
         f"<section><h2>Release events</h2>{_events_table(events, titles)}</section>",
     ])

@@ -254,6 +254,7 @@ class Gateway(Components):
     def _triage(self, call: Call) -> None:
         with call.timed("triage"):
             triage = self.triage(call.bundle)
+            cached = triage is not None and triage.vector_cached(call.question)
             result = triage.predict([call.question])[0] if triage is not None else None
         call.triaged, call.intent = result, result.intent if result else "unknown"
         # Among the languages the assistant answers in (its decline messages): per-language quality needs it.
@@ -266,6 +267,7 @@ class Gateway(Components):
             top=[(name, round(p, 4)) for name, p in result.top] if result else [],
             model=model.ref if model else None,
             adapter=triage.artifact.ref if isinstance(triage, AdaptedTriage) else None,
+            cached=cached,
         )
         routing = call.rp.routing
         if call.intent in routing.out_of_scope_intents and call.principal.role in routing.out_of_scope_roles:

@@ -126,6 +126,7 @@ class TriageRecord(_Record):
     top: list[tuple[str, float]] = Field(default_factory=list, description="The top intents with probabilities.")
     model: str | None = Field(None, description="The triage artifact's ref.")
     adapter: str | None = Field(None, description="The `adapter:triage` artifact's ref, when one triaged the call.")
+    cached: bool = Field(False, description="The question's vector came from a cache, so the encoder did not run.")
 
 
 class RouteRecord(_Record):

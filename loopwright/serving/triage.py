@@ -154,6 +154,10 @@ class TriageModel:
         embedder = self._embed()
         return embedder.encode_query(cleaned[0])[None, :] if len(cleaned) == 1 else embedder.encode(cleaned)
 
+    def vector_cached(self, text: str) -> bool:
+        """Whether triaging the one text `text` reads its vector from a cache instead of running the encoder."""
+        return self._embed().query_cached(clean_text(text))
+
     def predict_vectors(self, vectors: np.ndarray) -> list[TriageResult]:
         """Triage (N, 384) query vectors already made by the embedder (retrieval embeds the same query)."""
         probs = softmax((vectors @ self.coef.T + self.intercept) / self.temperature)  # (N, K)
@@ -181,6 +185,9 @@ class AdaptedTriage(TriageModel):
     def _vectors(self, cleaned: list[str]) -> np.ndarray:
         return self._embed().encode_adapted(cleaned, self.lora)
 
+    def vector_cached(self, text: str) -> bool:
+        return self._embed().query_cached(clean_text(text), self.lora)
+
 
 @dataclass
 class EncodedTriage(TriageModel):
@@ -190,6 +197,9 @@ class EncodedTriage(TriageModel):
 
     def _vectors(self, cleaned: list[str]) -> np.ndarray:
         return self.encoder.pooled(cleaned)
+
+    def vector_cached(self, text: str) -> bool:
+        return False  # its own encoder keeps no vector cache
 
     def predict_vectors(self, vectors: np.ndarray) -> list[TriageResult]:
         """(N, H) pooled states of this model's own encoder (`encoder.pooled`), not the shared embedder's vectors."""

@@ -14,11 +14,14 @@ MiniLM, a head with other intents than its base's, and anything beyond the
 policy's `[adapters.triage]` caps; it runs at registration, at release
 (`release.validation`) and when the gateway loads the adapter.
 
-Serving (`adapted`): stable and canary callers share the one process-wide
-encoder. The LoRA branches are forward hooks attached only while an adapted
-call holds the embedder's lock (`Embedder.encode_adapted`), so retrieval and
-the base triage never see them; detaching is the bundle no longer naming the
-adapter, which the next request resolves (`loopwright rollback adapter:triage`).
+Serving (`load_adapted`): stable and canary callers share the one process-wide
+encoder. A batch runs with the LoRA branches as forward hooks attached only while
+the adapted call holds the embedder's lock (`Embedder.encode_adapted`), so retrieval
+and the base triage never see them; one text (a request) runs the encoder's layers
+below the lowest adapted one once, then the base top and a traced copy of the
+adapted top with the LoRA merged in (`Embedder._adapted_top`). Detaching is the
+bundle no longer naming the adapter, which the next request resolves
+(`loopwright rollback adapter:triage`).
 """
 
 from __future__ import annotations

@@ -220,3 +220,21 @@ def test_screenshot_is_not_blank(report: Path, tmp_path: Path):
     # The FlexPay accuracy line's markers are drawn in its exact colour: the plots are on screen, not only in the DOM.
     flexpay = tuple(int(COLOURS["flexpay"][i:i + 2], 16) for i in (1, 3, 5))
     assert sum(n for n, c in colours if all(abs(a - b) <= 8 for a, b in zip(c, flexpay, strict=True))) > 50
+
+
+def test_the_self_learning_table_shows_every_intent_and_language_with_its_paired_interval():
+    from loopwright.demo.forgetting import forgetting_section
+
+    scores = {"by_intent": {"fees": {"n": 120, "accuracy": 0.975}, "chargeback_grace": {"n": 120, "accuracy": 0.8}},
+              "by_language": {"es": {"n": 270, "accuracy": 0.9}}}
+    after = {"by_intent": {"fees": {"n": 120, "accuracy": 0.9667}, "chargeback_grace": {"n": 120, "accuracy": 0.99}},
+             "by_language": {"es": {"n": 270, "accuracy": 0.9037}}}
+    phase = {"name": "self_learning", "metrics": {"target": {"intent": "chargeback_grace"}, "per_intent_and_language": {
+        "rows": "dataset/bank-forgetting@1 (held out), 360 texts", "before": scores, "after": after,
+        "drop_points": {"intent:fees": 0.83, "language:es": -0.37}, "drop_ci95": {"intent:fees": [-2.1, 4.0], "language:es": [-2.2, 1.4]},
+        "other_intents": {"n": 120, "drop_points": 0.83, "ci95": [-2.1, 4.0]}}}}
+    html = forgetting_section([phase])
+    assert "dataset/bank-forgetting@1 (held out), 360 texts" in html
+    assert "<td>fees</td><td class='num'>120</td><td>97.5%</td><td>96.7%</td><td class='num'>+0.8</td><td>[-2.1, +4.0]</td>" in html
+    assert "chargeback_grace (the intent fixed)" in html and "every other intent" in html and "[-2.2, +1.4]" in html
+    assert forgetting_section([{"name": "baseline"}]) == ""

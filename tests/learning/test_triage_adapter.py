@@ -101,6 +101,39 @@ def test_refusals_name_the_problem_and_store_nothing(triaged_bank):
     assert caught.value.one_line().startswith(f"{good}: 4 of 40 reviewed examples rejected (10.0%, the policy allows under 10%)")
     with pytest.raises(InvalidInput, match="--rank must be at least 1"):
         TriageAdapterConfig(rank=0)
+    with pytest.raises(InvalidInput, match=r"--layers must name MiniLM encoder layers 0 to 5, got \[6\]"):
+        TriageAdapterConfig(layers=(6,))
+
+
+def test_forgetting_on_the_held_out_set_has_a_paired_interval_per_intent_and_language(triaged_bank):
+    ws = triaged_bank
+    train_tiny_adapter(ws)
+    dataset = list_artifacts(ws, "dataset", "tiny-grace")[-1]
+    before = _counts(ws)
+    with pytest.raises(InvalidInput) as caught:  # forgetting is measured on a held-out set, never on training data
+        learn_triage_adapter(ws, dataset.ref, TINY, name="measured", forgetting="dataset/intents")
+    assert caught.value.one_line().startswith("dataset/intents@1 is not a held-out set: it has no heldout.jsonl")
+    assert _counts(ws) == before
+    job = learn_triage_adapter(ws, dataset.ref, TINY, name="measured", forgetting="dataset/bank-forgetting", forgetting_per_intent=4)
+    f = job.metrics["forgetting"]
+    assert f["rows"] == f"dataset/bank-forgetting@1 (held out), {4 * len(INTENTS)} texts"
+    target = job.metrics["target"]["intent"]
+    assert set(f["drop_ci95"]) == set(f["drop_points"]) and f"intent:{target}" not in f["drop_points"]
+    for key, (low, high) in f["drop_ci95"].items():
+        assert low <= f["drop_points"][key] <= high, key
+    assert f["other_intents"]["n"] == 4 * (len(INTENTS) - 1) and f["one_item_points"] == 25.0
+
+
+def test_the_paired_interval_of_a_drop():
+    from loopwright.learning.adapters import paired_drop_ci
+
+    # Two of 120 forgotten, none gained: +1.7 points, an interval from a little gain (noise) to ~6 points lost.
+    low, high = paired_drop_ci([True] * 120, [True] * 118 + [False] * 2)
+    assert -2 < low < 0 < 1.67 < high < 6
+    # Paired beats unpaired: 10 texts swapped both ways on 1,000 is no change, known to about a point.
+    low, high = paired_drop_ci([True] * 900 + [False] * 100, [True] * 890 + [False] * 10 + [True] * 10 + [False] * 90)
+    assert low < 0 < high and high - low < 2.5
+    assert paired_drop_ci([], []) is None
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -150,6 +183,12 @@ def test_served_vectors_are_pefts_and_retrieval_vectors_do_not_change(triaged_ba
     served = embedder.encode_adapted(texts, lora)
     assert (served * reference).sum(axis=1).min() > 0.999  # cosine to PEFT's vectors
     assert np.array_equal(embedder.encode(texts), before) and np.array_equal(embedder.encode_query(texts[0]), query)
+    # One text, the request path: only the top layer is adapted, so the trunk below it runs once for both vectors;
+    # the traced top with the LoRA merged gives PEFT's vector, and the base one is left in the query cache for retrieval.
+    assert lora.split == 5 and set(lora.encoder_weights()) == {m for m in lora.weights if m.startswith("encoder.layer.5.")}
+    one = embedder.encode_adapted([texts[1]], lora)[0]
+    assert lora._query_model and float(one @ reference[1]) > 0.999
+    assert np.abs(embedder.encode_query(texts[1]) - before[1]).max() < 2e-3
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -124,3 +124,70 @@ def test_a_regression_confined_to_what_changed_is_caught_by_the_focus_test():
     assert focused.regressed
     # The overall rate moved too little to trip on its own.
     assert not next(m for m in result.metrics if m.metric == "defect_rate").regressed
+
+
+def _cached(rng, n, hit_share, miss_scale, *, consults=True, defect_p=0.05, vector_share=0.0):
+    """Traffic through a response cache: a hit answers in ~1 ms at no cost, a miss takes the whole path, less the
+    encoder's share of it when the triage vector was cached (`vector_share` of the misses)."""
+    records = []
+    for r in _records(rng, n, defect_p, miss_scale):
+        hit = consults and rng.random() < hit_share
+        vector = not hit and rng.random() < vector_share
+        latency = float(rng.gamma(2.0, 0.5)) if hit else r.latency_ms * (0.3 if vector else 1.0)
+        records.append(_with_cache(r, hit, consults, latency_ms=latency, triage={"intent": "fees", "cached": vector}))
+    return records
+
+
+def _with_cache(record, hit: bool, consults: bool, **update):
+    body = record.model_dump(mode="json", by_alias=True)
+    body.update(cache={"hit": hit}, stages={"cache": 0.2} if consults else {}, **update)
+    if hit:
+        body["cost"] = 0.0
+    return Trace.from_dict(body)
+
+
+def test_a_canary_with_a_colder_cache_is_judged_on_its_misses():
+    """Each side's cache starts cold at a release and warms with its own traffic: a 10% canary hits less than
+    stable. The same per-call work must advance, though over all calls it reads as slower and dearer."""
+    rng = np.random.default_rng(6)
+    canary, stable = _cached(rng, 300, 0.08, 10), _cached(rng, 2700, 0.40, 10)
+    result = analyse(canary, stable, CanaryRules(min_samples=100, critical=("defect_rate", "latency_ms", "cost")))
+    assert result.decision == "advance", result.reason
+    latency = next(m for m in result.metrics if m.metric == "latency_ms")
+    assert latency.among.startswith("uncached calls (a cache answered or gave the vector: canary") and latency.n_canary < 300 and latency.n_stable < 2700
+    # Over all calls the hit share alone would have rolled it back: the stratum is what makes the test honest.
+    every = analyse([_with_cache(c, False, False) for c in canary], [_with_cache(s, False, False) for s in stable],
+                    CanaryRules(min_samples=100))
+    assert every.decision == "rollback" and "latency_ms" in every.reason
+
+
+def test_a_genuinely_slower_canary_is_still_rolled_back_on_its_misses():
+    rng = np.random.default_rng(7)
+    result = analyse(_cached(rng, 300, 0.08, 14), _cached(rng, 2700, 0.40, 10), CanaryRules(min_samples=100))
+    assert result.decision == "rollback" and "latency_ms" in result.reason and "uncached calls" in result.reason
+
+
+def test_a_new_adapters_cold_vector_cache_is_no_regression_but_its_slower_encoder_is():
+    """A triage adapter's query vectors are cached per adapter, cold at its release, while the base's are warm from
+    all earlier traffic: among response-cache misses stable skips the encoder far more often."""
+    rules = CanaryRules(min_samples=100)
+    rng = np.random.default_rng(9)
+    canary, stable = _cached(rng, 300, 0.05, 10, vector_share=0.1), _cached(rng, 2700, 0.24, 10, vector_share=0.4)
+    same = analyse(canary, stable, rules)
+    assert same.decision == "advance", same.reason
+    # Blind to the vector cache (response-cache misses only), the same per-call work reads as a regression.
+    def blind(traces):
+        return [Trace.from_dict({**t.model_dump(mode="json", by_alias=True), "triage": {"intent": "fees", "cached": False}}) for t in traces]
+    assert analyse(blind(canary), blind(stable), rules).decision == "rollback"
+    rng = np.random.default_rng(10)
+    slower = analyse(_cached(rng, 300, 0.05, 14, vector_share=0.1), _cached(rng, 2700, 0.24, 10, vector_share=0.4), rules)
+    assert slower.decision == "rollback" and "latency_ms" in slower.reason
+
+
+def test_a_canary_that_stops_consulting_the_cache_is_compared_over_all_calls():
+    """The hits a candidate gives up (a router with the cache off) are its own regression, not a cold start."""
+    rng = np.random.default_rng(8)
+    result = analyse(_cached(rng, 300, 0.0, 10, consults=False), _cached(rng, 2700, 0.40, 10), CanaryRules(min_samples=100))
+    latency = next(m for m in result.metrics if m.metric == "latency_ms")
+    assert latency.among.startswith("all calls (the canary consults the cache on 0%") and latency.regressed
+    assert result.decision == "rollback"

@@ -210,6 +210,18 @@ def test_adapter_examples(utterances: list[dict]) -> None:
         assert joined.count(phrase) >= 10, phrase
 
 
+def test_forgetting_set_is_new_text_with_every_intent_and_language(utterances: list[dict]) -> None:
+    rows = _jsonl("forgetting_intents.jsonl")
+    assert "_header" in rows[0] and "never train" in rows[0]["_header"]
+    items = rows[1:]
+    counts = Counter((r["intent"], r["language"]) for r in items)
+    assert len(items) == 1800 and set(counts.values()) == {90, 18, 12} and len(counts) == 45
+    seen = {fold(r["text"]) for r in [*utterances, *_jsonl("adapter_examples.jsonl"), *_jsonl("multilingual/utterances-es.jsonl"),
+                                      *_jsonl("multilingual/utterances-vi.jsonl")]}
+    folded = [fold(r["text"]) for r in items]
+    assert len(set(folded)) == len(folded) and seen.isdisjoint(folded)
+
+
 def test_people() -> None:
     customers, accounts, cards, txns = (_jsonl(f"{n}.jsonl") for n in ("customers", "accounts", "cards",
                                                                         "transactions"))

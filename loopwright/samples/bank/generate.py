@@ -20,7 +20,7 @@ from loopwright.samples.bank.multilingual import (
     multilingual_passages,
 )
 from loopwright.samples.bank.people import CORE_CUSTOMERS, generate_people
-from loopwright.samples.bank.utterances import generate_adapter_examples, generate_utterances
+from loopwright.samples.bank.utterances import generate_adapter_examples, generate_forgetting_set, generate_utterances
 
 DEFAULT_SEED = 7
 
@@ -52,6 +52,9 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> None:
 
     people = generate_people(seed)
     utterances = generate_utterances(seed)
+    adapter_examples = generate_adapter_examples(seed, utterances)
+    multilingual = {language: generate_multilingual_utterances(seed, language, utterances) for language in ("es", "vi")}
+    situations = {language: generate_situation_utterances(seed, language, utterances + multilingual[language]) for language in ("es", "vi")}
     files = {
         "intents.json": _json(INTENTS),
         "tenants.json": _json(TENANTS),
@@ -61,14 +64,15 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> None:
         "cards.jsonl": _jsonl(people.cards),
         "transactions.jsonl": _jsonl(people.transactions),
         "utterances.jsonl": _jsonl(utterances),
-        "adapter_examples.jsonl": _jsonl(generate_adapter_examples(seed, utterances)),
+        "adapter_examples.jsonl": _jsonl(adapter_examples),
+        "forgetting_intents.jsonl": _jsonl(generate_forgetting_set(seed, [*utterances, *adapter_examples, *multilingual["es"], *multilingual["vi"],
+                                                                          *situations["es"], *situations["vi"]])),
         # The goldens name the core customers only, so they stay put as the book grows.
         "goldens.jsonl": _jsonl(generate_goldens(seed, generate_people(seed, CORE_CUSTOMERS))),
     }
     for language in ("es", "vi"):
-        drawn = generate_multilingual_utterances(seed, language, utterances)
-        files[f"multilingual/utterances-{language}.jsonl"] = _jsonl(drawn)
-        files[f"multilingual/situations-{language}.jsonl"] = _jsonl(generate_situation_utterances(seed, language, utterances + drawn))
+        files[f"multilingual/utterances-{language}.jsonl"] = _jsonl(multilingual[language])
+        files[f"multilingual/situations-{language}.jsonl"] = _jsonl(situations[language])
         files[f"multilingual/passages-{language}.jsonl"] = _jsonl(multilingual_passages(language))
     for name, text in files.items():
         _write(out_dir / name, text)

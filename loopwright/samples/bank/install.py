@@ -88,6 +88,12 @@ def install_sample(ws: Workspace, *, reader: bool = False, progress: Progress | 
             provenance={**PROVENANCE, "source": "written by hand for loopwright eval, apart from the phrase lists (see its header)",
                         "purpose": "evaluation"},
         ),
+        # Forgetting is measured on it (`learn adapter --forgetting`): 120 new texts per intent, so a point is resolvable.
+        artifacts.register(
+            ws, "dataset", "bank-forgetting", {"heldout.jsonl": (DATA_DIR / "forgetting_intents.jsonl").read_bytes()},
+            provenance={**PROVENANCE, "source": "the sample generator's templates, its own seed, disjoint from every training text",
+                        "purpose": "evaluation"},
+        ),
         # Held-out preference pairs written from the documents alone: `learn prefs --heldout`, never trained on.
         artifacts.register(ws, "dataset", "bank-prefs-heldout", {"pairs.jsonl": (PREFS_DIR / "heldout.jsonl").read_bytes()},
                            provenance={**PROVENANCE, "source": "hand-written from the sample's documents (samples/bank/prefs)",

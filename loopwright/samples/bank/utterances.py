@@ -16,6 +16,9 @@ PHRASES = {"en": en, "es": es, "vi": vi}
 # Per intent and language: about 75% English, 15% Spanish, 10% Vietnamese overall.
 UTTERANCES_PER_INTENT = {"en": 112, "es": 22, "vi": 15}
 ADAPTER_PER_INTENT = {"en": 250, "es": 30, "vi": 20}
+# 120 per intent (1,800 in all, 270 Spanish, 180 Vietnamese): one text is under a point of any intent or language,
+# so "within 1 point" can be measured; the base test split (~22 per intent) moves 4.5 points a text.
+FORGETTING_PER_INTENT = {"en": 90, "es": 18, "vi": 12}
 NOISE_RATE = 0.3
 _SLOT = re.compile(r"\{(\w+)\}")
 
@@ -96,3 +99,28 @@ def generate_adapter_examples(seed: int, utterances: list[dict]) -> list[dict]:
     rng.shuffle(rows)
     return [{"id": f"a{i:05d}", "text": text, "intent": intent, "language": language}
             for i, (text, intent, language) in enumerate(rows, start=1)]
+
+
+FORGETTING_HEADER = (
+    "Held-out intent set for measuring forgetting (`learn adapter --forgetting`; issue #16's 1-point goal). Drawn from the "
+    "sample's templates with its own seed, every text new after folding against utterances.jsonl, adapter_examples.jsonl "
+    "and the multilingual utterances: no model is trained on it. 120 items per intent (90 en, 18 es, 12 vi). Measure "
+    "only: never train, tune or pick a setting on it."
+)
+
+
+def generate_forgetting_set(seed: int, seen: list[dict]) -> list[dict]:
+    """FORGETTING_PER_INTENT items of every intent and language, disjoint from `seen` after folding, as held-out rows
+    (a `_header` line, then id, language, text, intent, kind)."""
+    rng = random.Random(f"forgetting-{seed}")
+    taken = {fold(r["text"]) for r in seen}
+    rows = []
+    for intent in (i["name"] for i in INTENTS):
+        for language, count in FORGETTING_PER_INTENT.items():
+            templates = PHRASES[language].TEMPLATES[intent]
+            rows += [(text, intent, language) for text in _draw(templates, language, count, rng, taken, key=fold)]
+    rng.shuffle(rows)
+    return [{"_header": FORGETTING_HEADER}] + [
+        {"id": f"f{i:05d}", "language": language, "text": text, "intent": intent, "kind": "plain"}
+        for i, (text, intent, language) in enumerate(rows, start=1)
+    ]
