@@ -19,6 +19,28 @@ PER_INTENT = {"es": 40, "vi": 60}
 SITUATIONS_PER_INTENT = {"es": 60, "vi": 90}
 
 
+def _draw(rng: random.Random, language: str, count: int, make, taken: set[str]) -> list[str]:
+    """Up to `count` texts from `make()`, noised as the base utterances are, none equal (folded) to one in `taken`
+    (which grows by each text drawn)."""
+    drawn: list[str] = []
+    for _ in range(count * 50):
+        if len(drawn) == count:
+            break
+        text = make()
+        if rng.random() < NOISE_RATE:
+            text = perturb(text, rng, language)
+        if text.strip() and fold(text) not in taken:
+            taken.add(fold(text))
+            drawn.append(text)
+    return drawn
+
+
+def _rows(rng: random.Random, prefix: str, language: str, drawn: list[tuple[str, str]]) -> list[dict]:
+    rng.shuffle(drawn)
+    return [{"id": f"{prefix}{language}{i:05d}", "text": text, "intent": intent, "language": language}
+            for i, (text, intent) in enumerate(drawn, start=1)]
+
+
 def generate_multilingual_utterances(seed: int, language: str, base: list[dict]) -> list[dict]:
     """Up to PER_INTENT[language] new texts per intent, none equal (folded) to a base utterance or each other."""
     rng = random.Random(f"multilingual-{language}-{seed}")
@@ -26,20 +48,9 @@ def generate_multilingual_utterances(seed: int, language: str, base: list[dict])
     rows = []
     for intent in (i["name"] for i in INTENTS):
         templates = multilingual.TEMPLATES[language][intent]
-        drawn = 0
-        for _ in range(PER_INTENT[language] * 50):
-            if drawn == PER_INTENT[language]:
-                break
-            text = fill(rng.choice(templates), language, rng, multilingual.SLOTS[language])
-            if rng.random() < NOISE_RATE:
-                text = perturb(text, rng, language)
-            if text.strip() and fold(text) not in taken:
-                taken.add(fold(text))
-                rows.append((text, intent))
-                drawn += 1
-    rng.shuffle(rows)
-    return [{"id": f"m{language}{i:05d}", "text": text, "intent": intent, "language": language}
-            for i, (text, intent) in enumerate(rows, start=1)]
+        make = lambda t=templates: fill(rng.choice(t), language, rng, multilingual.SLOTS[language])  # noqa: E731
+        rows += [(text, intent) for text in _draw(rng, language, PER_INTENT[language], make, taken)]
+    return _rows(rng, "m", language, rows)
 
 
 def generate_situation_utterances(seed: int, language: str, taken_rows: list[dict]) -> list[dict]:
@@ -48,22 +59,12 @@ def generate_situation_utterances(seed: int, language: str, taken_rows: list[dic
     rng = random.Random(f"situations-{language}-{seed}")
     taken = {fold(u["text"]) for u in taken_rows}
     slots = {**situations.SLOTS[language], "opener": situations.OPENERS[language], "closer": situations.CLOSERS[language]}
-    rows, count = [], SITUATIONS_PER_INTENT[language]
+    rows = []
     for intent in (i["name"] for i in INTENTS):
-        cores, drawn = situations.CORES[language][intent], 0
-        for _ in range(count * 50):
-            if drawn == count:
-                break
-            text = fill("{opener}" + rng.choice(cores) + "{closer}", language, rng, slots)
-            if rng.random() < NOISE_RATE:
-                text = perturb(text, rng, language)
-            if text.strip() and fold(text) not in taken:
-                taken.add(fold(text))
-                rows.append((text, intent))
-                drawn += 1
-    rng.shuffle(rows)
-    return [{"id": f"s{language}{i:05d}", "text": text, "intent": intent, "language": language}
-            for i, (text, intent) in enumerate(rows, start=1)]
+        cores = situations.CORES[language][intent]
+        make = lambda c=cores: fill("{opener}" + rng.choice(c) + "{closer}", language, rng, slots)  # noqa: E731
+        rows += [(text, intent) for text in _draw(rng, language, SITUATIONS_PER_INTENT[language], make, taken)]
+    return _rows(rng, "s", language, rows)
 
 
 def multilingual_passages(language: str) -> list[dict]:
