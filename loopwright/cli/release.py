@@ -193,7 +193,8 @@ def release_abort(slot: Annotated[str, typer.Argument()], reason: str = "aborted
 
 
 @release_app.command("detach", epilog="Example: loopwright release detach adapter:triage --reason 'the new base learnt it'")
-def release_detach(slot: Annotated[str, typer.Argument(help="An adapter slot (adapter:NAME).")], reason: str = "detached by hand",
+def release_detach(slot: Annotated[str, typer.Argument(help="An adapter slot (adapter:NAME).")],
+                   reason: Annotated[str, typer.Option(help="Why, for the receipt.")] = "detached by hand",
                    workspace: WorkspaceOpt = None, json: JsonOpt = False) -> None:
     """Empty an adapter slot: its base serves alone from the next request, any canary on it ends."""
     receipt = releases.detach(open_workspace(workspace), slot, reason=reason)

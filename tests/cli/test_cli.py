@@ -76,6 +76,8 @@ def _json_invocations(ws, ref, trace_id, tmp):
 
     fitted = get_deployment(ws).stable("model:triage")
     set_stable(ws, "model:triage", register_variant(ws, fitted.ref, "triage-noisy", noise=2.0).ref, reason="test")
+    # An adapter live on the hf backend's slot (the sample's router serves no hf tier), for `release detach`.
+    set_stable(ws, "adapter:small", artifacts.register(ws, "adapter", "cli-detach", {"a": b"1"}).ref, reason="test")
     return {
         ("registry", "list"): ["registry", "list"],
         ("registry", "show"): ["registry", "show", ref],
@@ -139,6 +141,7 @@ def _json_invocations(ws, ref, trace_id, tmp):
         ("audit", "note"): ["audit", "note", "note/triage"],
         ("subject", "requests"): ["subject", "requests"],
         ("subject", "approve"): ["subject", "approve", dsr],
+        ("release", "detach"): ["release", "detach", "adapter:small", "--reason", "test"],
     }
 
 
