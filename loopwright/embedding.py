@@ -99,7 +99,7 @@ class Embedder:
         if self._traced is None:
             self._traced = self._model
             torch = self._torch
-            probe = self._tokenizer(["how much is the late fee"], return_tensors="pt")
+            probe = self._tokenizer([_PROBE], return_tensors="pt")
             from transformers.utils import logging as hf_logging
 
             verbosity = hf_logging.get_verbosity()
@@ -212,8 +212,8 @@ class Embedder:
 
     def _trace_pieces(self, trunk, top):
         torch = self._torch
-        probe = self._tokenizer(["how much is the late fee"], return_tensors="pt")
-        check = self._tokenizer(["a longer question, to check another length: is the chargeback grace over?"], return_tensors="pt")
+        probe = self._tokenizer([_PROBE], return_tensors="pt")
+        check = self._tokenizer([_CHECK], return_tensors="pt")
         with torch.inference_mode(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             trunk = torch.jit.freeze(torch.jit.trace(trunk.eval(), (probe["input_ids"], probe["token_type_ids"]), check_trace=False))
@@ -253,13 +253,12 @@ class Embedder:
                     index, rest = path.removeprefix(prefix).split(".", 1)
                     weight = layers[int(index) - lora.split].get_submodule(rest).weight
                     weight.add_(lora.scale * (b.to(weight.dtype) @ a.to(weight.dtype)))  # (out, r) @ (r, in)
-                probe = self._tokenizer(["how much is the late fee"], return_tensors="pt")
+                probe = self._tokenizer([_PROBE], return_tensors="pt")
                 hidden = pieces[0](probe["input_ids"], probe["token_type_ids"])
                 top = torch.jit.freeze(torch.jit.trace(_pieces(torch, None, 0, layers)[1].eval(), (hidden,), check_trace=False))
-            check_text = "a longer question, to check another length: is the chargeback grace over?"
-            want = self._encode_adapted([check_text], lora, np.zeros((1, DIM), dtype=np.float32), 1)[0]
+            want = self._encode_adapted([_CHECK], lora, np.zeros((1, DIM), dtype=np.float32), 1)[0]
             with self._lock, self.query_threads():
-                got = self._split_forward(check_text, pieces[0], top)[0]
+                got = self._split_forward(_CHECK, pieces[0], top)[0]
             diff = float(np.abs(got - want).max())
             logger.info("adapted encoder traced from layer %d: max difference from the hooks %.2g", lora.split, diff)
             if diff < 5e-3:  # unit vectors: merging rounds differently from the hooked sum (measured 1.1e-3 on the probe)
@@ -353,10 +352,11 @@ ADAPTED_CACHE = QueryCache()  # adapted one-text vectors by (LoraDelta, token id
 def _cached_adapted(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
     """One text through the adapted encoder, cached per (adapter, token ids) as `QUERY_CACHE` caches the base
     (the gateway keeps each adapter loaded once, so one LoraDelta stands for one adapter)."""
-    return ADAPTED_CACHE.get((lora, embedder.token_key(text)), lambda: _adapted_one(embedder, lora, text)).copy()
+    ids = embedder.token_key(text)
+    return ADAPTED_CACHE.get((lora, ids), lambda: _adapted_one(embedder, lora, text, ids)).copy()
 
 
-def _adapted_one(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
+def _adapted_one(embedder: Embedder, lora: LoraDelta, text: str, ids: tuple[int, ...]) -> np.ndarray:
     """One text through the adapted encoder.
 
     With a traced adapted top (`Embedder._adapted_top`) the text's trunk runs once for both vectors and the base
@@ -369,7 +369,7 @@ def _adapted_one(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
     trunk, base_top = embedder._split_models(lora.split)
     with embedder._lock, embedder.query_threads():
         base, adapted = embedder._split_forward(text, trunk, base_top, top)
-    QUERY_CACHE.get((embedder.key, embedder.token_key(text)), lambda: base)
+    QUERY_CACHE.get((embedder.key, ids), lambda: base)
     return adapted
 
 
@@ -443,6 +443,9 @@ class LoraDelta:
 
 
 _LAYER = re.compile(r"encoder\.layer\.(\d+)\.")
+# What a traced split or adapted model is traced on, and checked against the whole model on (another length)
+_PROBE = "how much is the late fee"
+_CHECK = "a longer question, to check another length: is the chargeback grace over?"
 
 
 def _lora_hook(a, b, scale: float):

@@ -470,11 +470,7 @@ def rollback(ws: Workspace, slot: str, *, to: str | None = None, actor: str | No
         if target is not None and target.digest != current:
             before, version = replace_stable(s, slot, target)
         payload = Rollback(
-            before=RolledBackFrom(
-                stable=before.ref if before else None,
-                digest=before.digest if before else None,
-                canary=state.canary.ref if state.canary else None,
-            ),
+            before=_serving(before, state.canary),
             after=Pointer(stable=target.ref if target else None, digest=target.digest if target else None),
             details=RollbackNote(reason=reason or "rolled back by hand", ended_release=row.id if row else None, deployment_version=version),
         )
@@ -500,14 +496,18 @@ def detach(ws: Workspace, slot: str, *, actor: str | None = None, reason: str = 
         _drop_flag(s, ws, slot, actor, reason or "detached")
         version = drop_stable(s, slot)
         payload = Detach(
-            before=RolledBackFrom(stable=state.stable.ref if state.stable else None,
-                                  digest=state.stable.digest if state.stable else None,
-                                  canary=state.canary.ref if state.canary else None),
+            before=_serving(state.stable, state.canary),
             after=Pointer(stable=None, digest=None),
             details=DetachNote(reason=reason or "detached by hand", ended_release=row.id if row else None, evidence=evidence,
                                deployment_version=version),
         )
         return append_receipt(s, ws, payload, subject=f"slot/{slot}", actor=actor)
+
+
+def _serving(stable: Artifact | None, canary: Artifact | None) -> RolledBackFrom:
+    """What a slot served before a rollback or a detach, for its receipt."""
+    return RolledBackFrom(stable=stable.ref if stable else None, digest=stable.digest if stable else None,
+                          canary=canary.ref if canary else None)
 
 
 def _previous(session: Session, slot: str, current: Artifact) -> Artifact:

@@ -150,9 +150,8 @@ class Authenticator:
     def cached(self, authorization: str | None) -> Principal | None:
         """The principal of a key resolved within the TTL, without the store; None when it must be asked
         (`authenticate`). An AuthError for a malformed header, or a key known to be unknown or revoked."""
-        digest = _digest(authorization)
-        hit = self._cache.get(digest)
-        if hit is None or time.monotonic() - hit[0] > self.ttl_s:
+        hit = self._fresh(_digest(authorization))
+        if hit is None:
             return None
         if hit[1] is None:
             raise AuthError("invalid or revoked API key")
@@ -160,10 +159,9 @@ class Authenticator:
 
     def authenticate(self, authorization: str | None) -> Principal:
         digest = _digest(authorization)
-        now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is None or now - hit[0] > self.ttl_s:
-            hit = (now, self._lookup(digest))
+        hit = self._fresh(digest)
+        if hit is None:
+            hit = (time.monotonic(), self._lookup(digest))
             with self._lock:
                 if len(self._cache) > 10_000:
                     self._cache.clear()
@@ -171,6 +169,11 @@ class Authenticator:
         if hit[1] is None:
             raise AuthError("invalid or revoked API key")
         return hit[1]
+
+    def _fresh(self, digest: str) -> tuple[float, Principal | None] | None:
+        """The cache's entry for `digest` while within the TTL, else None."""
+        hit = self._cache.get(digest)
+        return hit if hit is not None and time.monotonic() - hit[0] <= self.ttl_s else None
 
     def check_revocations(self) -> None:
         """Empty the cache if a key was created or revoked since the last check (one small query)."""

@@ -18,13 +18,12 @@ forwarded as they arrive, and assembled for the trace).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Iterator
 from typing import Any
 
-from tenacity import retry, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential
 
 from loopwright.errors import ConfigError
 from loopwright.serving.backends.base import (
@@ -43,6 +42,14 @@ _STATUS_ERRORS = {400: "BadRequestError", 401: "AuthenticationError", 403: "Perm
                   409: "ConflictError", 422: "UnprocessableEntityError", 429: "RateLimitError"}
 
 
+class _Failure(Exception):
+    """A pool POST that failed; `retryable` as the SDK path's retry policy would judge the same failure."""
+
+    def __init__(self, message: str, *, retryable: bool):
+        super().__init__(message)
+        self.retryable = retryable
+
+
 class OpenAICompatBackend(Backend):
     name = "openai"
     supports = frozenset({"tools", "response_format"})
@@ -56,12 +63,12 @@ class OpenAICompatBackend(Backend):
         self.model = options.get("model")
         key = os.environ.get(options.get("api_key_env", ""), "") or options.get("api_key", "") or "unused"
         self._openai = openai
-        self._client = openai.OpenAI(
-            base_url=self.base_url, api_key=key, timeout=float(options.get("timeout_s", 30)), max_retries=0
-        )
+        self._timeout_s = float(options.get("timeout_s", 30))
+        self._client = openai.OpenAI(base_url=self.base_url, api_key=key, timeout=self._timeout_s, max_retries=0)
         retryable = (openai.APIConnectionError, openai.APITimeoutError, openai.RateLimitError, openai.InternalServerError)
+        # One retry policy for both paths: the SDK's retryable errors, and the pool's `_Failure`s that say so.
         retrying = retry(
-            retry=retry_if_exception_type(retryable),
+            retry=retry_if_exception(lambda e: isinstance(e, retryable) or (isinstance(e, _Failure) and e.retryable)),
             stop=stop_after_attempt(1 + int(options.get("max_retries", 2))),
             wait=wait_exponential(multiplier=0.1, max=2),
             reraise=True,
@@ -71,9 +78,8 @@ class OpenAICompatBackend(Backend):
         # same auth, timeouts and error classes, without the typed request transform and response model,
         # which were ~30% of the gateway's CPU per pass-through call (measured with cProfile).
         self._post = retrying(self._client.post)
-        self._timeout_s = float(options.get("timeout_s", 30))
-        self._attempts = 1 + int(options.get("max_retries", 2))
         self._pool = KeepAlivePool(self.base_url, headers={"authorization": f"Bearer {key}"})
+        self._apost = retrying(self._pool_post)  # tenacity awaits a coroutine function's retries on the loop
 
     def _params(self, request: GenerationRequest) -> dict[str, Any]:
         params: dict[str, Any] = {"model": self.model or request.model, "messages": request.messages_for_model()}
@@ -93,27 +99,29 @@ class OpenAICompatBackend(Backend):
 
     async def agenerate(self, request: GenerationRequest) -> Generation:
         """`generate` on the running event loop, over the keep-alive pool."""
-        payload = json.dumps(self._params(request), ensure_ascii=False).encode()
-        for attempt in range(self._attempts):
-            try:
-                status, data = await self._pool.post("/chat/completions", payload, timeout_s=self._timeout_s)
-            except UpstreamTimeout as exc:
-                failure = f"APITimeoutError: Request timed out ({exc})"
-            except UpstreamConnectionError as exc:
-                failure = f"APIConnectionError: Connection error ({exc})"
-            else:
-                if 200 <= status < 300:
-                    try:
-                        return self._generation(request, json.loads(data))
-                    except ValueError:
-                        raise BackendError(f"upstream {self.base_url} answered without choices[0].message") from None
-                name = "InternalServerError" if status >= 500 else _STATUS_ERRORS.get(status, "APIStatusError")
-                failure = f"{name}: Error code: {status} - {data[:300].decode(errors='replace')}"
-                if status != 429 and status < 500:  # the request is wrong: another try would be too
-                    break
-            if attempt + 1 < self._attempts:
-                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))  # as tenacity's wait_exponential(0.1, max=2)
-        raise BackendError(f"upstream {self.base_url} failed: {failure}")
+        try:
+            data = await self._apost(json.dumps(self._params(request), ensure_ascii=False).encode())
+        except _Failure as exc:
+            raise BackendError(f"upstream {self.base_url} failed: {exc}") from None
+        try:
+            return self._generation(request, json.loads(data))
+        except ValueError:
+            raise BackendError(f"upstream {self.base_url} answered without choices[0].message") from None
+
+    async def _pool_post(self, payload: bytes) -> bytes:
+        """One POST over the pool: the 2xx body, else a `_Failure` named as the openai SDK names it."""
+        try:
+            status, data = await self._pool.post("/chat/completions", payload, timeout_s=self._timeout_s)
+        except UpstreamTimeout as exc:
+            raise _Failure(f"APITimeoutError: Request timed out ({exc})", retryable=True) from None
+        except UpstreamConnectionError as exc:
+            raise _Failure(f"APIConnectionError: Connection error ({exc})", retryable=True) from None
+        if 200 <= status < 300:
+            return data
+        name = "InternalServerError" if status >= 500 else _STATUS_ERRORS.get(status, "APIStatusError")
+        # a wrong request would be wrong again; a rate limit or a server error may pass on a later try
+        raise _Failure(f"{name}: Error code: {status} - {data[:300].decode(errors='replace')}",
+                       retryable=status == 429 or status >= 500)
 
     def _generation(self, request: GenerationRequest, body: Any) -> Generation:
         try:
