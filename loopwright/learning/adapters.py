@@ -173,13 +173,18 @@ def _drops(rows: Sequence[dict[str, str]], before: Sequence[str], after: Sequenc
         for i, r in enumerate(rows):
             members[r[field]].append(i)
         for key, idx in sorted(members.items()):
-            if key == skip:
-                continue
-            right_before = [before[i] == rows[i]["intent"] for i in idx]
-            right_after = [after[i] == rows[i]["intent"] for i in idx]
-            out[f"{field}:{key}"] = {"points": round(100 * (sum(right_before) - sum(right_after)) / len(idx), 2), "n": len(idx),
-                                     "ci95": paired_drop_ci(right_before, right_after), "one_item_points": round(100 / len(idx), 2)}
+            if key != skip:
+                out[f"{field}:{key}"] = _drop(rows, before, after, idx)
     return out
+
+
+def _drop(rows: Sequence[dict[str, str]], before: Sequence[str], after: Sequence[str], idx: Sequence[int]) -> dict[str, Any]:
+    """Accuracy points lost from `before` to `after` predictions over the rows `idx` (at least one), with the paired
+    95% interval and the points one item weighs."""
+    right_before = [before[i] == rows[i]["intent"] for i in idx]
+    right_after = [after[i] == rows[i]["intent"] for i in idx]
+    return {"points": round(100 * (sum(right_before) - sum(right_after)) / len(idx), 2), "n": len(idx),
+            "ci95": paired_drop_ci(right_before, right_after), "one_item_points": round(100 / len(idx), 2)}
 
 
 def _target_report(intent: str, rows: Sequence[dict[str, str]], before: Sequence[str], after: Sequence[str]) -> dict[str, Any]:
@@ -307,8 +312,7 @@ def learn_triage_adapter(ws: Workspace, dataset: str, config: TriageAdapterConfi
     drops = _drops(forgetting_rows, forget_before, forget_after, intent)
     points = {key: d["points"] for key, d in drops.items()}
     others = [i for i, r in enumerate(forgetting_rows) if r["intent"] != intent]  # every row the fix should leave alone
-    others_before = [forget_before[i] == forgetting_rows[i]["intent"] for i in others]
-    others_after = [forget_after[i] == forgetting_rows[i]["intent"] for i in others]
+    together = _drop(forgetting_rows, forget_before, forget_after, others) if others else {"points": None, "ci95": None}
     metrics = {
         "split_rule": f"the triage fit's (seed {config.seed}): {len(part['train'])} train, {len(part['val'])} val, {len(held_out)} test",
         "held_out": {"before": _accuracy(held_before, held_out), "after": _accuracy(held_after, held_out)},
@@ -317,8 +321,7 @@ def learn_triage_adapter(ws: Workspace, dataset: str, config: TriageAdapterConfi
                        "drop_ci95": {key: d["ci95"] for key, d in drops.items()},
                        "one_item_points": max((d["one_item_points"] for d in drops.values()), default=None),
                        "worst_drop_points": max(points.values(), default=0.0),
-                       "other_intents": {"n": len(others), "drop_points": round(100 * (sum(others_before) - sum(others_after)) / len(others), 2)
-                                         if others else None, "ci95": paired_drop_ci(others_before, others_after)},
+                       "other_intents": {"n": len(others), "drop_points": together["points"], "ci95": together["ci95"]},
                        "within_1_point": all(d <= 1.0 for d in points.values())},
     }
     job_id = "job_" + uuid.uuid4().hex[:16]

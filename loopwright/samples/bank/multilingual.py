@@ -9,30 +9,14 @@ names each file with its licence and provenance.
 import random
 
 from loopwright.samples.bank.catalog import INTENTS
-from loopwright.samples.bank.noise import fold, perturb
+from loopwright.samples.bank.noise import fold
 from loopwright.samples.bank.phrases import multilingual, situations
-from loopwright.samples.bank.utterances import NOISE_RATE, fill
+from loopwright.samples.bank.utterances import draw, fill
 
 # Vietnamese lags most (triage accuracy 0.84 against 0.98 for English), so it gets the most new text.
 PER_INTENT = {"es": 40, "vi": 60}
 # The situations phrasebook: an opener, a core and a closer per text, so more draws per intent stay distinct.
 SITUATIONS_PER_INTENT = {"es": 60, "vi": 90}
-
-
-def _draw(rng: random.Random, language: str, count: int, make, taken: set[str]) -> list[str]:
-    """Up to `count` texts from `make()`, noised as the base utterances are, none equal (folded) to one in `taken`
-    (which grows by each text drawn)."""
-    drawn: list[str] = []
-    for _ in range(count * 50):
-        if len(drawn) == count:
-            break
-        text = make()
-        if rng.random() < NOISE_RATE:
-            text = perturb(text, rng, language)
-        if text.strip() and fold(text) not in taken:
-            taken.add(fold(text))
-            drawn.append(text)
-    return drawn
 
 
 def _rows(rng: random.Random, prefix: str, language: str, drawn: list[tuple[str, str]]) -> list[dict]:
@@ -49,7 +33,8 @@ def generate_multilingual_utterances(seed: int, language: str, base: list[dict])
     for intent in (i["name"] for i in INTENTS):
         templates = multilingual.TEMPLATES[language][intent]
         make = lambda t=templates: fill(rng.choice(t), language, rng, multilingual.SLOTS[language])  # noqa: E731
-        rows += [(text, intent) for text in _draw(rng, language, PER_INTENT[language], make, taken)]
+        drawn = draw(make, language, PER_INTENT[language], rng, taken, key=fold, tries=50, partial=True)
+        rows += [(text, intent) for text in drawn]
     return _rows(rng, "m", language, rows)
 
 
@@ -63,7 +48,8 @@ def generate_situation_utterances(seed: int, language: str, taken_rows: list[dic
     for intent in (i["name"] for i in INTENTS):
         cores = situations.CORES[language][intent]
         make = lambda c=cores: fill("{opener}" + rng.choice(c) + "{closer}", language, rng, slots)  # noqa: E731
-        rows += [(text, intent) for text in _draw(rng, language, SITUATIONS_PER_INTENT[language], make, taken)]
+        drawn = draw(make, language, SITUATIONS_PER_INTENT[language], rng, taken, key=fold, tries=50, partial=True)
+        rows += [(text, intent) for text in drawn]
     return _rows(rng, "s", language, rows)
 
 

@@ -56,20 +56,30 @@ def fill(template: str, language: str, rng: random.Random, slots: dict[str, list
     return template
 
 
-def _draw(templates: list[str], language: str, count: int, rng: random.Random,
-          taken: set[str], key: Callable[[str], str] = lambda text: text) -> list[str]:
-    """`count` texts not yet in `taken` (compared by `key`); fails loudly if templates run dry."""
+def draw(make: Callable[[], str], language: str, count: int, rng: random.Random, taken: set[str], *,
+         key: Callable[[str], str] = lambda text: text, tries: int = 200, partial: bool = False) -> list[str]:
+    """`count` texts from `make()`, noised as every sample utterance is, none yet in `taken` (compared by `key`; it
+    grows by each text drawn), in at most `count * tries` draws. Short of `count`: the texts drawn with `partial`,
+    else a loud failure (templates that ran dry)."""
     out: list[str] = []
-    for _ in range(count * 200):
+    for _ in range(count * tries):
         if len(out) == count:
-            return out
-        text = fill(rng.choice(templates), language, rng)
+            break
+        text = make()
         if rng.random() < NOISE_RATE:
             text = perturb(text, rng, language)
         if text.strip() and key(text) not in taken:
             taken.add(key(text))
             out.append(text)
+    if len(out) == count or partial:
+        return out
     raise ValueError(f"templates for {language} yield only {len(out)} of {count} distinct texts")
+
+
+def _draw(templates: list[str], language: str, count: int, rng: random.Random,
+          taken: set[str], key: Callable[[str], str] = lambda text: text) -> list[str]:
+    """`draw` from the language's own templates and slots."""
+    return draw(lambda: fill(rng.choice(templates), language, rng), language, count, rng, taken, key=key)
 
 
 def generate_utterances(seed: int) -> list[dict]:
