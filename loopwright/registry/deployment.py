@@ -162,6 +162,7 @@ def drop_canary(session: Session, slot: str) -> int:
         session.delete(row)
     return bump_version(session)
 
+
 def drop_stable(session: Session, slot: str) -> int:
     """Serve nothing on `slot` (stable and canary); returns the new deployment version. The caller writes the receipt."""
     for channel in ("stable", "canary"):

@@ -118,6 +118,11 @@ def job_dir(ws: Workspace, key: str) -> Path:
     return ws.state_dir / "jobs" / key[:24]
 
 
+def _with_training(recipe: TrainRecipe, **fields: Any) -> TrainRecipe:
+    """`recipe` with these `[training]` fields replaced."""
+    return recipe.model_copy(update={"training": recipe.training.model_copy(update=fields)})
+
+
 def _fast_precision(recipe: TrainRecipe) -> str:
     """bf16 where it measures faster than fp32 here for the recipe's batches, else fp32."""
     from loopwright.hf.precision import fast_dtype
@@ -134,7 +139,7 @@ def train_model(ws: Workspace, recipe_path: str | Path, *, launcher: Launcher = 
     """
     recipe, text = load_train_recipe(recipe_path)
     if max_steps is not None and max_steps < (recipe.training.max_steps or max_steps + 1):
-        recipe = recipe.model_copy(update={"training": recipe.training.model_copy(update={"max_steps": max_steps})})
+        recipe = _with_training(recipe, max_steps=max_steps)
         text += f"\n# run with training.max_steps = {max_steps} (train_model's max_steps)\n"
     try:
         dataset = resolve(ws, recipe.data.dataset, kind="dataset")
@@ -145,7 +150,7 @@ def train_model(ws: Workspace, recipe_path: str | Path, *, launcher: Launcher = 
         raise NotFound(f"[data] {dataset.ref} is not a prepared dataset: it has no {', '.join(missing)}",
                        hint="make one with `loopwright data prepare RECIPE`")
     if recipe.training.precision == "auto":  # resolved here, so the cache key and the receipt name what ran
-        recipe = recipe.model_copy(update={"training": recipe.training.model_copy(update={"precision": _fast_precision(recipe)})})
+        recipe = _with_training(recipe, precision=_fast_precision(recipe))
     base = resolve_base(ws, recipe)
     preflight(recipe, base)
     recipe_digest = sha256_hex(text.encode())

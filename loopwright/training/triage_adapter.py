@@ -10,7 +10,7 @@
 
 Why the top layer and a balanced loss: an adapter in every layer made each adapted query a second full MiniLM pass
 (the canary's triage 4.1 -> 8.2 ms median), while one in the top layer runs the trunk once for the base vector and the
-adapted one (`Embedding._adapted_top`). The curated data is mostly the two intents being fixed (~250 each against ~60
+adapted one (`Embedder._adapted_top`). The curated data is mostly the two intents being fixed (~250 each against ~60
 replayed per other intent); weighted by count, the loss pulls the shared head toward them, and the others are forgotten.
 
 The LoRA matrices are PEFT's own (`adapter_config.json`,
