@@ -29,7 +29,6 @@ import hashlib
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
@@ -42,6 +41,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from tenacity import retry, retry_if_exception_type, stop_before_delay, wait_exponential
 
 from loopwright import __version__
 from loopwright.errors import LoopwrightError
@@ -258,6 +258,10 @@ class SpanExport:
                 return
 
 
+class _Refused(Exception):
+    """The receiver did not accept a batch of `export_traces`."""
+
+
 @dataclass(frozen=True)
 class Exported:
     """What `export_traces` sent."""
@@ -285,20 +289,25 @@ def export_traces(ws: Workspace, endpoint: str, *, since: str | None = None, unt
     sent = spans = 0
     total = count_records(ws, since=since, until=until)
 
+    # a refused batch is sent again after 1, 2, 4, 8, then 10 s, as long as the next try starts within timeout_s
+    @retry(retry=retry_if_exception_type(_Refused), stop=stop_before_delay(timeout_s),
+           wait=wait_exponential(multiplier=1, max=10), reraise=True)
+    def attempt(traces: list[Trace]) -> int:
+        made, accepted = sender.send(traces)
+        if not accepted:
+            raise _Refused
+        return made
+
     def send(traces: list[Trace]) -> None:
         nonlocal sent, spans
-        deadline, pause = time.monotonic() + timeout_s, 1.0
-        made, accepted = sender.send(traces)
-        while not accepted:
-            if time.monotonic() + pause > deadline:
-                raise LoopwrightError(
-                    f"the OTLP receiver at {sender.url} did not accept spans within {timeout_s:g} s; "
-                    f"{sent} traces were sent before it",
-                    hint="check that it is running and takes OTLP/HTTP (Phoenix: `phoenix serve`, port 6006), "
-                         "or allow it longer (--timeout-s)")
-            time.sleep(pause)
-            pause = min(2 * pause, 10.0)
-            made, accepted = sender.send(traces)
+        try:
+            made = attempt(traces)
+        except _Refused:
+            raise LoopwrightError(
+                f"the OTLP receiver at {sender.url} did not accept spans within {timeout_s:g} s; "
+                f"{sent} traces were sent before it",
+                hint="check that it is running and takes OTLP/HTTP (Phoenix: `phoenix serve`, port 6006), "
+                     "or allow it longer (--timeout-s)") from None
         sent, spans = sent + len(traces), spans + made
         if progress:
             progress("export", sent, total)
