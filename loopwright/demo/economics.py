@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from loopwright.demo.advice import consult
 from loopwright.demo.canary import release as _release
-from loopwright.demo.report import format_value
+from loopwright.demo.formatting import format_value, percent
 from loopwright.demo.traffic import answered_by, by_tier, first_answers, paired, summarise
 from loopwright.registry import artifacts
 from loopwright.registry.deployment import get_deployment
@@ -99,12 +99,12 @@ def economics(ctx: DemoContext) -> None:
                     "release": {k: outcome[k] for k in ("release", "state")}},
         "summary": f"The same {len(batch)} requests ran before and after. Router {router.ref} (small tier for confident "
                    f"FAQ intents, normalised cache) was released through the gate and a 50% canary ({outcome['state']}). "
-                   f"On each request's first answer: accepted {_pct(c['accepted_rate'])} -> {_pct(t.get('accepted_rate'))} "
+                   f"On each request's first answer: accepted {percent(c['accepted_rate'])} -> {percent(t.get('accepted_rate'))} "
                    f"(change {_points(pair.get('accuracy_change_ci95'), pair)}), cost per accepted answer "
                    f"{_money(c['cost_per_accepted'])} -> {_money(t.get('cost_per_accepted'))}; "
-                   + "; ".join(f"{_answered_by(k)} {_pct(m['share'])} of answers at {_pct(m['accepted_rate'])}"
+                   + "; ".join(f"{_answered_by(k)} {percent(m['share'])} of answers at {percent(m['accepted_rate'])}"
                                for k, m in tiers.items())
-                   + f"; escalation {_pct(t.get('escalation_rate'))}, cache hits {_pct(t.get('cache_hit_rate'))}.",
+                   + f"; escalation {percent(t.get('escalation_rate'))}, cache hits {percent(t.get('cache_hit_rate'))}.",
         "trace_ids": [r.trace_id for r in control + treated], "receipt_ids": outcome["receipts"],
     })
 
@@ -123,10 +123,6 @@ def _points(ci: list[float] | None, pair: dict) -> str | None:
 
 def _shares(ci: list[float] | None) -> str | None:
     return None if ci is None else f"{ci[0]:.1%} to {ci[1]:.1%}"
-
-
-def _pct(x) -> str:
-    return format_value(x, "%")
 
 
 def _money(x) -> str:

@@ -10,9 +10,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-
-def _pct(value: Any) -> str:
-    return "—" if value is None else f"{value:.1%}"
+from loopwright.demo.formatting import percent
 
 
 def _ci(ci: Any) -> str:
@@ -35,7 +33,7 @@ def forgetting_section(phases: list[dict[str, Any]]) -> str:
             drop = drops.get(name)
             note = " (the intent fixed)" if key == target else ""
             rows.append(f"<tr><td>{escape(field)}</td><td>{escape(key + note)}</td><td class='num'>{before['n']}</td>"
-                        f"<td>{_pct(before['accuracy'])}</td><td>{_pct(after.get('accuracy'))}</td>"
+                        f"<td>{percent(before['accuracy'])}</td><td>{percent(after.get('accuracy'))}</td>"
                         f"<td class='num'>{'—' if drop is None else f'{drop:+.1f}'}</td><td>{escape(_ci(cis.get(name)))}</td></tr>")
     others = table.get("other_intents") or {}
     if others.get("n"):

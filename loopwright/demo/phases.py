@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from loopwright.demo.formatting import percent
 from loopwright.corpus import commits
 from loopwright.release import releases
 from loopwright.registry.deployment import get_deployment, set_stable
@@ -99,8 +100,8 @@ def baseline(ctx: DemoContext) -> None:
     ctx.phases.append({
         "name": "baseline", "title": "Baseline", "start_t": start, "end_t": ctx.now(), "metrics": m,
         "summary": f"{m['requests']} simulated requests against the starting deployment (FlexPay 2.0 uncertified, "
-                   f"every question on the large tier, no cache). FlexPay accuracy {_pct(m['flexpay_accuracy'])}, "
-                   f"accepted {_pct(m['accepted_rate'])}.",
+                   f"every question on the large tier, no cache). FlexPay accuracy {percent(m['flexpay_accuracy'])}, "
+                   f"accepted {percent(m['accepted_rate'])}.",
         "trace_ids": [r.trace_id for r in rows], "receipt_ids": [],
     })
 
@@ -137,8 +138,8 @@ def inference_first(ctx: DemoContext) -> None:
         "summary": f"Corpus commit {commit.ref} certified the FlexPay 2.0 documents. The golden gate "
                    f"{'passed' if gate.get('ok') else 'failed'} ({len(gate.get('fixed', []))} goldens fixed, "
                    f"{len(gate.get('regressions', []))} regressions); the {ctx.sizes.canary_share:.0%} canary ended {outcome['state']} after "
-                   f"{len(outcome['served'])} requests. FlexPay accuracy {_pct(before['flexpay_accuracy'])} -> "
-                   f"{_pct(after.get('flexpay_accuracy'))} over {after.get('flexpay_questions', 0)} FlexPay questions "
+                   f"{len(outcome['served'])} requests. FlexPay accuracy {percent(before['flexpay_accuracy'])} -> "
+                   f"{percent(after.get('flexpay_accuracy'))} over {after.get('flexpay_questions', 0)} FlexPay questions "
                    f"(95% interval {_interval(after.get('flexpay_accuracy_ci95')) or 'n/a'}).",
         "trace_ids": [r.trace_id for r in outcome["served"] + after_rows], "receipt_ids": outcome["receipts"],
     })
@@ -218,10 +219,6 @@ def _rollback_under_load(ctx: DemoContext, bad: str, good: str) -> dict[str, Any
 
 def _interval(ci: list[float] | None) -> str | None:
     return None if ci is None else f"{ci[0]:.1%} to {ci[1]:.1%}"
-
-
-def _pct(x) -> str:
-    return "n/a" if x is None else f"{x:.0%}"
 
 
 from loopwright.demo.economics import economics  # noqa: E402  these import DemoContext from here for their types only

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import html
 import logging
-import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from loopwright.demo.forgetting import forgetting_section
+from loopwright.demo.formatting import finite, format_value
 from loopwright.demo.outcomes import outcome_section
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ def render_report(results: dict[str, Any]) -> str:
     """The report page as one HTML string; the same results give the same page."""
     phases = [p for p in results.get("phases") or [] if isinstance(p, dict)]
     titles = {str(p.get("name")): str(p.get("title") or p.get("name") or "") for p in phases}
-    events = sorted((e for e in results.get("events") or [] if _num(e.get("t")) is not None), key=lambda e: _num(e["t"]))
+    events = sorted((e for e in results.get("events") or [] if finite(e.get("t")) is not None), key=lambda e: finite(e["t"]))
     title = "loopwright demo report"
     body = "\n".join([
         f"<header><h1>{_esc(title)}</h1>{_summary(results)}</header>",
@@ -75,51 +75,16 @@ def render_report(results: dict[str, Any]) -> str:
 # ---- numbers ---------------------------------------------------------------------------------------------------
 
 
-def format_value(value: Any, unit: str = "") -> str:
-    """A table value for reading: `unit` is "%" (a 0-1 fraction), "ms", "$", "s" or "" (a plain number)."""
-    if value is None:
-        return "—"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    num = _num(value)
-    if num is None:
-        return str(value)
-    if unit == "%":
-        return f"{num * 100:.1f}%"
-    if unit == "ms":
-        return f"{num:,.1f} ms"
-    if unit == "s":
-        return f"{num:,.3f} s" if abs(num) < 10 else f"{num:,.1f} s"
-    if unit == "$":
-        return f"${num:,.2f}" if abs(num) >= 1 else f"${_significant(num, 3)}"
-    plain = f"{int(num):,}" if num.is_integer() else _significant(num, 4).rstrip("0").rstrip(".")
-    return f"{plain} {unit}" if unit else plain
-
-
 def _guess_unit(key: str, value: Any) -> str:
     """A phase metric's unit from its name (`flexpay_accuracy`, `cache_hit_rate`, `latency_p95_ms`), for display only."""
-    num = _num(value)
+    num = finite(value)
     if num is not None and 0 <= num <= 1 and key.endswith(("accuracy", "_rate", "_share")):
         return "%"
     return next((unit for suffix, unit in (("_ms", "ms"), ("_s", "s")) if key.endswith(suffix)), "")
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
-def _significant(num: float, digits: int) -> str:
-    """`num` with `digits` significant digits, never in scientific notation (0.000123, not 1.23e-04)."""
-    if num == 0:
-        return "0"
-    decimals = max(digits - 1 - math.floor(math.log10(abs(num))), 0)
-    return f"{num:,.{decimals}f}"
-
-
 def _duration(seconds: Any) -> str:
-    s = _num(seconds)
+    s = finite(seconds)
     if s is None:
         return "—"
     return f"{s:.1f} s" if s < 60 else f"{int(s // 60)} min {s % 60:.0f} s"
@@ -130,8 +95,8 @@ def _stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
     n = len(rows)
     judged = [r for r in rows if r.get("flexpay") and r.get("correct") is not None]
     accepted = sum(bool(r.get("accepted")) for r in rows)
-    latency = [v for v in (_num(r.get("latency_ms")) for r in rows) if v is not None]
-    cost = sum(_num(r.get("cost")) or 0.0 for r in rows)
+    latency = [v for v in (finite(r.get("latency_ms")) for r in rows) if v is not None]
+    cost = sum(finite(r.get("cost")) or 0.0 for r in rows)
     canary = sum(r.get("channel") == "canary" for r in rows)
     return {
         "t": float(np.mean([r["t"] for r in rows])),
@@ -148,7 +113,7 @@ def _stats(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
 
 def _windows(timeline: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Equal-width time windows, split at phase boundaries, each with its `_stats`, in time order."""
-    rows = sorted((r for r in timeline if _num(r.get("t")) is not None), key=lambda r: r["t"])
+    rows = sorted((r for r in timeline if finite(r.get("t")) is not None), key=lambda r: r["t"])
     if not rows:
         return []
     t0, t1 = rows[0]["t"], rows[-1]["t"]
@@ -164,13 +129,13 @@ def _phase_spans(timeline: Sequence[dict[str, Any]], phases: Sequence[dict[str, 
     """Each phase's time span (from the phase record, else from its requests) and its `_stats`."""
     by_phase: dict[str, list[dict[str, Any]]] = {}
     for r in timeline:
-        if _num(r.get("t")) is not None:
+        if finite(r.get("t")) is not None:
             by_phase.setdefault(str(r.get("phase") or ""), []).append(r)
     spans = []
     for p in phases:
         name = str(p.get("name") or "")
         rows = by_phase.get(name, [])
-        start, end = _num(p.get("start_t")), _num(p.get("end_t"))
+        start, end = finite(p.get("start_t")), finite(p.get("end_t"))
         start = start if start is not None else min((r["t"] for r in rows), default=None)
         end = end if end is not None else max((r["t"] for r in rows), default=None)
         if start is None or end is None:
@@ -190,7 +155,7 @@ def _plots(timeline: Sequence[dict[str, Any]], phases: Sequence[dict[str, Any]],
         return _muted("No requests on the timeline.")
     spans = _phase_spans(timeline, phases)
     figures = [_quality(windows, spans), _latency(windows), _cost(windows, spans), _traffic(windows, events)]
-    ends = [r["t"] for r in timeline if _num(r.get("t")) is not None] + [s["end"] for s in spans]
+    ends = [r["t"] for r in timeline if finite(r.get("t")) is not None] + [s["end"] for s in spans]
     x_range = [min(0.0, *ends), max(ends) * 1.02 or 1.0]  # one range for every plot, so they line up down the page
     for fig in figures:
         _decorate(fig, spans, events)
@@ -282,7 +247,7 @@ def _traffic(windows: Sequence[dict[str, Any]], events: Sequence[dict[str, Any]]
     if events:
         # Numbered markers over the plot; the full label and receipt are in the hover and in the events table.
         fig.add_trace(go.Scatter(
-            x=[_num(e["t"]) for e in events], y=[1.04] * len(events), name="release event", mode="markers+text",
+            x=[finite(e["t"]) for e in events], y=[1.04] * len(events), name="release event", mode="markers+text",
             text=[str(i) for i in range(1, len(events) + 1)], textposition="top center",
             marker={"symbol": "triangle-down", "size": 10, "color": COLOURS["event"]},
             customdata=[[_esc(e.get("label") or ""), _esc(e.get("receipt_id") or "")] for e in events],
@@ -298,7 +263,7 @@ def _decorate(fig: go.Figure, spans: Sequence[dict[str, Any]], events: Sequence[
                       layer="below", line_width=0, annotation_text=_esc(s["title"]), annotation_position="top left",
                       annotation_font={"size": 10, "color": "#57606a"})
     for e in events:
-        fig.add_vline(x=_num(e["t"]), line={"color": COLOURS["event"], "width": 1, "dash": "dot"}, opacity=0.6)
+        fig.add_vline(x=finite(e["t"]), line={"color": COLOURS["event"], "width": 1, "dash": "dot"}, opacity=0.6)
 
 
 # ---- tables and cards ------------------------------------------------------------------------------------------
@@ -356,7 +321,7 @@ def _evidence(item: dict[str, Any]) -> str:
 
 def _phase_card(phase: dict[str, Any]) -> str:
     name = str(phase.get("name") or "")
-    start, end = _num(phase.get("start_t")), _num(phase.get("end_t"))
+    start, end = finite(phase.get("start_t")), finite(phase.get("end_t"))
     span = f"t = {start:.1f}–{end:.1f} s" if start is not None and end is not None else ""
     metrics = phase.get("metrics") if isinstance(phase.get("metrics"), dict) else {}
     dl = "".join(f"<div><dt>{_esc(k)}</dt><dd>{_esc(format_value(v, _guess_unit(str(k), v)))}</dd></div>"
@@ -390,7 +355,7 @@ def _events_table(events: Sequence[dict[str, Any]], titles: dict[str, str]) -> s
     if not events:
         return _muted("No release events.")
     rows = "".join(
-        f"<tr><td class='num'>{i}</td><td class='num'>{_num(e['t']):.1f} s</td>"
+        f"<tr><td class='num'>{i}</td><td class='num'>{finite(e['t']):.1f} s</td>"
         f"<td>{_esc(titles.get(str(e.get('phase') or ''), e.get('phase') or ''))}</td><td>{_esc(e.get('label') or '')}</td>"
         f"<td><code>{_esc(e.get('receipt_id') or '—')}</code></td></tr>"
         for i, e in enumerate(events, 1))

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from loopwright.demo.governance import governance
 from loopwright.demo.phases import PHASES, DemoContext, Sizes
-from loopwright.demo.report import format_value, write_report
+from loopwright.demo.formatting import format_value
+from loopwright.demo.report import write_report
 from loopwright.demo.traffic import Driver
 from loopwright.digests import utc_now
 from loopwright.errors import LoopwrightError, WorkspaceError

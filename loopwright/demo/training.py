@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from loopwright.demo.formatting import percent
 from loopwright.demo.advice import consult
 from loopwright.demo.canary import drive_canary, receipt_ids
 from loopwright.demo.observation import observe_languages
@@ -50,10 +51,6 @@ def _gap(evaluation, language: str) -> tuple[int, int]:
     intents = {i for (lang, i) in by if lang == "en"} & {i for (lang, i) in by if lang == language}
     mean = lambda key: sum(by[key]) / len(by[key])  # noqa: E731
     return sum(mean((language, i)) < mean(("en", i)) for i in intents), len(intents)
-
-
-def _rate(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.1%}"
 
 
 def _grace_held_out(ctx: DemoContext) -> tuple[list[dict], dict | None]:
@@ -135,7 +132,7 @@ def training(ctx: DemoContext) -> None:
             traces=outcome["served"], receipts=outcome["receipts"])
     if detached is not None:
         ctx.row(phase, "Week 3 grace questions (held out) wrong: adapter -> new base alone",
-                f"{_rate(detached['adapter_defect_rate'])} -> {_rate(detached['new_base_defect_rate'])}", "",
+                f"{percent(detached['adapter_defect_rate'])} -> {percent(detached['new_base_defect_rate'])}", "",
                 target="gain kept", met=detached["gain_kept"], receipts=[detached["receipt"]])
     pct = lambda m: ", ".join(f"{lang.upper()} {m[f'accuracy.{lang}']:.0%}" for lang in LANGUAGES)  # noqa: E731
     ctx.phases.append({
@@ -150,7 +147,7 @@ def training(ctx: DemoContext) -> None:
                    f"quarter2 recipe and `loopwright train {TRAIN_RECIPE}` (job {fitted.job_id}) made {fitted.artifact.ref}: {pct(ma)}. "
                    f"{comparison.reason()}. Release note {done.note.ref} (signed); the release ended {outcome['state']}"
                    + (f"; adapter {detached['adapter']} detached, Week 3's held-out grace questions "
-                      f"{_rate(detached['adapter_defect_rate'])} wrong with it, {_rate(detached['new_base_defect_rate'])} on the "
+                      f"{percent(detached['adapter_defect_rate'])} wrong with it, {percent(detached['new_base_defect_rate'])} on the "
                       f"new base alone." if detached else "."),
         "trace_ids": [r.trace_id for r in outcome["served"]], "receipt_ids": [done.receipt.id, *outcome["receipts"]],
     })

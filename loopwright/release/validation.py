@@ -23,11 +23,10 @@ def check_servable(ws: Workspace, artifact: Artifact, slot: str | None = None) -
     """
     from loopwright.policy.loader import policy_from_artifact
     from loopwright.serving.prompts import PromptBundle
-    from loopwright.serving.router import RouterPolicy
 
     if slot is not None and artifact.kind == "model":
         check_model_role(artifact, slot)
-    loaders = {"router": RouterPolicy.from_artifact, "policy": policy_from_artifact, "prompt": PromptBundle.load,
+    loaders = {"router": _check_router, "policy": policy_from_artifact, "prompt": PromptBundle.load,
                "adapter": lambda ws, a: _check_adapter(ws, a, slot), "model": _check_model}
     load = loaders.get(artifact.kind)
     if load is None:
@@ -65,6 +64,24 @@ def check_model_role(model: Artifact, slot: str) -> None:
     if slot != TRIAGE_SLOT and fmt == HF_FORMAT and task != "causal-lm":
         raise InvalidInput(f"{model.ref} is an {task} model; slot {slot} holds a causal LM",
                            hint="register a *ForCausalLM checkpoint with `loopwright model register --task causal-lm`")
+
+
+def _check_router(ws: Workspace, router: Artifact) -> None:
+    """Each tier's backend builds from its options, and every slot it needs (a reader's `model:reader`, an hf
+    tier's model) serves something: else every request routed to that tier would fail, golden gate first."""
+    from loopwright.serving.backends.base import BackendContext, create_backend
+    from loopwright.serving.router import RouterPolicy
+
+    live = get_deployment(ws).slots
+    for name, tier in RouterPolicy.from_artifact(ws, router).tiers.items():
+        backend = create_backend(tier.backend, tier.options, BackendContext(ws))
+        try:
+            missing = next((s for s in backend.slots if not (live.get(s) and live[s].stable)), None)
+        finally:
+            backend.close()
+        if missing:
+            raise InvalidInput(f"tier {name!r} ({tier.backend}) needs slot {missing}, which serves nothing",
+                               hint=f"release a model on {missing} first (`loopwright release start {missing} REF`)")
 
 
 def _check_model(ws: Workspace, model: Artifact) -> None:

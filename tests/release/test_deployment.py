@@ -7,7 +7,7 @@ from loopwright.registry import artifacts
 from loopwright.registry.receipts import list_receipts, verify_chain
 from loopwright.registry.deployment import get_deployment, set_stable
 from loopwright.release.validation import deploy_checked
-from loopwright.samples.bank.install import CONFIG_DIR
+from loopwright.samples.bank.install import CONFIG_DIR, _files
 
 
 def test_set_stable_records_before_and_after(workspace):
@@ -57,12 +57,23 @@ def test_bad_changes_leave_deployment_as_it_was(workspace, slot, ref, error):
     assert dep.version == 1 and list(dep.slots) == ["model:triage"]
 
 
+def _one_tier(tier: str) -> bytes:
+    return f"mode = 'governed'\n[tiers.small]\nprice = 'small'\n{tier}\n[routing]\ndefault_tier = 'small'\nfallback_tier = 'small'\n".encode()
+
+
 @pytest.mark.parametrize(
     ("kind", "files", "problem"),
     [
         ("prompt", {"system.md": b"hi"}, "bundle.toml"),
         ("router", {"router.toml": b"mode = 'governed'\n[tiers.small]\nbackend = 'extractive'\nprice = 'nope'\n"}, "price"),
         ("policy", {"policy.toml": b"[retrieval]\nbogus = 1\n"}, "bogus"),
+        ("router", {"router.toml": _one_tier("backend = 'nope'"), **_files("prices.json")},
+         "unknown backend 'nope'"),
+        ("router", {"router.toml": _one_tier("backend = 'reader'\noptions = { max_spans = 0 }"),
+                    **_files("prices.json")}, "max_spans"),
+        # the reader tier's model slot serves nothing yet: refused before the gate, not on every request
+        ("router", {"router.toml": (CONFIG_DIR / "router-economics.toml").read_bytes(), **_files("prices.json")},
+         "tier 'small' (reader) needs slot model:reader, which serves nothing"),
     ],
 )
 def test_an_artifact_the_gateway_cannot_load_is_refused_at_deploy_time(workspace, kind, files, problem):
