@@ -11,6 +11,7 @@ import pytest
 from loopwright.samples.bank import DATA_DIR
 from loopwright.samples.bank.catalog import INTENTS
 from loopwright.samples.bank.noise import fold
+from loopwright.samples.bank.phrases import safety
 from loopwright.training.recipes import load_recipe
 
 RECIPE = DATA_DIR.parent / "config" / "recipes" / "multilingual.toml"
@@ -51,9 +52,25 @@ def test_situations_cover_every_intent_and_repeat_no_earlier_text(language):
     assert len({fold(r["text"]) for r in rows}) == len(rows)
 
 
-def test_the_quarter2_recipe_adds_the_situations_to_the_multilingual_sources():
+def test_safety_messages_are_other_in_every_language_and_repeat_no_earlier_text():
+    rows = _rows(DATA_DIR / "multilingual" / "safety.jsonl")
+    assert Counter(r["language"] for r in rows) == {"en": 80, "es": 80, "vi": 80}
+    assert {r["intent"] for r in rows} == {"other"}
+    earlier = [*_rows(DATA_DIR / "utterances.jsonl"), *(r for language in ("es", "vi") for kind in ("utterances", "situations")
+                                                         for r in _rows(DATA_DIR / "multilingual" / f"{kind}-{language}.jsonl"))]
+    taken = {fold(r["text"]) for r in earlier}
+    folded = [fold(r["text"]) for r in rows]
+    assert taken.isdisjoint(folded) and len(set(folded)) == len(folded)
+    # the attacks the phrasebook is for: injections in each language, chat-template tokens, code-switched payloads
+    for marker in ("ignore previous instructions", "ignora las instrucciones", "bỏ qua mọi hướng dẫn", "<|im_start|>"):
+        assert any(marker in text for text in folded), marker
+    english = [p.split("{")[0].lower() for p in safety.PAYLOADS["en"] if not p.startswith("{")]
+    assert any(e in fold(r["text"]) for r in rows if r["language"] != "en" for e in english)  # code-switched
+
+
+def test_the_quarter2_recipe_adds_the_situations_and_safety_to_the_multilingual_sources():
     multilingual, _ = load_recipe(RECIPE)
     quarter2, _ = load_recipe(RECIPE.parent / "quarter2.toml")
     added = {s.name for s in quarter2.sources} - {s.name for s in multilingual.sources}
-    assert added == {"situations-es", "situations-vi"}
+    assert added == {"situations-es", "situations-vi", "safety"}
     assert all((RECIPE.parent / s.path).is_file() and s.licence == "CC0-1.0" for s in quarter2.sources if s.path)

@@ -16,6 +16,7 @@ from loopwright.samples.bank.documents import all_documents, incident_documents,
 from loopwright.samples.bank.goldens import generate_goldens
 from loopwright.samples.bank.multilingual import (
     generate_multilingual_utterances,
+    generate_safety_utterances,
     generate_situation_utterances,
     multilingual_passages,
 )
@@ -55,6 +56,7 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> None:
     adapter_examples = generate_adapter_examples(seed, utterances)
     multilingual = {language: generate_multilingual_utterances(seed, language, utterances) for language in ("es", "vi")}
     situations = {language: generate_situation_utterances(seed, language, utterances + multilingual[language]) for language in ("es", "vi")}
+    safety = generate_safety_utterances(seed, [*utterances, *multilingual["es"], *multilingual["vi"], *situations["es"], *situations["vi"]])
     files = {
         "intents.json": _json(INTENTS),
         "tenants.json": _json(TENANTS),
@@ -66,10 +68,11 @@ def generate(out_dir: Path, seed: int = DEFAULT_SEED) -> None:
         "utterances.jsonl": _jsonl(utterances),
         "adapter_examples.jsonl": _jsonl(adapter_examples),
         "forgetting_intents.jsonl": _jsonl(generate_forgetting_set(seed, [*utterances, *adapter_examples, *multilingual["es"], *multilingual["vi"],
-                                                                          *situations["es"], *situations["vi"]])),
+                                                                          *situations["es"], *situations["vi"], *safety])),
         # The goldens name the core customers only, so they stay put as the book grows.
         "goldens.jsonl": _jsonl(generate_goldens(seed, generate_people(seed, CORE_CUSTOMERS))),
     }
+    files["multilingual/safety.jsonl"] = _jsonl(safety)
     for language in ("es", "vi"):
         files[f"multilingual/utterances-{language}.jsonl"] = _jsonl(multilingual[language])
         files[f"multilingual/situations-{language}.jsonl"] = _jsonl(situations[language])
