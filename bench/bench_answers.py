@@ -75,7 +75,8 @@ TIERS = [
     # chose (`python bench/bench_reader.py --dev`: English accuracy 0.765 at 0.1 and 0.15, 0.691 at 0.2, 0.500 at
     # 0.4), never one picked on the held-out set
     TierUnderTest("reader", {"backend": "reader", "price": "small",
-                             "options": {"min_answerability": 0.15, "min_support": 0.2, "max_spans": 3}}),
+                             "options": {"min_answerability": 0.15, "min_support": 0.2, "max_spans": 3,
+                                         "spans_per_chunk": 8, "max_evidence": 20}}),
 ]
 
 
