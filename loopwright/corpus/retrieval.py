@@ -19,6 +19,7 @@ fingerprint used the same evidence in the same order.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import asdict, dataclass, field
@@ -201,7 +202,12 @@ class Retriever:
         answerable = masks.fresh if rules.decline_if_stale else masks.either
         if language:
             answerable = index.in_language(answerable, language)
-        groups = [(answerable, k), (masks.stale, STALE_K)] if rules.decline_if_stale else [(answerable, k)]
+        named = {"answer": (answerable, k)}  # what answers, then what only explains a decline
+        if rules.decline_if_stale:
+            named["stale"] = (masks.stale, STALE_K)
+        if rules.decline_if_withheld:
+            named["withheld"] = (masks.withheld, STALE_K)
+        groups = list(named.values())
         t1 = time.perf_counter()
         with self.embedder.query_threads():
             # BM25 and its top-k run on the other core while the query is embedded
@@ -218,10 +224,11 @@ class Retriever:
                 if dense_top is not None:
                     lists.append(dense_top)
                 rankings.append(index.fuse(lists, lexical, dense, top_k))
-            ranked, stale_ranked = rankings[0], (rankings[1] if len(rankings) > 1 else [])
+            by_name = dict(zip(named, rankings, strict=True))
+            ranked, stale_ranked, withheld_ranked = by_name["answer"], by_name.get("stale", []), by_name.get("withheld", [])
             t3 = time.perf_counter()
 
-        status, answer, reason = _verdict(index, masks, ranked, stale_ranked, rules, mode)
+        status, answer, reason = _verdict(index, masks, ranked, stale_ranked, rules, mode, withheld_ranked)
         vocab = index.bm25.vocab_dict if index.bm25 is not None else {}
         spans = _spans(index, c, query, answer, vocab, masks.stale_reasons, spans_per_chunk)
         passages = _passages(index, answer, spans[: len(answer)], query)
@@ -265,9 +272,12 @@ def _lexical_tops(index: CorpusIndex, query: str, groups, mode: str) -> tuple[np
 
 
 def _verdict(
-    index: CorpusIndex, masks, ranked: list[Ranked], stale_ranked: list[Ranked], rules: RetrievalRules, mode: str
+    index: CorpusIndex, masks, ranked: list[Ranked], stale_ranked: list[Ranked], rules: RetrievalRules, mode: str,
+    withheld_ranked: Sequence[Ranked] = (),
 ) -> tuple[Status, list[Ranked], str]:
-    """ok, stale or missing; the chunks to answer from; and why."""
+    """ok, stale or missing; the chunks to answer from; and why. A chunk the caller may not cite (`withheld`)
+    that beats the best fresh one by `rules.withheld_margin` (cosine) makes it missing: the question is about
+    that document, and the fresh chunks merely share its words."""
     best_fresh = max((r.cosine for r in ranked), default=-1.0)
     best_stale = max((r.cosine for r in stale_ranked), default=-1.0)
     if mode == "bm25":  # no cosine to judge by: any lexical match counts as evidence
@@ -279,6 +289,9 @@ def _verdict(
         d = int(index.chunk_doc[stale_ranked[0].chunk])
         why = masks.stale_reasons.get(d, "stale")
         return "stale", [], f"the best evidence, {index.docs[d].id!r}, is stale ({why}); decline rather than answer from it"
+    best_withheld = max((r.cosine for r in withheld_ranked), default=-1.0)
+    if mode != "bm25" and best_withheld >= rules.min_relevance and best_withheld > best_fresh + rules.withheld_margin:
+        return "missing", [], "the best match is a document this caller may not cite (out of scope or uncertified); decline"
     if ranked and best_fresh >= rules.min_relevance:
         answer = [r for r in ranked if r.cosine >= rules.min_relevance or mode == "bm25"] or ranked[:1]
         lead = int(index.chunk_doc[answer[0].chunk])
