@@ -105,7 +105,7 @@ def stage_of(g, trace, texts: dict[str, str]) -> str:
     from loopwright.observe.answers import states
 
     if trace is None or (trace.generation or {}).get("backend") != "reader":
-        return "answerability: answered" if g.question.must_decline and not g.response.refused else "routing"
+        return "routing"
     if g.question.must_decline:
         return "answerability: answered"
     spans = [texts.get(s.doc_id, "")[s.start : s.end] for s in (trace.retrieval.spans if trace.retrieval else [])]
