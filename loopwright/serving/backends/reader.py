@@ -41,6 +41,9 @@ Router tier options (all optional):
     min_support = 0.2               calibrated P(answerable) a further span needs to join the answer
     max_spans = 3                   most spans in one answer
     max_evidence = 5                evidence spans read per question
+    spans_per_chunk = 1             spans of each retrieved chunk the gateway hands it (the sample: 8, with
+                                    max_evidence 20): retrieval cuts each chunk to the span holding most of
+                                    the question's words, which a paraphrase's answering sentence lacks
 
 The encoder is loaded once per gateway and shared by every reader artifact (a
 rollback swaps only the head); `Encoder.encode` holds a lock, so reads are thread-safe.
