@@ -61,17 +61,62 @@ def dev_sweep(template: Path, options: dict[str, Any]) -> dict[str, Any]:
                                                                        "min_answerability": 0.0}})
     questions = load_questions(DEV)
     best: dict[str, float | None] = {}
-    grades, facts = run_tier(template, contender, questions, on_trace=lambda q, t: best.__setitem__(
-        q.id, ((t.generation or {}).get("answerability") if t else None)))
+    traces: dict[str, Any] = {}
+
+    def seen(q, t) -> None:
+        best[q.id] = (t.generation or {}).get("answerability") if t else None
+        traces[q.id] = t
+
+    grades, facts = run_tier(template, contender, questions, on_trace=seen)
     sweep = {}
     for threshold in DEV_THRESHOLDS:
         regraded = [grade(g.question, replace(g.response, text="", citations=(), refused=True))
                     if (best[g.question.id] or 0.0) < threshold and not g.response.refused else g for g in grades]
         sweep[str(threshold)] = summarise_by(regraded, lambda g: g.question.language)
-    wrong = {g.question.id: (f"{best[g.question.id] or 0:.2f} " + ("(refused) " if g.response.refused else "")
+    texts = document_texts()
+    stages = {g.question.id: stage_of(g, traces[g.question.id], texts) for g in grades if not g.correct}
+    wrong = {g.question.id: (f"{stages[g.question.id]} {best[g.question.id] or 0:.2f} " + ("(refused) " if g.response.refused else "")
                              + g.response.text[:160]) for g in grades if not g.correct}
+    by_stage: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for g in grades:
+        if not g.correct:
+            by_stage[g.question.language][stages[g.question.id]] += 1
     return {"set": str(DEV.relative_to(common.ROOT)), "options": contender.tier["options"], "questions": len(questions), "seconds": facts["seconds"],
-            "by_threshold": sweep, "wrong_at_0": wrong}
+            "by_threshold": sweep, "wrong_at_0": wrong, "wrong_by_stage": {k: dict(v) for k, v in by_stage.items()}}
+
+
+STAGES = ("routing", "retrieval", "answerability: declined", "answerability: answered", "span selection", "rendering")
+"""Where a wrong dev answer went wrong (`stage_of`), in request-path order."""
+
+
+def document_texts() -> dict[str, str]:
+    """Every sample document's text by id: trace spans are (doc_id, start, end) offsets into it."""
+    from loopwright.corpus.documents import read_document
+    from loopwright.samples.bank import DATA_DIR
+
+    return {doc.id: doc.text for doc in map(read_document, sorted((DATA_DIR / "docs").glob("*.md")))}
+
+
+def stage_of(g, trace, texts: dict[str, str]) -> str:
+    """The first stage of the request path that failed a wrong answer: routing (triage sent it to a tool, or no
+    reader ran), retrieval (no retrieved span states a fact), answerability (refused with a fact in the evidence,
+    or answered a must-decline question), span selection (answered from spans that lack a fact the evidence
+    holds) or rendering (a cited span states every fact the answer's sentence lost)."""
+    from loopwright.observe.answers import states
+
+    if trace is None or (trace.generation or {}).get("backend") != "reader":
+        return "routing"
+    if g.question.must_decline:
+        return "answerability: answered"
+    spans = [texts.get(s.doc_id, "")[s.start : s.end] for s in (trace.retrieval.spans if trace.retrieval else [])]
+    if not all(any(states(t, forms) for t in spans) for forms in g.question.facts):
+        return "retrieval"
+    if g.response.refused:
+        return "answerability: declined"
+    cited = [c.text or "" for c in g.response.citations]
+    if all(any(states(t, forms) for t in cited) for forms in g.question.facts):
+        return "rendering"
+    return "span selection"
 
 
 def main() -> None:
@@ -189,6 +234,8 @@ def report_dev(dev: dict[str, Any]) -> None:
     print_table(f"Dev set ({dev['set']}, {dev['questions']} questions) through the gateway, per min_answerability",
                 ["threshold", "lang", "n", "accuracy", "answerable", "1st sentence", "median words", "citation prec.",
                  "decline prec.", "decline recall"], rows)
+    print_table("Wrong dev answers at threshold 0 by the stage that failed", ["lang", *STAGES],
+                [[lang, *[counts.get(k, 0) for k in STAGES]] for lang, counts in sorted(dev["wrong_by_stage"].items())])
     for qid, text in dev["wrong_at_0"].items():
         print(f"  wrong at 0: {qid}: {text}")
 

@@ -148,11 +148,13 @@ class Selection:
 
 @dataclass(frozen=True)
 class Masks:
-    """Which chunks a caller may rank: `fresh` ones may answer, `stale` ones only explain a decline."""
+    """Which chunks a caller may rank: `fresh` ones may answer, `stale` ones only explain a decline, and
+    `withheld` ones (in force, but out of the caller's scope, above its ceiling or uncertified) only that."""
 
     fresh: Selection
     stale: Selection
     stale_reasons: dict[int, str]  # doc index -> why it is stale
+    withheld: Selection
 
     @cached_property
     def either(self) -> Selection:
@@ -331,7 +333,10 @@ class CorpusIndex:
             else:
                 stale_doc[d] = True
                 reasons[int(d)] = why
-        masks = Masks(Selection(fresh_doc[self.chunk_doc]), Selection(stale_doc[self.chunk_doc]), reasons)
+        in_force = np.array([doc.effective_date <= as_of for doc in self.docs], dtype=bool)
+        withheld_doc = ~visible & in_force
+        masks = Masks(Selection(fresh_doc[self.chunk_doc]), Selection(stale_doc[self.chunk_doc]), reasons,
+                      Selection(withheld_doc[self.chunk_doc]))
         with self._mask_lock:
             self._mask_cache[key] = masks
             if len(self._mask_cache) > 64:

@@ -19,6 +19,7 @@ fingerprint used the same evidence in the same order.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 import time
 from dataclasses import asdict, dataclass, field
@@ -172,12 +173,15 @@ class Retriever:
         as_of: date | None = None,
         mode: str = "hybrid",
         language: str | None = None,
+        spans_per_chunk: int = 1,
     ) -> RetrievalResult:
         """Rank the commit's chunks that the caller may see and cite minimal spans (see the module docstring).
 
         Give `tenant` (its scopes and ceiling come from `rules`) or `scopes` and
         `max_sensitivity`. `rules` default to the deployed policy's `[retrieval]`. `language`, the question's,
         prefers a document's translation into it over its other versions (`CorpusIndex.in_language`).
+        `spans_per_chunk` above 1 cites up to that many spans of each ranked chunk (`_spans`), for a reader
+        that picks the answering one itself.
         """
         t0 = time.perf_counter()
         query = " ".join(query.split())
@@ -185,6 +189,8 @@ class Retriever:
             raise InvalidInput("the query is empty")
         if not 1 <= k <= 100:
             raise InvalidInput(f"k must be between 1 and 100, not {k}")
+        if not 1 <= spans_per_chunk <= 20:
+            raise InvalidInput(f"spans_per_chunk must be between 1 and 20, not {spans_per_chunk}")
         if mode not in ("hybrid", "bm25", "dense"):
             raise InvalidInput(f"unknown retrieval mode {mode!r}", hint="hybrid, bm25 or dense")
         rules = rules or deployed_rules(self.ws)
@@ -196,7 +202,12 @@ class Retriever:
         answerable = masks.fresh if rules.decline_if_stale else masks.either
         if language:
             answerable = index.in_language(answerable, language)
-        groups = [(answerable, k), (masks.stale, STALE_K)] if rules.decline_if_stale else [(answerable, k)]
+        named = {"answer": (answerable, k)}  # what answers, then what only explains a decline
+        if rules.decline_if_stale:
+            named["stale"] = (masks.stale, STALE_K)
+        if rules.decline_if_withheld:
+            named["withheld"] = (masks.withheld, STALE_K)
+        groups = list(named.values())
         t1 = time.perf_counter()
         with self.embedder.query_threads():
             # BM25 and its top-k run on the other core while the query is embedded
@@ -213,18 +224,20 @@ class Retriever:
                 if dense_top is not None:
                     lists.append(dense_top)
                 rankings.append(index.fuse(lists, lexical, dense, top_k))
-            ranked, stale_ranked = rankings[0], (rankings[1] if len(rankings) > 1 else [])
+            by_name = dict(zip(named, rankings, strict=True))
+            ranked, stale_ranked, withheld_ranked = by_name["answer"], by_name.get("stale", []), by_name.get("withheld", [])
             t3 = time.perf_counter()
 
-        status, answer, reason = _verdict(index, masks, ranked, stale_ranked, rules, mode)
+        status, answer, reason = _verdict(index, masks, ranked, stale_ranked, rules, mode, withheld_ranked)
         vocab = index.bm25.vocab_dict if index.bm25 is not None else {}
-        spans = _spans(index, c, query, answer, vocab, masks.stale_reasons)
-        passages = _passages(index, answer, spans, query)
+        spans = _spans(index, c, query, answer, vocab, masks.stale_reasons, spans_per_chunk)
+        passages = _passages(index, answer, spans[: len(answer)], query)
         stale_spans = _spans(index, c, query, stale_ranked, vocab, masks.stale_reasons) if status == "stale" else []
         used = answer or (stale_ranked if status == "stale" else [])
-        fingerprint = digest_of(
-            {"tree": c.tree, "status": status, "chunks": [[index.chunk_id(r.chunk), index.chunk_hash[r.chunk], r.rank] for r in used]}
-        )
+        evidence = {"tree": c.tree, "status": status, "chunks": [[index.chunk_id(r.chunk), index.chunk_hash[r.chunk], r.rank] for r in used]}
+        if spans_per_chunk > 1:  # other spans of the same chunks: other evidence (one span keeps the fingerprints it had)
+            evidence["spans_per_chunk"] = spans_per_chunk
+        fingerprint = digest_of(evidence)
         t4 = time.perf_counter()
         return RetrievalResult(
             query=query,
@@ -259,9 +272,12 @@ def _lexical_tops(index: CorpusIndex, query: str, groups, mode: str) -> tuple[np
 
 
 def _verdict(
-    index: CorpusIndex, masks, ranked: list[Ranked], stale_ranked: list[Ranked], rules: RetrievalRules, mode: str
+    index: CorpusIndex, masks, ranked: list[Ranked], stale_ranked: list[Ranked], rules: RetrievalRules, mode: str,
+    withheld_ranked: Sequence[Ranked] = (),
 ) -> tuple[Status, list[Ranked], str]:
-    """ok, stale or missing; the chunks to answer from; and why."""
+    """ok, stale or missing; the chunks to answer from; and why. A chunk the caller may not cite (`withheld`)
+    that beats the best fresh one by `rules.withheld_margin` (cosine) makes it missing: the question is about
+    that document, and the fresh chunks merely share its words."""
     best_fresh = max((r.cosine for r in ranked), default=-1.0)
     best_stale = max((r.cosine for r in stale_ranked), default=-1.0)
     if mode == "bm25":  # no cosine to judge by: any lexical match counts as evidence
@@ -273,6 +289,9 @@ def _verdict(
         d = int(index.chunk_doc[stale_ranked[0].chunk])
         why = masks.stale_reasons.get(d, "stale")
         return "stale", [], f"the best evidence, {index.docs[d].id!r}, is stale ({why}); decline rather than answer from it"
+    best_withheld = max((r.cosine for r in withheld_ranked), default=-1.0)
+    if mode != "bm25" and best_withheld >= rules.min_relevance and best_withheld > best_fresh + rules.withheld_margin:
+        return "missing", [], "the best match is a document this caller may not cite (out of scope or uncertified); decline"
     if ranked and best_fresh >= rules.min_relevance:
         answer = [r for r in ranked if r.cosine >= rules.min_relevance or mode == "bm25"] or ranked[:1]
         lead = int(index.chunk_doc[answer[0].chunk])
@@ -336,39 +355,47 @@ def _coverage(text: str, query_terms: set[str], idf_by_term: dict[str, float]) -
     return (len(present) / len(query_terms), sum(idf_by_term.get(t, 0.0) for t in present) / total)
 
 
-def _spans(index: CorpusIndex, c: commits.Commit, query: str, ranked: list[Ranked], vocab, stale_reasons) -> list[Span]:
+def _spans(index: CorpusIndex, c: commits.Commit, query: str, ranked: list[Ranked], vocab, stale_reasons,
+           per_chunk: int = 1) -> list[Span]:
     """The minimal span of each ranked chunk: the one holding most of the query's terms (rarer ones break ties).
 
     A row keeps its table header in `context`. With no query term in any span
-    (a purely semantic match), the chunk's first span stands for it.
+    (a purely semantic match), the chunk's first span stands for it. With
+    `per_chunk` above 1, each chunk's next best spans follow, round by round
+    (every chunk's best, then every chunk's second best...), so the first
+    `len(ranked)` are the spans one per chunk would give: a paraphrase shares
+    few words with its answering sentence, and a chunk's best span by query
+    terms missed the answer of 8 in 60 English dev questions whose top 5
+    chunks held it (`bench/bench_reader.py --dev`).
     """
     query_terms = set(tokenize(query))
     idf_by_term = {t: float(index.idf[vocab[t]]) for t in query_terms if t in vocab}
-    out = []
+    rounds: list[list[Span]] = [[] for _ in range(per_chunk)]
     for r in ranked:
         d = int(index.chunk_doc[r.chunk])
         doc, text = index.docs[d], index.texts[d]
         candidates = index.spans_of(r.chunk) or [(int(index.chunk_start[r.chunk]), int(index.chunk_end[r.chunk]), "sentence")]
-        scored = [(_coverage(text[a:b], query_terms, idf_by_term), -i, (a, b, kind)) for i, (a, b, kind) in enumerate(candidates)]
-        _, _, (a, b, kind) = max(scored)
-        out.append(
-            Span(
-                doc_id=doc.id,
-                title=doc.title,
-                commit=c.digest,
-                chunk_id=index.chunk_id(r.chunk),
-                rank=r.rank,
-                start=a,
-                end=b,
-                kind=kind,
-                text=text[a:b],
-                context=index.chunk_context[r.chunk],
-                score=round(r.score, 6),
-                relevance=round(r.cosine, 4),
-                stale=stale_reasons.get(d),
+        scored = sorted(((_coverage(text[a:b], query_terms, idf_by_term), -i, (a, b, kind)) for i, (a, b, kind)
+                         in enumerate(candidates)), reverse=True)
+        for k, (_, _, (a, b, kind)) in enumerate(scored[:per_chunk]):
+            rounds[k].append(
+                Span(
+                    doc_id=doc.id,
+                    title=doc.title,
+                    commit=c.digest,
+                    chunk_id=index.chunk_id(r.chunk),
+                    rank=r.rank,
+                    start=a,
+                    end=b,
+                    kind=kind,
+                    text=text[a:b],
+                    context=index.chunk_context[r.chunk],
+                    score=round(r.score, 6),
+                    relevance=round(r.cosine, 4),
+                    stale=stale_reasons.get(d),
+                )
             )
-        )
-    return out
+    return [span for spans in rounds for span in spans]
 
 
 def _passages(index: CorpusIndex, ranked: list[Ranked], spans: list[Span], query: str) -> list[Passage]:

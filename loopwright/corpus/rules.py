@@ -65,6 +65,20 @@ class RetrievalRules(BaseModel):
         description="Stale evidence counts as the best evidence when its cosine beats every fresh chunk's by "
         "more than this, or beats it at all while also winning on BM25.",
     )
+    decline_if_withheld: bool = Field(
+        False,
+        description="Decline when a document the caller may not cite (another scope, above its ceiling, uncertified) "
+        "matches the question better than every citable one by `withheld_margin`: the question is about it. In the "
+        "sample, a customer asking for the agents' override code got the fee table's rows instead.",
+    )
+    withheld_margin: float = Field(
+        0.1,
+        ge=0.0,
+        le=2.0,
+        description="How far (cosine) a withheld document must beat the best citable one to decline. On the sample's "
+        "question bank and reader dev set 0.1 declined no answerable question (0.05 declined one, a staff note "
+        "beside a public FlexPay page).",
+    )
     prefer_question_language: bool = Field(
         False,
         description="Answer from a page's version in the question's language when there is one (its other-language "

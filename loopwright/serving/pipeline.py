@@ -64,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["ChatRequest", "Completion", "Gateway", "ModelNotFound", "NotDeployed", "Stream"]
 
 log = logging.getLogger(__name__)
+EVIDENCE_K = 5  # chunks retrieved as a question's evidence
 
 class ModelNotFound(NotFound):
     """The request names a model this deployment does not serve."""
@@ -280,7 +281,7 @@ class Gateway(Components):
     def _retrieve(self, call: Call) -> None:
         call.corpus = self.require(call.bundle, "corpus")
         with call.timed("retrieval"):
-            call.evidence = self._search(call, call.question, k=5)
+            call.evidence = self._search(call, call.question, k=EVIDENCE_K)
 
     @stage()
     def _route(self, call: Call) -> None:
@@ -299,9 +300,13 @@ class Gateway(Components):
             )
         call.tier = call.decision.tier
         call.trace.route = RouteRecord(**call.decision.to_dict())
+        backend = self._tier_backend(call)
         if call.rp.tiers[call.tier].options.get("split_parts") and not call.evidence.decline:
             with call.timed("retrieval"):
                 call.evidence = self._multi_part(call)
+        elif backend is not None and backend.spans_per_chunk > 1 and not call.evidence.decline:
+            with call.timed("retrieval"):  # the question's vector is cached: this search costs its ranking only
+                call.evidence = self._search(call, call.question, k=EVIDENCE_K, spans_per_chunk=backend.spans_per_chunk)
         call.trace.retrieval = RetrievalSummary.of(call.evidence)
         self._honoured(call)
 
@@ -565,9 +570,9 @@ class Gateway(Components):
         t.policies = [PolicyFired.model_validate(p) for p in payload.get("policies_fired", [])]
         call.answer = Answer(cached["text"], kind="cached", payload=payload)
 
-    def _search(self, call: Call, query: str, *, k: int) -> RetrievalResult:
+    def _search(self, call: Call, query: str, *, k: int, spans_per_chunk: int = 1) -> RetrievalResult:
         return self.retriever.search(query, commit=call.corpus.digest, tenant=call.principal.tenant,
-                                     rules=call.policy.retrieval, k=k, as_of=self.as_of,
+                                     rules=call.policy.retrieval, k=k, as_of=self.as_of, spans_per_chunk=spans_per_chunk,
                                      language=call.trace.language if call.policy.retrieval.prefer_question_language else None)
 
     def _multi_part(self, call: Call) -> RetrievalResult:

@@ -206,3 +206,33 @@ def test_cli_search(bank_ws):
     assert out.exit_code == 0 and "fingerprint" in out.stdout
     out = CliRunner().invoke(root, args)
     assert isinstance(out.exception, InvalidInput) and "--tenant" in out.exception.one_line()
+
+
+def test_a_question_about_a_document_the_caller_may_not_cite_declines(bank_ws):
+    r = Retriever(bank_ws)
+    rules = deployed_rules(bank_ws)
+    assert rules.decline_if_withheld  # the sample policy's
+    question = "What override code do agents type to reverse a fee?"
+    withheld = _search(r, question)
+    assert withheld.status == "missing" and withheld.decline and withheld.spans == []
+    assert "may not cite" in withheld.reason and "override" not in withheld.reason  # the staff page is not named
+    # without the rule the customer is answered from the public pages that share the question's words
+    lenient = _search(r, question, rules=rules.model_copy(update={"decline_if_withheld": False}))
+    assert lenient.status == "ok" and lenient.spans and all(s.doc_id != "override-procedures" for s in lenient.spans)
+    # the staff page's own readers are answered from it; a public question is answered as before
+    assert _search(r, question, tenant="larkspur-staff").spans[0].doc_id == "override-procedures"
+    assert _search(r, "What is the stop payment fee?").status == "ok"
+
+
+def test_spans_per_chunk_adds_each_chunks_next_spans_after_the_best_ones(bank_ws):
+    r = Retriever(bank_ws)
+    question = "How do I avoid the checking maintenance fee?"
+    one, three = _search(r, question, k=3), _search(r, question, k=3, spans_per_chunk=3)
+    assert three.spans[: len(one.spans)] == one.spans  # each chunk's best span first, as with one per chunk
+    assert len(three.spans) > len(one.spans) and len({(s.doc_id, s.start) for s in three.spans}) == len(three.spans)
+    assert {s.chunk_id for s in three.spans} == {s.chunk_id for s in one.spans}
+    texts = {meta.id: parsed.text for meta, parsed in parsed_documents(bank_ws, r.commit().documents)}
+    assert all(texts[s.doc_id][s.start : s.end] == s.text for s in three.spans)
+    assert three.fingerprint != one.fingerprint and three.passages == one.passages
+    with pytest.raises(InvalidInput, match="spans_per_chunk"):
+        _search(r, question, spans_per_chunk=0)

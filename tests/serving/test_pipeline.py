@@ -120,6 +120,14 @@ def test_confident_faq_goes_small_and_costs_less_than_large(gateway):
     assert len(large.loopwright["citations"]) <= tiers["large"].options["evidence_spans"]
     assert small_record["tokens"]["in"] < large_record["tokens"]["in"]  # the large tier reads more evidence
     assert 0 < small_record["cost"] < large_record["cost"] / 5
+    # with spans_per_chunk the reader is handed every span of its retrieved chunks, not retrieval's one each
+    deploy_router(gateway.ws, "router-economics.toml", **{"min_answerability = 0.15": "min_answerability = 0.0",
+                                                         "max_spans = 3 }": "max_spans = 3, spans_per_chunk = 8, max_evidence = 20 }"})
+    assert gateway.watcher.refresh()
+    _, whole = ask(gateway, question + "  ")
+    assert whole["tier"] == "small" and len(whole["retrieval"]["spans"]) > len(small_record["retrieval"]["spans"])
+    read = min(len(whole["retrieval"]["spans"]), 20)
+    assert whole["generation"]["reads"].keys() == {str(n) for n in range(1, read + 1)}
 
 
 @SQLITE

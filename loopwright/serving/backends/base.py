@@ -109,6 +109,7 @@ class Backend(ABC):
     name: str = "backend"
     slots: tuple[str, ...] = ()  # deployment slots a request must have for this backend (its model, say)
     supports: frozenset[str] = frozenset()  # of "tools", "response_format": what it honours beyond the messages
+    spans_per_chunk: int = 1  # evidence spans of each retrieved chunk the gateway hands it (a reader picks among them)
     # A backend that can wait for its answer on the event loop without blocking it (an HTTP upstream) defines
     # `async def agenerate(request) -> Generation`; the pass-through route then awaits it instead of taking a
     # worker thread. None: generation blocks (a local model), so it runs in a thread.

@@ -41,6 +41,9 @@ Router tier options (all optional):
     min_support = 0.2               calibrated P(answerable) a further span needs to join the answer
     max_spans = 3                   most spans in one answer
     max_evidence = 5                evidence spans read per question
+    spans_per_chunk = 1             spans of each retrieved chunk the gateway hands it (the sample: 8, with
+                                    max_evidence 20): retrieval cuts each chunk to the span holding most of
+                                    the question's words, which a paraphrase's answering sentence lacks
 
 The encoder is loaded once per gateway and shared by every reader artifact (a
 rollback swaps only the head); `Encoder.encode` holds a lock, so reads are thread-safe.
@@ -343,7 +346,9 @@ class ReaderOptions(BaseModel):
     min_support: float = Field(0.2, ge=0, le=1, description="Calibrated answerability a further span needs to join "
                                "the answer.")
     max_spans: int = Field(3, ge=1, le=10, description="Most spans in one answer.")
-    max_evidence: int = Field(5, ge=1, le=20, description="Evidence spans read per question.")
+    max_evidence: int = Field(5, ge=1, le=40, description="Evidence spans read per question.")
+    spans_per_chunk: int = Field(1, ge=1, le=20, description="Spans of each retrieved chunk the gateway hands the "
+                                 "reader: beyond the one retrieval picks by the question's words, the reader picks.")
 
 
 class ReaderBackend(Backend):
@@ -359,6 +364,7 @@ class ReaderBackend(Backend):
             raise ConfigError("the reader backend loads its model from a workspace; build it through a gateway")
         self.context = context
         self.slots = (self.options.model_slot,)
+        self.spans_per_chunk = self.options.spans_per_chunk
 
     def _reader(self, model: Artifact) -> LoadedReader:
         from loopwright.embedding import get_embedder
