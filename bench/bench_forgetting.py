@@ -2,6 +2,7 @@
 
     python bench/bench_forgetting.py                      # every setting, seed 0
     python bench/bench_forgetting.py --settings 0,2 --seeds 0,1,2
+    python bench/bench_forgetting.py --workspace PATH   # reuse (or make) a prepared workspace: set-up takes minutes
 
 Each setting trains `learn adapter --target triage` for real on the sample's 600 call-centre examples plus
 a replay set of `dataset/intents` training rows (40 per intent, as the sample's curation replays), reviewed by
@@ -12,8 +13,8 @@ language, before and after, each drop with its paired 95% interval and the texts
 before, wrong after; gained: the other way), on two sets of 1,800 texts, 120 per intent (one text is 0.83
 points of an intent):
 
-- dev: drawn here from the sample's templates as `dataset/bank-forgetting` was, with the next seed, disjoint
-  from it and from every training text: settings are compared and defaults picked on it;
+- dev: drawn here from the sample's templates as `dataset/bank-forgetting` was (`generate_forgetting_set`, seed 1),
+  disjoint from it and from every training text: settings are compared and defaults picked on it;
 - held out: `dataset/bank-forgetting`, which no setting is picked on (its header says so): the figures reported.
 
 Rows are merged into bench/results/forgetting.json by (setting, seed), so runs of a few settings add up.
@@ -44,13 +45,13 @@ SETTINGS = [
 REPLAY = 40
 HELD_OUT = "dataset/bank-forgetting"
 DEV = "dataset/bank-forgetting-dev"
+DEV_SEED = 1  # the held-out set's is the sample's seed, 7
 
 
 def register_dev_set(ws) -> None:
-    """`dataset/bank-forgetting-dev`: the held-out set's draw with the next seed, disjoint from it and every sample text."""
+    """`dataset/bank-forgetting-dev`: the held-out set's draw with another seed, disjoint from it and every sample text."""
     from loopwright.registry.artifacts import register
     from loopwright.samples.bank import DATA_DIR
-    from loopwright.samples.bank.generate import DEFAULT_SEED
     from loopwright.samples.bank.utterances import generate_forgetting_set
 
     def rows(path: Path) -> list[dict]:
@@ -58,8 +59,8 @@ def register_dev_set(ws) -> None:
 
     seen = [r for name in ("utterances.jsonl", "adapter_examples.jsonl", "forgetting_intents.jsonl") for r in rows(DATA_DIR / name)]
     seen += [r for path in sorted((DATA_DIR / "multilingual").glob("*.jsonl")) if "passages" not in path.name for r in rows(path)]
-    items = generate_forgetting_set(DEFAULT_SEED + 1, seen)[1:]
-    header = {"_header": f"Development twin of forgetting_intents.jsonl (seed {DEFAULT_SEED + 1}): settings are picked on it."}
+    items = generate_forgetting_set(DEV_SEED, seen)[1:]
+    header = {"_header": f"Development twin of forgetting_intents.jsonl (seed {DEV_SEED}): settings are picked on it."}
     body = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in [header, *items])
     register(ws, "dataset", DEV.split("/")[1], {"heldout.jsonl": body.encode()},
              provenance={"source": "bench/bench_forgetting.py: the sample's templates, disjoint from every sample text", "purpose": "evaluation"})
@@ -87,6 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--settings", help="comma-separated indexes into SETTINGS (0-based); default all")
     parser.add_argument("--seeds", default="0", help="comma-separated seeds")
+    parser.add_argument("--workspace", type=Path, help="a workspace this bench prepared before, reused (made there if missing)")
     args = parser.parse_args()
     common.quiet_logs()
     started = time.perf_counter()
@@ -101,8 +103,14 @@ def main() -> None:
     seeds = [int(s) for s in args.seeds.split(",")]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        ws = common.bank_workspace(Path(tmp) / "ws", fixed=False, reader=False)
-        register_dev_set(ws)
+        root = args.workspace or Path(tmp) / "ws"
+        if (root / "loopwright.toml").exists():
+            from loopwright.workspace import Workspace
+
+            ws = Workspace.open(root)
+        else:
+            ws = common.bank_workspace(root, fixed=False, reader=False)
+            register_dev_set(ws)
         dataset = with_replay(ws, examples, name=f"grace-replay{REPLAY}", replay="dataset/intents", per_intent=REPLAY)
         scripted_review(ws, dataset)
         for i in chosen:
