@@ -125,19 +125,23 @@ def main() -> None:
                     row.setdefault("examples_per_s", job.examples_per_s)  # the first job's: it trained (or found the cache)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
+                path = save(rows, started)  # after every row: a run of hours keeps what it measured
         ws.close()
+    print(f"wrote {path}")
     print_table("forgetting vs the fix (worst: the worst other intent or language, points)",
                 ["setting", "seed", "grace defect", "dev worst", "dev over 1", "held-out worst", "held-out over 1", "other intents (held out)"],
                 [(r["setting"], r["seed"], f"{r['held_out']['grace_defect_before']} -> {r['held_out']['grace_defect_after']}",
                   r["dev"]["worst_drop_points"], len(r["dev"]["over_1_point"]), r["held_out"]["worst_drop_points"],
                   len(r["held_out"]["over_1_point"]), r["held_out"]["other_intents"]["drop_points"]) for r in rows])
-    previous = common.RESULTS / "forgetting.json"
+
+
+def save(rows: list[dict], started: float) -> Path:
+    """bench/results/forgetting.json: these rows, and the earlier runs' rows of other (setting, seed) pairs."""
+    previous, done = common.RESULTS / "forgetting.json", {(r["setting"], r["seed"]) for r in rows}
     kept = []
     if previous.exists():
-        done = {(r["setting"], r["seed"]) for r in rows}
-        kept = [r for r in json.loads(previous.read_text("utf-8")).get("settings", []) if (r.get("setting"), r.get("seed")) not in done and "dev" in r]
-    path = common.write_result("forgetting", {"settings": kept + rows}, started=started)
-    print(f"wrote {path}")
+        kept = [r for r in json.loads(previous.read_text("utf-8")).get("settings", []) if "dev" in r and (r["setting"], r["seed"]) not in done]
+    return common.write_result("forgetting", {"settings": kept + rows}, started=started)
 
 
 if __name__ == "__main__":
