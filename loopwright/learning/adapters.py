@@ -4,7 +4,8 @@
       -> refused before any work: no examples, raw PII, an intent the base lacks, a request over the caps,
          the spot-check quota not met or too many rejections (`learning.review.require_reviewed`)
       -> split by a hash of the normalised text (the triage fit's rule): train / val / test
-      -> train LoRA + head (loopwright.training.triage_adapter; cached by the inputs' digests)
+      -> train LoRA + head (loopwright.training.triage_adapter; cached by the inputs' digests), distilled toward
+         the base on its own training texts (`_anchor_texts`, with `--distill`)
       -> refused before anything is stored: files over the caps, not fitting the base
       -> measured on held-out text, as served (loopwright.serving.triage_adapter):
            the dataset's test split, before and after, per intent and language, and the target intent's
