@@ -5,7 +5,7 @@
 
 Both train the same thing from the same start: MiniLM (all-MiniLM-L6-v2, float32) with
 PEFT LoRA (rank 8, alpha 16, query/key/value/dense in the top layer, no dropout on the LoRA branch) and a
-linear head over the mean-pooled, normalised vector, cross-entropy, AdamW (no weight
+linear head over the mean-pooled, normalised vector, cross-entropy (unweighted, no distillation term), AdamW (no weight
 decay), the learning rate decayed linearly to 0, batch 16, seed 0, on the first N of the
 sample's call-centre examples (`samples/bank/data/adapter_examples.jsonl`):
 
@@ -110,7 +110,8 @@ def main() -> None:
     from loopwright.training.triage_adapter import TriageAdapterConfig
 
     started = time.perf_counter()
-    config = TriageAdapterConfig(epochs=args.epochs, balanced=False)  # Trainer's loss is unweighted: the same one on both
+    # Trainer's loss is plain cross-entropy: unweighted and with no distillation term, the same one on both.
+    config = TriageAdapterConfig(epochs=args.epochs, balanced=False, distill=0.0)
     texts, labels, classes = _rows(args.examples)
     runs: dict[str, list[dict]] = {"loopwright": [], "trainer": []}
     for r in range(args.rounds):

@@ -405,9 +405,9 @@ def _load_main(spec_json: str) -> None:
 FIXED_DOCS = ("flexpay-2-0", "flexpay-2-0-es", "flexpay-2-0-vi")
 
 
-def bank_workspace(root: Path, *, fixed: bool = True, triage: bool = True):
-    """A workspace with the sample bank installed (its reader too), the triage head fitted and deployed, and (with
-    `fixed`) the corpus fix live: FlexPay 2.0 and its -es/-vi versions certified, committed, deployed."""
+def bank_workspace(root: Path, *, fixed: bool = True, triage: bool = True, reader: bool = True):
+    """A workspace with the sample bank installed (with `reader`, its reader too), the triage head fitted and deployed,
+    and (with `fixed`) the corpus fix live: FlexPay 2.0 and its -es/-vi versions certified, committed, deployed."""
     from loopwright.corpus import commits
     from loopwright.registry.deployment import set_stable
     from loopwright.samples.bank import REFERENCE_DATE
@@ -415,7 +415,7 @@ def bank_workspace(root: Path, *, fixed: bool = True, triage: bool = True):
     from loopwright.workspace import init_workspace
 
     ws = init_workspace(root, sample="bank", as_of=REFERENCE_DATE)
-    install_sample(ws, reader=True)  # the economics router's small tier is the reader (trained once, then cached)
+    install_sample(ws, reader=reader)  # the economics router's small tier is the reader (trained once, then cached)
     if triage:
         from loopwright.training.triage import fit_triage
 

@@ -125,6 +125,7 @@ def adapter(
     target_modules: Annotated[str, typer.Option(help="Comma-separated MiniLM modules to adapt (cap target_modules).")] = "query,key,value,dense",
     layers: Annotated[str, typer.Option(help="Comma-separated MiniLM encoder layers (0-5) to adapt: the top one serves at one layer's extra cost.")] = "5",
     balanced: Annotated[bool, typer.Option("--balanced/--unbalanced", help="Weigh each intent equally in the loss.")] = True,
+    distill: Annotated[float, typer.Option(help="Weight of the KL toward the base's distribution on its own training texts (cap max_distill); 0: off.")] = 2.0,
     seed: Annotated[int, typer.Option(help="Seeds the split, the LoRA initialisation, the batch order and dropout.")] = 0,
     base: Annotated[str | None, typer.Option(help="The triage model to adapt; default: the one live on model:triage.")] = None,
     name: Annotated[str, typer.Option(help="Artifact name: it becomes adapter/NAME@N.")] = "triage",
@@ -149,7 +150,7 @@ def adapter(
     except ValueError:
         raise InvalidInput(f"--layers {layers!r} is not a comma-separated list of layer numbers") from None
     config = TriageAdapterConfig(rank=rank, alpha=alpha, lr=lr, epochs=epochs, batch_size=batch_size, target_modules=modules,
-                                 layers=layer_numbers, balanced=balanced, seed=seed)
+                                 layers=layer_numbers, balanced=balanced, distill=distill, seed=seed)
     ws = open_workspace(workspace)
     with training_progress("training adapter", json) as progress:
         job = learn_triage_adapter(ws, dataset, config, base=base, name=name, intent=intent, forgetting=forgetting, progress=progress)

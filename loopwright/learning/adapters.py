@@ -4,7 +4,8 @@
       -> refused before any work: no examples, raw PII, an intent the base lacks, a request over the caps,
          the spot-check quota not met or too many rejections (`learning.review.require_reviewed`)
       -> split by a hash of the normalised text (the triage fit's rule): train / val / test
-      -> train LoRA + head (loopwright.training.triage_adapter; cached by the inputs' digests)
+      -> train LoRA + head (loopwright.training.triage_adapter; cached by the inputs' digests), distilled toward
+         the base on its own training texts (`_anchor_texts`, with `--distill`)
       -> refused before anything is stored: files over the caps, not fitting the base
       -> measured on held-out text, as served (loopwright.serving.triage_adapter):
            the dataset's test split, before and after, per intent and language, and the target intent's
@@ -180,11 +181,14 @@ def _drops(rows: Sequence[dict[str, str]], before: Sequence[str], after: Sequenc
 
 def _drop(rows: Sequence[dict[str, str]], before: Sequence[str], after: Sequence[str], idx: Sequence[int]) -> dict[str, Any]:
     """Accuracy points lost from `before` to `after` predictions over the rows `idx` (at least one), with the paired
-    95% interval and the points one item weighs."""
+    95% interval, the points one item weighs, and the items behind the drop: right before and wrong after (`lost`),
+    and the other way (`gained`)."""
     right_before = [before[i] == rows[i]["intent"] for i in idx]
     right_after = [after[i] == rows[i]["intent"] for i in idx]
     return {"points": round(100 * (sum(right_before) - sum(right_after)) / len(idx), 2), "n": len(idx),
-            "ci95": paired_drop_ci(right_before, right_after), "one_item_points": round(100 / len(idx), 2)}
+            "ci95": paired_drop_ci(right_before, right_after), "one_item_points": round(100 / len(idx), 2),
+            "lost": sum(b and not a for b, a in zip(right_before, right_after, strict=True)),
+            "gained": sum(a and not b for b, a in zip(right_before, right_after, strict=True))}
 
 
 def _target_report(intent: str, rows: Sequence[dict[str, str]], before: Sequence[str], after: Sequence[str]) -> dict[str, Any]:
@@ -224,6 +228,15 @@ def _base_head(ws: Workspace, base: str | None) -> Artifact:
     if live is None:
         raise NotFound(f"no triage model on {TRIAGE_SLOT} to adapt", hint="`loopwright triage fit`, or pass --base REF")
     return triage_adapter.triage_base(ws, live)
+
+
+def _anchor_texts(ws: Workspace, base: Artifact, exclude: set[str]) -> list[str]:
+    """The texts the base head was fitted on (its dataset's training split), but any of the adapter's own: where the
+    distillation term keeps the adapter's distribution on the base's (no labels are read)."""
+    source = resolve(ws, base.config["dataset_digest"], kind="dataset")
+    config = TriageConfig(**{k: base.config[k] for k in ("seed", "train_share", "val_share") if k in base.config})
+    texts = (clean_text(row["text"]) for row in read_utterances(ws, source))
+    return sorted({t for t in texts if t not in exclude and split_of(t, config) == "train"})
 
 
 def _forgetting_rows(ws: Workspace, base: Artifact, exclude: set[str], per_intent: int | None,
@@ -286,8 +299,9 @@ def learn_triage_adapter(ws: Workspace, dataset: str, config: TriageAdapterConfi
     forgetting_rows, forgetting_label = _forgetting_rows(ws, head_artifact, {r["text"] for r in part["train"]}, forgetting_per_intent,
                                                          forgetting)
 
+    anchors = _anchor_texts(ws, head_artifact, {r["text"] for r in rows}) if config.distill > 0 else []
     trained = train_triage_adapter([(r["text"], r["intent"]) for r in part["train"]], [(r["text"], r["intent"]) for r in part["val"]],
-                                   json.loads(head_bytes), config, progress=progress)
+                                   json.loads(head_bytes), config, anchors=anchors, progress=progress)
     files = {p.name: p.read_bytes() for p in sorted(trained.folder.iterdir()) if p.name in triage_adapter.FILES}
     description = triage_adapter.check_files(files, head_artifact, head_bytes, caps, f"adapter/{name}")
     report = trained.report()
@@ -319,6 +333,7 @@ def learn_triage_adapter(ws: Workspace, dataset: str, config: TriageAdapterConfi
         "target": _target_report(intent, held_out, held_before, held_after),
         "forgetting": {"rows": forgetting_label, "before": before_scores, "after": after_scores, "drop_points": points,
                        "drop_ci95": {key: d["ci95"] for key, d in drops.items()},
+                       "flips": {key: {"lost": d["lost"], "gained": d["gained"]} for key, d in drops.items()},
                        "one_item_points": max((d["one_item_points"] for d in drops.values()), default=None),
                        "worst_drop_points": max(points.values(), default=0.0),
                        "other_intents": {"n": len(others), "drop_points": together["points"], "ci95": together["ci95"]},

@@ -190,6 +190,11 @@ class TriageAdapterCaps(_Strict):
     max_alpha: int = Field(32, strict=True, ge=1, description="Largest LoRA alpha (the update is scaled by alpha / r).")
     max_lr: float = Field(2e-3, gt=0, description="Largest peak learning rate a training job may ask for.")
     max_epochs: int = Field(8, strict=True, ge=1, description="Most passes over the training examples.")
+    max_distill: float = Field(
+        10.0, ge=0, allow_inf_nan=False,
+        description="Largest weight of the distillation term toward the base (`--distill`): past it the KL outweighs the "
+        "labels so far that the adapter cannot learn the fix.",
+    )
     max_bytes: int = Field(
         4 * 1024 * 1024, strict=True, ge=1, description="Largest size of the adapter's files together (LoRA weights and head), in bytes."
     )

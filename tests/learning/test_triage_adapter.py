@@ -76,6 +76,7 @@ def test_refusals_name_the_problem_and_store_nothing(triaged_bank):
         (good, TriageAdapterConfig(lr=0.1), "--lr 0.1 is over the policy cap [adapters.triage] max_lr = 0.002"),
         (good, TriageAdapterConfig(epochs=7), "--epochs 7 is over the policy cap [adapters.triage] max_epochs = 6"),
         (good, TriageAdapterConfig(alpha=64), "--alpha 64 is over the policy cap [adapters.triage] max_alpha = 32"),
+        (good, TriageAdapterConfig(distill=20.0), "--distill 20.0 is over the policy cap [adapters.triage] max_distill = 10.0"),
         (good, TriageAdapterConfig(target_modules=("query", "word_embeddings")), "--target-modules word_embeddings is outside"),
         (empty, TINY, "dataset/empty@1 is empty: examples.jsonl holds no examples"),
         (pii, TINY, "dataset/leaky@1 holds raw personal data: example 4 has CREDIT_CARD"),
@@ -101,6 +102,8 @@ def test_refusals_name_the_problem_and_store_nothing(triaged_bank):
     assert caught.value.one_line().startswith(f"{good}: 4 of 40 reviewed examples rejected (10.0%, the policy allows under 10%)")
     with pytest.raises(InvalidInput, match="--rank must be at least 1"):
         TriageAdapterConfig(rank=0)
+    with pytest.raises(InvalidInput, match="--distill must be zero or more, got -1.0"):
+        TriageAdapterConfig(distill=-1.0)
     with pytest.raises(InvalidInput, match=r"--layers must name MiniLM encoder layers 0 to 5, got \[6\]"):
         TriageAdapterConfig(layers=(6,))
 
@@ -122,6 +125,39 @@ def test_forgetting_on_the_held_out_set_has_a_paired_interval_per_intent_and_lan
     for key, (low, high) in f["drop_ci95"].items():
         assert low <= f["drop_points"][key] <= high, key
     assert f["other_intents"]["n"] == 4 * (len(INTENTS) - 1) and f["one_item_points"] == 25.0
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_distillation_keeps_the_base_distribution_on_its_training_texts(triaged_bank):
+    """With a distillation weight the adapter stays nearer the base on the base's own texts than without one (the
+    same examples, seed and steps): the term does what it is for, on texts outside the adapter's training rows."""
+    from loopwright.serving.triage import softmax
+    from loopwright.training.triage import TriageConfig, read_utterances, split_of
+    from loopwright.training.triage_adapter import train_triage_adapter
+
+    ws = triaged_bank
+    base = get_deployment(ws).stable("model:triage")
+    head = json.loads(read_file(ws, base, "head.json"))
+    train = [(r["text"], r["intent"]) for r in tiny_examples()]
+    texts = [r["text"] for r in read_utterances(ws, list_artifacts(ws, "dataset", "intents")[-1])
+             if split_of(r["text"], TriageConfig()) == "train"]
+    anchors, measured = texts[:96], texts[96:192]  # distilled on the first, measured on others the base also fitted
+    embedder = get_embedder()
+
+    def logits(vectors, doc):
+        return vectors @ np.asarray(doc["coef"]).T + np.asarray(doc["intercept"])  # (N, K), as the trainer's softmax
+
+    base_probs = softmax(logits(embedder.encode(measured), head))
+
+    def drift(distill: float) -> float:
+        config = TriageAdapterConfig(epochs=2, lr=2e-3, distill=distill)
+        folder = train_triage_adapter(train, [], head, config, anchors=anchors).folder
+        files = {p.name: p.read_bytes() for p in folder.iterdir() if p.name in triage_adapter.FILES}
+        adapted = softmax(logits(embedder.encode_adapted(measured, triage_adapter.lora_delta(files)), json.loads(files["head.json"])))
+        return float((base_probs * (np.log(base_probs) - np.log(adapted))).sum(-1).mean())  # mean KL(base || adapter)
+
+    plain, distilled = drift(0.0), drift(4.0)
+    assert distilled < plain / 2, (plain, distilled)
 
 
 def test_the_paired_interval_of_a_drop():
