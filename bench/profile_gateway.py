@@ -1,14 +1,18 @@
-"""Where the pass-through gateway's CPU goes: py-spy on `loopwright serve` under closed-loop load.
+"""Where the gateway's CPU goes: py-spy on `loopwright serve` under load, pass-through or governed.
 
-    python bench/profile_gateway.py                 # 20 s of samples, 32 clients
+    python bench/profile_gateway.py                 # pass-through: 20 s of samples, 32 clients, closed loop
+    python bench/profile_gateway.py --governed      # the governed path, paced at --load-rate (100 req/s)
     python bench/profile_gateway.py --py-spy PATH   # py-spy is not a project dependency: point at one
 
-The same set-up as bench_gateway.py part 1 (a trivially fast upstream, the sample's PII
-policy, the cache on and always missing). `py-spy record --gil -f raw` samples the
-thread holding the GIL (a thread waiting for it, or idle in `select`, is not CPU); each
-sample is put in the part of the request path of the deepest frame a rule names (so
-a regex run by the PII masker counts as input policy, not as `re`). Writes
-bench/results/gateway-profile.json and prints the table.
+Pass-through: the same set-up as bench_gateway.py part 1 (a trivially fast upstream, the
+sample's PII policy, the cache on and always missing); `py-spy record --gil -f raw` samples
+the thread holding the GIL (a thread waiting for it, or idle in `select`, is not CPU).
+Governed (`--governed`): bench_gateway.py's governed server (the sample bank, always large,
+no cache, a new question text per request); py-spy samples every thread that is running
+(not `--gil`: the encoder's forward runs in torch with the GIL released, and is CPU all
+the same). Each sample is put in the part of the request path of the deepest frame a
+rule names (so a regex run by the PII masker counts as input policy, not as `re`).
+Writes bench/results/gateway-profile.json (gateway-profile-governed.json) and prints the table.
 """
 
 from __future__ import annotations
@@ -33,6 +37,17 @@ from common import HOST, Process, print_table  # noqa: E402
 # frame the first rule (so a stage function by name before the file that holds it).
 RULES = [
     ("_input_policy (", "input policy (PII masking)"),
+    ("_triage (", "triage: the rest"),
+    ("serving/triage.py", "triage: the rest"),
+    ("embedding.py", "query embedding (MiniLM: tokenizer, forward)"),
+    ("torch/", "query embedding (MiniLM: tokenizer, forward)"),
+    ("transformers/", "query embedding (MiniLM: tokenizer, forward)"),
+    ("_retrieve (", "retrieval: the rest"),
+    ("corpus/retrieval.py", "retrieval: the rest"),
+    ("_lexical_tops (", "retrieval: BM25"),
+    ("corpus/index.py", "retrieval: index (masks, dense, fuse)"),
+    ("_route (", "route"),
+    ("language.py", "language detection"),
     ("_open (", "opening the call: bundle, trace record"),
     ("_generate (", "generate: the rest"),
     ("_cache (", "cache lookup and store"),
@@ -54,7 +69,9 @@ RULES = [
     ("openai/_", "the upstream call (backend, HTTP client)"),
     ("httpx/", "the upstream call (backend, HTTP client)"),
     ("httpcore/", "the upstream call (backend, HTTP client)"),
-    ("serving/output_policy.py", "output policy (PII check)"),
+    ("serving/output_policy.py", "output policy (PII check; governed: validators)"),
+    ("policy/validators.py", "output policy (PII check; governed: validators)"),
+    ("policy/claims.py", "output policy (PII check; governed: validators)"),
     ("serving/cache.py", "cache lookup and store"),
     ("serving/trace.py", "record: metrics, trace to dict, queue"),
     ("serving/metrics.py", "record: metrics, trace to dict, queue"),
@@ -82,7 +99,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--raw", type=Path, default=None, help="also keep py-spy's raw stacks here")
     parser.add_argument("--pin", type=int, default=None, help="pin the server to this CPU (the rest to the others)")
+    parser.add_argument("--governed", action="store_true", help="the governed path on the sample bank, not pass-through")
+    parser.add_argument("--load-rate", type=float, default=None, help="paced req/s (default: closed loop; governed: 100)")
     args = parser.parse_args()
+    if args.governed and args.load_rate is None:
+        args.load_rate = 100.0
     common.LOAD_CPUS = common.other_cpus(args.pin)
     common.quiet_logs()
     started = time.perf_counter()
@@ -91,13 +112,18 @@ def main() -> None:
         tmp = Path(tmp_name)
         procs: list[Process] = []
         try:
-            up_port = common.free_port()
-            upstream = Process("upstream", [str(common.VENV_PY), str(common.BENCH / "env" / "upstream.py"), "--port", str(up_port)],
-                               log=tmp / "upstream.log", cpus=common.other_cpus(args.pin))
-            procs.append(upstream)
-            common.wait_http(f"http://{HOST}:{up_port}/v1/models", process=upstream)
-            ws, key = bench_gateway._passthrough_workspace(tmp / "ws", up_port)
-            ws.close()
+            if args.governed:
+                key, question = _governed_workspace(tmp / "ws"), "What is the late fee for FlexPay 2.0? (ref {n})"
+                model = "larkspur-assistant"
+            else:
+                up_port = common.free_port()
+                upstream = Process("upstream", [str(common.VENV_PY), str(common.BENCH / "env" / "upstream.py"), "--port", str(up_port)],
+                                   log=tmp / "upstream.log", cpus=common.other_cpus(args.pin))
+                procs.append(upstream)
+                common.wait_http(f"http://{HOST}:{up_port}/v1/models", process=upstream)
+                ws, key = bench_gateway._passthrough_workspace(tmp / "ws", up_port)
+                ws.close()
+                question, model = "What APR applies to a 6-month FlexPay plan? (ref q{n})", bench_gateway.MODEL
             port = common.free_port()
             server = Process("loopwright", [str(common.ROOT / ".venv" / "bin" / "loopwright"), "serve", "--host", HOST, "--port", str(port),
                                             "--workspace", str(tmp / "ws")], log=tmp / "serve.log",
@@ -105,14 +131,16 @@ def main() -> None:
             procs.append(server)
             common.wait_http(f"http://{HOST}:{port}/healthz", process=server)
             headers = {"Authorization": f"Bearer {key}"}
-            body = json.dumps({"model": bench_gateway.MODEL, "messages": [{"role": "user", "content": "What APR applies to a 6-month FlexPay plan? (ref q{n})"}]}).encode()
-            common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency, duration_s=2, warmup_s=0.5)
+            body = json.dumps({"model": model, "messages": [{"role": "user", "content": question}]}).encode()
+            common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency, duration_s=2,
+                            warmup_s=0.5, rate=min(args.load_rate, 20.0) if args.load_rate else None)
             raw = tmp / "profile.txt"
+            threads = [] if args.governed else ["--gil"]
             spy = subprocess.Popen([args.py_spy, "record", "-p", str(server.pid), "-r", str(args.rate), "-d", str(args.seconds),
-                                    "-f", "raw", "-o", str(raw), "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                    "-f", "raw", "-o", str(raw), "--nonblocking", *threads], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             cpu0 = server.cpu_seconds()
             load = common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency,
-                                   duration_s=args.seconds + 2, warmup_s=0.0)
+                                   duration_s=args.seconds + 2, warmup_s=0.0, rate=args.load_rate)
             cpu = server.cpu_seconds() - cpu0
             spy.wait(timeout=60)
             if spy.returncode != 0:
@@ -131,16 +159,29 @@ def main() -> None:
     total = sum(parts.values())
     version = subprocess.run([args.py_spy, "--version"], capture_output=True, text=True).stdout.strip()
     result.update({
+        "path": "governed" if args.governed else "passthrough", "load_rate": args.load_rate,
         "py_spy": version, "seconds": args.seconds, "rate": args.rate, "busy_samples": total,
         "rps": load["rps"], "server_cpu_ms_per_request": round(cpu * 1e3 / max(load["requests"], 1), 3),
         "share": {k: round(v / total, 4) for k, v in parts.most_common()},
         "top_leaf_frames": {k: round(v / total, 4) for k, v in leaves.most_common(25)},
     })
-    path = common.write_result("gateway-profile", result, started=started)
-    print_table(f"Pass-through CPU by part ({version}, {total} busy samples; {load['rps']:.0f} req/s, "
+    path = common.write_result("gateway-profile-governed" if args.governed else "gateway-profile", result, started=started)
+    print_table(f"{'Governed' if args.governed else 'Pass-through'} CPU by part ({version}, {total} busy samples; {load['rps']:.0f} req/s, "
                 f"{result['server_cpu_ms_per_request']} ms CPU per request)", ["part", "share"],
                 [[k, f"{v:.1%}"] for k, v in result["share"].items()])
     print(f"\nwrote {path.relative_to(common.ROOT)}")
+
+
+def _governed_workspace(root: Path) -> str:
+    """bench_gateway's governed server workspace (the bank, always large, no cache); returns a customer's key."""
+    from loopwright.serving.auth import create_key
+
+    ws = common.bank_workspace(root)
+    try:
+        common.deploy_router(ws, common.router_toml("router.toml"), reason="bench: always-large, no cache")
+        return create_key(ws, tenant="larkspur-retail", role="customer", scopes=("retail",))[0]
+    finally:
+        ws.close()
 
 
 if __name__ == "__main__":
