@@ -97,24 +97,37 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="seconds sampled")
     parser.add_argument("--rate", type=int, default=200, help="samples per second")
     parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--raw", type=Path, default=None, help="also keep py-spy's raw stacks here")
+    parser.add_argument("--raw", type=Path, default=None, help="also keep py-spy's raw stacks in this folder")
     parser.add_argument("--pin", type=int, default=None, help="pin the server to this CPU (the rest to the others)")
     parser.add_argument("--governed", action="store_true", help="the governed path on the sample bank, not pass-through")
     parser.add_argument("--load-rate", type=float, default=None, help="paced req/s (default: closed loop; governed: 100)")
+    parser.add_argument("--compare", type=Path, default=None,
+                        help="another checkout (e.g. a worktree of main): its server is profiled too, alternating, on the same workspace")
+    parser.add_argument("--alternations", type=int, default=1, help="with --compare: profiles of each checkout")
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help="governed: a copy of this bank workspace (as `_governed_workspace` makes one; a customer key in WORKSPACE.key), "
+                        "instead of setting one up")
     args = parser.parse_args()
     if args.governed and args.load_rate is None:
         args.load_rate = 100.0
     common.LOAD_CPUS = common.other_cpus(args.pin)
     common.quiet_logs()
     started = time.perf_counter()
-    result: dict = {"machine": common.machine_info()}
+    result: dict = {"machine": common.machine_info(), "path": "governed" if args.governed else "passthrough",
+                    "load_rate": args.load_rate, "seconds": args.seconds, "rate": args.rate}
+    checkouts = [("this", common.ROOT)] + ([("compare", args.compare.resolve())] if args.compare else [])
+    runs = []
     with tempfile.TemporaryDirectory(prefix="profile-gateway-") as tmp_name:
         tmp = Path(tmp_name)
         procs: list[Process] = []
         try:
+            if args.governed and args.workspace:
+                shutil.copytree(args.workspace, tmp / "ws")
+                key = args.workspace.with_suffix(".key").read_text().strip()
+            elif args.governed:
+                key = _governed_workspace(tmp / "ws")
             if args.governed:
-                key, question = _governed_workspace(tmp / "ws"), "What is the late fee for FlexPay 2.0? (ref {n})"
-                model = "larkspur-assistant"
+                question, model = "What is the late fee for FlexPay 2.0? (ref {n})", "larkspur-assistant"
             else:
                 up_port = common.free_port()
                 upstream = Process("upstream", [str(common.VENV_PY), str(common.BENCH / "env" / "upstream.py"), "--port", str(up_port)],
@@ -124,52 +137,69 @@ def main() -> None:
                 ws, key = bench_gateway._passthrough_workspace(tmp / "ws", up_port)
                 ws.close()
                 question, model = "What APR applies to a 6-month FlexPay plan? (ref q{n})", bench_gateway.MODEL
-            port = common.free_port()
-            server = Process("loopwright", [str(common.ROOT / ".venv" / "bin" / "loopwright"), "serve", "--host", HOST, "--port", str(port),
-                                            "--workspace", str(tmp / "ws")], log=tmp / "serve.log",
-                             cpus=None if args.pin is None else {args.pin})
-            procs.append(server)
-            common.wait_http(f"http://{HOST}:{port}/healthz", process=server)
-            headers = {"Authorization": f"Bearer {key}"}
             body = json.dumps({"model": model, "messages": [{"role": "user", "content": question}]}).encode()
-            common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency, duration_s=2,
-                            warmup_s=0.5, rate=min(args.load_rate, 20.0) if args.load_rate else None)
-            raw = tmp / "profile.txt"
-            threads = [] if args.governed else ["--gil"]
-            spy = subprocess.Popen([args.py_spy, "record", "-p", str(server.pid), "-r", str(args.rate), "-d", str(args.seconds),
-                                    "-f", "raw", "-o", str(raw), "--nonblocking", *threads], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            cpu0 = server.cpu_seconds()
-            load = common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency,
-                                   duration_s=args.seconds + 2, warmup_s=0.0, rate=args.load_rate)
-            cpu = server.cpu_seconds() - cpu0
-            spy.wait(timeout=60)
-            if spy.returncode != 0:
-                raise RuntimeError(f"py-spy failed: {spy.stderr.read().decode()[-500:]}")
-            if args.raw:
-                shutil.copy(raw, args.raw)
-            parts: Counter[str] = Counter()
-            leaves: Counter[str] = Counter()
-            for line in raw.read_text().splitlines():
-                stack, _, count = line.rpartition(" ")
-                parts[classify(stack)] += int(count)
-                leaves[stack.split(";")[-1]] += int(count)
+            for i in range(args.alternations):
+                for label, checkout in (checkouts if i % 2 == 0 else checkouts[::-1]):
+                    run = _profile(args, tmp, key, body, checkout)
+                    runs.append({"checkout": label, "commit": _commit(checkout), **run})
+                    if args.raw:
+                        args.raw.mkdir(parents=True, exist_ok=True)
+                        shutil.copy(tmp / "profile.txt", args.raw / f"{label}-{i}.txt")
         finally:
             for p in reversed(procs):
                 p.stop()
+    result["py_spy"] = subprocess.run([args.py_spy, "--version"], capture_output=True, text=True).stdout.strip()
+    result["runs"] = runs
+    path = common.write_result("gateway-profile-governed" if args.governed else "gateway-profile", result, started=started)
+    for run in runs:
+        print_table(f"{'Governed' if args.governed else 'Pass-through'} CPU by part, {run['checkout']} ({run['commit']}; "
+                    f"{run['busy_samples']} busy samples; {run['rps']:.0f} req/s, {run['server_cpu_ms_per_request']} ms CPU per request)",
+                    ["part", "share"], [[k, f"{v:.1%}"] for k, v in run["share"].items()])
+    print(f"\nwrote {path.relative_to(common.ROOT)}")
+
+
+def _profile(args, tmp: Path, key: str, body: bytes, checkout: Path) -> dict:
+    """One `loopwright serve` from `checkout` on the workspace, warmed, then loaded while py-spy samples it."""
+    port = common.free_port()
+    env = {"PYTHONPATH": str(checkout)}
+    server = Process("loopwright", [str(common.ROOT / ".venv" / "bin" / "loopwright"), "serve", "--host", HOST, "--port", str(port),
+                                    "--workspace", str(tmp / "ws")], log=tmp / "serve.log", env=env,
+                     cpus=None if args.pin is None else {args.pin})
+    try:
+        common.wait_http(f"http://{HOST}:{port}/healthz", process=server)
+        headers = {"Authorization": f"Bearer {key}"}
+        common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency, duration_s=2,
+                        warmup_s=0.5, rate=min(args.load_rate, 20.0) if args.load_rate else None)
+        raw = tmp / "profile.txt"
+        threads = [] if args.governed else ["--gil"]
+        spy = subprocess.Popen([args.py_spy, "record", "-p", str(server.pid), "-r", str(args.rate), "-d", str(args.seconds),
+                                "-f", "raw", "-o", str(raw), "--nonblocking", *threads], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        cpu0 = server.cpu_seconds()
+        load = common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency,
+                               duration_s=args.seconds + 2, warmup_s=0.0, rate=args.load_rate)
+        cpu = server.cpu_seconds() - cpu0
+        spy.wait(timeout=60)
+        if spy.returncode != 0:
+            raise RuntimeError(f"py-spy failed: {spy.stderr.read().decode()[-500:]}")
+    finally:
+        server.stop()
+    parts: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        parts[classify(stack)] += int(count)
+        leaves[stack.split(";")[-1]] += int(count)
     total = sum(parts.values())
-    version = subprocess.run([args.py_spy, "--version"], capture_output=True, text=True).stdout.strip()
-    result.update({
-        "path": "governed" if args.governed else "passthrough", "load_rate": args.load_rate,
-        "py_spy": version, "seconds": args.seconds, "rate": args.rate, "busy_samples": total,
-        "rps": load["rps"], "server_cpu_ms_per_request": round(cpu * 1e3 / max(load["requests"], 1), 3),
+    return {
+        "busy_samples": total, "rps": load["rps"], "errors": load["requests"] - load["ok"] + load["error_count"],
+        "server_cpu_ms_per_request": round(cpu * 1e3 / max(load["requests"], 1), 3),
         "share": {k: round(v / total, 4) for k, v in parts.most_common()},
         "top_leaf_frames": {k: round(v / total, 4) for k, v in leaves.most_common(25)},
-    })
-    path = common.write_result("gateway-profile-governed" if args.governed else "gateway-profile", result, started=started)
-    print_table(f"{'Governed' if args.governed else 'Pass-through'} CPU by part ({version}, {total} busy samples; {load['rps']:.0f} req/s, "
-                f"{result['server_cpu_ms_per_request']} ms CPU per request)", ["part", "share"],
-                [[k, f"{v:.1%}"] for k, v in result["share"].items()])
-    print(f"\nwrote {path.relative_to(common.ROOT)}")
+    }
+
+
+def _commit(checkout: Path) -> str:
+    return subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
 
 
 def _governed_workspace(root: Path) -> str:

@@ -14,7 +14,6 @@ store) without keeping the data it masks. Recognisers live in
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
@@ -77,9 +76,13 @@ class PiiDetector:
         if not text:
             return []
         digits = sum(map(str.isdigit, text))
-        # Folded once, and only if a weak match needs its context words: most texts have none (1.8% of the
-        # pass-through gateway's CPU went to folding texts no recogniser then read).
-        folded = functools.cache(lambda: self._rec.fold(text))
+        done: list[str] = []
+
+        def folded() -> str:  # folded once, and only if context words are looked for: most texts need none
+            if not done:
+                done.append(self._rec.fold(text))
+            return done[0]
+
         hits = []
         for entry in self.entries:
             if digits < entry.min_digits or (entry.needs and entry.needs not in text):
