@@ -168,6 +168,9 @@ def _profile(args, tmp: Path, key: str, body: bytes, checkout: Path) -> dict:
     try:
         common.wait_http(f"http://{HOST}:{port}/healthz", process=server)
         headers = {"Authorization": f"Bearer {key}"}
+        # one caller first (what loads on first use loads once: main loaded the language identifier in every
+        # thread of a first burst), then the full set of callers
+        common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=1, duration_s=2, warmup_s=0.5)
         common.run_load(port=port, path="/v1/chat/completions", body=body, headers=headers, concurrency=args.concurrency, duration_s=2,
                         warmup_s=0.5, rate=min(args.load_rate, 20.0) if args.load_rate else None)
         raw = tmp / "profile.txt"
