@@ -81,7 +81,15 @@ RULES = [
 ]
 
 
+# A thread blocked here holds no CPU, but py-spy without --gil counts it as running (its idle test misses these):
+# the governed profile puts such leaf frames apart.
+WAITS = ("Condition.wait", "Queue.get (", "Event.wait (", "Embedder._embed_ids (", "Embedder._embed_one (")  # _embed_one: main's name
+WAITING = "waiting (the embedder's lock, a queue, a condition): not CPU"
+
+
 def classify(stack: str) -> str:
+    if any(w in stack.rpartition(";")[2] for w in WAITS):
+        return WAITING
     part = "other"
     for frame in stack.split(";"):
         for needle, name in RULES:
