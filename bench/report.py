@@ -230,15 +230,22 @@ def replicas(data: dict[str, Any]) -> str:
 
 
 def profile(data: dict[str, Any]) -> str:
-    return (f"{data['py_spy']}, {data['busy_samples']} GIL-holding samples over {data['seconds']} s of closed-loop load "
-            f"({data['rps']:.0f} req/s, {data['server_cpu_ms_per_request']} ms server CPU per request):\n\n"
-            + table(["part of the request path", "share"], [[k, f"{v:.1%}"] for k, v in data["share"].items()]))
+    """py-spy's shares per profiled server: one column per run (this checkout, or the one it was compared with)."""
+    runs = data["runs"]
+    load = f"paced at {data['load_rate']:.0f} req/s" if data.get("load_rate") else "closed loop"
+    head = [f"{r['checkout']} {r['commit']}" for r in runs]
+    parts = list(dict.fromkeys(k for r in runs for k in r["share"]))
+    rows = [["req/s", *(f"{r['rps']:.0f}" for r in runs)], ["server CPU ms per request", *(r["server_cpu_ms_per_request"] for r in runs)],
+            ["busy samples", *(r["busy_samples"] for r in runs)]]
+    rows += [[k, *(f"{r['share'].get(k, 0.0):.1%}" for r in runs)] for k in parts]
+    return (f"{data['py_spy']}, the {data['path']} path, {data['seconds']} s of samples a run, {load}:\n\n"
+            + table(["", *head], rows))
 
 
 RENDERERS: dict[str, Callable[[dict[str, Any]], str]] = {"gateway": gateway, "gateway-passthrough": gateway, "gateway-passthrough-unpinned": gateway,
                                                          "gateway-governed": gateway, "router": router,
                                                          "hf_quant": hf_quant, "answers": answers, "replicas": replicas,
-                                                         "gateway-profile": profile}
+                                                         "gateway-profile": profile, "gateway-profile-governed": profile}
 
 
 def render(paths: list[Path]) -> str:

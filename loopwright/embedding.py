@@ -121,8 +121,12 @@ class Embedder:
         return self._traced
 
     def _forward(self, texts: list[str], model=None) -> np.ndarray:
-        torch = self._torch
         batch = self._tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors="pt")
+        return self._pooled(batch, model)
+
+    def _pooled(self, batch, model=None) -> np.ndarray:
+        """(B, 384) unit vectors from a tokenised batch (input_ids, attention_mask, token_type_ids)."""
+        torch = self._torch
         with torch.inference_mode():
             if model is None or model is self._model:
                 hidden = self._model(**batch).last_hidden_state.float()  # (B, T, 384)
@@ -176,7 +180,7 @@ class Embedder:
         if not texts:
             return out
         if len(texts) == 1:  # the request path: repeated questions from a small cache, as `encode_query` does
-            out[0] = _cached_adapted(self, lora, texts[0])
+            out[0] = adapted_query_vector(self, lora, texts[0])[0]
             return out
         return self._encode_adapted(texts, lora, out, batch_size)
 
@@ -258,7 +262,7 @@ class Embedder:
                 top = torch.jit.freeze(torch.jit.trace(_pieces(torch, None, 0, layers)[1].eval(), (hidden,), check_trace=False))
             want = self._encode_adapted([_CHECK], lora, np.zeros((1, DIM), dtype=np.float32), 1)[0]
             with self._lock, self.query_threads():
-                got = self._split_forward(_CHECK, pieces[0], top)[0]
+                got = self._split_forward(self.token_key(_CHECK), pieces[0], top)[0]
             diff = float(np.abs(got - want).max())
             logger.info("adapted encoder traced from layer %d: max difference from the hooks %.2g", lora.split, diff)
             if diff < 5e-3:  # unit vectors: merging rounds differently from the hooked sum (measured 1.1e-3 on the probe)
@@ -267,12 +271,12 @@ class Embedder:
             logger.warning("adapted encoder not traced (%s); LoRA hooks serve one-text calls", exc)
         return lora._query_model or None
 
-    def _split_forward(self, text: str, trunk, *tops) -> list[np.ndarray]:
-        """One unpadded text through `trunk` once, then each of `tops`: a unit vector per top."""
+    def _split_forward(self, ids: tuple[int, ...], trunk, *tops) -> list[np.ndarray]:
+        """One unpadded text's token ids through `trunk` once, then each of `tops`: a unit vector per top."""
         torch = self._torch
-        ids = self._tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="pt")
+        input_ids = torch.tensor([ids])
         with torch.inference_mode():
-            hidden = trunk(ids["input_ids"], ids["token_type_ids"])  # (1, T, 384): no padding, so no mask
+            hidden = trunk(input_ids, torch.zeros_like(input_ids))  # (1, T, 384): no padding, so no mask
             return [torch.nn.functional.normalize(top(hidden).float().mean(1), dim=-1)[0].numpy().astype(np.float32, copy=False)
                     for top in tops]
 
@@ -285,19 +289,24 @@ class Embedder:
         """
         return tuple(self._tokenizer(text, truncation=True, max_length=self.max_length)["input_ids"])
 
-    def query_cached(self, text: str, lora: LoraDelta | None = None) -> bool:
-        """Whether `encode_query(text)` (with `lora`: `encode_adapted([text], lora)`) would come from a cache: the trace
-        records it, since a cached vector skips the encoder and the canary analysis compares like with like."""
-        ids = self.token_key(text)
-        return (lora, ids) in ADAPTED_CACHE if lora is not None else (self.key, ids) in QUERY_CACHE
-
     def encode_query(self, text: str) -> np.ndarray:
         """(384,) float32 unit vector for one query; repeated queries come from `QUERY_CACHE`."""
-        return QUERY_CACHE.get((self.key, self.token_key(text)), lambda: self._embed_one(text)).copy()
+        return self.query_vector(text)[0]
 
-    def _embed_one(self, text: str) -> np.ndarray:
+    def query_vector(self, text: str) -> tuple[np.ndarray, bool]:
+        """`encode_query`, and whether the vector came from `QUERY_CACHE` (the trace records it: a cached vector
+        skips the encoder, and the canary analysis compares like with like). The text is tokenised once, for the
+        cache key and the forward both."""
+        ids = self.token_key(text)
+        vector, hit = QUERY_CACHE.fetch((self.key, ids), lambda: self._embed_ids(ids))
+        return vector.copy(), hit
+
+    def _embed_ids(self, ids: tuple[int, ...]) -> np.ndarray:
+        torch = self._torch
+        input_ids = torch.tensor([ids])  # (1, T): one unpadded text, as the tokenizer's batch of one holds it
+        batch = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "token_type_ids": torch.zeros_like(input_ids)}
         with self._lock, self.query_threads():
-            return self._forward([text], model=self._query_model())[0]
+            return self._pooled(batch, self._query_model())[0]
 
 
 class QueryCache:
@@ -316,12 +325,16 @@ class QueryCache:
         self.hits = self.misses = 0
 
     def get(self, key: tuple, compute: Callable[[], np.ndarray]) -> np.ndarray:
+        return self.fetch(key, compute)[0]
+
+    def fetch(self, key: tuple, compute: Callable[[], np.ndarray]) -> tuple[np.ndarray, bool]:
+        """`get`, and whether the value was cached."""
         with self._lock:
             found = self._items.get(key)
             if found is not None:
                 self._items.move_to_end(key)
                 self.hits += 1
-                return found
+                return found, True
             self.misses += 1
         value = compute()
         value.setflags(write=False)  # shared between callers: nobody may change it in place
@@ -330,7 +343,7 @@ class QueryCache:
             self._items.move_to_end(key)
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
-        return value
+        return value, False
 
     def __contains__(self, key: tuple) -> bool:
         with self._lock:
@@ -349,11 +362,12 @@ QUERY_CACHE = QueryCache()
 ADAPTED_CACHE = QueryCache()  # adapted one-text vectors by (LoraDelta, token ids): a LoraDelta is keyed by identity
 
 
-def _cached_adapted(embedder: Embedder, lora: LoraDelta, text: str) -> np.ndarray:
+def adapted_query_vector(embedder: Embedder, lora: LoraDelta, text: str) -> tuple[np.ndarray, bool]:
     """One text through the adapted encoder, cached per (adapter, token ids) as `QUERY_CACHE` caches the base
-    (the gateway keeps each adapter loaded once, so one LoraDelta stands for one adapter)."""
+    (the gateway keeps each adapter loaded once, so one LoraDelta stands for one adapter); and whether it was."""
     ids = embedder.token_key(text)
-    return ADAPTED_CACHE.get((lora, ids), lambda: _adapted_one(embedder, lora, text, ids)).copy()
+    vector, hit = ADAPTED_CACHE.fetch((lora, ids), lambda: _adapted_one(embedder, lora, text, ids))
+    return vector.copy(), hit
 
 
 def _adapted_one(embedder: Embedder, lora: LoraDelta, text: str, ids: tuple[int, ...]) -> np.ndarray:
@@ -368,7 +382,7 @@ def _adapted_one(embedder: Embedder, lora: LoraDelta, text: str, ids: tuple[int,
         return embedder._encode_adapted([text], lora, np.zeros((1, DIM), dtype=np.float32), 1)[0].copy()
     trunk, base_top = embedder._split_models(lora.split)
     with embedder._lock, embedder.query_threads():
-        base, adapted = embedder._split_forward(text, trunk, base_top, top)
+        base, adapted = embedder._split_forward(ids, trunk, base_top, top)
     QUERY_CACHE.get((embedder.key, ids), lambda: base)
     return adapted
 

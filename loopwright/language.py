@@ -11,6 +11,7 @@ sentences written for the test (tests/test_language.py).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -25,13 +26,28 @@ def _load():
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
-@lru_cache(maxsize=1)
+# A busy server's first calls come at once, and lru_cache lets each of them load the model (~1 s of CPU apiece):
+# a burst of 32 governed calls spent over a minute loading it 32 times. One load per table, under this lock.
+_LOCK = threading.Lock()
+
+
 def _labels() -> frozenset[str]:
+    with _LOCK:
+        return _all_labels()
+
+
+def _identifier(languages: tuple[str, ...]):
+    with _LOCK:
+        return _narrowed(languages)
+
+
+@lru_cache(maxsize=1)
+def _all_labels() -> frozenset[str]:
     return frozenset(_load().labels)
 
 
 @lru_cache(maxsize=16)
-def _identifier(languages: tuple[str, ...]):
+def _narrowed(languages: tuple[str, ...]):
     model = _load()  # set_languages narrows this instance's tables: one instance per language set
     model.set_languages(list(languages))
     return model

@@ -17,7 +17,10 @@ only the query side may be approximated, by `[embedding] query_encoder` in
   100,000 chunks).
 
 Triage keeps the exact encoder whatever the setting: its head was fitted on
-those vectors. Both encoders share `QUERY_CACHE`, each under its own key.
+those vectors. The gateway hands triage's exact vector of the question on to
+retrieval (`Retriever.search(query_vector=...)`), so this setting embeds a query
+only where triage made none (an adapted or encoder triage, `loopwright search`).
+Both encoders share `QUERY_CACHE`, each under its own key.
 """
 
 from __future__ import annotations

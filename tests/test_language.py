@@ -107,3 +107,17 @@ def test_only_the_offered_languages_are_answered():
     assert detect_language("Bonjour, je voudrais ouvrir un compte", ["en", "es"]) in ("en", "es")
     assert detect_language("anything at all", ["vi"]) == "vi"
     assert detect_language("anything at all", ["xx"]) == "en"
+
+
+def test_a_burst_of_first_calls_loads_the_identifier_once():
+    """A server's first calls come at once; each used to load the model (~1 s of CPU) for itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from loopwright import language
+
+    languages = ["de", "en", "fr"]  # a language set no other test narrows to, so its table is not cached yet
+    loads = language._narrowed.cache_info().misses
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: detect_language("Guten Morgen, wie geht es Ihnen heute?", languages), range(8)))
+    assert answers == ["de"] * 8
+    assert language._narrowed.cache_info().misses == loads + 1

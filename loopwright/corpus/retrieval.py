@@ -174,6 +174,7 @@ class Retriever:
         mode: str = "hybrid",
         language: str | None = None,
         spans_per_chunk: int = 1,
+        query_vector: np.ndarray | None = None,
     ) -> RetrievalResult:
         """Rank the commit's chunks that the caller may see and cite minimal spans (see the module docstring).
 
@@ -182,6 +183,8 @@ class Retriever:
         prefers a document's translation into it over its other versions (`CorpusIndex.in_language`).
         `spans_per_chunk` above 1 cites up to that many spans of each ranked chunk (`_spans`), for a reader
         that picks the answering one itself.
+        `query_vector`: the embedder's own (exact) vector of `query`, already made (the gateway's triage makes
+        it), used instead of embedding the query again with the query encoder.
         """
         t0 = time.perf_counter()
         query = " ".join(query.split())
@@ -210,14 +213,17 @@ class Retriever:
         groups = list(named.values())
         t1 = time.perf_counter()
         with self.embedder.query_threads():
-            # BM25 and its top-k run on the other core while the query is embedded
-            lexical_job = self._pool.submit(_lexical_tops, index, query, groups, mode)
-            qvec = self.query_encoder.encode(query) if mode != "bm25" else None
+            qvec, lexical_job = (query_vector if mode != "bm25" else None), None
+            if qvec is None and mode != "bm25":
+                # BM25 and its top-k run on the other core while the query is embedded; with nothing to embed, a
+                # hop to the pool and back would only add two thread wake-ups
+                lexical_job = self._pool.submit(_lexical_tops, index, query, groups, mode)
+                qvec = self.query_encoder.encode(query)
             t2 = time.perf_counter()
             dense = index.dense(qvec)
             # the dense lists too before waiting for BM25: the waiting thread then wakes once, at the end
             dense_tops = [dense.top(allowed, max(DEPTH, top_k)) if mode != "bm25" else None for allowed, top_k in groups]
-            lexical, lexical_tops = lexical_job.result()
+            lexical, lexical_tops = lexical_job.result() if lexical_job else _lexical_tops(index, query, groups, mode)
             rankings = []
             for (_, top_k), lexical_top, dense_top in zip(groups, lexical_tops, dense_tops, strict=True):
                 lists = [lexical_top] if mode != "dense" else []

@@ -75,14 +75,18 @@ class PiiDetector:
         """
         if not text:
             return []
-        digits = sum(c.isdigit() for c in text)
-        folded = None
+        digits = sum(map(str.isdigit, text))
+        done: list[str] = []
+
+        def folded() -> str:  # folded once, and only if context words are looked for: most texts need none
+            if not done:
+                done.append(self._rec.fold(text))
+            return done[0]
+
         hits = []
         for entry in self.entries:
             if digits < entry.min_digits or (entry.needs and entry.needs not in text):
                 continue
-            if folded is None:
-                folded = self._rec.fold(text)
             target = text
             if entry.skip_covered:
                 # A card number that passed Luhn is not also tried as a phone number in four regions.

@@ -92,7 +92,8 @@ class Call:
     question: str = ""  # the last user message, masked
     refused: tuple[str, ...] = ()  # personal data the input policy refuses
     cache_key: str | None = None
-    triaged: Any = None  # loopwright.serving.triage.Prediction, or None with no triage deployed
+    triaged: Any = None  # loopwright.serving.triage.TriageResult, or None with no triage deployed
+    query_vector: Any = None  # the question's embedder vector, made by triage and read by retrieval (np.ndarray)
     intent: str = "unknown"
     corpus: Artifact | None = None
     evidence: RetrievalResult | None = None

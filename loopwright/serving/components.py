@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from loopwright.errors import LoopwrightError
+from loopwright.language import detect_language
 from loopwright.policy.pii import scan
 from loopwright.policy.principal import Principal
 from loopwright.policy.loader import policy_from_artifact
@@ -60,14 +61,15 @@ class Components:
                 value.close()
 
     def warm_up(self) -> None:
-        """Load what the live stable deployment needs (router, policy and its PII recognisers, prompt,
-        triage, corpus index, backends), so the first request does not pay for it. Best effort: a
+        """Load what the live stable deployment needs (router, policy and its PII recognisers, prompt, the language
+        identifier, triage, corpus index, backends), so the first request does not pay for it. Best effort: a
         slot that cannot load is logged and then reported by the requests that need it."""
         bundle = stable_bundle(self.watcher.current)
         steps = [
             lambda: [self.backend(bundle, tier) for tier in self.router(bundle).policy.tiers],
             lambda: scan("warm-up: call 555-0100", self.policy(bundle).pii),
             lambda: self.prompt(bundle),
+            lambda: bundle.get("prompt") and detect_language("warm-up", self.prompt(bundle).decline),
             lambda: self.triage(bundle) and self.triage(bundle).predict(["warm-up"]),
             lambda: bundle.get("corpus") and self.retriever.index(self.retriever.commit(bundle.get("corpus").digest)),
         ]

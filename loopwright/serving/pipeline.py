@@ -255,9 +255,10 @@ class Gateway(Components):
     def _triage(self, call: Call) -> None:
         with call.timed("triage"):
             triage = self.triage(call.bundle)
-            cached = triage is not None and triage.vector_cached(call.question)
-            result = triage.predict([call.question])[0] if triage is not None else None
+            triaged = triage.triage_one(call.question) if triage is not None else None
+        result = triaged.result if triaged else None
         call.triaged, call.intent = result, result.intent if result else "unknown"
+        call.query_vector = triaged.query_vector if triaged else None  # retrieval's query embedding, made once
         # Among the languages the assistant answers in (its decline messages): per-language quality needs it.
         call.trace.language = detect_language(call.question, call.prompt.decline if call.prompt else ("en",))
         model = call.bundle.get("model:triage")
@@ -268,7 +269,7 @@ class Gateway(Components):
             top=[(name, round(p, 4)) for name, p in result.top] if result else [],
             model=model.ref if model else None,
             adapter=triage.artifact.ref if isinstance(triage, AdaptedTriage) else None,
-            cached=cached,
+            cached=triaged.cached if triaged else False,
         )
         routing = call.rp.routing
         if call.intent in routing.out_of_scope_intents and call.principal.role in routing.out_of_scope_roles:
@@ -573,7 +574,8 @@ class Gateway(Components):
     def _search(self, call: Call, query: str, *, k: int, spans_per_chunk: int = 1) -> RetrievalResult:
         return self.retriever.search(query, commit=call.corpus.digest, tenant=call.principal.tenant,
                                      rules=call.policy.retrieval, k=k, as_of=self.as_of, spans_per_chunk=spans_per_chunk,
-                                     language=call.trace.language if call.policy.retrieval.prefer_question_language else None)
+                                     language=call.trace.language if call.policy.retrieval.prefer_question_language else None,
+                                     query_vector=call.query_vector if query == call.question else None)
 
     def _multi_part(self, call: Call) -> RetrievalResult:
         """For a question with several parts, add the best span of each part the first search missed."""

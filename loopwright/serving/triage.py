@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from loopwright.embedding import DIM, MODEL_NAME, Embedder, LoraDelta, get_embedder
+from loopwright.embedding import DIM, MODEL_NAME, Embedder, LoraDelta, adapted_query_vector, get_embedder
 from loopwright.errors import ConfigError, IntegrityError, InvalidInput, NotFound
 from loopwright.registry.artifacts import Artifact, read_file, resolve
 from loopwright.registry.deployment import get_deployment
@@ -77,6 +77,15 @@ class TriageResult:
             "margin": self.margin,
             "top": [{"intent": i, "probability": p} for i, p in self.top],
         }
+
+
+@dataclass(frozen=True)
+class Triaged:
+    """One request's triage (`TriageModel.triage_one`)."""
+
+    result: TriageResult
+    cached: bool  # its vector came from a cache, not the encoder
+    query_vector: np.ndarray | None  # the shared embedder's exact vector of the text, for retrieval; None if not made
 
 
 @dataclass
@@ -154,9 +163,13 @@ class TriageModel:
         embedder = self._embed()
         return embedder.encode_query(cleaned[0])[None, :] if len(cleaned) == 1 else embedder.encode(cleaned)
 
-    def vector_cached(self, text: str) -> bool:
-        """Whether triaging the one text `text` reads its vector from a cache instead of running the encoder."""
-        return self._embed().query_cached(clean_text(text))
+    def triage_one(self, text: str) -> Triaged:
+        """Triage one text (a request), tokenised once; its vector goes on to retrieval, which embeds the same
+        question with the same encoder (unless the text was cut to MAX_CHARS, and so is not the question)."""
+        cleaned = clean_text(text)
+        vector, cached = self._embed().query_vector(cleaned)
+        whole = cleaned == " ".join(text.split())  # what retrieval embeds
+        return Triaged(self.predict_vectors(vector[None, :])[0], cached, vector if whole else None)
 
     def predict_vectors(self, vectors: np.ndarray) -> list[TriageResult]:
         """Triage (N, 384) query vectors already made by the embedder (retrieval embeds the same query)."""
@@ -185,8 +198,10 @@ class AdaptedTriage(TriageModel):
     def _vectors(self, cleaned: list[str]) -> np.ndarray:
         return self._embed().encode_adapted(cleaned, self.lora)
 
-    def vector_cached(self, text: str) -> bool:
-        return self._embed().query_cached(clean_text(text), self.lora)
+    def triage_one(self, text: str) -> Triaged:
+        """The adapted vector is this channel's own; retrieval reads the base one (`_adapted_one` caches it)."""
+        vector, cached = adapted_query_vector(self._embed(), self.lora, clean_text(text))
+        return Triaged(self.predict_vectors(vector[None, :])[0], cached, None)
 
 
 @dataclass
@@ -198,8 +213,8 @@ class EncodedTriage(TriageModel):
     def _vectors(self, cleaned: list[str]) -> np.ndarray:
         return self.encoder.pooled(cleaned)
 
-    def vector_cached(self, text: str) -> bool:
-        return False  # its own encoder keeps no vector cache
+    def triage_one(self, text: str) -> Triaged:
+        return Triaged(self.predict([text])[0], False, None)  # its own encoder keeps no vector cache
 
     def predict_vectors(self, vectors: np.ndarray) -> list[TriageResult]:
         """(N, H) pooled states of this model's own encoder (`encoder.pooled`), not the shared embedder's vectors."""

@@ -4,10 +4,13 @@ timeouts and broken answers raised as the backend's errors, chunked bodies read 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from loopwright.errors import ConfigError
+from loopwright.serving.backends import BackendError, GenerationRequest
+from loopwright.serving.backends.openai_compat import OpenAICompatBackend
 from loopwright.serving.backends.keepalive import KeepAlivePool, UpstreamConnectionError, UpstreamTimeout
 
 
@@ -39,7 +42,12 @@ class Server:
                     writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{\"cho")
                     await writer.drain()
                     break
-                if self.mode == "chunked":
+                if self.mode in ("500-once", "400") and (self.mode == "400" or len(self.requests) == 1):
+                    writer.write(b"HTTP/1.1 %s\r\ncontent-length: 2\r\n\r\n{}" % (b"400 Bad Request" if self.mode == "400" else b"500 Oops"))
+                elif self.mode == "500-once":
+                    answer = json.dumps({"choices": [{"message": {"content": "hello"}, "finish_reason": "stop"}]}).encode()
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(answer), answer))
+                elif self.mode == "chunked":
                     writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n")
                 else:
                     answer = b'{"echo": ' + body + b"}"
@@ -120,3 +128,24 @@ def test_a_chunked_answer_is_read_whole():
 def test_a_base_url_that_is_not_http_is_a_config_error():
     with pytest.raises(ConfigError):
         KeepAlivePool("ftp://example.org/v1")
+
+
+def test_the_backend_retries_a_server_error_on_the_pool_and_not_a_bad_request():
+    """The first try runs outside tenacity; a retryable failure still gets the policy's retries, a 400 none."""
+    request = GenerationRequest(question="hi", messages=[{"role": "user", "content": "hi"}], evidence=[], prompt=None, model="m")
+
+    async def main():
+        async with Server("500-once") as server:
+            backend = OpenAICompatBackend({"base_url": server.url, "max_retries": 2})
+            assert (await backend.agenerate(request)).text == "hello"
+            assert len(server.requests) == 2
+        async with Server("500-once") as server:
+            with pytest.raises(BackendError, match="InternalServerError"):
+                await OpenAICompatBackend({"base_url": server.url, "max_retries": 0}).agenerate(request)
+            assert len(server.requests) == 1
+        async with Server("400") as server:
+            with pytest.raises(BackendError, match="BadRequestError"):
+                await OpenAICompatBackend({"base_url": server.url, "max_retries": 2}).agenerate(request)
+            assert len(server.requests) == 1
+
+    run(main())

@@ -148,6 +148,27 @@ def test_tool_and_multi_part_questions_escalate_with_the_reason(gateway):
 
 
 @SQLITE
+def test_triage_embeds_the_question_once_and_retrieval_reads_that_vector(triaged_bank):
+    """One encoder pass per new question: triage's vector goes on to retrieval (no second lookup or pass), and
+    the trace says when triage read it from the cache."""
+    from loopwright.embedding import QUERY_CACHE
+
+    gateway = Gateway(triaged_bank, watch=False)
+    try:
+        ask(gateway, "What is the APY on the Larkspur Saver?")  # loads the embedder, head and index
+        question = "How much does an outgoing domestic wire cost, roughly?"
+        hits, misses = QUERY_CACHE.hits, QUERY_CACHE.misses
+        completion, first = ask(gateway, question)
+        assert (QUERY_CACHE.hits - hits, QUERY_CACHE.misses - misses) == (0, 1)
+        assert first["triage"]["cached"] is False and "$25" in completion.text
+        _, again = ask(gateway, question)
+        assert (QUERY_CACHE.hits - hits, QUERY_CACHE.misses - misses) == (1, 1)
+        assert again["triage"]["cached"] is True and again["retrieval"]["fingerprint"] == first["retrieval"]["fingerprint"]
+    finally:
+        gateway.close()
+
+
+@SQLITE
 def test_errors_leave_a_trace_saying_why(gateway):
     cases = [
         (ChatRequest(model=MODEL, messages=[]), InvalidInput, "messages must not be empty"),
