@@ -3,18 +3,19 @@
 Whether bfloat16 beats float32 on a CPU depends on the CPU, its libraries and
 the size of the matmuls, not on a flag in /proc/cpuinfo. On this project's
 2-core AMD EPYC (which advertises AVX512-BF16), one Linear of width w (w -> 4w),
-best of 20 runs:
+least CPU time of 20 runs on one thread:
 
-    width 384, 32 rows   fp32 243 us   bf16  78 us    (MiniLM, batched: bf16 3x faster)
-    width 256,  1 row    fp32  18 us   bf16  27 us    (the sample LM decoding: fp32 wins)
-    width 256, 16 rows   fp32  71 us   bf16  35 us
-    width 2048, 1 row    fp32 2.8 ms   bf16 0.9 ms
+    width 384, 32 rows   fp32 428 us   bf16 226 us    (MiniLM, batched: bf16 1.9x faster)
+    width 256,  1 row    fp32  30 us   bf16  45 us    (the sample LM decoding: fp32 wins)
+    width 256, 16 rows   fp32 121 us   bf16  78 us
+    width 2048, 1 row    fp32 3.5 ms   bf16 2.6 ms
 
-and whole models agree: MiniLM on 32 texts 61 ms fp32 against 19 ms bf16; the
-sample LM generating 32 tokens 39 ms fp32 against 48 ms bf16. So `fast_dtype`
-times one Linear of the model's own width, at the rows it will mostly see, in
-both dtypes (a few ms, once per process and shape) and picks bfloat16 only when
-it is clearly faster. An environment variable set to `float32` or `bfloat16`
+and another host of the same family measured bf16 4-8x slower at every shape. So
+`fast_dtype` times one Linear of the model's own width, at the rows it will
+mostly see, in both dtypes (a few ms, once per process and shape) and picks
+bfloat16 only when it is clearly faster. It counts one thread's CPU time, not
+wall time, so a loaded machine cannot flip the choice between processes (and
+with it every cache keyed by the dtype). An environment variable set to `float32` or `bfloat16`
 skips the measurement.
 """
 
@@ -36,16 +37,27 @@ _MARGIN = 0.8
 
 
 def _best_seconds(layer, x, repeats: int) -> float:
+    """The least CPU time of `repeats` runs of `layer(x)` on one thread.
+
+    Wall time on a loaded machine measures the load: two processes on the same
+    host then pick different dtypes, and every cache keyed by the dtype splits.
+    One thread's CPU time (`time.thread_time`) counts only this work, so the
+    thread pool is narrowed to one for the measurement and restored after."""
     import torch
 
-    with torch.inference_mode():
-        layer(x)  # warm-up: kernel selection, allocator
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            layer(x)
-            times.append(time.perf_counter() - started)
-    return min(times)  # the least-disturbed run: the machine is shared
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.inference_mode():
+            layer(x)  # warm-up: kernel selection, allocator
+            times = []
+            for _ in range(repeats):
+                started = time.thread_time()
+                layer(x)
+                times.append(time.thread_time() - started)
+    finally:
+        torch.set_num_threads(threads)
+    return min(times)
 
 
 @lru_cache(maxsize=16)

@@ -126,3 +126,21 @@ def test_the_dtype_is_measured_unless_named(monkeypatch):
     monkeypatch.setenv("LOOPWRIGHT_DTYPE", "fp8")
     with pytest.raises(ConfigError, match="LOOPWRIGHT_DTYPE='fp8' is not one of auto, float32, bfloat16"):
         fast_dtype()
+
+
+def test_the_dtype_measurement_runs_on_one_thread_and_restores_the_thread_count():
+    import torch
+
+    from loopwright.hf.precision import _best_seconds
+
+    threads = torch.get_num_threads()
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def forward(self, x):
+            seen.append(torch.get_num_threads())
+            return x * 2
+
+    assert _best_seconds(Probe(), torch.ones(4), 3) >= 0
+    assert seen == [1] * 4  # the warm-up and three timed runs, each on one thread
+    assert torch.get_num_threads() == threads
