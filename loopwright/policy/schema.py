@@ -399,7 +399,7 @@ class CostRules(_Strict):
         return self.per_action.get(action, self.compute_per_second)
 
 
-Perturbation = Literal["typos", "accents", "casing", "code_switch", "paraphrase"]
+Perturbation = Literal["typos", "accents", "casing", "code_switch", "paraphrase", "masked_pii"]
 """A seeded rewrite of a held-out item (`loopwright.training.perturb`): its accuracy drop is a robustness figure."""
 Component = Literal["accuracy", "worst_language", "calibration", "robustness", "safety", "policy", "goldens"]
 """A part of the composite score, each in [0, 1], higher better: held-out accuracy, the worst language's,
@@ -419,7 +419,7 @@ class EvaluationRules(_Strict):
     seed: int = Field(0, strict=True, ge=0, description="Seeds the perturbations and the bootstrap.")
     bins: int = Field(10, strict=True, ge=2, le=50, description="Equal-width confidence bins of the ECE and the reliability diagram.")
     perturbations: tuple[Perturbation, ...] = Field(
-        ("typos", "accents", "casing", "code_switch", "paraphrase"), description="The robustness rewrites run."
+        ("typos", "accents", "casing", "code_switch", "paraphrase", "masked_pii"), description="The robustness rewrites run."
     )
     weights: dict[Component, float] = Field(default_factory=_default_weights, description="Composite weights (normalised to sum 1).")
     critical: dict[Annotated[str, Field(pattern=_METRIC)], float] = Field(

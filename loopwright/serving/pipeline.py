@@ -271,9 +271,8 @@ class Gateway(Components):
             adapter=triage.artifact.ref if isinstance(triage, AdaptedTriage) else None,
             cached=triaged.cached if triaged else False,
         )
-        routing = call.rp.routing
-        if call.intent in routing.out_of_scope_intents and call.principal.role in routing.out_of_scope_roles:
-            reason = f"intent {call.intent} is out of scope for this assistant"
+        reason = call.router.out_of_scope(call.intent, result.confidence if result else 0.0, call.principal.role)
+        if reason is not None:
             call.trace.route = RouteRecord(tier=None, escalated=False, reason=reason)
             call.trace.fire("router.out_of_scope", "routing.out_of_scope_intents", reason)
             self._decline(call, reason)

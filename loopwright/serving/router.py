@@ -68,6 +68,10 @@ class Routing(_Model):
     out_of_scope_roles: tuple[str, ...] = Field(
         ("customer",), description="Roles the out-of-scope rule applies to (staff use the assistant as a knowledge tool)."
     )
+    out_of_scope_min_confidence: float = Field(
+        0.5, ge=0, le=1, description="Decline as out of scope only at this triage confidence or above; below it the "
+        "in-scope intents hold the larger share, so the request routes (and escalates) like any unsure one.",
+    )
     small_tier_flag: str | None = Field(
         None, description="A feature flag gating the small tier: callers for whom it is off always get the large tier."
     )
@@ -201,6 +205,15 @@ class Router:
         self._confidences: deque[float] = deque(maxlen=window)
         self._escalations: deque[bool] = deque(maxlen=window)
         self._lock = threading.Lock()
+
+    def out_of_scope(self, intent: str, confidence: float, role: str) -> str | None:
+        """Why the assistant declines this request outright, or None when it routes."""
+        r = self.policy.routing
+        if intent not in r.out_of_scope_intents or role not in r.out_of_scope_roles:
+            return None
+        if confidence < r.out_of_scope_min_confidence:
+            return None
+        return f"intent {intent} is out of scope for this assistant"
 
     def decide(
         self,

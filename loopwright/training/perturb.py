@@ -8,7 +8,9 @@ dropped, doubled and swapped letters, in about a third of the words), `accents`
 `casing` (ALL CAPS or Title Case), `code_switch` (bank terms in the other
 language: English ones in Spanish and Vietnamese messages, Spanish ones in
 English), and `paraphrase` (a greeting or courtesy frame and synonym swaps, so
-the meaning stays and the surface moves). The word lists here were written for
+the meaning stays and the surface moves), and `masked_pii` (contact details the
+gateway has masked, `<EMAIL_1>`, before or after the request, as triage reads
+it). The word lists here were written for
 this module, not taken from the sample's phrasebooks. Tokens holding a digit are
 left alone, so card endings and amounts survive for the PII policy and the
 tools. A rewrite that changes nothing (`accents` on most English) is reported as
@@ -22,7 +24,7 @@ import re
 
 from loopwright.text import strip_accents
 
-KINDS = ("typos", "accents", "casing", "code_switch", "paraphrase")
+KINDS = ("typos", "accents", "casing", "code_switch", "paraphrase", "masked_pii")
 
 _NEIGHBOURS = {  # QWERTY neighbours of each letter
     "a": "qwsz", "b": "vghn", "c": "xdfv", "d": "serfcx", "e": "wsdr", "f": "drtgvc", "g": "ftyhbv", "h": "gyujnb",
@@ -58,6 +60,14 @@ _SYNONYMS = {
            "¿cuánto": "¿qué tanto", "puedo": "es posible", "perdí": "extravié", "ayer": "el día de ayer"},
     "vi": {"tôi": "mình", "không": "ko", "được": "đc", "bao nhiêu": "bao nhiu", "muốn": "cần",
            "giúp": "hỗ trợ", "làm sao": "cách nào"},
+}
+
+
+# Not the training augmentation's clauses (loopwright.training.data.augment): robustness is measured on new wording.
+_MASKED = {
+    "en": ("hello, <EMAIL_1> here. {}", "{} (my phone: <PHONE_1>)", "I'm <NAME_1>. {}", "{} - card ending <CARD_1>"),
+    "es": ("hola, les escribe <EMAIL_1>. {}", "{} (mi teléfono: <PHONE_1>)", "me llamo <NAME_1>. {}", "{} - tarjeta <CARD_1>"),
+    "vi": ("xin chào, mình là <NAME_1>. {}", "{} (điện thoại: <PHONE_1>)", "email mình: <EMAIL_1>. {}", "{} - thẻ <CARD_1>"),
 }
 
 
@@ -119,6 +129,13 @@ def paraphrase(text: str, language: str, rng: random.Random) -> str:
     return frame.format(body)
 
 
+def masked_pii(text: str, language: str, rng: random.Random) -> str:
+    frames = _MASKED.get(language)
+    if not frames:
+        return text
+    return rng.choice(frames).replace("{}", text.strip())
+
+
 def perturb(kind: str, text: str, language: str, *, seed: int = 0, key: str = "") -> str:
     """`text` rewritten by `kind` (one of KINDS), deterministically for (seed, kind, key)."""
     rng = _rng(seed, kind, key or text)
@@ -132,4 +149,6 @@ def perturb(kind: str, text: str, language: str, *, seed: int = 0, key: str = ""
         return code_switch(text, language, rng)
     if kind == "paraphrase":
         return paraphrase(text, language, rng)
+    if kind == "masked_pii":
+        return masked_pii(text, language, rng)
     raise ValueError(f"unknown perturbation {kind!r} (known: {', '.join(KINDS)})")

@@ -123,6 +123,14 @@ class Balancing(_Strict):
     """No stratum grows beyond this many times its own count (a handful of rows repeated 50 times teaches little)."""
 
 
+class Augment(_Strict):
+    """Copies added to the training split only (loopwright.training.data.augment)."""
+
+    masked_pii: float = Field(0.0, ge=0.0, le=1.0)
+    """Share of the labelled training rows that gain a copy with a masked-PII clause (`my email is <EMAIL_1>.`)
+    before or after the text, intent unchanged: triage reads messages after the gateway masked them."""
+
+
 class Curriculum(_Strict):
     """The order of the training split, easy first, by a difficulty score."""
 
@@ -171,6 +179,7 @@ class DataRecipe(_Strict):
     toxicity: Toxicity = Toxicity()
     pii: Pii = Pii()
     balancing: Balancing = Balancing()
+    augment: Augment = Augment()
     curriculum: Curriculum = Curriculum()
     splits: Splits = Splits()
 

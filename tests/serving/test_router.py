@@ -179,3 +179,17 @@ def test_passthrough_needs_no_routing_tiers():
         PRICES,
     )
     assert p.mode == "passthrough" and set(p.tiers) == {"gpt-x"}
+
+
+def test_only_a_confident_out_of_scope_intent_is_declined_outright():
+    router = Router(policy(out_of_scope_intents=["other"]))
+    assert router.out_of_scope("other", 0.9, "customer") == "intent other is out of scope for this assistant"
+    assert router.out_of_scope("other", 0.5, "customer") is not None  # the threshold itself declines
+    # Unsure: the in-scope intents hold the larger share, so it routes (and escalates) like any unsure request.
+    assert router.out_of_scope("other", 0.46, "customer") is None
+    assert router.out_of_scope("other", 0.9, "agent") is None  # staff use the assistant as a knowledge tool
+    assert router.out_of_scope("fees", 0.99, "customer") is None
+    strict = Router(policy(out_of_scope_intents=["other"], out_of_scope_min_confidence=0.0))
+    assert strict.out_of_scope("other", 0.1, "customer") is not None
+    with pytest.raises(ValueError, match="out_of_scope_min_confidence"):
+        policy(out_of_scope_min_confidence=1.5)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -243,3 +244,24 @@ def test_the_sample_recipe_prepares_the_multilingual_corpus(triaged_bank):
     assert scores == sorted(scores)
     by_language = card["splits"]["train"]["by_language"]
     assert by_language["vi"] > card["input"]["by_language"]["vi"] * 0.7 * 0.5  # new text kept, then oversampled
+
+
+def test_masked_pii_copies_join_train_only_and_keep_their_intent(lite_workspace, tmp_path):
+    rows = utterances(60, "balance") + utterances(40, "fees", "es", stem="pregunta") + utterances(40, "fees", "vi", stem="hỏi")
+    result = prepare_dataset(lite_workspace, recipe(tmp_path, {"a": rows}, "[augment]\nmasked_pii = 0.5\n"))
+    lines = {split: [json.loads(x) for x in read_file(lite_workspace, result.artifact, f"{split}.jsonl").decode().splitlines()]
+             for split in ("train", "val", "test")}
+    copies = [r for r in lines["train"] if r["id"].endswith("#pii")]
+    originals = {r["id"]: r for r in lines["train"] if "#" not in r["id"]}
+    assert 0.3 * len(originals) < len(copies) < 0.7 * len(originals)
+    assert {r["language"] for r in copies} == {"en", "es", "vi"}
+    for copy in copies:
+        original = originals[copy["id"].removesuffix("#pii")]
+        assert copy["intent"] == original["intent"] and original["text"].rstrip() in copy["text"]
+        assert re.search(r"<(EMAIL|NAME|PHONE|ACCOUNT|CARD|DOB)_1>", copy["text"])
+    assert not any("#" in r["id"] for split in ("val", "test") for r in lines[split])
+    step = next(s for s in result.card["steps"] if s["step"] == "augment")
+    assert step["out"] - step["in"] == len(copies) and step["masked_pii"] == 0.5
+    # Off by default: no augment step, no copies.
+    plain = prepare_dataset(lite_workspace, recipe(tmp_path, {"a": rows}))
+    assert all(s["step"] != "augment" for s in plain.card["steps"])

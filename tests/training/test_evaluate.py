@@ -8,6 +8,7 @@ suite cut to its first 20 (a new version of the same suite), so each evaluation 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from typer.testing import CliRunner
@@ -169,5 +170,8 @@ def test_perturbations_are_seeded_and_keep_digits():
     assert perturb("accents", "Số dư tài khoản", "vi") == "So du tai khoan"
     switched = {perturb("code_switch", "mở tài khoản", "vi", key=str(k)) for k in range(10)}
     assert switched == {"mở account", "mở tài khoản"}  # each term switched by a seeded coin
+    masked = perturb("masked_pii", "¿Cuál es mi saldo?", "es", key="es-2")
+    assert "¿Cuál es mi saldo?" in masked and re.search(r"<(EMAIL|PHONE|NAME|CARD)_1>", masked)
+    assert perturb("masked_pii", "wie viel?", "de") == "wie viel?"  # no clauses for a language it has none in
     with pytest.raises(ValueError, match="unknown perturbation"):
         perturb("shouting", text, "es")

@@ -66,11 +66,12 @@ class Card:
 
 
 def summary(reasons: dict[str, int]) -> str:
-    """Reasons for people: `oversampled:STRATUM` and `pii_masked:ENTITY` counts folded into one figure each."""
+    """Reasons for people: `oversampled:STRATUM`, `masked_pii:LANG` and `pii_masked:ENTITY` counts folded into one
+    figure each."""
     folded: Counter = Counter()
     for key, n in reasons.items():
         head, _, tail = key.partition(":")
-        if tail and head == "oversampled":
+        if tail and head in ("oversampled", "masked_pii"):
             folded["oversampled"] += n
         elif not tail:
             folded[key] += n

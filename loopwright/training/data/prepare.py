@@ -7,6 +7,7 @@
       -> train / val / test by normalised-text hash
       -> leakage check across splits                # a near-duplicate pair across splits fails the job
       -> rare strata oversampled in train
+      -> masked-PII copies added to train           # triage reads masked messages (loopwright...data.augment)
       -> train ordered easy first                   # the incumbent triage model's loss on each label
 
 The artifact holds `train.jsonl`, `val.jsonl`, `test.jsonl` (train in
@@ -34,6 +35,7 @@ from loopwright.digests import digest_of, sha256_hex
 from loopwright.registry.artifacts import Artifact, register
 from loopwright.registry.payloads import DataPrepare
 from loopwright.training.cache import cached_folder
+from loopwright.training.data.augment import add_masked_pii
 from loopwright.training.data.card import Card, render_markdown
 from loopwright.training.data.filters import drop_exact, drop_near, filter_pii, filter_toxicity
 from loopwright.training.data.order import balance, difficulty, order_rows, scoring_model, triage_losses
@@ -96,6 +98,10 @@ def _prepared_files(ws: Workspace, recipe: DataRecipe, sources: list[SourceData]
     train = parts["train"]
     parts["train"], added = balance(train, recipe.balancing, recipe.seed)
     card.step("balance", train, parts["train"], added, method=recipe.balancing.method, by=list(recipe.balancing.by))
+    if recipe.augment.masked_pii > 0:
+        balanced = parts["train"]
+        parts["train"], added = add_masked_pii(balanced, recipe.augment.masked_pii, recipe.seed)
+        card.step("augment", balanced, parts["train"], added, masked_pii=recipe.augment.masked_pii)
     labelled = [r for r in train if r.intent is not None]
     losses = dict(zip((r.id for r in labelled), triage_losses(ws, model, labelled, _ticker(progress, "curriculum")),
                       strict=True)) if model else {}
@@ -180,7 +186,7 @@ def prepare_dataset(ws: Workspace, recipe_path: str | Path, *, progress: Progres
 
     removed = Counter()
     for step in card["steps"]:
-        removed.update({k: v for k, v in step["reasons"].items() if not k.startswith(("pii_masked", "oversampled", "pii_found"))})
+        removed.update({k: v for k, v in step["reasons"].items() if not k.startswith(("pii_masked", "oversampled", "pii_found", "masked_pii"))})
     parents = [s.digest for s in sources if s.source.dataset is not None] + ([model.digest] if model else [])
     artifact = register(
         ws,
