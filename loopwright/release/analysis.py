@@ -24,7 +24,12 @@ requests and, for a change with a focus, when `min_focus_samples` canary
 requests have touched what it changed: a corpus release whose changed
 documents no request has read yet has no evidence to advance on (measured
 in the demo: a stale savings table reached by 4% of traffic was promoted
-after 400 requests, 18 of which had read it). Alpha is split (weighted
+after 400 requests, 18 of which had read it). When the changed documents
+were live on stable too (changed, not added), the step also waits for
+`min_segment_samples` stable requests that read them: without that the
+focus test was dropped, and the demo's stale rate sheet, read by fewer
+than 10 stable requests at the step in one run (11 in the one before), was
+promoted. Alpha is split (weighted
 Bonferroni) so the chance that an A/A canary is rolled back stays under
 `alpha`: per step, half goes to the focus test, the change's own
 hypothesis, and the rest is divided among the critical metrics and the
@@ -49,7 +54,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from scipy import stats
@@ -219,19 +224,28 @@ def _segments(canary: list[Trace], stable: list[Trace], min_samples: int) -> lis
     return sorted(name for name in nc if nc[name] >= min_samples and ns[name] >= min_samples)
 
 
+class Focus(NamedTuple):
+    """The requests a change can touch: a name for reports and a predicate. `on_stable`: stable serves what
+    changed too (a changed document, not only added ones), so both sides are compared on it."""
+
+    name: str
+    touches: Callable[[Trace], bool]
+    on_stable: bool = False
+
+
 def analyse(
     canary: list[Trace | dict[str, Any]],
     stable: list[Trace | dict[str, Any]],
     rules: CanaryRules,
     *,
-    focus: tuple[str, Callable[[Trace], bool]] | None = None,
+    focus: Focus | None = None,
     outcomes: OutcomeRules | None = None,
 ) -> Analysis:
     """Compare canary and stable traces (stored records are parsed) under `rules`; `wait` until both sides
     have `min_samples`.
 
-    `focus` (a name and a predicate) adds one more defect-rate segment: the requests the change
-    can touch, e.g. those whose evidence cited a document a corpus release changed. `outcomes` are the
+    `focus` adds one more defect-rate segment: the requests the change can touch, e.g. those whose
+    evidence cited a document a corpus release changed. `outcomes` are the
     policy's `[outcomes]` rules for first-contact resolution (the built-in ones when None).
     """
     canary, stable = [Trace.from_dict(t) for t in canary], [Trace.from_dict(t) for t in stable]
@@ -244,14 +258,18 @@ def analyse(
     segments = _segments(canary, stable, rules.min_segment_samples) if "defect_rate" in rules.critical else []
     focused = None
     if focus is not None and "defect_rate" in rules.critical:
-        mc, ms = np.array([focus[1](r) for r in canary], bool), np.array([focus[1](r) for r in stable], bool)
+        mc, ms = np.array([focus.touches(r) for r in canary], bool), np.array([focus.touches(r) for r in stable], bool)
         if mc.sum() < rules.min_focus_samples:
             return Analysis(
-                "wait", f"need {rules.min_focus_samples} canary requests that {focus[0]} (have {int(mc.sum())})", [], alpha
+                "wait", f"need {rules.min_focus_samples} canary requests that {focus.name} (have {int(mc.sum())})", [], alpha
             )
-        # A document the candidate adds has no stable counterpart: then only the other tests judge it.
         if ms.sum() >= rules.min_segment_samples:
-            focused = (focus[0], mc, ms)
+            focused = (focus.name, mc, ms)
+        elif focus.on_stable:
+            return Analysis(
+                "wait", f"need {rules.min_segment_samples} stable requests that {focus.name} (have {int(ms.sum())})", [], alpha
+            )
+        # else a document only the candidate has (an added one): the other tests judge it alone.
     share = 0.5 if focused is not None else 1.0
     alpha = rules.alpha * share / ((max(len(rules.critical), 1) + len(segments)) * len(rules.steps))
     focus_alpha = rules.alpha * 0.5 / len(rules.steps)

@@ -395,15 +395,15 @@ def _focus(ws: Workspace, release: Release):
         return None
     from loopwright.corpus.commits import diff
 
-    changes = diff(ws, release.baseline.digest, release.candidate.digest).to_dict()
-    changed = {doc for ids in changes.values() for doc in ids}
+    changes = diff(ws, release.baseline.digest, release.candidate.digest)
+    changed = {doc for ids in changes.to_dict().values() for doc in ids}
     if not changed:
         return None
 
     def cites_changed(trace: Trace) -> bool:
         return trace.retrieval is not None and any(span.doc_id in changed for span in trace.retrieval.spans)
 
-    return "cites changed documents", cites_changed
+    return canary_analysis.Focus("cites changed documents", cites_changed, on_stable=bool(changed - set(changes.added)))
 
 
 def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, Any]]:

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from loopwright.release.analysis import analyse, hodges_lehmann, rate_test
+from loopwright.release.analysis import Focus, analyse, hodges_lehmann, rate_test
 from loopwright.serving.router import CanaryRules
 from loopwright.serving.trace import RetrievalSummary, SpanRef, Trace
 
@@ -99,8 +99,8 @@ def _touched(r) -> bool:
     return r.retrieval.spans[0].doc_id == "changed"
 
 
-def _focus():
-    return "read a changed document", _touched
+def _focus(on_stable=False):
+    return Focus("read a changed document", _touched, on_stable)
 
 
 def test_a_change_nobody_has_read_yet_waits_instead_of_advancing():
@@ -110,6 +110,18 @@ def test_a_change_nobody_has_read_yet_waits_instead_of_advancing():
     assert result.decision == "wait" and "read a changed document" in result.reason
     # The same traffic without a focus (a router change, say) is judged at once.
     assert analyse(canary, stable, CanaryRules(min_samples=100)).decision == "advance"
+
+
+def test_a_changed_document_waits_for_stable_readers_and_an_added_one_does_not():
+    rng = np.random.default_rng(8)
+    canary = _touching(_records(rng, 400, 0.05, 10), 0.2, rng)  # 80 canary readers
+    stable = _touching(_records(rng, 400, 0.05, 10), 0.01, rng)  # a handful on stable
+    rules = CanaryRules(min_samples=100, min_focus_samples=30, min_segment_samples=10)
+    assert sum(map(_touched, stable)) < 10
+    waiting = analyse(canary, stable, rules, focus=_focus(on_stable=True))
+    assert waiting.decision == "wait" and "stable requests that read a changed document" in waiting.reason
+    # A document only the candidate has: no stable reader can come, so the other tests judge it now.
+    assert analyse(canary, stable, rules, focus=_focus(on_stable=False)).decision == "advance"
 
 
 def test_a_regression_confined_to_what_changed_is_caught_by_the_focus_test():
