@@ -1,8 +1,9 @@
 """Quarter 2: a broad Spanish and Vietnamese gap is a training problem, closed by a training cycle promoted on evidence.
 
     eval the incumbent on the held-out set      # the per-language report: the gap across intents, not one document
-    data prepare on the quarter2 recipe         # the multilingual and situations phrasebooks; dedup, filters,
-                                                # leak-free splits, balancing, curriculum
+    data prepare on the quarter2 recipe         # the multilingual, situations and safety phrasebooks, and Week 3's
+                                                # curated corrections (so the new base keeps the adapter's fix);
+                                                # dedup, filters, leak-free splits, balancing, curriculum
     train triage-quarter2.toml                  # `loopwright train`: extended tokenizer, fine-tuned encoder and
                                                 # head; cached by the recipe's, dataset's and base's digests
     promote (eval against the incumbent, paired tests, a signed release note) -> golden gate -> 50% canary
@@ -17,16 +18,20 @@ takes seconds; `Sizes.quick` shrinks the canary as in the other phases.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loopwright.demo.formatting import percent
 from loopwright.demo.advice import consult
 from loopwright.demo.canary import drive_canary, receipt_ids
 from loopwright.demo.observation import observe_languages
+from loopwright.registry.artifacts import read_file
 from loopwright.registry.deployment import get_deployment
 from loopwright.release.releases import active, detach
 from loopwright.serving.triage import clean_text
 from loopwright.serving.triage import SLOT
+from loopwright.training.data.filters import comparable
 from loopwright.training.data.prepare import prepare_dataset
 from loopwright.training.evaluate import evaluate
 from loopwright.training.jobs import train_model
@@ -40,6 +45,37 @@ LANGUAGES = ("en", "es", "vi")
 RECIPE = "bank/config/recipes/quarter2.toml"
 TRAIN_RECIPE = "bank/config/recipes/triage-quarter2.toml"
 ADAPTER_SLOT = "adapter:triage"
+
+
+WEEK3_SOURCE = """
+[[sources]]
+name = "week3-corrections"
+dataset = "{dataset}"
+file = "examples.jsonl"
+licence = "Larkspur Bank internal"
+provenance = "the call centre's Week 3 corrections and their replay rows, curated by `learn curate --target triage`"
+consent = "consented: unconsented labels were excluded by curation"
+sensitivity = "confidential"
+"""
+
+
+def _recipe(ctx: DemoContext) -> Path:
+    """Quarter 2's recipe, plus Week 3's curated dataset when that phase made one: what the adapter learned goes
+    into the new base's data, so detaching the adapter keeps its gain. Written beside the sample's recipe (its
+    relative paths hold), as the team would edit it."""
+    base = ctx.ws.root / RECIPE
+    curated = next((p["metrics"]["curation"]["dataset"] for p in ctx.phases if p["name"] == "self_learning"), None)
+    if curated is None:
+        return base
+    path = base.with_name("quarter2-week3.toml")
+    path.write_text(base.read_text("utf-8").replace("\n[dedup]", WEEK3_SOURCE.format(dataset=curated) + "\n[dedup]", 1), "utf-8")
+    return path
+
+
+def _in_training(ws, prepared, texts: list[str]) -> int:
+    """How many of `texts` (compared as the splits and dedup compare) are in the prepared dataset's train split."""
+    train = {comparable(json.loads(line)["text"]) for line in read_file(ws, prepared, "train.jsonl").decode().splitlines()}
+    return sum(comparable(t) in train for t in texts)
 
 
 def _gap(evaluation, language: str) -> tuple[int, int]:
@@ -65,9 +101,10 @@ def _grace_held_out(ctx: DemoContext) -> tuple[list[dict], dict | None]:
     return held, week3 and week3["held_out_live_after"]  # served with the adapter: None unless its release promoted
 
 
-def _detach_adapter(ctx: DemoContext, phase: str) -> dict | None:
+def _detach_adapter(ctx: DemoContext, phase: str, prepared) -> dict | None:
     """With the new base live, serve Week 3's held-out grace questions on it alone, and detach the adapter with
-    that figure as evidence; None when no adapter is attached."""
+    that figure as evidence (and how many of them the new base trained on: 0, by the shared hash split); None
+    when no adapter is attached."""
     from loopwright.demo.self_learning import target_defects, triage_requests
 
     ws = ctx.ws
@@ -79,8 +116,9 @@ def _detach_adapter(ctx: DemoContext, phase: str) -> dict | None:
     # so what these requests get is the new base alone, the weights that would serve after the detach.
     alone = target_defects(triage_requests(ctx, held, "training: Week 3's held-out grace questions on the new base"))
     kept = adapter is not None and alone["defect_rate"] is not None and alone["defect_rate"] <= adapter["defect_rate"]
-    evidence = {"held_out": len(held), "adapter_defect_rate": adapter and adapter["defect_rate"],
-                "new_base_defect_rate": alone["defect_rate"], "gain_kept": kept}
+    evidence = {"held_out": len(held), "held_out_in_training": _in_training(ws, prepared, [r["text"] for r in held]),
+                "adapter_defect_rate": adapter and adapter["defect_rate"], "new_base_defect_rate": alone["defect_rate"],
+                "gain_kept": kept}
     receipt = detach(ws, ADAPTER_SLOT, actor="demo: quarter 2", evidence=evidence,
                      reason=f"the new base serves; Week 3's held-out grace questions: adapter "
                             f"{evidence['adapter_defect_rate']}, new base alone {alone['defect_rate']} wrong")
@@ -96,7 +134,7 @@ def training(ctx: DemoContext) -> None:
     gaps = {lang: _gap(before, lang) for lang in ("es", "vi")}
     ctx.event(phase, f"eval {incumbent.ref}: {before.artifact.ref}", receipt_ids(ws, before.artifact.ref)[-1])
 
-    prepared = prepare_dataset(ws, ws.root / RECIPE)
+    prepared = prepare_dataset(ws, _recipe(ctx))
     ctx.event(phase, f"data prepare: {prepared.artifact.ref}", receipt_ids(ws, prepared.artifact.ref)[-1])
     fitted = train_model(ws, ws.root / TRAIN_RECIPE, max_steps=ctx.sizes.train_steps)
     ctx.event(phase, f"trained {fitted.artifact.ref} ({'cached' if fitted.cache_hit else fitted.job_id})",
@@ -111,7 +149,7 @@ def training(ctx: DemoContext) -> None:
         outcome = drive_canary(ctx, phase, started[0], done.release["gate_report"]) if started else {
             "state": done.release["state"], "receipts": receipt_ids(ws, f"release/{done.release['id']}"), "served": []}
 
-    detached = _detach_adapter(ctx, phase) if outcome["state"] == "promoted" else None
+    detached = _detach_adapter(ctx, phase, prepared.artifact) if outcome["state"] == "promoted" else None
 
     mb, ma = before.report["metrics"], after.report["metrics"]
     measured = {e.artifact.ref: receipt_ids(ws, e.artifact.ref)[-1:] for e in (before, after)}  # their eval.run receipts

@@ -24,12 +24,12 @@ requests and, for a change with a focus, when `min_focus_samples` canary
 requests have touched what it changed: a corpus release whose changed
 documents no request has read yet has no evidence to advance on (measured
 in the demo: a stale savings table reached by 4% of traffic was promoted
-after 400 requests, 18 of which had read it). When the changed documents
-were live on stable too (changed, not added), the step also waits for
-`min_segment_samples` stable requests that read them: without that the
-focus test was dropped, and the demo's stale rate sheet, read by fewer
-than 10 stable requests at the step in one run (11 in the one before), was
-promoted. Alpha is split (weighted
+after 400 requests, 18 of which had read it). When a changed document is
+served by stable too (its text changed; not one added or newly certified),
+the step also waits for `min_segment_samples` stable requests that read it:
+without that the focus test was dropped, and the demo's stale rate sheet,
+read by fewer than 10 stable requests at the step in one run (11 in the one
+before), was promoted. Alpha is split (weighted
 Bonferroni) so the chance that an A/A canary is rolled back stays under
 `alpha`: per step, half goes to the focus test, the change's own
 hypothesis, and the rest is divided among the critical metrics and the
@@ -226,7 +226,7 @@ def _segments(canary: list[Trace], stable: list[Trace], min_samples: int) -> lis
 
 class Focus(NamedTuple):
     """The requests a change can touch: a name for reports and a predicate. `on_stable`: stable serves what
-    changed too (a changed document, not only added ones), so both sides are compared on it."""
+    changed too (a document whose text changed, not one only the candidate has), so both sides are compared on it."""
 
     name: str
     touches: Callable[[Trace], bool]

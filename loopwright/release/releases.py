@@ -403,7 +403,8 @@ def _focus(ws: Workspace, release: Release):
     def cites_changed(trace: Trace) -> bool:
         return trace.retrieval is not None and any(span.doc_id in changed for span in trace.retrieval.spans)
 
-    return canary_analysis.Focus("cites changed documents", cites_changed, on_stable=bool(changed - set(changes.added)))
+    # A document whose text changed is served by both sides; an added or newly certified one only by the canary.
+    return canary_analysis.Focus("cites changed documents", cites_changed, on_stable=bool(changes.changed))
 
 
 def tick(ws: Workspace, *, actor: str = "release-controller") -> list[dict[str, Any]]:
